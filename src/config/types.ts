@@ -1,0 +1,50 @@
+// The one typed configuration object every command receives after validation.
+
+export type Upstream =
+  | { kind: 'http' | 'https'; url: URL; host: string; port: number; origin: string }
+  | { kind: 'unix'; socketPath: string; origin: string };
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** Raw allow rules from the `--allow-*` flags (each list: a caller matching any one entry is admitted). */
+export interface AllowFlags {
+  cn: string[];
+  ou: string[];
+  o: string[];
+  dns: string[];
+  uri: string[];
+  email: string[];
+  serial: string[];
+  fingerprint: string[];
+  subject: string[];
+}
+
+export interface Config {
+  listen: HostPort;
+  upstream: Upstream;
+  upstreamCa?: string;
+  cert: string;
+  key: string;
+  clientCa: string[];
+  crl: string[];
+  allow: AllowFlags;
+  allowAnyVerified: boolean;
+  policy?: string;
+  /** null when `--metrics-listen off`. */
+  metricsListen: HostPort | null;
+  minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
+  forwardCert: boolean;
+  /** Durations in milliseconds. */
+  upstreamTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  headersTimeoutMs: number;
+  idleTimeoutMs: number;
+  reloadIntervalMs: number;
+  shutdownGraceMs: number;
+  workers: number;
+  allowInsecurePosture: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
