@@ -48,3 +48,14 @@ export interface Config {
   allowInsecurePosture: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }
+
+/** Options as they come from one source, keyed by flag name without the leading dashes (`client-ca`). */
+export type RawOptions = Record<string, unknown>;
+
+/** Inputs to `loadConfig`: precedence flags > env > config file (`flags.config`) > fallbacks > built-in defaults. */
+export interface ConfigInput {
+  flags: RawOptions;
+  env: Record<string, string | undefined>;
+  /** Lower-precedence defaults a command supplies (e.g. `dev` points cert/key/client-ca at ./.mtls-dev). */
+  fallbacks?: RawOptions;
+}
