@@ -1,0 +1,99 @@
+// Which incoming request headers a caller may not pass to the upstream, and the name normalization used to find them.
+
+/**
+ * Normalized form used for every comparison: lower case with `_` as `-`, because many frameworks
+ * (CGI/WSGI, Rack, PHP, some Node middlewares) fold the two, so `X_Client_Subject` reaches the app as
+ * `x-client-subject`. Returns `name` unchanged when it is already normalized.
+ */
+export function normalizeHeaderName(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.indexOf('_') === -1 ? lower : lower.replaceAll('_', '-');
+}
+
+/** The identity headers this proxy sets; all of them are always stripped, even those a connection omits. */
+export const IDENTITY_HEADER_NAMES: readonly string[] = [
+  'x-client-subject',
+  'x-client-cn',
+  'x-client-serial',
+  'x-client-fingerprint-sha256',
+  'x-client-uri',
+  'x-client-dns',
+  'x-client-not-after',
+  'x-forwarded-client-cert',
+  'client-cert',
+];
+
+/**
+ * Headers stripped from every request (normalized names). Beyond SPEC §4 (identity, Client-Cert(-Chain),
+ * X-Forwarded-*, X-Request-Id) this drops:
+ * - hop-by-hop headers (RFC 9110 §7.6.1) meant for this proxy only; `proxy-authorization` is a credential
+ *   for a proxy, never for the upstream;
+ * - other conventions upstream frameworks are commonly configured to trust for the client address or
+ *   certificate (RFC 7239 `Forwarded`, `X-Real-IP`, Traefik/nginx/Tomcat client-cert headers), so a caller
+ *   cannot smuggle a second, forged identity past us.
+ * `te` and `upgrade` are handled separately (kept in narrow cases); body framing (`content-length`,
+ * `transfer-encoding`) and `host` are left to the proxy layer.
+ */
+export const STRIPPED_HEADER_NAMES: ReadonlySet<string> = new Set([
+  ...IDENTITY_HEADER_NAMES,
+  'client-cert-chain',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'forwarded',
+  'x-real-ip',
+  'x-request-id',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'http2-settings',
+  'x-client-cert',
+  'x-ssl-client-cert',
+  'ssl-client-cert',
+  'x-forwarded-tls-client-cert',
+  'x-forwarded-tls-client-cert-info',
+]);
+
+/**
+ * Names a caller listed in `Connection` must not remove: the body framing and `host` belong to the proxy
+ * layer, and `upgrade` carries WebSocket handshakes (`Connection: Upgrade` is how every client sends one).
+ */
+const CONNECTION_PROTECTED: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'host', 'upgrade']);
+
+/**
+ * Normalized header names listed in `Connection` values (comma-separated tokens, any case, `_` variants),
+ * minus the protected ones; null when there are none. Accepts a joined string or an array of values.
+ */
+export function parseConnectionTokens(value: string | readonly string[] | undefined): Set<string> | null {
+  if (value === undefined) return null;
+  let result: Set<string> | null = null;
+  const values = typeof value === 'string' ? [value] : value;
+  for (const v of values) {
+    let start = 0;
+    for (let end = 0; end <= v.length; end++) {
+      if (end !== v.length && v.charCodeAt(end) !== 44) continue;
+      const token = normalizeHeaderName(v.slice(start, end).trim());
+      start = end + 1;
+      if (token.length === 0 || CONNECTION_PROTECTED.has(token)) continue;
+      (result ??= new Set()).add(token);
+    }
+  }
+  return result;
+}
+
+/** True when a comma-separated header value lists `token` (already lower case), ignoring case and spaces. */
+export function listsToken(value: string | readonly string[] | undefined, token: string): boolean {
+  if (value === undefined) return false;
+  const values = typeof value === 'string' ? [value] : value;
+  for (const v of values) {
+    let start = 0;
+    for (let end = 0; end <= v.length; end++) {
+      if (end !== v.length && v.charCodeAt(end) !== 44) continue;
+      if (v.slice(start, end).trim().toLowerCase() === token) return true;
+      start = end + 1;
+    }
+  }
+  return false;
+}
