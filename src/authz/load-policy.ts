@@ -1,0 +1,28 @@
+// Reads the policy file (if any) and compiles it with the --allow-* flags into the policy the proxy enforces.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import { allowSpecFromFlags } from './allow-rules.js';
+import { parsePolicyFile } from './policy-file.js';
+import { compilePolicy, type CompiledPolicy } from './route-policy.js';
+
+export interface LoadedPolicy {
+  policy: CompiledPolicy;
+  digest: string;
+}
+
+export function loadPolicy(config: Pick<Config, 'policy' | 'allow' | 'allowAnyVerified'>): LoadedPolicy {
+  const flagSpec = allowSpecFromFlags(config.allow, config.allowAnyVerified);
+  if (config.policy === undefined) {
+    return { policy: compilePolicy(null, flagSpec), digest: 'flags' };
+  }
+  let text: string;
+  try {
+    text = readFileSync(config.policy, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`--policy ${config.policy}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`]);
+  }
+  const doc = parsePolicyFile(text, config.policy);
+  return { policy: compilePolicy(doc, flagSpec, config.policy), digest: createHash('sha256').update(text).digest('hex') };
+}

@@ -1,0 +1,63 @@
+// Every metric of SPEC §6 on one injected prom-client registry (no globals, so tests and workers never collide).
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const PREFIX = 'mtls_sidecar_';
+
+export interface Metrics {
+  registry: Registry;
+  requests: Counter<'method' | 'code'>;
+  requestDuration: Histogram<never>;
+  handshakeFailures: Counter<'reason'>;
+  authzDecisions: Counter<'decision'>;
+  upstreamErrors: Counter<'reason'>;
+  activeConnections: Gauge<never>;
+  certificateNotAfter: Gauge<'role' | 'subject'>;
+  reloads: Counter<'result'>;
+  postureFinding: Gauge<'id' | 'severity'>;
+  crlNextUpdate: Gauge<'issuer'>;
+  clientCertRemaining: Histogram<never>;
+}
+
+const DAY = 86_400;
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE']);
+
+/** Keeps the `method` label bounded whatever a caller sends. */
+export function methodLabel(method: string): string {
+  return KNOWN_METHODS.has(method) ? method : 'OTHER';
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  const registers = [registry];
+  return {
+    registry,
+    requests: new Counter({ name: `${PREFIX}requests_total`, help: 'Requests answered, by method and status code', labelNames: ['method', 'code'], registers }),
+    requestDuration: new Histogram({
+      name: `${PREFIX}request_duration_seconds`,
+      help: 'Time from request start to response end',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    handshakeFailures: new Counter({ name: `${PREFIX}tls_handshake_failures_total`, help: 'Rejected TLS connections, by reason', labelNames: ['reason'], registers }),
+    authzDecisions: new Counter({ name: `${PREFIX}authz_decisions_total`, help: 'Authorization decisions (allow, deny, bad_request, no_identity)', labelNames: ['decision'], registers }),
+    upstreamErrors: new Counter({ name: `${PREFIX}upstream_errors_total`, help: 'Upstream failures (timeout, refused, reset, other)', labelNames: ['reason'], registers }),
+    activeConnections: new Gauge({ name: `${PREFIX}active_connections`, help: 'Open verified TLS connections', registers }),
+    certificateNotAfter: new Gauge({
+      name: `${PREFIX}certificate_not_after_seconds`,
+      help: 'Expiry (unix seconds) of the loaded server and CA certificates',
+      labelNames: ['role', 'subject'],
+      registers,
+    }),
+    reloads: new Counter({ name: `${PREFIX}reloads_total`, help: 'Material and policy reloads, by result', labelNames: ['result'], registers }),
+    postureFinding: new Gauge({ name: `${PREFIX}posture_finding`, help: 'Posture findings at start (1 = present)', labelNames: ['id', 'severity'], registers }),
+    crlNextUpdate: new Gauge({ name: `${PREFIX}crl_next_update_seconds`, help: 'nextUpdate (unix seconds) of each loaded CRL', labelNames: ['issuer'], registers }),
+    clientCertRemaining: new Histogram({
+      name: `${PREFIX}client_certificate_remaining_seconds`,
+      help: "Remaining lifetime of callers' certificates at handshake",
+      buckets: [3600, DAY, 7 * DAY, 30 * DAY, 90 * DAY, 365 * DAY, 3 * 365 * DAY],
+      registers,
+    }),
+  };
+}

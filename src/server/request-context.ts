@@ -1,0 +1,25 @@
+// What the authorize hook learned about a request, carried to the proxy and the access log.
+import type { VerifiedConnection } from '../tls/connection-gate.js';
+
+export interface RequestContext {
+  requestId: string;
+  /** Normalized path (no query): judged and forwarded. */
+  path: string;
+  conn: VerifiedConnection | undefined;
+  decision: 'allow' | 'deny' | 'bad_request' | 'no_identity' | 'revoked';
+  rule: string | null;
+  route: string | null;
+  upstreamError?: string;
+}
+
+export const kContext = Symbol('mtls-sidecar.request-context');
+
+export type WithContext = { [kContext]?: RequestContext };
+
+export function contextOf(request: object): RequestContext | undefined {
+  return (request as WithContext)[kContext];
+}
+
+export function setContext(request: object, ctx: RequestContext): void {
+  (request as WithContext)[kContext] = ctx;
+}

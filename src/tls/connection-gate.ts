@@ -1,0 +1,145 @@
+// Judges every TLS connection once, right after its handshake: verified, non-empty, unrevoked certificate or destroyed.
+import { X509Certificate } from 'node:crypto';
+import type { Server as TlsServer, TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
+import type { Logger } from 'pino';
+import { tryComputeIdentity } from '../identity/identity.js';
+import type { Identity } from '../identity/types.js';
+import { buildIdentityHeaders } from '../http/identity-headers.js';
+import type { Metrics } from '../ops/metrics.js';
+import { createRateLimitedLog } from '../ops/rate-limited-log.js';
+import type { SnapshotStore } from '../server/snapshot.js';
+import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
+import { isChainRevoked } from './revocation.js';
+
+export const kConnection = Symbol('mtls-sidecar.connection');
+
+export interface VerifiedConnection {
+  identity: Identity;
+  identityHeaders: ReadonlyArray<readonly [string, string]>;
+  /** The peer chain (leaf first) as verified; kept so revocation can be re-judged after a CRL reload. */
+  chain: X509Certificate[];
+  remoteAddress: string;
+  /** Snapshot version this connection was last judged under, and the verdict then. */
+  judgedVersion: number;
+  revoked: boolean;
+}
+
+type GatedSocket = TLSSocket & { [kConnection]?: VerifiedConnection };
+
+/** The verified state of the connection a request arrived on; undefined means: never forward. */
+export function verifiedConnectionOf(socket: unknown): VerifiedConnection | undefined {
+  if (socket === null || typeof socket !== 'object') return undefined;
+  return (socket as GatedSocket)[kConnection];
+}
+
+export interface GateDeps {
+  store: SnapshotStore;
+  metrics: Metrics;
+  log: Logger;
+  forwardCert: boolean;
+}
+
+const EXPIRY_WARNING_MS = 7 * 86_400_000;
+const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
+
+function peerChainOf(socket: TLSSocket, leaf: X509Certificate): X509Certificate[] {
+  const chain = [leaf];
+  let node: PeerCertificate | DetailedPeerCertificate = socket.getPeerCertificate(true);
+  const seen = new Set<string>([leaf.fingerprint256]);
+  for (let depth = 0; depth < 16; depth += 1) {
+    const next = (node as DetailedPeerCertificate).issuerCertificate;
+    if (!next || next === node || !next.raw) break;
+    const cert = new X509Certificate(next.raw);
+    if (seen.has(cert.fingerprint256)) break;
+    seen.add(cert.fingerprint256);
+    chain.push(cert);
+    node = next;
+  }
+  return chain;
+}
+
+/** Re-judges revocation when the snapshot changed since this connection was last judged. */
+export function refreshRevocation(conn: VerifiedConnection, store: SnapshotStore): boolean {
+  const snapshot = store.current;
+  if (conn.judgedVersion !== snapshot.version) {
+    conn.revoked = isChainRevoked(conn.chain, snapshot.material.crls);
+    conn.judgedVersion = snapshot.version;
+  }
+  return conn.revoked;
+}
+
+export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(): void } {
+  const { metrics, log, store } = deps;
+  const rejectionLog = createRateLimitedLog({ limit: 20, windowMs: 10_000 }, (suppressed, total) =>
+    log.warn({ suppressed, total }, 'tls rejections suppressed from the log'),
+  );
+  const warnedExpiry = new Set<string>();
+
+  const reject = (socket: TLSSocket, reason: RejectReason, detail?: string): void => {
+    metrics.handshakeFailures.inc({ reason });
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    rejectionLog.log(reason, () => log.warn({ reason, peer, detail }, 'tls connection rejected'));
+    socket.destroy();
+  };
+
+  const onSecureConnection = (socket: GatedSocket): void => {
+    const leaf = socket.getPeerX509Certificate();
+    if (socket.authorized !== true || leaf === undefined) {
+      reject(socket, classifyVerifyError(String(socket.authorizationError ?? ''), leaf !== undefined), String(socket.authorizationError ?? ''));
+      return;
+    }
+    const snapshot = store.current;
+    const chain = snapshot.material.crls.length > 0 ? peerChainOf(socket, leaf) : [leaf];
+    if (isChainRevoked(chain, snapshot.material.crls)) {
+      reject(socket, 'revoked');
+      return;
+    }
+    const identity = tryComputeIdentity(leaf);
+    if (identity === null) {
+      reject(socket, 'other', 'certificate could not be parsed');
+      return;
+    }
+    socket[kConnection] = {
+      identity,
+      identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }),
+      chain,
+      remoteAddress: socket.remoteAddress ?? '',
+      judgedVersion: snapshot.version,
+      revoked: false,
+    };
+    metrics.activeConnections.inc();
+    socket.once('close', () => metrics.activeConnections.dec());
+    observeRemainingLifetime(identity);
+  };
+
+  const observeRemainingLifetime = (identity: Identity): void => {
+    const remainingMs = identity.notAfter.getTime() - Date.now();
+    metrics.clientCertRemaining.observe(Math.max(0, remainingMs / 1000));
+    if (remainingMs < EXPIRY_WARNING_MS && !warnedExpiry.has(identity.fingerprint256)) {
+      if (warnedExpiry.size >= MAX_REMEMBERED_EXPIRY_WARNINGS) warnedExpiry.clear();
+      warnedExpiry.add(identity.fingerprint256);
+      log.warn(
+        { subject: identity.subject, serial: identity.serial, notAfter: identity.notAfter.toISOString() },
+        'caller certificate expires within 7 days',
+      );
+    }
+  };
+
+  const onClientError = (err: Error & { code?: string }, socket: TLSSocket): void => {
+    const reason = classifyClientError(err);
+    metrics.handshakeFailures.inc({ reason });
+    const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    rejectionLog.log(reason, () => log.warn({ reason, peer, detail: err.code ?? err.message }, 'tls handshake failed'));
+  };
+
+  // Prepended so the verdict runs before the HTTP layer attaches to the socket.
+  server.prependListener('secureConnection', onSecureConnection);
+  server.on('tlsClientError', onClientError);
+  return {
+    stop() {
+      server.removeListener('secureConnection', onSecureConnection);
+      server.removeListener('tlsClientError', onClientError);
+      rejectionLog.stop();
+    },
+  };
+}

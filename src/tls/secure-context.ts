@@ -1,0 +1,31 @@
+// Turns loaded TLS material and the config into Node TLS server options.
+import { constants } from 'node:crypto';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
+import type { Config } from '../config/types.js';
+import type { TlsMaterial } from './material.js';
+
+const NO_RENEGOTIATION: number = (constants as unknown as Record<string, number | undefined>).SSL_OP_NO_RENEGOTIATION ?? 0;
+
+/** Options for `tls.createSecureContext` / `server.setSecureContext`: everything that a reload may change. */
+export function buildSecureContextOptions(material: TlsMaterial, config: Pick<Config, 'minTlsVersion'>): SecureContextOptions {
+  return {
+    cert: material.certPem,
+    key: material.keyPem,
+    ca: material.caPem,
+    minVersion: config.minTlsVersion,
+    // Refuse client-initiated renegotiation outright (TLS 1.2); TLS 1.3 has none.
+    secureOptions: NO_RENEGOTIATION,
+  };
+}
+
+/** Server-level TLS options: request a certificate, verify it ourselves after the handshake (to keep the reason). */
+export function buildServerTlsOptions(material: TlsMaterial, config: Config): TlsOptions {
+  return {
+    ...buildSecureContextOptions(material, config),
+    requestCert: true,
+    // Verification is enforced in the connection gate, which destroys the socket before any request is
+    // read; with `true` Node would reset the connection and the rejection reason would be lost.
+    rejectUnauthorized: false,
+    handshakeTimeout: config.handshakeTimeoutMs,
+  };
+}
