@@ -1,0 +1,173 @@
+// The command line: argv → command → exit code (0/1/2/78/70); main.ts only calls this and exits.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, UserError, EXIT_OK, EXIT_USAGE } from '../errors.js';
+import { ENV_PREFIX, EXTRA_ENV_NAMES, FLAGS, describeFlag, type FlagSpec } from '../config/flags.js';
+import { loadConfig } from '../config/load-config.js';
+import type { ConfigInput, RawOptions } from '../config/types.js';
+import { runCommand } from './run.js';
+import { devCommand } from './dev.js';
+import { checkCommand } from './check.js';
+import { inspectCommand } from './inspect.js';
+import { certsInitCommand } from './certs-init.js';
+
+export const EXIT_SOFTWARE = 70;
+
+export interface ProgramOutput {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const processOutput: ProgramOutput = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+const HELP_FOOTER = `
+Precedence: flag > environment variable > config file (--config) > default.
+Lists repeat the flag (--client-ca a.pem --client-ca b.pem), are comma-separated in the
+environment (';' for MTLS_SIDECAR_ALLOW_SUBJECT) and YAML/JSON sequences in the config file.
+Durations: 500ms, 30s, 2m, 1h. Exit codes: 0 ok, 1 check failed, 2 usage, 78 configuration refused.`;
+
+/** Run the command line; resolves to the process exit code and never exits itself. */
+export async function main(argv: string[], env: Record<string, string | undefined>, io: ProgramOutput = processOutput): Promise<number> {
+  let code = EXIT_OK;
+  const program = buildProgram(env, io, (c) => (code = c));
+  try {
+    await program.parseAsync(withDefaultCommand(argv), { from: 'user' });
+    return code;
+  } catch (err) {
+    return exitCodeFor(err, env, io);
+  }
+}
+
+/** `mtls-sidecar` and `mtls-sidecar --upstream …` mean `run`; an unknown word stays an unknown command (exit 2). */
+function withDefaultCommand(argv: string[]): string[] {
+  const first = argv[0];
+  if (first === undefined) return ['run'];
+  if (first.startsWith('-') && !['-h', '--help', '-V', '--version'].includes(first)) return ['run', ...argv];
+  return argv;
+}
+
+function exitCodeFor(err: unknown, env: Record<string, string | undefined>, io: ProgramOutput): number {
+  if (err instanceof CommanderError) {
+    // commander has already printed its message; asked-for help and version succeed, the rest is usage (even
+    // help shown because a sub-command was missing, which commander reports with exit code 1).
+    return err.exitCode === 0 && ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? EXIT_OK : EXIT_USAGE;
+  }
+  if (err instanceof UserError) {
+    io.err(`mtls-sidecar: ${describeUserError(err)}\n`);
+    return err.exitCode;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  io.err(`mtls-sidecar: unexpected error: ${message.split('\n')[0]}\n`);
+  if (env['MTLS_SIDECAR_DEBUG'] === '1' && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
+  else io.err('mtls-sidecar: set MTLS_SIDECAR_DEBUG=1 for a stack trace\n');
+  return EXIT_SOFTWARE;
+}
+
+/** ConfigError's own message property shadows its formatted getter, so format its problems here. */
+function describeUserError(err: UserError): string {
+  if (err instanceof ConfigError) return `configuration refused:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`;
+  return err.message;
+}
+
+function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput, setCode: (code: number) => void): Command {
+  const program = new Command('mtls-sidecar')
+    .description('mTLS front door: admits only callers with a verified, allowed client certificate')
+    .version(readVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  const inputFrom = (cmd: Command): ConfigInput => ({ flags: readConfigFlags(cmd), env });
+
+  configCommand(program.command('run'), 'start the proxy (the default command)').action(async (_opts, cmd: Command) => {
+    await runCommand(loadConfig(inputFrom(cmd)));
+  });
+  configCommand(program.command('dev'), 'local gateway with development certificates in ./.mtls-dev and a built-in echo upstream').action(
+    async (_opts, cmd: Command) => {
+      await devCommand(inputFrom(cmd));
+    },
+  );
+  configCommand(program.command('check'), 'load config, certificates, CRLs, policy and posture; report; exit 0 when it would start, 1 when not')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      setCode(await checkCommand(inputFrom(cmd), { json: opts.json === true }));
+    });
+  configCommand(program.command('inspect'), "print a certificate's identity as the proxy sees it and, given a config, which rules admit it")
+    .argument('<file>', 'PEM certificate to inspect')
+    .option('--json', 'print as JSON')
+    .action(async (file: string, opts: { json?: boolean }, cmd: Command) => {
+      const input = inputFrom(cmd);
+      await inspectCommand(file, input, { json: opts.json === true, withConfig: hasConfigSource(input) });
+    });
+
+  // Sub-commands inherit exitOverride and output settings because they were set on `program` first.
+  program
+    .command('certs')
+    .description('development certificate tools')
+    .command('init')
+    .description('create a CA, a server certificate and client certificates in DIR (never overwrites without --force)')
+    .argument('<dir>', 'directory to write into')
+    .option('--hosts <list>', 'server certificate host names and IPs, comma-separated', 'localhost,127.0.0.1')
+    .option('--client <name>', 'client certificate to create (repeatable)', collect, [] as string[])
+    .option('--uri <uri>', 'URI SAN for the client certificates, e.g. a SPIFFE ID (repeatable)', collect, [] as string[])
+    .option('--force', 'overwrite existing files', false)
+    .action(async (dir: string, opts: { hosts: string; client: string[]; uri: string[]; force: boolean }) => {
+      const hosts = opts.hosts.split(',').map((h) => h.trim()).filter((h) => h !== '');
+      await certsInitCommand(dir, { hosts, clients: opts.client, uris: opts.uri, force: opts.force });
+    });
+
+  program.addHelpText('after', `\nRun "mtls-sidecar <command> --help" for the flags of a command; with no command, "run" is assumed.`);
+  return program;
+}
+
+/** Add every flag of the table to a command; no commander defaults, so env and file can still apply. */
+function configCommand(cmd: Command, description: string): Command {
+  cmd.description(description).addHelpText('after', HELP_FOOTER);
+  for (const flag of FLAGS) {
+    for (const option of optionsFor(flag)) cmd.addOption(option);
+  }
+  return cmd;
+}
+
+function optionsFor(flag: FlagSpec): Option[] {
+  const help = describeFlag(flag);
+  if (flag.kind === 'boolean') {
+    // The hidden negation lets a flag override `true` from env or the config file.
+    return [new Option(`--${flag.name}`, help), new Option(`--no-${flag.name}`).hideHelp()];
+  }
+  const option = new Option(`--${flag.name} ${flag.valueName ?? '<value>'}`, help);
+  return [flag.kind === 'list' ? option.argParser(collect) : option];
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** The config flags given on this command line, keyed by flag name. */
+function readConfigFlags(cmd: Command): RawOptions {
+  const flags: RawOptions = {};
+  for (const flag of FLAGS) {
+    const option = cmd.options.find((o) => o.long === `--${flag.name}`);
+    const value = option ? cmd.getOptionValue(option.attributeName()) : undefined;
+    if (value !== undefined) flags[flag.name] = value;
+  }
+  return flags;
+}
+
+/** `inspect` matches rules only when the operator gave some configuration. */
+function hasConfigSource(input: ConfigInput): boolean {
+  if (Object.keys(input.flags).length > 0) return true;
+  return Object.entries(input.env).some(([k, v]) => k.startsWith(ENV_PREFIX) && !EXTRA_ENV_NAMES.includes(k) && v !== undefined && v !== '');
+}
+
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
