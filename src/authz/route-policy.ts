@@ -1,0 +1,127 @@
+// Compiles the per-route policy and the `--allow-*` flags into one decision function over (method, normalized path, identity).
+//
+// Decisions (SPEC §5):
+// - Routes are tried in order; the first whose path and methods match decides, even when it refuses.
+// - Path prefixes respect segments: `/admin` matches `/admin`, `/admin/` and `/admin/x`, not `/administrator`;
+//   `/admin/` matches `/admin/…` but not `/admin`; a trailing `*` is a raw string prefix (`/admin*`).
+//   Comparison is case-sensitive, on the normalized path (normalize-path.ts).
+// - Methods compare upper-cased. A route listing GET also matches HEAD: common upstream frameworks (fastify,
+//   express, Go's mux) run the GET handler for HEAD, so HEAD must be judged by the same route as GET.
+// - `default` from the file, else from the flags; giving both is a ConfigError. With a policy file and neither,
+//   requests matching no route are refused (fail closed). `allow: []` refuses everyone on that route.
+// - A configuration under which no request could ever be admitted is a ConfigError, as is having no rules at all.
+import { ConfigError } from '../errors.js';
+import type { Identity } from '../identity/types.js';
+import { compileAllowRules, FLAGS_WHERE, type AllowSpec, type Matcher } from './allow-rules.js';
+import type { PolicyDoc } from './policy-file.js';
+
+export interface Decision {
+  allowed: boolean;
+  /** e.g. 'routes[0] /admin' or 'default' */
+  route: string;
+  /** admitting rule label */
+  rule: string | null;
+}
+
+export interface CompiledPolicy {
+  decide(method: string, normalizedPath: string, id: Identity): Decision;
+  /** Human-readable lines for `check` and start-up logs (rule labels only, never identities). */
+  describe(): string[];
+}
+
+interface CompiledRoute {
+  name: string;
+  matchesPath: (path: string) => boolean;
+  methods: ReadonlySet<string> | null;
+  matcher: Matcher;
+  line: string;
+}
+
+/** Builds the segment-respecting (or, with a trailing `*`, raw) prefix test for a route path. */
+export function compilePathPrefix(path: string): (p: string) => boolean {
+  if (path.endsWith('*')) {
+    const raw = path.slice(0, -1);
+    return (p) => p.startsWith(raw);
+  }
+  if (path.endsWith('/')) return (p) => p.startsWith(path);
+  const withSlash = path + '/';
+  return (p) => p === path || p.startsWith(withSlash);
+}
+
+function describeAllow(labels: string[], spec: AllowSpec): string {
+  if (spec !== 'any-verified' && labels.length === 0) return 'nobody (empty allow list)';
+  return labels.join(' | ');
+}
+
+/** Compiles a policy document and/or the flags' allow spec; throws ConfigError listing every problem. */
+export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null, file = 'policy'): CompiledPolicy {
+  if (doc === null && flagSpec === null) {
+    throw new ConfigError([
+      'no allow rule: give --allow-cn/--allow-uri/… rules, a --policy file, or --allow-any-verified (an empty allowlist never means "everyone")',
+    ]);
+  }
+  if (doc?.default && flagSpec !== null) {
+    throw new ConfigError([
+      `${file}: default: and the --allow-* flags both define who is admitted when no route matches; pick one (remove "default:" from ${file} or drop the --allow-* flags)`,
+    ]);
+  }
+  const problems: string[] = [];
+  let admitsSomeone = false;
+  const compile = (spec: AllowSpec, where: string): { matcher: Matcher; text: string } | null => {
+    try {
+      const c = compileAllowRules(spec, where);
+      if (c.labels.length > 0) admitsSomeone = true;
+      return { matcher: c.matcher, text: describeAllow(c.labels, spec) };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+      return null;
+    }
+  };
+
+  const routes: CompiledRoute[] = [];
+  (doc?.routes ?? []).forEach((r, i) => {
+    const c = compile(r.allow, `${file}: routes[${i}].allow`);
+    if (!c) return;
+    const methods = r.methods ? new Set(r.methods.map((m) => m.toUpperCase())) : null;
+    if (methods?.has('GET')) methods.add('HEAD');
+    const name = `routes[${i}] ${r.path}`;
+    const methodText = r.methods ? ` [${r.methods.join(', ')}]` : '';
+    routes.push({ name, matchesPath: compilePathPrefix(r.path), methods, matcher: c.matcher, line: `${name}${methodText}: ${c.text}` });
+  });
+
+  let dflt: { matcher: Matcher; line: string };
+  const fileDefault = doc?.default;
+  if (fileDefault) {
+    const c = compile(fileDefault.allow, `${file}: default.allow`);
+    dflt = { matcher: c?.matcher ?? (() => null), line: `default: ${c?.text ?? ''}` };
+  } else if (flagSpec !== null) {
+    const c = compile(flagSpec, FLAGS_WHERE);
+    dflt = { matcher: c?.matcher ?? (() => null), line: `default (from --allow-* flags): ${c?.text ?? ''}` };
+  } else {
+    dflt = { matcher: () => null, line: 'default: nobody (no "default:" in the policy and no --allow-* flags; unmatched requests are refused)' };
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (!admitsSomeone) {
+    throw new ConfigError([
+      `${doc ? file : '--allow-*'}: no route and no default admits anyone, so every request would be refused; add rules to a route's "allow" or a "default"`,
+    ]);
+  }
+
+  return {
+    decide(method: string, normalizedPath: string, id: Identity): Decision {
+      const m = method.toUpperCase();
+      for (const route of routes) {
+        if (!route.matchesPath(normalizedPath)) continue;
+        if (route.methods && !route.methods.has(m)) continue;
+        const rule = route.matcher(id);
+        return { allowed: rule !== null, route: route.name, rule };
+      }
+      const rule = dflt.matcher(id);
+      return { allowed: rule !== null, route: 'default', rule };
+    },
+    describe(): string[] {
+      return [...routes.map((r) => r.line), dflt.line];
+    },
+  };
+}
