@@ -1,7 +1,7 @@
 // Reads the process's own security posture from /proc and the filesystem; the only I/O of src/posture.
 import { createHash } from 'node:crypto';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Upstream } from '../config/types.js';
 import { decodeCapabilityMask } from './capabilities.js';
@@ -204,17 +204,19 @@ function isExampleCert(der: Buffer | undefined, examples: string | readonly stri
   return list.some((example) => normalizeFingerprint(example) === actual);
 }
 
-/** Loopback by address (127.0.0.0/8, ::1, IPv4-mapped 127.x) or by the reserved name `localhost`. */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+// IPv4-mapped 127/8, which URL parsing writes in hex (`::ffff:7f00:1`).
+LOOPBACK.addSubnet('::ffff:7f00:0', 104, 'ipv6');
+
+/** Loopback by address or by the reserved name `localhost` (RFC 6761); other names are not resolved. */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
   if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
-  if (isIP(bare) === 4) return bare.startsWith('127.');
-  if (isIP(bare) === 6) {
-    if (bare === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(bare)) return true;
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-    return mapped !== null && (mapped[1] ?? '').startsWith('127.');
-  }
-  return false;
+  const family = isIP(bare);
+  if (family === 0) return false;
+  return LOOPBACK.check(bare, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 function findPlainHttpUpstream(upstream: Upstream | undefined): string | null {
