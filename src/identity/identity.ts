@@ -101,7 +101,8 @@ interface ParsedExtensions extends SanLists {
 function readExtensions(wrapper: DerNode | undefined): ParsedExtensions {
   const out: ParsedExtensions = { dns: [], uris: [], emails: [], ips: [], extKeyUsage: [] };
   if (!wrapper) return out;
-  const [list] = readChildren(wrapper);
+  const [list, extra] = readChildren(wrapper);
+  if (extra) throw new DerError('DER: malformed extensions wrapper');
   const seen = new Set<string>();
   for (const ext of readChildren(expectUniversal(list, TAG_SEQUENCE, 'Extensions'))) {
     const parts = readChildren(expectUniversal(ext, TAG_SEQUENCE, 'an Extension'));

