@@ -1,6 +1,6 @@
 // Read flags, MTLS_SIDECAR_* environment variables and the config file, and merge them by precedence, keeping where each value came from.
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ConfigInput, RawOptions } from './types.js';
 import { ENV_PREFIX, EXTRA_ENV_NAMES, FLAGS, envNameOf, findFlag, type FlagSpec } from './flags.js';
@@ -69,7 +69,7 @@ export function splitList(raw: string, separator: string): string[] {
   return items.map((s) => s.trim()).filter((s) => s !== '');
 }
 
-/** Read a YAML or JSON config file (JSON is valid YAML 1.2, so one parser serves both). */
+/** Read a YAML or JSON config file into options keyed by flag name; unknown keys are problems. */
 export function readConfigFile(file: string, origin = 'config file'): SourceRead {
   const label = `${origin} ${file}`;
   let text: string;
@@ -78,12 +78,9 @@ export function readConfigFile(file: string, origin = 'config file'): SourceRead
   } catch (err) {
     return { options: {}, problems: [`${label}: ${describeReadError(err)}`], readable: false };
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const first = doc.errors[0]?.message.split('\n')[0] ?? 'parse error';
-    return { options: {}, problems: [`${label}: not valid YAML or JSON (${first}); fix the syntax`], readable: false };
-  }
-  const data: unknown = doc.toJS();
+  const parsed = parseConfigText(text, file);
+  if (!parsed.ok) return { options: {}, problems: [`${label}: not valid ${parsed.format} (${parsed.error}); fix the syntax`], readable: false };
+  const data = parsed.data;
   if (data === null || data === undefined) return { options: {}, problems: [] };
   if (typeof data !== 'object' || Array.isArray(data)) {
     return { options: {}, readable: false, problems: [`${label}: the top level must be a mapping of option names to values (e.g. "upstream: http://127.0.0.1:8080")`] };
@@ -102,6 +99,21 @@ export function readConfigFile(file: string, origin = 'config file'): SourceRead
     options[flag.name] = value;
   }
   return { options, problems };
+}
+
+/** A `.json` file is held to strict JSON (YAML would quietly accept a trailing comma); anything else is YAML 1.2. */
+function parseConfigText(text: string, file: string): { ok: true; data: unknown } | { ok: false; format: string; error: string } {
+  if (extname(file).toLowerCase() === '.json') {
+    try {
+      return { ok: true, data: JSON.parse(text) as unknown };
+    } catch (err) {
+      return { ok: false, format: 'JSON', error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) return { ok: false, format: 'YAML', error: first.message.split('\n')[0] ?? 'parse error' };
+  return { ok: true, data: doc.toJS() as unknown };
 }
 
 /** Merge flags > env > config file > fallbacks > defaults into one map of sourced values. */
