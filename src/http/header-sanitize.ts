@@ -68,6 +68,8 @@ const CONNECTION_PROTECTED: ReadonlySet<string> = new Set(['content-length', 'tr
  */
 export function parseConnectionTokens(value: string | readonly string[] | undefined): Set<string> | null {
   if (value === undefined) return null;
+  // The usual values name nothing beyond headers stripped anyway: skip the Set.
+  if (typeof value === 'string' && (value === 'keep-alive' || value === 'close' || value === 'Keep-Alive')) return null;
   let result: Set<string> | null = null;
   const values = typeof value === 'string' ? [value] : value;
   for (const v of values) {
