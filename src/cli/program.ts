@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, UserError, EXIT_OK, EXIT_USAGE } from '../errors.js';
-import { ENV_PREFIX, EXTRA_ENV_NAMES, FLAGS, describeFlag, type FlagSpec } from '../config/flags.js';
+import { ENV_PREFIX, FLAGS, describeFlag, isNonFlagEnvName, type FlagSpec } from '../config/flags.js';
 import { loadConfig } from '../config/load-config.js';
 import type { ConfigInput, RawOptions } from '../config/types.js';
 import { runCommand } from './run.js';
@@ -160,7 +160,7 @@ function readConfigFlags(cmd: Command): RawOptions {
 /** `inspect` matches rules only when the operator gave some configuration. */
 function hasConfigSource(input: ConfigInput): boolean {
   if (Object.keys(input.flags).length > 0) return true;
-  return Object.entries(input.env).some(([k, v]) => k.startsWith(ENV_PREFIX) && !EXTRA_ENV_NAMES.includes(k) && v !== undefined && v !== '');
+  return Object.entries(input.env).some(([k, v]) => k.startsWith(ENV_PREFIX) && !isNonFlagEnvName(k) && v !== undefined && v !== '');
 }
 
 function readVersion(): string {

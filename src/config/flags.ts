@@ -82,6 +82,17 @@ export const FLAGS: readonly FlagSpec[] = [
 /** Environment variables under the prefix that are not flags but are still ours. */
 export const EXTRA_ENV_NAMES: readonly string[] = ['MTLS_SIDECAR_DEBUG'];
 
+/**
+ * Kubernetes injects service-link variables for a Service named `mtls-sidecar` (MTLS_SIDECAR_SERVICE_HOST,
+ * MTLS_SIDECAR_PORT_8443_TCP_ADDR, …); refusing to start over them would break ordinary deployments.
+ */
+const SERVICE_LINK = /^MTLS_SIDECAR_(?:SERVICE_HOST|SERVICE_PORT(?:_[A-Z0-9_]+)?|PORT(?:_\d+_(?:TCP|UDP|SCTP)(?:_(?:PROTO|PORT|ADDR))?)?)$/;
+
+/** True for `MTLS_SIDECAR_*` names that are ours or Kubernetes' but not configuration flags. */
+export function isNonFlagEnvName(name: string): boolean {
+  return EXTRA_ENV_NAMES.includes(name) || SERVICE_LINK.test(name);
+}
+
 export const ENV_PREFIX = 'MTLS_SIDECAR_';
 
 const byName = new Map(FLAGS.map((f) => [f.name, f]));

@@ -58,7 +58,7 @@ export function parseUpstream(text: string): Parsed<Upstream> {
     const socketPath = text.slice('unix:'.length).replace(/^\/+/, '/');
     if (!socketPath.startsWith('/')) return fail(`${showValue(text)}: the socket path must be absolute; ${fix}`);
     if (socketPath.includes('\0')) return fail(`${showValue(text)}: the socket path contains NUL; ${fix}`);
-    return ok({ kind: 'unix', socketPath, origin: 'http://localhost' });
+    return ok({ kind: 'unix', socketPath, origin: `unix:${socketPath}` });
   }
   let url: URL;
   try {

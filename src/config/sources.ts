@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { ConfigInput, RawOptions } from './types.js';
-import { ENV_PREFIX, EXTRA_ENV_NAMES, FLAGS, envNameOf, findFlag, type FlagSpec } from './flags.js';
+import { ENV_PREFIX, FLAGS, envNameOf, findFlag, isNonFlagEnvName, type FlagSpec } from './flags.js';
 
 /** A value together with the place an operator would look to change it. */
 export interface SourcedValue {
@@ -36,7 +36,7 @@ export function readEnvOptions(env: Record<string, string | undefined>): SourceR
   const options: RawOptions = {};
   const problems: string[] = [];
   for (const [key, raw] of Object.entries(env)) {
-    if (!key.startsWith(ENV_PREFIX) || EXTRA_ENV_NAMES.includes(key) || raw === undefined) continue;
+    if (!key.startsWith(ENV_PREFIX) || isNonFlagEnvName(key) || raw === undefined) continue;
     const flag = FLAGS.find((f) => envNameOf(f.name) === key);
     if (!flag) {
       problems.push(`unknown environment variable ${key}: no such option; remove it or correct the name${suggest(key, FLAGS.map((f) => envNameOf(f.name)))}`);
