@@ -156,3 +156,8 @@ t.test('over real sockets: Node-parsed forged headers in, only real identity at 
   t.same(seen['set-cookie'], ['a=1', 'b=2'], 'array-valued headers pass as they came');
   t.same(seen.accept, ['text/plain']);
 });
+
+t.test('two spellings of a kept header are both forwarded, not one lost', async (t) => {
+  const out = composeUpstreamHeaders({ Accept: 'text/a', accept: ['text/b', 'text/c'] } as IncomingHttpHeaders, [], FACTS);
+  t.same(out.accept, ['text/a', 'text/b', 'text/c']);
+});
