@@ -1,0 +1,36 @@
+# Container image for mtls-sidecar: build with the full toolchain, ship only dist/ and production
+# dependencies on a shell-less base, as a numeric non-root user.
+#
+# Base images are build arguments so a local mirror can stand in where a registry is out of reach:
+#   docker build --build-arg BUILD_IMAGE=registry.local/node:20.19-bookworm-slim \
+#                --build-arg RUNTIME_IMAGE=registry.local/distroless/nodejs20-debian12:nonroot .
+# A stand-in runtime base must provide /nodejs/bin/node (as distroless does); pin by digest in production.
+ARG BUILD_IMAGE=node:20.19-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+
+FROM ${BUILD_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+# No install scripts: nothing here needs one, and skipping them keeps a compromised package from running code.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY src ./src
+RUN npm run build
+
+FROM ${BUILD_IMAGE} AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM ${RUNTIME_IMAGE}
+LABEL org.opencontainers.image.title="mtls-sidecar" \
+      org.opencontainers.image.description="mTLS-enforcing reverse proxy with unforgeable identity headers" \
+      org.opencontainers.image.licenses="Apache-2.0"
+WORKDIR /app
+ENV NODE_ENV=production
+# Root-owned and read-only to the runtime user: the process cannot rewrite its own code.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+USER 10001:10001
+EXPOSE 8443 9090
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/main.js"]
