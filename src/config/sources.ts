@@ -79,7 +79,10 @@ export function readConfigFile(file: string, origin = 'config file'): SourceRead
     return { options: {}, problems: [`${label}: ${describeReadError(err)}`], readable: false };
   }
   const parsed = parseConfigText(text, file);
-  if (!parsed.ok) return { options: {}, problems: [`${label}: not valid ${parsed.format} (${parsed.error}); fix the syntax`], readable: false };
+  if (!parsed.ok) {
+    const hint = parsed.format === 'YAML' ? ` (quote values that start with [, {, * or &, e.g. listen: "[::]:8443")` : '';
+    return { options: {}, problems: [`${label}: not valid ${parsed.format} (${parsed.error.replace(/:$/, '')}); fix the syntax${hint}`], readable: false };
+  }
   const data = parsed.data;
   if (data === null || data === undefined) return { options: {}, problems: [] };
   if (typeof data !== 'object' || Array.isArray(data)) {
