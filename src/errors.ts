@@ -26,9 +26,6 @@ export class UsageError extends UserError {
 /** One or more configuration, file or posture problems (exit 78). Each problem names its key and a fix. */
 export class ConfigError extends UserError {
   constructor(readonly problems: string[]) {
-    super(problems.map((p) => `  - ${p}`).join('\n'), EXIT_CONFIG);
-  }
-  override get message(): string {
-    return `configuration refused:\n${this.problems.map((p) => `  - ${p}`).join('\n')}`;
+    super(`configuration refused:\n${problems.map((p) => `  - ${p}`).join('\n')}`, EXIT_CONFIG);
   }
 }

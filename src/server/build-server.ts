@@ -116,12 +116,16 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
       rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => {
         const ctx = contextOf(request);
         if (!ctx?.conn) throw new Error('unverified request reached the proxy stage');
+        // Start from the caller's own headers (so names listed in Connection are still visible to the
+        // sanitizer in every spelling), then keep the upstream Host reply-from chose.
         const raw = request.raw.headers;
-        return composeUpstreamHeaders(headers, ctx.conn.identityHeaders, {
+        const out = composeUpstreamHeaders(raw, ctx.conn.identityHeaders, {
           remoteAddress: ctx.conn.remoteAddress,
           host: raw.host ?? (raw[':authority'] as string | undefined),
           requestId: ctx.requestId,
         });
+        if (headers.host !== undefined) out.host = headers.host;
+        return out;
       },
       onError: onUpstreamError(deps.metrics),
       // Never replay a request on our own: the upstream decides about retries.
