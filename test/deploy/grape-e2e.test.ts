@@ -1,23 +1,16 @@
 // End to end: the built sidecar in front of the example Grape API. Identity reaches Rack only from verified
 // certificates, forged identity headers in either spelling never reach Rack's env, and Grape's own rules decide.
 import t from 'tap';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { request } from 'node:https';
-import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { makeCa, makeLeaf, makeTmpDir, openssl, removeDir, type CertFiles } from '../helpers/pki.js';
-import { findGrapeMissing, startGrape, type JsonReply } from './lib/grape-server.js';
-import { captureOutput, pickFreePort, stopChild, waitUntil } from './lib/net-wait.js';
-import { REPO_ROOT } from './lib/paths.js';
+import { findGrapeMissing, startGrape } from './lib/grape-server.js';
+import { pickFreePort } from './lib/net-wait.js';
+import { sidecarMissing, startSidecar } from './lib/sidecar-process.js';
+import { httpsGet, type Caller } from './lib/tls-client.js';
 
-const MAIN = join(REPO_ROOT, 'dist/main.js');
 const ORDERS = 'spiffe://example.org/ns/prod/sa/orders';
 const BILLING = 'spiffe://example.org/ns/prod/sa/billing';
 
-const skip = !existsSync(MAIN)
-  ? 'dist/main.js is not built yet (npm run build)'
-  : findGrapeMissing() ?? false;
+const skip = sidecarMissing() || (findGrapeMissing() ?? false);
 
 /** The subject exactly as `openssl x509 -nameopt RFC2253` prints it: an independent source for the header. */
 function opensslSubject(cert: CertFiles): string {
@@ -27,45 +20,6 @@ function opensslSubject(cert: CertFiles): string {
 function opensslFingerprint(cert: CertFiles): string {
   const out = openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', cert.cert]).trim();
   return out.replace(/^.*=/, '').replace(/:/g, '').toLowerCase();
-}
-
-interface Caller {
-  ca: CertFiles;
-  client: CertFiles;
-  port: number;
-}
-
-function httpsGet(c: Caller, path: string, headers: Record<string, string> = {}): Promise<JsonReply> {
-  return new Promise((resolve, reject) => {
-    const req = request({
-      host: '127.0.0.1', port: c.port, servername: 'localhost', path, method: 'GET', headers, agent: false,
-      ca: c.ca.certPem, cert: c.client.certPem, key: c.client.keyPem,
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { text += chunk; });
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
-        } catch {
-          resolve({ status: res.statusCode ?? 0, body: { raw: text } });
-        }
-      });
-    });
-    req.setTimeout(10_000, () => req.destroy(new Error('request timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** True once the listener completes a TLS handshake with a client certificate. */
-function handshakes(c: Caller): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port: c.port, servername: 'localhost', ca: c.ca.certPem, cert: c.client.certPem, key: c.client.keyPem });
-    socket.setTimeout(2000, () => { socket.destroy(); resolve(false); });
-    socket.once('secureConnect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 t.test('sidecar in front of the Grape API', { skip }, async (t) => {
@@ -81,20 +35,16 @@ t.test('sidecar in front of the Grape API', { skip }, async (t) => {
   t.teardown(grape.stop);
 
   const port = await pickFreePort();
-  // Only our flags: an MTLS_SIDECAR_* variable in the test runner's environment must not change the setup.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MTLS_SIDECAR_')));
-  const sidecar = spawn(process.execPath, [
-    MAIN, 'run', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${grape.port}`,
+  const as = (client: CertFiles): Caller => ({ ca, client, port });
+  const sidecar = await startSidecar([
+    'run', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${grape.port}`,
     '--cert', server.cert, '--key', server.key, '--client-ca', ca.cert,
     // The sidecar admits every verified caller, so any 403 below is Grape's own decision.
     '--allow-any-verified', '--metrics-listen', 'off', '--shutdown-grace', '1s',
     // CI runs as root; posture is not what this test is about.
     '--allow-insecure-posture',
-  ], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const output = captureOutput(sidecar);
-  t.teardown(() => stopChild(sidecar));
-  const as = (client: CertFiles): Caller => ({ ca, client, port });
-  await waitUntil(() => handshakes(as(orders)), { timeoutMs: 20_000, child: sidecar, describe: output });
+  ], {}, dir, as(orders));
+  t.teardown(sidecar.stop);
 
   const ordersSubject = opensslSubject(orders);
   t.equal(ordersSubject, 'CN=orders,O=Example Org', 'openssl agrees on the subject we asked for');
