@@ -132,8 +132,9 @@ export function generateCa(now: Date = new Date()): CertAndKey & { issuer: Issue
   notAfter.setUTCFullYear(notAfter.getUTCFullYear() + CA_YEARS);
   buildValidity(cert, now, notAfter.getTime() - now.getTime());
   const name = buildName([
-    ['CN', DEV_CA_COMMON_NAME],
+    // O before CN in DER order, so the RFC 4514 string reads most specific first: CN=…,O=….
     ['O', DEV_ORGANIZATION],
+    ['CN', DEV_CA_COMMON_NAME],
   ]);
   cert.setSubject(name);
   cert.setIssuer(name);
@@ -160,8 +161,8 @@ export function generateServerCert(issuer: Issuer, hosts: string[], now: Date = 
   return signLeaf(
     issuer,
     buildName([
-      ['CN', first],
       ['O', DEV_ORGANIZATION],
+      ['CN', first],
     ]),
     [
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
@@ -184,8 +185,8 @@ export function generateClientCert(issuer: Issuer, client: ClientSpec, now: Date
   return signLeaf(
     issuer,
     buildName([
-      ['CN', client.name],
       ['O', DEV_ORGANIZATION],
+      ['CN', client.name],
     ]),
     extensions,
     now,

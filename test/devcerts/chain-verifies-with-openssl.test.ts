@@ -47,7 +47,7 @@ t.test('client certificates: clientAuth, CN = name, URI SAN only where given', a
   t.match(orders, /TLS Web Client Authentication/);
   t.notMatch(orders, /TLS Web Server Authentication/);
   t.match(orders, /URI:spiffe:\/\/example\.org\/ns\/prod\/sa\/orders/);
-  t.match(orders, /subject=O=mtls-sidecar development,CN=orders/);
+  t.match(orders, /subject=CN=orders,O=mtls-sidecar development/);
   const billing = openssl(['x509', '-in', f('billing.crt'), '-noout', '-ext', 'extendedKeyUsage,subjectAltName']);
   t.match(billing, /TLS Web Client Authentication/);
   t.notMatch(billing, /Subject Alternative Name/);
