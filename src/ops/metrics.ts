@@ -1,5 +1,6 @@
 // Every metric of SPEC §6 on one injected prom-client registry (no globals, so tests and workers never collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { REJECT_REASONS } from '../tls/handshake-reason.js';
 
 const PREFIX = 'mtls_sidecar_';
 
@@ -27,11 +28,24 @@ export function methodLabel(method: string): string {
   return KNOWN_METHODS.has(method) ? method : 'OTHER';
 }
 
+// Bounded label values known in advance, written at 0 so every series is visible before its first event
+// (alerts on `rate()` need the series to exist; a dashboard should not show "no data" for a healthy proxy).
+const AUTHZ_DECISIONS = ['allow', 'deny', 'bad_request', 'no_identity'] as const;
+const UPSTREAM_REASONS = ['timeout', 'refused', 'reset', 'tls', 'other'] as const;
+const RELOAD_RESULTS = ['success', 'failure'] as const;
+
+function initializeLabels(m: Metrics): void {
+  for (const reason of REJECT_REASONS) m.handshakeFailures.inc({ reason }, 0);
+  for (const decision of AUTHZ_DECISIONS) m.authzDecisions.inc({ decision }, 0);
+  for (const reason of UPSTREAM_REASONS) m.upstreamErrors.inc({ reason }, 0);
+  for (const result of RELOAD_RESULTS) m.reloads.inc({ result }, 0);
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
   const registers = [registry];
-  return {
+  const metrics: Metrics = {
     registry,
     requests: new Counter({ name: `${PREFIX}requests_total`, help: 'Requests answered, by method and status code', labelNames: ['method', 'code'], registers }),
     requestDuration: new Histogram({
@@ -60,4 +74,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
     }),
   };
+  initializeLabels(metrics);
+  return metrics;
 }

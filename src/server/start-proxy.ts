@@ -1,12 +1,24 @@
-// Starts the proxy from a validated Config: loads material and policy, builds the server, listens.
-import type { AddressInfo } from 'node:net';
+// Starts the proxy from a validated Config: posture, material and policy, the server, the reloader, the ops listener.
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { loadPolicy } from '../authz/load-policy.js';
 import type { Config } from '../config/types.js';
 import { ConfigError } from '../errors.js';
+import { startHealthServer, type HealthServer } from '../ops/health-server.js';
 import { createLogger } from '../ops/logger.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
+import { createReadiness, startUpstreamProbe, type Readiness, type UpstreamProbe } from '../ops/readiness.js';
+import { enforcePosture } from '../posture/enforce.js';
 import { loadTlsMaterial, MaterialError, type TlsMaterial } from '../tls/material.js';
+import {
+  digestWatchedFiles,
+  recordMaterialGauges,
+  startReloader,
+  warnStaleCrls,
+  type ReloadableServer,
+  type ReloadResult,
+  type ReloadTrigger,
+} from '../tls/reloader.js';
 import { buildProxyServer, type ProxyServer } from './build-server.js';
 import { SnapshotStore } from './snapshot.js';
 
@@ -18,7 +30,16 @@ export interface RunningProxy {
   metrics: Metrics;
   log: Logger;
   proxy: ProxyServer;
-  /** Stops accepting, lets in-flight requests finish within graceMs, then closes what is left. */
+  readiness: Readiness;
+  /** Where /metrics, /healthz and /readyz listen; null with `--metrics-listen off`. */
+  metricsAddress: { host: string; port: number } | null;
+  /** Re-reads the watched files now (SIGHUP); the same check runs every --reload-interval. */
+  reload(trigger?: ReloadTrigger): ReloadResult;
+  /**
+   * Drains: /readyz turns 503, the listener stops accepting, in-flight requests finish, idle keep-alive
+   * connections close; whatever is still open after `graceMs` is cut. Resolves once everything is closed,
+   * the ops listener last. A second call while draining returns the same promise; `close(0)` then cuts at once.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -31,13 +52,17 @@ export function loadMaterialOrRefuse(config: Config): TlsMaterial {
   }
 }
 
-export async function startProxy(config: Config, options: { log?: Logger; metrics?: Metrics } = {}): Promise<RunningProxy> {
-  const log = options.log ?? createLogger(config.logLevel);
-  const metrics = options.metrics ?? createMetrics();
-  const material = loadMaterialOrRefuse(config);
-  const { policy, digest } = loadPolicy(config);
-  const store = new SnapshotStore({ material, policy, policyDigest: digest });
-  const proxy = await buildProxyServer(config, { store, metrics, log });
+/** Every raw socket of the TLS listener, so a drain deadline can cut them whatever protocol runs on top. */
+function trackSockets(server: ProxyServer['server']): Set<Socket> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return sockets;
+}
+
+async function listenOrRefuse(proxy: ProxyServer, config: Config): Promise<void> {
   try {
     await proxy.app.listen({ host: config.listen.host, port: config.listen.port });
   } catch (err) {
@@ -45,18 +70,95 @@ export async function startProxy(config: Config, options: { log?: Logger; metric
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError([`--listen ${config.listen.host}:${config.listen.port}: cannot listen (${code}); pick a free port or an address of this host`]);
   }
+}
+
+export async function startProxy(config: Config, options: { log?: Logger; metrics?: Metrics } = {}): Promise<RunningProxy> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const metrics = options.metrics ?? createMetrics();
+  enforcePosture(config, { log, metrics });
+  // Taken before the files are read, so a change that lands while they are read is still seen by the reloader.
+  const initialDigest = digestWatchedFiles(config);
+  const material = loadMaterialOrRefuse(config);
+  const { policy, digest } = loadPolicy(config);
+  const store = new SnapshotStore({ material, policy, policyDigest: digest });
+  const warnedStaleCrls = new Set<string>();
+  recordMaterialGauges(metrics, material);
+  warnStaleCrls(material, log, warnedStaleCrls);
+
+  const proxy = await buildProxyServer(config, { store, metrics, log });
+  const sockets = trackSockets(proxy.server);
+  await listenOrRefuse(proxy, config);
   const address = proxy.server.address() as AddressInfo;
   log.info({ listen: `${address.address}:${address.port}`, upstream: config.upstream.origin }, 'mtls-sidecar listening');
 
-  const close = async (graceMs = config.shutdownGraceMs): Promise<void> => {
-    const timer = setTimeout(() => proxy.server.closeAllConnections(), graceMs);
-    timer.unref();
+  const probe: UpstreamProbe = config.metricsListen ? startUpstreamProbe(config.upstream, log) : { reachable: true, stop: () => undefined };
+  const readiness = createReadiness({ isListening: () => proxy.server.listening, hasMaterial: () => store.current.material !== undefined, upstream: probe });
+  let health: HealthServer | null = null;
+  if (config.metricsListen) {
+    try {
+      health = await startHealthServer(config.metricsListen, { registry: metrics.registry, readiness, log });
+    } catch (err) {
+      probe.stop();
+      await proxy.app.close().catch(() => undefined);
+      proxy.stopGate();
+      throw err;
+    }
+  }
+  const reloader = startReloader({
+    config,
+    store,
+    server: proxy.server as unknown as ReloadableServer,
+    metrics,
+    log,
+    initialDigest,
+    warnedStaleCrls,
+  });
+
+  let closing: Promise<void> | null = null;
+  let cutNow: () => void = () => undefined;
+  const drain = async (graceMs: number): Promise<void> => {
+    readiness.startDraining();
+    reloader.stop();
+    log.info({ graceMs, open: sockets.size }, 'draining: refusing new connections, finishing in-flight requests');
+    const cut = (): void => {
+      if (sockets.size > 0) log.warn({ open: sockets.size }, 'shutdown grace over: closing the connections still open');
+      for (const socket of sockets) socket.destroy();
+    };
+    cutNow = cut;
+    const deadline = setTimeout(cut, graceMs);
+    // Keep-alive connections that finish their last request during the drain become idle: close them too.
+    const server = proxy.server as { closeIdleConnections?: () => void };
+    const sweep = setInterval(() => server.closeIdleConnections?.(), 100);
     try {
       await proxy.app.close();
     } finally {
-      clearTimeout(timer);
+      clearTimeout(deadline);
+      clearInterval(sweep);
       proxy.stopGate();
+      probe.stop();
+      log.info('drained');
+      await health?.close();
     }
   };
-  return { config, host: address.address, port: address.port, store, metrics, log, proxy, close };
+  const close = (graceMs = config.shutdownGraceMs): Promise<void> => {
+    if (closing) {
+      if (graceMs === 0) cutNow();
+      return closing;
+    }
+    closing = drain(graceMs);
+    return closing;
+  };
+  return {
+    config,
+    host: address.address,
+    port: address.port,
+    store,
+    metrics,
+    log,
+    proxy,
+    readiness,
+    metricsAddress: health ? { host: health.host, port: health.port } : null,
+    reload: (trigger = 'manual') => reloader.reload(trigger),
+    close,
+  };
 }

@@ -9,7 +9,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import type { SnapshotStore } from '../server/snapshot.js';
 import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
-import { isChainRevoked } from './revocation.js';
+import { buildSignedChain, isChainAnchored, isChainRevoked } from './revocation.js';
 
 export const kConnection = Symbol('mtls-sidecar.connection');
 
@@ -42,8 +42,9 @@ export interface GateDeps {
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
 const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
 
-function peerChainOf(socket: TLSSocket, leaf: X509Certificate): X509Certificate[] {
-  const chain = [leaf];
+/** The certificates the peer presented besides the leaf (as Node reports them), each parsed once. */
+function peerSentOf(socket: TLSSocket, leaf: X509Certificate): X509Certificate[] {
+  const sent: X509Certificate[] = [];
   let node: PeerCertificate | DetailedPeerCertificate = socket.getPeerCertificate(true);
   const seen = new Set<string>([leaf.fingerprint256]);
   for (let depth = 0; depth < 16; depth += 1) {
@@ -52,20 +53,25 @@ function peerChainOf(socket: TLSSocket, leaf: X509Certificate): X509Certificate[
     const cert = new X509Certificate(next.raw);
     if (seen.has(cert.fingerprint256)) break;
     seen.add(cert.fingerprint256);
-    chain.push(cert);
+    sent.push(cert);
     node = next;
   }
-  return chain;
+  return sent;
 }
 
-/** Re-judges revocation when the snapshot changed since this connection was last judged. */
+/**
+ * Re-judges an open connection under the current snapshot: revoked by a CRL, no longer chaining to a loaded
+ * CA, or expired since the handshake all count as revoked (the request gets 403). Cheap unless the snapshot
+ * changed since the connection was last judged.
+ */
 export function refreshRevocation(conn: VerifiedConnection, store: SnapshotStore): boolean {
   const snapshot = store.current;
   if (conn.judgedVersion !== snapshot.version) {
-    conn.revoked = isChainRevoked(conn.chain, snapshot.material.crls);
+    const { crls, caCerts } = snapshot.material;
+    conn.revoked = isChainRevoked(conn.chain, crls) || !isChainAnchored(conn.chain, caCerts);
     conn.judgedVersion = snapshot.version;
   }
-  return conn.revoked;
+  return conn.revoked || conn.identity.notAfter.getTime() <= Date.now();
 }
 
 export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(): void } {
@@ -89,7 +95,8 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       return;
     }
     const snapshot = store.current;
-    const chain = snapshot.material.crls.length > 0 ? peerChainOf(socket, leaf) : [leaf];
+    // Built always, not only when CRLs are loaded: a CRL that appears later re-judges this connection.
+    const chain = buildSignedChain(leaf, peerSentOf(socket, leaf), snapshot.material.caCerts);
     if (isChainRevoked(chain, snapshot.material.crls)) {
       reject(socket, 'revoked');
       return;

@@ -2,15 +2,53 @@
 import type { X509Certificate } from 'node:crypto';
 import type { ParsedCrl } from './crl.js';
 
-/** Uppercase hex without colons or leading zero bytes, so serials from any source compare equal. */
+const MAX_CHAIN = 16;
+
+/** Uppercase hex without colons or leading zeros, padded to whole bytes, so serials from any source compare equal. */
 export function normalizeSerial(serial: string): string {
   const hex = serial.replace(/[:\s]/g, '').toUpperCase();
-  const trimmed = hex.replace(/^(00)+/, '');
-  return trimmed === '' ? '00' : trimmed;
+  const sign = hex.startsWith('-') ? '-' : '';
+  const trimmed = hex.slice(sign.length).replace(/^0+/, '');
+  if (trimmed === '') return '00';
+  return sign + (trimmed.length % 2 === 1 ? `0${trimmed}` : trimmed);
 }
 
-function crlJudges(crl: ParsedCrl, cert: X509Certificate): boolean {
-  return cert.checkIssued(crl.issuer) && cert.verify(crl.issuer.publicKey);
+function signed(cert: X509Certificate, issuer: X509Certificate): boolean {
+  try {
+    return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The chain from `leaf` upwards, each link checked by signature, drawing issuers from what the peer sent and
+ * from the loaded CAs. Built by signature rather than taken from the reported chain, so a look-alike
+ * certificate sent alongside cannot stand in for the real (possibly revoked) intermediate.
+ */
+export function buildSignedChain(
+  leaf: X509Certificate,
+  peerSent: readonly X509Certificate[],
+  caCerts: readonly X509Certificate[],
+): X509Certificate[] {
+  const chain = [leaf];
+  const candidates = [...caCerts, ...peerSent];
+  const seen = new Set([leaf.fingerprint256]);
+  let current = leaf;
+  while (chain.length < MAX_CHAIN) {
+    const issuer = candidates.find((c) => !seen.has(c.fingerprint256) && signed(current, c));
+    if (!issuer) break;
+    chain.push(issuer);
+    seen.add(issuer.fingerprint256);
+    current = issuer;
+  }
+  return chain;
+}
+
+/** True when some certificate of the chain is, or was signed by, one of the loaded CAs. */
+export function isChainAnchored(chain: readonly X509Certificate[], caCerts: readonly X509Certificate[]): boolean {
+  const trusted = new Set(caCerts.map((c) => c.fingerprint256));
+  return chain.some((cert) => trusted.has(cert.fingerprint256) || caCerts.some((ca) => signed(cert, ca)));
 }
 
 /** True when any certificate of the chain (leaf first) is listed by a CRL of the CA that issued it. */
@@ -19,7 +57,7 @@ export function isChainRevoked(chain: readonly X509Certificate[], crls: readonly
   for (const cert of chain) {
     const serial = normalizeSerial(cert.serialNumber);
     for (const crl of crls) {
-      if (crl.revokedSerials.has(serial) && crlJudges(crl, cert)) return true;
+      if (crl.revokedSerials.has(serial) && signed(cert, crl.issuer)) return true;
     }
   }
   return false;

@@ -1,0 +1,173 @@
+// Re-reads certificate, key, CA, CRL and policy files by content; builds the whole new state, then swaps it in.
+import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { Logger } from 'pino';
+import { loadPolicy } from '../authz/load-policy.js';
+import type { Config } from '../config/types.js';
+import { UserError, ConfigError } from '../errors.js';
+import { tryComputeIdentity } from '../identity/identity.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { SnapshotStore } from '../server/snapshot.js';
+import { loadTlsMaterial, MaterialError, type TlsMaterial } from './material.js';
+import { buildSecureContextOptions } from './secure-context.js';
+
+/** The part of a TLS server a reload touches (an https or http2 secure server). */
+export interface ReloadableServer {
+  setSecureContext(options: SecureContextOptions): void;
+  setTicketKeys(keys: Buffer): void;
+}
+
+export type ReloadResult = 'unchanged' | 'success' | 'failure';
+export type ReloadTrigger = 'interval' | 'signal' | 'manual';
+
+export interface Reloader {
+  /** Checks the files now; synchronous, so two reloads never interleave. */
+  reload(trigger: ReloadTrigger): ReloadResult;
+  stop(): void;
+}
+
+type WatchedConfig = Pick<Config, 'cert' | 'key' | 'clientCa' | 'crl' | 'policy' | 'allow' | 'allowAnyVerified' | 'minTlsVersion' | 'reloadIntervalMs'>;
+
+/**
+ * SHA-256 over the bytes of every watched file (following symlinks, so a Kubernetes `..data` swap changes it).
+ * An unreadable file contributes its error code: a file that disappears is a change worth trying to load.
+ */
+export function digestWatchedFiles(config: WatchedConfig): string {
+  const hash = createHash('sha256');
+  const files = [config.cert, config.key, ...config.clientCa, ...config.crl, ...(config.policy === undefined ? [] : [config.policy])];
+  for (const file of files) {
+    hash.update(file).update('\0');
+    try {
+      hash.update(readFileSync(file));
+    } catch (err) {
+      hash.update(`unreadable:${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    hash.update('\0');
+  }
+  return hash.digest('hex');
+}
+
+function subjectOf(cert: X509Certificate): string {
+  return tryComputeIdentity(cert)?.subject ?? cert.subject.replace(/\n/g, ',');
+}
+
+/** Sets the expiry gauges from freshly loaded material, dropping series of certificates no longer loaded. */
+export function recordMaterialGauges(metrics: Metrics, material: TlsMaterial): void {
+  metrics.certificateNotAfter.reset();
+  material.serverChain.forEach((cert, i) => {
+    metrics.certificateNotAfter.set({ role: i === 0 ? 'server' : 'server_chain', subject: subjectOf(cert) }, Date.parse(cert.validTo) / 1000);
+  });
+  for (const ca of material.caCerts) metrics.certificateNotAfter.set({ role: 'client_ca', subject: subjectOf(ca) }, Date.parse(ca.validTo) / 1000);
+  metrics.crlNextUpdate.reset();
+  for (const crl of material.crls) {
+    if (crl.nextUpdate) metrics.crlNextUpdate.set({ issuer: crl.issuerName }, crl.nextUpdate.getTime() / 1000);
+  }
+}
+
+/** Logs each CRL past its nextUpdate once (it stays enforced: an old list of revoked serials is still true). */
+export function warnStaleCrls(material: TlsMaterial, log: Logger, warned: Set<string>, now = Date.now()): void {
+  for (const crl of material.crls) {
+    if (!crl.nextUpdate || crl.nextUpdate.getTime() > now) continue;
+    const key = `${crl.issuerName}\0${crl.thisUpdate.toISOString()}`;
+    if (warned.has(key)) continue;
+    warned.add(key);
+    log.warn(
+      { issuer: crl.issuerName, nextUpdate: crl.nextUpdate.toISOString() },
+      'CRL is past its nextUpdate; still enforcing it; publish a fresh CRL',
+    );
+  }
+}
+
+function problemsOf(err: unknown): string[] {
+  if (err instanceof MaterialError || err instanceof ConfigError) return err.problems;
+  if (err instanceof UserError) return [err.message];
+  // createSecureContext errors carry OpenSSL reason text, never key material.
+  return [`the new TLS material was refused by OpenSSL (${(err as { code?: string }).code ?? (err as Error).message})`];
+}
+
+export function startReloader(deps: {
+  config: WatchedConfig;
+  store: SnapshotStore;
+  server: ReloadableServer;
+  metrics: Metrics;
+  log: Logger;
+  /** Digest of the files the running snapshot was built from (taken before they were read). */
+  initialDigest: string;
+  warnedStaleCrls?: Set<string>;
+}): Reloader {
+  const { config, store, server, metrics, log } = deps;
+  let lastDigest = deps.initialDigest;
+  const warned = deps.warnedStaleCrls ?? new Set<string>();
+
+  const reload = (trigger: ReloadTrigger): ReloadResult => {
+    const before = digestWatchedFiles(config);
+    if (before === lastDigest) {
+      warnStaleCrls(store.current.material, log, warned);
+      return 'unchanged';
+    }
+    let material: TlsMaterial;
+    let loaded: ReturnType<typeof loadPolicy>;
+    let options: SecureContextOptions;
+    try {
+      material = loadTlsMaterial({ cert: config.cert, key: config.key, clientCa: config.clientCa, crl: config.crl });
+      loaded = loadPolicy(config);
+      options = buildSecureContextOptions(material, config);
+      createSecureContext(options);
+    } catch (err) {
+      // Remembered, so a broken file is reported once, not on every tick until someone fixes it.
+      lastDigest = before;
+      metrics.reloads.inc({ result: 'failure' });
+      log.error({ trigger, problems: problemsOf(err) }, 'reload refused; the current certificates and policy keep serving');
+      return 'failure';
+    }
+    // A file changed while we read it (a writer mid-way): try again next time rather than swap a mixture.
+    if (digestWatchedFiles(config) !== before) return 'unchanged';
+    lastDigest = before;
+    const current = store.current;
+    const materialChanged = material.digest !== current.material.digest;
+    const policyChanged = loaded.digest !== current.policyDigest;
+    if (!materialChanged && !policyChanged) return 'unchanged';
+    const trustChanged =
+      material.caPem.join('\0') !== current.material.caPem.join('\0') || material.crlPem.join('\0') !== current.material.crlPem.join('\0');
+
+    store.swap({ material, policy: loaded.policy, policyDigest: loaded.digest });
+    if (materialChanged) {
+      // A new context also brings fresh ticket keys; rotating explicitly keeps that true whatever Node does.
+      server.setSecureContext(options);
+      if (trustChanged) server.setTicketKeys(randomBytes(48));
+      recordMaterialGauges(metrics, material);
+    }
+    warnStaleCrls(material, log, warned);
+    metrics.reloads.inc({ result: 'success' });
+    const leaf = material.serverChain[0];
+    log.info(
+      {
+        trigger,
+        certificate: materialChanged ? { serial: leaf?.serialNumber, notAfter: leaf?.validTo } : undefined,
+        clientCas: material.caCerts.length,
+        crls: material.crls.length,
+        trustChanged,
+        policyChanged,
+        ticketsRotated: trustChanged,
+      },
+      'reloaded',
+    );
+    return 'success';
+  };
+
+  const tick = (): void => {
+    try {
+      reload('interval');
+    } catch (err) {
+      // Never let a surprise in one tick take the proxy down; the next tick tries again.
+      log.error({ err: (err as Error).message }, 'reload check failed');
+    }
+  };
+  const timer = setInterval(tick, Math.max(100, config.reloadIntervalMs));
+  timer.unref();
+  return {
+    reload,
+    stop: () => clearInterval(timer),
+  };
+}
