@@ -1,4 +1,6 @@
 // The onRequest gate: request id, path safety (400), revocation and policy on the current snapshot (403).
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
 import { normalizePath } from '../http/normalize-path.js';
@@ -12,23 +14,62 @@ export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: 
   reply.code(err.status).header('content-type', 'application/json; charset=utf-8').header('x-request-id', requestId).send(err.body);
 }
 
+/**
+ * The host the caller addressed, for X-Forwarded-Host: `:authority` on HTTP/2 (RFC 9113 §8.3.1 makes it the
+ * authority; a Host header there may only repeat it, see hostConflict), else `Host`.
+ */
+export function forwardedHostOf(headers: IncomingHttpHeaders): string | undefined {
+  const authority = headers[':authority'];
+  if (typeof authority === 'string' && authority !== '') return authority;
+  return headers.host;
+}
+
+/** An HTTP/2 request whose Host header names another authority than `:authority` is malformed (RFC 9113 §8.3.1). */
+function hostConflict(headers: IncomingHttpHeaders): boolean {
+  const authority = headers[':authority'];
+  return typeof authority === 'string' && headers.host !== undefined && headers.host.toLowerCase() !== authority.toLowerCase();
+}
+
+/**
+ * The verified state of the connection a request came on. For HTTP/2, `raw.socket` is a proxy that forwards property
+ * reads to the session's TLS socket, and throws once the session has let go of it; that reads as "no state".
+ */
+function connectionOf(raw: FastifyRequest['raw']): ReturnType<typeof verifiedConnectionOf> {
+  try {
+    return verifiedConnectionOf(raw.socket);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Fail closed: drops the whole connection without an answer (HTTP/2 sockets may not be touched, only their session). */
+function dropConnection(raw: FastifyRequest['raw']): void {
+  if (raw.httpVersionMajor === 2) {
+    const stream = (raw as unknown as Http2ServerRequest).stream;
+    if (stream.session) stream.session.destroy();
+    else stream.destroy();
+    return;
+  }
+  raw.socket.destroy();
+}
+
 export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metrics }) {
   const { store, metrics } = deps;
   return function authorize(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const raw = request.raw;
     const requestId = acceptOrGenerateRequestId(raw.headers['x-request-id']);
-    const conn = verifiedConnectionOf(raw.socket);
+    const conn = connectionOf(raw);
     const ctx: RequestContext = { requestId, path: '', conn, decision: 'no_identity', rule: null, route: null };
     setContext(request, ctx);
     if (conn === undefined) {
       // Fail closed: a request from a connection without a verified certificate is never answered or forwarded.
       metrics.authzDecisions.inc({ decision: 'no_identity' });
       reply.hijack();
-      raw.socket.destroy();
+      dropConnection(raw);
       return;
     }
     const normalized = normalizePath(raw.url ?? '');
-    if (!normalized.ok) {
+    if (!normalized.ok || hostConflict(raw.headers)) {
       ctx.decision = 'bad_request';
       ctx.path = (raw.url ?? '').split('?', 1)[0] ?? '';
       metrics.authzDecisions.inc({ decision: 'bad_request' });

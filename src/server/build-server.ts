@@ -1,8 +1,8 @@
-// Wires the proxy: TLS server, connection gate, authorize hook, @fastify/http-proxy, fixed error bodies, access log.
-import https from 'node:https';
+// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, @fastify/http-proxy, WebSocket tunnels, fixed error bodies, access log.
+import { readFileSync } from 'node:fs';
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
@@ -10,11 +10,12 @@ import { badRequest, internalError, upstreamFailure } from '../http/error-replie
 import { logAccess } from '../ops/access-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
-import { buildServerTlsOptions } from '../tls/secure-context.js';
-import { createAuthorizeHook, sendErrorReply } from './authorize-hook.js';
+import { createAuthorizeHook, forwardedHostOf, sendErrorReply } from './authorize-hook.js';
+import { createListenerServer, type ListenerServer } from './listener.js';
 import { contextOf } from './request-context.js';
 import type { SnapshotStore } from './snapshot.js';
 import { buildUpstreamOptions } from './upstream.js';
+import { createWebSocketSupport, dispatchUpgrades } from './websocket.js';
 
 export interface ProxyDeps {
   store: SnapshotStore;
@@ -24,22 +25,9 @@ export interface ProxyDeps {
 
 export interface ProxyServer {
   app: FastifyInstance;
-  server: https.Server;
+  /** A tls.Server: `setSecureContext`, `address()`, 'secureConnection' work as on https.Server. */
+  server: ListenerServer;
   stopGate(): void;
-}
-
-function createTlsServer(config: Config, deps: ProxyDeps, handler: Parameters<typeof https.createServer>[1]): https.Server {
-  const server = https.createServer(
-    {
-      ...buildServerTlsOptions(deps.store.current.material, config),
-      headersTimeout: config.headersTimeoutMs,
-      requestTimeout: 0,
-      keepAliveTimeout: config.idleTimeoutMs,
-      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
-    },
-    handler,
-  );
-  return server;
 }
 
 function onUpstreamError(metrics: Metrics) {
@@ -53,48 +41,63 @@ function onUpstreamError(metrics: Metrics) {
   };
 }
 
-function recordResponse(deps: ProxyDeps) {
-  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    const ctx = contextOf(request);
-    const method = request.raw.method ?? '';
-    deps.metrics.requests.inc({ method: methodLabel(method), code: String(reply.statusCode) });
-    deps.metrics.requestDuration.observe(reply.elapsedTime / 1000);
-    const identity = ctx?.conn?.identity;
-    logAccess(deps.log, {
-      requestId: ctx?.requestId ?? '',
-      method,
-      path: ctx?.path ?? '',
-      status: reply.statusCode,
-      durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
-      subject: identity?.subject,
-      uri: identity?.uris[0],
-      serial: identity?.serial,
-      decision: ctx?.decision ?? 'none',
-      rule: ctx?.rule,
-      reason: ctx?.upstreamError,
-    });
-    done();
-  };
+/** One access line and the request metrics for an answered exchange. */
+function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: FastifyReply, status: number): void {
+  const ctx = contextOf(request);
+  const method = request.raw.method ?? '';
+  deps.metrics.requests.inc({ method: methodLabel(method), code: String(status) });
+  deps.metrics.requestDuration.observe(reply.elapsedTime / 1000);
+  const identity = ctx?.conn?.identity;
+  logAccess(deps.log, {
+    requestId: ctx?.requestId ?? '',
+    method,
+    path: ctx?.path ?? '',
+    status,
+    durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+    subject: identity?.subject,
+    uri: identity?.uris[0],
+    serial: identity?.serial,
+    decision: ctx?.decision ?? 'none',
+    rule: ctx?.rule,
+    reason: ctx?.upstreamError,
+  });
 }
 
 export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise<ProxyServer> {
-  let tlsServer: https.Server | undefined;
+  const record = (request: FastifyRequest, reply: FastifyReply, status: number): void => recordExchange(deps, request, reply, status);
+  const websockets = createWebSocketSupport({
+    config,
+    upstreamCaPem: config.upstream.kind === 'https' && config.upstreamCa ? readFileSync(config.upstreamCa, 'utf8') : undefined,
+    metrics: deps.metrics,
+    record,
+  });
+  let tlsServer: ListenerServer | undefined;
   const app = fastify({
     logger: false,
     serverFactory: (handler) => {
-      tlsServer = createTlsServer(config, deps, handler);
-      return tlsServer;
+      tlsServer = createListenerServer(deps.store.current.material, config, handler, () => websockets.closeAll());
+      // fastify handles HTTP/2 and HTTP/1.1 requests per request; its types only know one server class.
+      return tlsServer as unknown as HttpServer;
     },
     keepAliveTimeout: config.idleTimeoutMs,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 65_536 },
   });
-  const server = tlsServer as unknown as https.Server;
+  const server = tlsServer as unknown as ListenerServer;
   const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
 
   app.addHook('onRequest', createAuthorizeHook(deps));
-  app.addHook('onResponse', recordResponse(deps));
+  app.addHook('onResponse', (request, reply, done) => {
+    record(request, reply, reply.statusCode);
+    done();
+  });
+  // Draining: HTTP/2 sessions get GOAWAY (open streams finish); HTTP/1.1 idle connections are closed by fastify.
+  app.addHook('preClose', (done) => {
+    server.drainSessions();
+    done();
+  });
+  dispatchUpgrades(server, (req, res) => app.routing(req, res));
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
     const requestId = contextOf(request)?.requestId ?? '';
     const status = err.statusCode ?? 500;
@@ -112,6 +115,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     undici: upstream.undici,
     disableRequestLogging: true,
     internalRewriteLocationHeader: false,
+    preHandler: websockets.preHandler,
     replyOptions: {
       rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => {
         const ctx = contextOf(request);
@@ -121,7 +125,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
         const raw = request.raw.headers;
         const out = composeUpstreamHeaders(raw, ctx.conn.identityHeaders, {
           remoteAddress: ctx.conn.remoteAddress,
-          host: raw.host ?? (raw[':authority'] as string | undefined),
+          host: forwardedHostOf(raw),
           requestId: ctx.requestId,
         });
         if (headers.host !== undefined) out.host = headers.host;

@@ -1,0 +1,73 @@
+// The TLS listener: one server speaking HTTP/2 and HTTP/1.1 (ALPN), with the HTTP/1.1 timeouts kept and a way to drain both.
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import type { Config } from '../config/types.js';
+import { buildServerTlsOptions } from '../tls/secure-context.js';
+import type { TlsMaterial } from '../tls/material.js';
+
+/** fastify's request handler; it tells HTTP/2 compat requests from HTTP/1.1 ones per request. */
+export type ListenerHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export interface ListenerServer extends Http2SecureServer {
+  /** Destroys every connection at once: HTTP/1.1 sockets, HTTP/2 sessions and upgraded (WebSocket) tunnels. */
+  closeAllConnections(): void;
+  /** Sends GOAWAY on every HTTP/2 session: open streams finish, new ones are refused. */
+  drainSessions(): void;
+}
+
+type Http1Timeouts = {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionsCheckingInterval: number;
+  requireHostHeader: boolean;
+};
+
+/**
+ * Creates the listener. HTTP/1.1 connections are handed by Node to the plain http connection logic, which reads
+ * its timeouts from properties of this server object (they are not constructor options of http2), so they are set
+ * here before listen. `extraClose` is called by closeAllConnections for connections this module does not see
+ * (upgraded sockets leave the HTTP/1.1 connection list).
+ */
+export function createListenerServer(
+  material: TlsMaterial,
+  config: Config,
+  handler: ListenerHandler,
+  extraClose: () => void,
+): ListenerServer {
+  const server = http2.createSecureServer(
+    {
+      ...buildServerTlsOptions(material, config),
+      allowHTTP1: true,
+      // RFC 8441 (WebSocket over HTTP/2) stays off: clients then open WebSockets over HTTP/1.1, the path tested here.
+      settings: { enableConnectProtocol: false },
+    },
+    handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+  ) as ListenerServer;
+  const h1 = server as unknown as Http1Timeouts;
+  h1.headersTimeout = config.headersTimeoutMs;
+  // Bodies may stream for as long as data flows; idle and header timeouts bound slow callers.
+  h1.requestTimeout = 0;
+  h1.keepAliveTimeout = config.idleTimeoutMs;
+  h1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4)));
+  // http.Server refuses an HTTP/1.1 request without Host by default; the http2 server object leaves it unset.
+  h1.requireHostHeader = true;
+
+  const sessions = new Set<ServerHttp2Session>();
+  server.on('session', (session: ServerHttp2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    // An HTTP/2 connection with no frames for --idle-timeout is closed politely (GOAWAY), like an idle keep-alive.
+    session.setTimeout(config.idleTimeoutMs, () => session.close());
+  });
+
+  server.closeAllConnections = () => {
+    http.Server.prototype.closeAllConnections.call(server as unknown as http.Server);
+    for (const session of sessions) session.destroy();
+    extraClose();
+  };
+  server.drainSessions = () => {
+    for (const session of sessions) session.close();
+  };
+  return server;
+}
