@@ -1,0 +1,52 @@
+// Medians, ratios to nginx and the Markdown tables the benchmark prints.
+
+export function median(values) {
+  const v = values.filter((x) => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
+}
+
+const METRICS = ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerRequest', 'generatorCpuPercent', 'upstreamCpuUsPerRequest', 'cpuUsPerNewHandshake', 'cpuUsPerResumed12', 'cpuUsPerResumed13'];
+
+/** Median of every metric over the rounds of one contender. */
+export function summarize(rounds) {
+  const out = {};
+  for (const m of METRICS) out[m] = median(rounds.map((r) => r[m]));
+  return out;
+}
+
+export function ratio(a, b) {
+  return typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null;
+}
+
+const fmt = (x, digits = 0) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–');
+const fmtRatio = (x) => (typeof x === 'number' ? `${x.toFixed(2)}×` : '–');
+
+/** The main table: one row per contender, medians over the interleaved rounds. */
+export function mainTable(results) {
+  const lines = [
+    '| contender | req/s | p50 ms | p99 ms | CPU µs/req | ×nginx | CPU µs/new hs | ×nginx | CPU µs/resumed TLS1.2 | CPU µs/resumed TLS1.3 | peak RSS MB | generator CPU % |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of results) {
+    const m = r.median;
+    lines.push(`| ${r.name} | ${fmt(m.rps)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p99Ms, 2)} | ${fmt(m.cpuUsPerRequest, 1)} | ${fmtRatio(r.ratios.cpuPerRequest)} | ${fmt(m.cpuUsPerNewHandshake)} | ${fmtRatio(r.ratios.cpuPerNewHandshake)} | ${fmt(m.cpuUsPerResumed12)} | ${fmt(m.cpuUsPerResumed13)} | ${fmt(r.peakRssMb, 1)} | ${fmt(m.generatorCpuPercent)} |`);
+  }
+  return lines.join('\n');
+}
+
+export function memoryTable(results) {
+  const lines = [
+    '| contender | idle conns open | RSS before MB | RSS with idle conns MB | KB/conn | upload | upload MB/s | upload RSS growth MB |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const r of results) {
+    const i = r.idle;
+    const u = r.upload;
+    if (!i && !u) continue;
+    const up = u ? (u.ok ? `${fmt(u.bytes / 1048576)} MiB ok` : `failed (${u.status}${u.error ? `: ${String(u.error).slice(0, 60)}` : ''})`) : '–';
+    lines.push(`| ${r.name} | ${i ? `${i.stillOpen}/${i.requested}` : '–'} | ${fmt(i?.rssBeforeMb, 1)} | ${fmt(i?.rssOpenMb, 1)} | ${fmt(i?.kbPerConnection, 1)} | ${up} | ${fmt(u?.mbPerSecond)} | ${fmt(u?.rssGrowthMb, 1)} |`);
+  }
+  return lines.join('\n');
+}
