@@ -27,6 +27,8 @@ export interface LoadOptions {
   /** Keep start/end/status per id (capacity: requests, else recordCapacity). */
   record?: boolean;
   recordCapacity?: number;
+  /** Send `Connection: close`, so every request pays for a fresh handshake. */
+  connectionClose?: boolean;
   /** Open a new connection when one closes (default true). */
   reconnect?: boolean;
   stopOnConnectError?: boolean;

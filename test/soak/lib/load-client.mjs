@@ -71,7 +71,8 @@ export async function runLoad(o) {
             if (report.mismatchSamples.length < 5) report.mismatchSamples.push({ id: done.id, got: res.body.toString('latin1').slice(0, 120) });
           } else report.ok += 1;
         } else o.onErrorResponse?.(done.id, res.status, res.body.toString('latin1'));
-        if (res.close) { socket.end(); return; }
+        // A client that sent `Connection: close` must not reuse the connection, whatever the reply says.
+        if (res.close || o.connectionClose) { socket.end(); return; }
         sendNext();
       }, () => { report.mismatched += 1; socket.destroy(); });
 
@@ -95,6 +96,7 @@ export async function runLoad(o) {
         report.sent += 1;
         const body = o.body ?? '';
         const head = `${o.method ?? 'GET'} ${path} HTTP/1.1\r\nHost: localhost\r\nx-token: ${id}\r\n` +
+          (o.connectionClose ? 'Connection: close\r\n' : '') +
           (body.length > 0 || o.method === 'POST' ? `Content-Length: ${Buffer.byteLength(body)}\r\n` : '') + '\r\n';
         socket.write(body.length > 0 ? head + body : head);
       };
