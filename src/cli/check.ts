@@ -1,5 +1,6 @@
 // `mtls-sidecar check`: runs the loaders `run` runs (config, TLS material, policy, posture) and reports; exit 0 when `run` would start, 1 when not.
 import type { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { loadPolicy } from '../authz/load-policy.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config, ConfigInput } from '../config/types.js';
@@ -60,13 +61,21 @@ function describeCertificate(cert: X509Certificate, role: CertificateEntry['role
   };
 }
 
-/** Every certificate of the loaded material; the CA files map one to one onto `caPem` once loading succeeded. */
-function listCertificates(config: Config, material: TlsMaterial, now: number): CertificateEntry[] {
-  const entries = material.serverChain.map((cert, i) => describeCertificate(cert, i === 0 ? 'server' : 'server-chain', config.cert, now));
-  material.caPem.forEach((pem, i) => {
-    const file = config.clientCa[i] ?? '--client-ca';
-    for (const ca of parseCertificateBundle(pem)) entries.push(describeCertificate(ca, 'client-ca', file, now));
-  });
+/**
+ * Every certificate of --cert and --client-ca, read the way material loading reads them. Best effort, so
+ * expiry dates are shown even when another file (say, a key that does not match) stops `run`.
+ */
+function listCertificates(config: Config, now: number): CertificateEntry[] {
+  const entries: CertificateEntry[] = [];
+  const add = (file: string, roleOf: (index: number) => CertificateEntry['role']): void => {
+    try {
+      parseCertificateBundle(readFileSync(file, 'utf8')).forEach((cert, i) => entries.push(describeCertificate(cert, roleOf(i), file, now)));
+    } catch {
+      // Material loading has reported this file with its flag and the fix.
+    }
+  };
+  add(config.cert, (i) => (i === 0 ? 'server' : 'server-chain'));
+  for (const file of config.clientCa) add(file, () => 'client-ca');
   return entries;
 }
 
@@ -107,10 +116,8 @@ export function buildCheckReport(input: ConfigInput, now = Date.now()): CheckRep
 
   if (config) {
     const material = runStage(checks.material, () => loadMaterialOrRefuse(config));
-    if (material) {
-      certificates = listCertificates(config, material, now);
-      crls = listCrls(material, now);
-    }
+    certificates = listCertificates(config, now);
+    if (material) crls = listCrls(material, now);
     policy = runStage(checks.policy, () => loadPolicy(config).policy.describe()) ?? [];
   }
 

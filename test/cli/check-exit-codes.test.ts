@@ -10,6 +10,7 @@ interface Report {
   problems: string[];
   checks: Record<'config' | 'material' | 'policy' | 'posture', { status: string; problems: string[] }>;
   posture: { findings: { id: string; severity: string }[] };
+  certificates: { role: string }[];
 }
 
 t.test('check exit codes', { skip: existsSync(CLI) ? false : 'dist/main.js is not built' }, async (t) => {
@@ -48,6 +49,7 @@ t.test('check exit codes', { skip: existsSync(CLI) ? false : 'dist/main.js is no
     t.equal(report.checks.material.status, 'failed');
     t.match(report.checks.material.problems.join('\n'), /--key .* does not match the certificate/);
     t.equal(report.checks.policy.status, 'ok', 'the policy is still checked');
+    t.same(report.certificates.map((c) => c.role), ['server', 'client-ca'], 'expiry is still shown');
   });
 
   t.test('a policy default and --allow-* flags together: 1, policy failed', async (t) => {
