@@ -42,10 +42,10 @@ export interface GateDeps {
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
 const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
 
-/** The certificates the peer presented besides the leaf (as Node reports them), each parsed once. */
-function peerSentOf(socket: TLSSocket, leaf: X509Certificate): X509Certificate[] {
+/** The certificates above the leaf as Node reports them (sent by the peer or found in the trust store). */
+function peerSentOf(detailed: PeerCertificate | DetailedPeerCertificate, leaf: X509Certificate): X509Certificate[] {
   const sent: X509Certificate[] = [];
-  let node: PeerCertificate | DetailedPeerCertificate = socket.getPeerCertificate(true);
+  let node = detailed;
   const seen = new Set<string>([leaf.fingerprint256]);
   for (let depth = 0; depth < 16; depth += 1) {
     const next = (node as DetailedPeerCertificate).issuerCertificate;
@@ -89,6 +89,9 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   const onSecureConnection = (socket: GatedSocket): void => {
+    // Read the detailed chain first and only once: Node 20 empties the peer chain after the first detailed
+    // read or a getPeerX509Certificate() call, and a later read would miss a client-sent intermediate.
+    const detailed = socket.getPeerCertificate(true);
     const leaf = socket.getPeerX509Certificate();
     if (socket.authorized !== true || leaf === undefined) {
       reject(socket, classifyVerifyError(String(socket.authorizationError ?? ''), leaf !== undefined), String(socket.authorizationError ?? ''));
@@ -96,7 +99,7 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     }
     const snapshot = store.current;
     // Built always, not only when CRLs are loaded: a CRL that appears later re-judges this connection.
-    const chain = buildSignedChain(leaf, peerSentOf(socket, leaf), snapshot.material.caCerts);
+    const chain = buildSignedChain(leaf, peerSentOf(detailed, leaf), snapshot.material.caCerts);
     if (isChainRevoked(chain, snapshot.material.crls)) {
       reject(socket, 'revoked');
       return;
