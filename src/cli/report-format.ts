@@ -115,8 +115,9 @@ export function formatCheckReport(report: CheckReport): string {
     report.crls.length === 0 ? 'CRLs: none loaded' : formatSection(`CRLs (${report.crls.length} loaded)`, null, report.crls.map(formatCrl)),
     formatSection('policy', checks.policy.status, [...bullet(checks.policy.problems), ...report.policy]),
     formatSection(
-      `posture (${counts.critical} critical, ${counts.warn} warn, ${counts.info} info)`,
-      checks.posture.status,
+      // Without a configuration the findings are shown, but whether they would refuse the start is unknown.
+      `posture (${counts.critical} critical, ${counts.warn} warn, ${counts.info} info)${checks.posture.status === 'skipped' ? ': not judged (no configuration)' : `: ${STATUS_TEXT[checks.posture.status]}`}`,
+      null,
       report.posture.findings.length === 0 ? [] : [formatFindings(report.posture.findings), ...refusal],
     ),
   ];
