@@ -98,8 +98,8 @@ function formatCrl(crl: CrlEntry): string {
   return `issuer ${crl.issuer}: ${crl.revoked} revoked, ${next}`;
 }
 
-function formatSection(title: string, status: StageStatus | null, body: string[]): string {
-  const head = status === null ? `${title}:` : `${title}: ${STATUS_TEXT[status]}`;
+function formatSection(title: string, status: StageStatus | null, body: string[], statusText = status === null ? '' : STATUS_TEXT[status]): string {
+  const head = statusText === '' ? `${title}:` : `${title}: ${statusText}`;
   return body.length === 0 ? head : `${head}\n${body.map((b) => indent(b)).join('\n')}`;
 }
 
@@ -116,9 +116,10 @@ export function formatCheckReport(report: CheckReport): string {
     formatSection('policy', checks.policy.status, [...bullet(checks.policy.problems), ...report.policy]),
     formatSection(
       // Without a configuration the findings are shown, but whether they would refuse the start is unknown.
-      `posture (${counts.critical} critical, ${counts.warn} warn, ${counts.info} info)${checks.posture.status === 'skipped' ? ': not judged (no configuration)' : `: ${STATUS_TEXT[checks.posture.status]}`}`,
-      null,
+      `posture (${counts.critical} critical, ${counts.warn} warn, ${counts.info} info)`,
+      checks.posture.status,
       report.posture.findings.length === 0 ? [] : [formatFindings(report.posture.findings), ...refusal],
+      checks.posture.status === 'skipped' ? 'not judged (no configuration)' : STATUS_TEXT[checks.posture.status],
     ),
   ];
   if (report.warnings.length > 0) sections.push(formatSection('warnings', null, bullet(report.warnings)));
