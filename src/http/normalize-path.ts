@@ -12,6 +12,8 @@
 //   a raw `#` (a fragment delimiter to some parsers), an encoded `%` that encodes one of the above
 //   (`%252e`, `%252f`: defeats upstreams that decode twice), a dot-segment written with an encoded dot
 //   (`%2e%2e`, `.%2e`), and a `..` that climbs above the root.
+// - Raw `"` `<` `>` `` ` `` `{` `}` (not allowed in a URI path) are percent-encoded: the WHATWG URL parser that builds
+//   the upstream request encodes exactly these, so encoding them here keeps the judged path the forwarded one.
 // - `//` runs are merged, `.` and `..` resolved per RFC 3986 §5.2.4; a trailing slash is kept.
 // - Paths stay case-sensitive (RFC 3986): `/ADMIN` is not `/admin`.
 
@@ -20,6 +22,9 @@ export type NormalizedPath =
   | { ok: false; reason: string };
 
 const HEX = /^[0-9A-Fa-f]{2}$/;
+
+/** Raw path characters the WHATWG URL parser percent-encodes (besides space, `#`, `?` and controls, refused or split off here). */
+const ENCODED_BY_URL_PARSER = new Set(['"', '<', '>', '`', '{', '}']);
 
 function isUnreserved(code: number): boolean {
   return (
@@ -61,6 +66,10 @@ function decodeSegment(raw: string): Segment | string {
     if (ch === '\\') return 'backslash in path';
     if (ch === ';') return 'path parameter (";") in path';
     if (ch === '#') return 'raw "#" in path';
+    if (ENCODED_BY_URL_PARSER.has(ch)) {
+      text += '%' + code.toString(16).toUpperCase();
+      continue;
+    }
     if (ch !== '%') {
       text += ch;
       continue;

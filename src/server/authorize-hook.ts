@@ -53,21 +53,47 @@ function dropConnection(raw: FastifyRequest['raw']): void {
   raw.socket.destroy();
 }
 
+/** First step of every request: its context, or null when the connection was dropped (fail closed). */
+function admitConnection(request: FastifyRequest, reply: FastifyReply, metrics: Metrics): RequestContext | null {
+  const raw = request.raw;
+  const requestId = acceptOrGenerateRequestId(raw.headers['x-request-id']);
+  const conn = connectionOf(raw);
+  const ctx: RequestContext = { requestId, path: '', conn, decision: 'no_identity', rule: null, route: null };
+  setContext(request, ctx);
+  if (conn === undefined) {
+    // Fail closed: a request from a connection without a verified certificate is never answered or forwarded.
+    metrics.authzDecisions.inc({ decision: 'no_identity' });
+    reply.hijack();
+    dropConnection(raw);
+    return null;
+  }
+  return ctx;
+}
+
+/**
+ * fastify's `frameworkErrors`: a target its router cannot decode (`/%FF`) is answered before any hook runs, by
+ * default with a body that echoes the target. Here it gets the same connection check and fixed 400 as any bad path.
+ */
+export function createFrameworkErrorHandler(deps: { metrics: Metrics; record(request: FastifyRequest, reply: FastifyReply, status: number): void }) {
+  return function onFrameworkError(_err: Error, request: FastifyRequest, reply: FastifyReply): void {
+    const ctx = admitConnection(request, reply, deps.metrics);
+    if (ctx === null) return;
+    ctx.decision = 'bad_request';
+    ctx.path = (request.raw.url ?? '').split('?', 1)[0] ?? '';
+    deps.metrics.authzDecisions.inc({ decision: 'bad_request' });
+    sendErrorReply(reply, badRequest(ctx.requestId), ctx.requestId);
+    deps.record(request, reply, 400);
+  };
+}
+
 export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metrics }) {
   const { store, metrics } = deps;
   return function authorize(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const raw = request.raw;
-    const requestId = acceptOrGenerateRequestId(raw.headers['x-request-id']);
-    const conn = connectionOf(raw);
-    const ctx: RequestContext = { requestId, path: '', conn, decision: 'no_identity', rule: null, route: null };
-    setContext(request, ctx);
-    if (conn === undefined) {
-      // Fail closed: a request from a connection without a verified certificate is never answered or forwarded.
-      metrics.authzDecisions.inc({ decision: 'no_identity' });
-      reply.hijack();
-      dropConnection(raw);
-      return;
-    }
+    const ctx = admitConnection(request, reply, metrics);
+    if (ctx === null) return;
+    const { requestId, conn } = ctx;
+    if (conn === undefined) return;
     const normalized = normalizePath(raw.url ?? '');
     if (!normalized.ok || hostConflict(raw.headers)) {
       ctx.decision = 'bad_request';

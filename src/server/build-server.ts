@@ -10,7 +10,7 @@ import { badRequest, internalError, upstreamFailure } from '../http/error-replie
 import { logAccess } from '../ops/access-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
-import { createAuthorizeHook, forwardedHostOf, sendErrorReply } from './authorize-hook.js';
+import { createAuthorizeHook, createFrameworkErrorHandler, forwardedHostOf, sendErrorReply } from './authorize-hook.js';
 import { createListenerServer, type ListenerServer } from './listener.js';
 import { contextOf } from './request-context.js';
 import type { SnapshotStore } from './snapshot.js';
@@ -83,6 +83,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 65_536 },
+    frameworkErrors: createFrameworkErrorHandler({ metrics: deps.metrics, record }),
   });
   const server = tlsServer as unknown as ListenerServer;
   const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
