@@ -80,3 +80,34 @@ export async function runBounded<T>(count: number, concurrency: number, task: (i
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, () => worker()));
   return out;
 }
+
+/**
+ * Authorized TLS connection that writes `first` once the handshake completes, then `drip` every `everyMs`
+ * (nothing when `drip` is empty) until the server closes or `maxMs` passes. Reports when the server closed.
+ */
+export function trickleTls(o: {
+  port: number; ca: string; cert: string; key: string; first: string; drip: string; everyMs: number; maxMs: number;
+}): Promise<{ closedByServerAfterMs: number | null; received: string }> {
+  return new Promise((resolve) => {
+    let startedAt = 0;
+    let byServer: number | null = null;
+    const chunks: Buffer[] = [];
+    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key });
+    let dripTimer: NodeJS.Timeout | undefined;
+    const giveUp = setTimeout(() => s.destroy(), o.maxMs);
+    s.on('secureConnect', () => {
+      startedAt = Date.now();
+      s.write(o.first);
+      if (o.drip.length > 0) dripTimer = setInterval(() => { if (!s.destroyed) s.write(o.drip); }, o.everyMs);
+    });
+    s.on('data', (c: Buffer) => chunks.push(c));
+    const serverClosed = (): void => { if (byServer === null && startedAt > 0) byServer = Date.now() - startedAt; };
+    s.on('end', serverClosed);
+    s.on('error', serverClosed);
+    s.on('close', () => {
+      clearTimeout(giveUp);
+      clearInterval(dripTimer);
+      resolve({ closedByServerAfterMs: byServer, received: Buffer.concat(chunks).toString('latin1') });
+    });
+  });
+}
