@@ -1,4 +1,5 @@
 // Starts the proxy from a validated Config: posture, material and policy, the server, the reloader, the ops listener.
+import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { loadPolicy } from '../authz/load-policy.js';
@@ -127,8 +128,9 @@ export async function startProxy(config: Config, options: { log?: Logger; metric
     cutNow = cut;
     const deadline = setTimeout(cut, graceMs);
     // Keep-alive connections that finish their last request during the drain become idle: close them too.
-    const server = proxy.server as { closeIdleConnections?: () => void };
-    const sweep = setInterval(() => server.closeIdleConnections?.(), 100);
+    // The listener may be an http2 server carrying HTTP/1.1 (allowHTTP1): Node tracks those connections with
+    // the http.Server machinery, which is why its method is borrowed here.
+    const sweep = setInterval(() => http.Server.prototype.closeIdleConnections.call(proxy.server as unknown as http.Server), 100);
     try {
       await proxy.app.close();
     } finally {
