@@ -119,6 +119,7 @@ function buildConfig(typed: Map<string, unknown>): Config {
     listen: get<HostPort>('listen'),
     upstream: get<Upstream>('upstream'),
     ...(upstreamCa !== undefined ? { upstreamCa } : {}),
+    upstreamProtocol: get<Config['upstreamProtocol']>('upstream-protocol'),
     cert: get<string>('cert'),
     key: get<string>('key'),
     clientCa: get<string[]>('client-ca'),

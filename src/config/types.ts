@@ -26,6 +26,8 @@ export interface Config {
   listen: HostPort;
   upstream: Upstream;
   upstreamCa?: string;
+  /** HTTP version for plain requests to the upstream; gRPC always uses HTTP/2 (h2c, or h2 over verified TLS). */
+  upstreamProtocol: 'http1' | 'h2';
   cert: string;
   key: string;
   clientCa: string[];

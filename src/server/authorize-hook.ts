@@ -7,10 +7,13 @@ import { normalizePath } from '../http/normalize-path.js';
 import { badRequest, forbidden, type ErrorReply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, verifiedConnectionOf } from '../tls/connection-gate.js';
+import { isGrpcOverHttp2, sendGrpcRefusal } from './grpc-status.js';
 import type { SnapshotStore } from './snapshot.js';
 import { setContext, type RequestContext } from './request-context.js';
 
 export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: string): void {
+  // A gRPC caller cannot read a JSON body: it gets the matching gRPC status in one trailers-only frame.
+  if (isGrpcOverHttp2(reply.request.raw)) return sendGrpcRefusal(reply, err.status, requestId);
   reply.code(err.status).header('content-type', 'application/json; charset=utf-8').header('x-request-id', requestId).send(err.body);
 }
 

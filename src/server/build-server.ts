@@ -11,6 +11,8 @@ import { logAccess } from '../ops/access-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
 import { createAuthorizeHook, createFrameworkErrorHandler, forwardedHostOf, sendErrorReply } from './authorize-hook.js';
+import { registerGrpcForwarding } from './grpc-forwarder.js';
+import { grpcAccessFields } from './grpc-status.js';
 import { createListenerServer, type ListenerServer } from './listener.js';
 import { contextOf } from './request-context.js';
 import type { SnapshotStore } from './snapshot.js';
@@ -60,6 +62,7 @@ function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: Fastify
     decision: ctx?.decision ?? 'none',
     rule: ctx?.rule,
     reason: ctx?.upstreamError,
+    ...grpcAccessFields(request),
   });
 }
 
@@ -89,6 +92,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
 
   app.addHook('onRequest', createAuthorizeHook(deps));
+  registerGrpcForwarding(app, config, deps); // after authorization: only allowed gRPC calls reach it
   app.addHook('onResponse', (request, reply, done) => {
     record(request, reply, reply.statusCode);
     done();

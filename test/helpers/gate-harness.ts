@@ -86,6 +86,7 @@ export function baseConfig(pki: TestPki, upstreamUrl: string, overrides: Partial
   return {
     listen: { host: '127.0.0.1', port: 0 },
     upstream: { kind: url.protocol === 'https:' ? 'https' : 'http', url, host: url.hostname, port: Number(url.port), origin: url.origin },
+    upstreamProtocol: 'http1',
     cert: pki.server.cert,
     key: pki.server.key,
     clientCa: [pki.ca.cert],
