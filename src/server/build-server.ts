@@ -71,6 +71,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   const websockets = createWebSocketSupport({
     config,
     upstreamCaPem: config.upstream.kind === 'https' && config.upstreamCa ? readFileSync(config.upstreamCa, 'utf8') : undefined,
+    store: deps.store,
     metrics: deps.metrics,
     record,
   });
@@ -98,8 +99,13 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     done();
   });
   // Draining: HTTP/2 sessions get GOAWAY (open streams finish); HTTP/1.1 idle connections are closed by fastify.
+  // Open WebSocket tunnels are left to finish within the grace period, like in-flight requests.
   app.addHook('preClose', (done) => {
     server.drainSessions();
+    done();
+  });
+  app.addHook('onClose', (_instance, done) => {
+    websockets.stop();
     done();
   });
   dispatchUpgrades(server, (req, res) => app.routing(req, res));

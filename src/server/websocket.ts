@@ -15,6 +15,8 @@ import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { listsToken } from '../http/header-sanitize.js';
 import { badRequest, upstreamFailure } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
+import { refreshRevocation, type VerifiedConnection } from '../tls/connection-gate.js';
+import type { SnapshotStore } from './snapshot.js';
 import { sendErrorReply } from './authorize-hook.js';
 import { contextOf } from './request-context.js';
 
@@ -30,6 +32,7 @@ type UpgradeRequest = IncomingMessage & { [kUpgrade]?: PendingUpgrade };
 export interface TunnelDeps {
   config: Pick<Config, 'upstream' | 'upstreamCa' | 'upstreamTimeoutMs'>;
   upstreamCaPem: string | undefined;
+  store: SnapshotStore;
   metrics: Metrics;
   /** Writes the access line and request metrics for an exchange fastify's onResponse will not see (a 101). */
   record(request: FastifyRequest, reply: FastifyReply, status: number): void;
@@ -40,6 +43,16 @@ export interface WebSocketSupport {
   preHandler(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
   /** Destroys every open tunnel (forced shutdown). */
   closeAll(): void;
+  /** Stops re-judging open tunnels. */
+  stop(): void;
+}
+
+/** How often open tunnels look for a new snapshot (the reloader swaps every --reload-interval at most). */
+const REJUDGE_INTERVAL_MS = 1000;
+
+interface Tunnel {
+  conn: VerifiedConnection;
+  path: string;
 }
 
 /**
@@ -71,11 +84,29 @@ function formatSwitchingHead(res: IncomingMessage): string {
 }
 
 export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
-  const tunnels = new Set<Duplex>();
+  const tunnels = new Map<Duplex, Tunnel>();
   const { upstream } = deps.config;
 
-  const joinTunnel = (client: Duplex, clientHead: Buffer, up: Duplex, upHead: Buffer): void => {
-    tunnels.add(client);
+  // A tunnel has no next request to judge, so after a reload (CRL, CA, policy) each open one is judged again, as
+  // its upgrade request would be now: a revoked or no longer admitted caller loses the connection.
+  let judgedVersion = deps.store.current.version;
+  const rejudge = (): void => {
+    const snapshot = deps.store.current;
+    if (snapshot.version === judgedVersion) return;
+    judgedVersion = snapshot.version;
+    for (const [socket, tunnel] of tunnels) {
+      const revoked = refreshRevocation(tunnel.conn, deps.store);
+      if (revoked || !snapshot.policy.decide('GET', tunnel.path, tunnel.conn.identity).allowed) {
+        deps.metrics.authzDecisions.inc({ decision: 'deny' });
+        socket.destroy();
+      }
+    }
+  };
+  const timer = setInterval(rejudge, REJUDGE_INTERVAL_MS);
+  timer.unref();
+
+  const joinTunnel = (tunnel: Tunnel, client: Duplex, clientHead: Buffer, up: Duplex, upHead: Buffer): void => {
+    tunnels.set(client, tunnel);
     const teardown = (): void => {
       tunnels.delete(client);
       client.destroy();
@@ -93,10 +124,11 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
 
   const openTunnel = (request: FastifyRequest, reply: FastifyReply, pending: PendingUpgrade): void => {
     const ctx = contextOf(request);
-    if (!ctx?.conn) throw new Error('unverified upgrade reached the proxy stage');
+    const conn = ctx?.conn;
+    if (!ctx || !conn) throw new Error('unverified upgrade reached the proxy stage');
     const raw = request.raw;
-    const headers = composeUpstreamHeaders(raw.headers, ctx.conn.identityHeaders, {
-      remoteAddress: ctx.conn.remoteAddress,
+    const headers = composeUpstreamHeaders(raw.headers, conn.identityHeaders, {
+      remoteAddress: conn.remoteAddress,
       host: raw.headers.host,
       requestId: ctx.requestId,
     });
@@ -133,7 +165,7 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
       }
       reply.hijack();
       pending.socket.write(formatSwitchingHead(res));
-      joinTunnel(pending.socket, pending.head, upSocket, upHead);
+      joinTunnel({ conn, path: ctx.path }, pending.socket, pending.head, upSocket, upHead);
       deps.record(request, reply, 101);
     });
     upReq.on('response', (res) => {
@@ -181,8 +213,11 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
       openTunnel(request, reply, pending);
     },
     closeAll() {
-      for (const socket of tunnels) socket.destroy();
+      for (const socket of tunnels.keys()) socket.destroy();
       tunnels.clear();
+    },
+    stop() {
+      clearInterval(timer);
     },
   };
 }
