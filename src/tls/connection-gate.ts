@@ -104,6 +104,12 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       reject(socket, 'revoked');
       return;
     }
+    // A socket accepted before a reload handshakes with the secure context of that moment; judge its chain
+    // against the CAs in force now, exactly as refreshRevocation does for later requests.
+    if (!isChainAnchored(chain, snapshot.material.caCerts)) {
+      reject(socket, 'unknown_ca', 'issuer no longer trusted');
+      return;
+    }
     const identity = tryComputeIdentity(leaf);
     if (identity === null) {
       reject(socket, 'other', 'certificate could not be parsed');
