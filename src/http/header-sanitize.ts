@@ -54,6 +54,27 @@ export const STRIPPED_HEADER_NAMES: ReadonlySet<string> = new Set([
   'ssl-client-cert',
   'x-forwarded-tls-client-cert',
   'x-forwarded-tls-client-cert-info',
+  // Hop-local: Node already answered `100 Continue`, and undici refuses to forward the header.
+  'expect',
+  // Method and URL overrides let a caller be judged as `POST /public` and run as `DELETE /admin`
+  // (Rack::MethodOverride, Symfony, ASP.NET Core, IIS URL rewrite): the policy could not see that.
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  'x-original-url',
+  'x-rewrite-url',
+  'x-original-uri',
+  // More client-address and scheme conventions frameworks are configured to trust.
+  'x-forwarded-prefix',
+  'x-forwarded-server',
+  'x-forwarded-ssl',
+  'x-forwarded-scheme',
+  'x-url-scheme',
+  'front-end-https',
+  'x-original-forwarded-for',
+  'true-client-ip',
+  'x-cluster-client-ip',
+  'x-client-ip',
 ]);
 
 /**
