@@ -29,7 +29,7 @@ t.test('CRLs per issuer', async (t) => {
     );
     t.teardown(() => proxy.close(100));
     const send = (leaf: typeof goodLeaf, withChain: boolean) =>
-      rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: withChain ? chainPem(leaf, inter) : leaf.certPem, key: leaf.keyPem, payload: REQUEST });
+      rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: withChain ? chainPem(leaf, inter) : leaf.certPem, key: leaf.keyPem, payload: REQUEST, timeoutMs: 1500 });
 
     for (const withChain of [true, false]) {
       const label = withChain ? 'leaf + intermediate sent' : 'leaf only sent';
@@ -43,9 +43,9 @@ t.test('CRLs per issuer', async (t) => {
     t.equal(await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' }), 2);
 
     // The unrelated CA's CRL lists serial 7A02 too; it must only judge certificates that CA signed.
-    const twin = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: unrelatedTwin.certPem, key: unrelatedTwin.keyPem, payload: REQUEST });
+    const twin = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: unrelatedTwin.certPem, key: unrelatedTwin.keyPem, payload: REQUEST, timeoutMs: 1500 });
     t.equal(twin.received, '', 'the unrelated CA revoked its own 7A02');
-    const rootLeaf = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: REQUEST });
+    const rootLeaf = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: REQUEST, timeoutMs: 1500 });
     t.match(rootLeaf.received, /^HTTP\/1\.1 200/, 'a leaf of the root (which has no CRL) is admitted');
   });
 
@@ -53,10 +53,10 @@ t.test('CRLs per issuer', async (t) => {
     const rootCrl = makeCrl(pki.dir, pki.ca, [inter]);
     const proxy = await startTestProxy(baseConfig(pki, upstream.url, { clientCa: [pki.ca.cert], crl: [rootCrl] }));
     t.teardown(() => proxy.close(100));
-    const viaInter = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: chainPem(goodLeaf, inter), key: goodLeaf.keyPem, payload: REQUEST });
+    const viaInter = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: chainPem(goodLeaf, inter), key: goodLeaf.keyPem, payload: REQUEST, timeoutMs: 1500 });
     t.equal(viaInter.received, '', 'leaf under a revoked intermediate is refused');
     t.equal(await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' }), 1);
-    const direct = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: REQUEST });
+    const direct = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: REQUEST, timeoutMs: 1500 });
     t.match(direct.received, /^HTTP\/1\.1 200/, 'a leaf the root signed directly is admitted');
   });
 
