@@ -1,13 +1,13 @@
 // `npm run bench`: the sidecar against nginx and HAProxy on the same mTLS proxy job — CPU per request and per handshake, latency, memory.
 // Usage: node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--handshake-seconds S] [--connections N]
-//        [--idle N] [--upload-mib N] [--only sidecar,nginx,haproxy] [--no-extras] [--no-access-log] [--key-type ec|rsa] [--out FILE]
+//        [--idle N] [--upload-mib N] [--only sidecar,nginx,haproxy,node] [--no-extras] [--no-access-log] [--key-type ec|rsa] [--out FILE]
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
-import { startHaproxyContender, startNginxContender, startSidecar, startUpstream } from './lib/contenders.mjs';
+import { startHaproxyContender, startNginxContender, startNodeFloor, startSidecar, startUpstream } from './lib/contenders.mjs';
 import { measureIdleConnections, measureUpload } from './lib/extras.mjs';
 import { runAb, runNodeResume, runSTime, runWrk } from './lib/load.mjs';
 import { hasCommand, killAllSync, pinSelf, processTree, runCommand, stopProcess, treeCpuSeconds, treeMemoryMb } from './lib/procs.mjs';
@@ -31,12 +31,12 @@ const { values: opt } = parseArgs({
 const quick = opt.quick;
 const cfg = {
   rounds: Number(opt.rounds ?? (quick ? 1 : 3)),
-  seconds: Number(opt.seconds ?? (quick ? 3 : 8)),
-  handshakeSeconds: Number(opt['handshake-seconds'] ?? (quick ? 1 : 2)),
+  seconds: Number(opt.seconds ?? (quick ? 3 : 7)),
+  handshakeSeconds: Number(opt['handshake-seconds'] ?? 1),
   connections: Number(opt.connections),
   idle: Number(opt.idle ?? (quick ? 500 : 2000)),
   uploadMib: Number(opt['upload-mib'] ?? (quick ? 256 : 1024)),
-  only: opt.only ? opt.only.split(',') : ['sidecar', 'nginx', 'haproxy'],
+  only: opt.only ? opt.only.split(',') : ['sidecar', 'nginx', 'haproxy', 'node'],
   extras: !opt['no-extras'],
   accessLog: !opt['no-access-log'] && !quick,
   keyType: opt['key-type'],
@@ -115,6 +115,7 @@ async function main() {
   };
   if (cfg.only.includes('nginx') && hasCommand('nginx')) await add('nginx 1.22', 'nginx', () => startNginxContender(work, certs, upstream.port, CONTENDER_CPU));
   if (cfg.only.includes('haproxy') && hasCommand('haproxy')) await add('HAProxy', 'haproxy', () => startHaproxyContender(work, certs, upstream.port, CONTENDER_CPU));
+  if (cfg.only.includes('node')) await add('plain node:https + undici Pool (reference)', 'node', () => startNodeFloor(certs, upstream.port, CONTENDER_CPU));
   if (cfg.only.includes('sidecar')) await add('mtls-sidecar', 'sidecar', () => startSidecar(certs, upstream.port, CONTENDER_CPU));
   if (cfg.only.includes('sidecar') && cfg.accessLog) {
     await add('mtls-sidecar, access log on', 'sidecar-log', () => startSidecar(certs, upstream.port, CONTENDER_CPU, { extra: ['--log-level', 'info'] }));
@@ -175,7 +176,9 @@ async function main() {
   }
 
   if (cfg.extras) {
-    for (const c of contenders.filter((x) => x.kind !== 'sidecar-log')) {
+    // The sidecar first: its figures are the point; baselines only while time is left.
+    const rank = { sidecar: 0, node: 1, nginx: 2, haproxy: 3 };
+    for (const c of contenders.filter((x) => x.kind !== 'sidecar-log').sort((a, b) => rank[a.kind] - rank[b.kind])) {
       if (elapsed() > 270_000) {
         say('time budget: skipping remaining memory checks');
         break;

@@ -78,11 +78,11 @@ export function sidecarArgs(certs, port, upstreamPort, extra = []) {
 }
 
 /** The sidecar from dist/ (built by `npm run bench`). nodeFlags go before the script (e.g. --cpu-prof). */
-export async function startSidecar(certs, upstreamPort, cpu, { extra = [], nodeFlags = [], stdout = 'ignore' } = {}) {
+export async function startSidecar(certs, upstreamPort, cpu, { extra = [], nodeFlags = [], stdout = 'ignore', env } = {}) {
   const port = await freePort();
   const args = sidecarArgs(certs, port, upstreamPort, extra);
   // A later --log-level wins in commander, so `extra` can switch access logging on.
-  const child = startProcess(process.execPath, [...nodeFlags, ...args], { cpu, stdio: ['ignore', stdout, 'inherit'] });
+  const child = startProcess(process.execPath, [...nodeFlags, ...args], { cpu, env, stdio: ['ignore', stdout, 'inherit'] });
   await waitForPort(port, 20_000, child);
   return { port, child };
 }
@@ -157,6 +157,14 @@ backend app
   server up 127.0.0.1:${upstreamPort}
 `);
   const child = startProcess('haproxy', ['-db', '-f', file], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, 15_000, child);
+  return { port, child };
+}
+
+/** The reference Node proxy (node-floor-proxy.mjs): what plain node:https + undici costs for this job. */
+export async function startNodeFloor(certs, upstreamPort, cpu) {
+  const port = await freePort();
+  const child = startProcess(process.execPath, [join(HERE, 'node-floor-proxy.mjs'), String(port), String(upstreamPort), certs.serverCert, certs.serverKey, certs.ca], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, 15_000, child);
   return { port, child };
 }

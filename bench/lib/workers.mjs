@@ -37,7 +37,7 @@ export async function measureWorkers({ certs, upstream, load, seconds, cpu, say 
   if (pinned.processes < 2) {
     return {
       supported: false, pinned,
-      summary: `started ${pinned.processes} process (the flag is accepted but the multi-process model is not implemented); ${pinned.rps.toFixed(0)} req/s, ${pinned.cpuUsPerRequest.toFixed(1)} µs CPU/req — same as one worker.`,
+      summary: `started ${pinned.processes} process (the flag is accepted but the multi-process model is not implemented); ${pinned.rps.toFixed(0)} req/s, ${pinned.cpuUsPerRequest.toFixed(1)} µs CPU/req (compare with the one-process mtls-sidecar row).`,
     };
   }
   say('workers: scaling run on CPUs 0-1 (1 worker, then 2)');

@@ -1,0 +1,69 @@
+// Profiles the sidecar's hot path: runs it under `node --cpu-prof` with keep-alive mTLS load, then prints where the CPU went.
+// Usage: node bench/profile.mjs [--mode requests|resumed|new] [--seconds S] [--connections N] [--dir DIR] [--access-log] [--top N]
+//   requests: keep-alive GETs (wrk); resumed: TLS 1.2 session resumptions (openssl s_time -reuse); new: full mTLS handshakes (s_time -new)
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeCertificates } from './lib/certs.mjs';
+import { startSidecar, startUpstream } from './lib/contenders.mjs';
+import { runSTime, runWrk } from './lib/load.mjs';
+import { killAllSync, pinSelf, runCommand, stopProcess, treeCpuSeconds } from './lib/procs.mjs';
+import { formatSummary, summarizeProfile } from './cpuprofile-summary.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    mode: { type: 'string', default: 'requests' }, seconds: { type: 'string', default: '15' }, connections: { type: 'string', default: '32' },
+    dir: { type: 'string', default: '/tmp/prof' }, 'access-log': { type: 'boolean', default: false }, top: { type: 'string', default: '30' },
+  },
+});
+
+const work = mkdtempSync(join(tmpdir(), 'mtls-prof-'));
+process.on('exit', () => {
+  killAllSync();
+  rmSync(work, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+async function main() {
+  if (!existsSync(resolve(HERE, '..', 'dist', 'main.js'))) throw new Error('dist/main.js missing: npm run build');
+  pinSelf(1);
+  const certs = await makeCertificates(work);
+  const shim = join(work, 'shim.so');
+  const cc = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(HERE, 'client-cert-shim.c'), '-ldl']);
+  if (cc.status !== 0) throw new Error(`shim build failed: ${cc.stderr}`);
+  const upstream = await startUpstream(work, 1);
+  const profDir = resolve(opt.dir);
+  mkdirSync(profDir, { recursive: true });
+  const before = new Set(readdirSync(profDir));
+  const extra = opt['access-log'] ? ['--log-level', 'info'] : [];
+  const spawnedAt = Date.now();
+  const sidecar = await startSidecar(certs, upstream.port, 0, { extra, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const load = (seconds) => runWrk({ port: sidecar.port, seconds, connections: Number(opt.connections), shim, certs, cpu: 1 });
+  await load(3); // warm-up, so the profile shows optimized code
+  const c0 = treeCpuSeconds(sidecar.child.pid);
+  const window = { fromMs: Date.now() - spawnedAt };
+  const seconds = Number(opt.seconds);
+  let w;
+  if (opt.mode === 'requests') w = await load(seconds);
+  else {
+    const hs = await runSTime({ port: sidecar.port, seconds, mode: opt.mode === 'new' ? 'new' : 'reuse', extra: opt.mode === 'new' ? [] : ['-tls1_2'], certs, cpu: 1 });
+    w = { requests: hs.handshakes, rps: hs.handshakes / seconds };
+  }
+  window.toMs = Date.now() - spawnedAt;
+  const cpu = treeCpuSeconds(sidecar.child.pid) - c0;
+  const unit = opt.mode === 'requests' ? 'request' : `${opt.mode} handshake`;
+  process.stderr.write(`${w.requests} ${unit}s, ${w.rps.toFixed(0)}/s, ${((cpu * 1e6) / w.requests).toFixed(1)} µs CPU per ${unit} (profiler overhead included)\n`);
+  await stopProcess(sidecar.child, 'SIGTERM', 15_000);
+  const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
+  if (!file) throw new Error(`no new .cpuprofile in ${profDir} (did the sidecar exit cleanly on SIGTERM?)`);
+  process.stdout.write(`Profile: ${join(profDir, file)} (mode ${opt.mode}, window ${window.fromMs}-${window.toMs} ms: ${opt.seconds}s of load after a 3s keep-alive warm-up; ${w.requests} ${unit}s, ${((cpu * 1e6) / w.requests).toFixed(1)} µs CPU per ${unit} with the profiler on)\n\n`);
+  process.stdout.write(`${formatSummary(summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')), window), Number(opt.top))}\n`);
+}
+
+main().then(() => process.exit(0), (err) => {
+  process.stderr.write(`profile failed: ${err.stack ?? err}\n`);
+  process.exit(1);
+});
