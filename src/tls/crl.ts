@@ -190,7 +190,9 @@ export function parseCrlPem(text: string, caCerts: readonly X509Certificate[]): 
     try {
       fields = readCrlFields(Buffer.from(body, 'base64'));
     } catch (err) {
-      const why = err instanceof DerError ? 'does not parse as a CRL' : (err as Error).message;
+      // Our own messages say what to fix; anything the walk tripped over (a missing field) is just malformed.
+      const malformed = err instanceof DerError || err instanceof TypeError || err instanceof RangeError;
+      const why = malformed ? 'does not parse as a CRL' : (err as Error).message;
       throw new Error(`CRL #${n + 1} ${why}`);
     }
     // Prefer the CA whose subject is the CRL's issuer name; the signature decides either way.

@@ -91,6 +91,27 @@ t.test('tampered, garbled and non-CRL input is refused', async (t) => {
   t.throws(() => parseCrlPem(pem.slice(0, pem.length / 2), cas), /no PEM "X509 CRL" block/, 'half-written file');
 });
 
+t.test('mutated CRLs are refused with a message, never a crash or a wrong issuer', async (t) => {
+  const file = makeCrl(dir, ecCa, [makeLeaf(dir, 'm', ecCa)]);
+  const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  let refused = 0;
+  for (let i = 0; i < 400; i++) {
+    const copy = Buffer.from(der);
+    const at = (i * 7919) % copy.length;
+    copy[at] = (copy[at] as number) ^ (1 + (i % 255));
+    const pem = `-----BEGIN X509 CRL-----\n${copy.toString('base64')}\n-----END X509 CRL-----\n`;
+    try {
+      const [crl] = parseCrlPem(pem, cas);
+      // Only a change outside the signed bytes and the signature value could survive (none exist but padding).
+      t.equal(crl?.issuer.fingerprint256, cas[0]?.fingerprint256);
+    } catch (err) {
+      refused += 1;
+      if (!(err instanceof Error) || !/^CRL #1 /.test(err.message)) t.fail(`unexpected error at byte ${at}: ${String(err)}`);
+    }
+  }
+  t.ok(refused > 390, `${refused} of 400 mutations refused`);
+});
+
 t.test('delta CRLs and unknown critical extensions are refused rather than half-applied', async (t) => {
   const delta = makeCustomCrl(dir, ecCa, ['01'], [], 'authorityKeyIdentifier = keyid:always\n2.5.29.27 = critical,DER:02:01:01');
   t.throws(() => parseCrlPem(readFileSync(delta, 'utf8'), cas), /delta CRL/);
