@@ -51,8 +51,10 @@ function statusIn(headers: IncomingHttpHeaders): number | undefined {
   return typeof value === 'string' && /^\d{1,3}$/.test(value) ? Number(value) : undefined;
 }
 
-function classifySessionError(err: Error & { code?: string }): 'refused' | 'reset' | 'tls' | 'other' {
-  const code = err.code ?? '';
+function classifySessionError(err: Error & { code?: string; cause?: unknown }): 'refused' | 'reset' | 'tls' | 'other' {
+  // Streams of a session that failed carry ERR_HTTP2_STREAM_CANCEL; the session's own error is the cause.
+  const cause = err.cause as (Error & { code?: string }) | undefined;
+  const code = (err.code === 'ERR_HTTP2_STREAM_CANCEL' && cause?.code ? cause.code : err.code) ?? '';
   if (code === 'ECONNREFUSED' || code === 'ENOENT') return 'refused';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code.startsWith('ERR_HTTP2_')) return 'reset';
   if (code.includes('CERT') || code.includes('TLS') || code.includes('SSL')) return 'tls';
@@ -124,14 +126,20 @@ export function runGrpcCall(inbound: ServerHttp2Stream, headers: OutgoingHttpHea
       fail(GrpcStatus.INTERNAL, 'other');
       return;
     }
-    upstream.pipe(inbound);
+    // Not ended by the pipe: an upstream reset also ends the readable side first, and only 'close' tells the two apart.
+    upstream.pipe(inbound, { end: false });
   });
   upstream.on('trailers', (trailers) => {
     upstreamTrailers = copyResponseHeaders(trailers, false);
   });
+  const endResponse = (): void => {
+    if (inbound.headersSent && !inbound.writableEnded && !inbound.destroyed) inbound.end(); // 'wantTrailers' follows
+  };
   upstream.on('end', () => {
-    // The upstream finished its side; the pipe ends ours and 'wantTrailers' sends its trailers.
-    if (!settled && upstreamTrailers !== undefined) settled = true;
+    // Trailers arrived: a complete response, ended now (not at 'close', which waits for our side of the stream too).
+    if (settled || upstreamTrailers === undefined) return;
+    settled = true;
+    endResponse();
   });
   // node:http2's compatibility response (fastify's reply.raw) listens too and would send its own, empty trailers.
   inbound.removeAllListeners('wantTrailers');
@@ -157,8 +165,11 @@ export function runGrpcCall(inbound: ServerHttp2Stream, headers: OutgoingHttpHea
   });
   upstream.on('close', () => {
     if (settled || inbound.destroyed || inbound.closed) return;
-    if (upstream.readableEnded) return; // complete response; the pipe finishes the caller's side
     const rst = upstream.rstCode ?? NGHTTP2_NO_ERROR;
+    if (upstream.readableEnded && rst === NGHTTP2_NO_ERROR && upstreamError === undefined) {
+      endResponse(); // ended without trailers: 'wantTrailers' supplies a status
+      return;
+    }
     if (upstreamError !== undefined && upstreamError.code !== 'ERR_HTTP2_STREAM_ERROR') {
       fail(GrpcStatus.UNAVAILABLE, classifySessionError(upstreamError)); // the session died or never came up
     } else if (rst === NGHTTP2_REFUSED_STREAM || rst === NGHTTP2_NO_ERROR) {
@@ -171,7 +182,9 @@ export function runGrpcCall(inbound: ServerHttp2Stream, headers: OutgoingHttpHea
     }
   });
 
-  inbound.on('close', () => {
+  // Prepended: the compatibility response emits 'finish' (fastify's onResponse, the access line) from its own
+  // 'close' listener, and the status must be noted before that.
+  inbound.prependListener('close', () => {
     if (timer !== undefined) clearTimeout(timer);
     if (!settled) {
       settled = true;
