@@ -57,7 +57,7 @@ function classifySessionError(err: Error & { code?: string; cause?: unknown }): 
   const code = (err.code === 'ERR_HTTP2_STREAM_CANCEL' && cause?.code ? cause.code : err.code) ?? '';
   if (code === 'ECONNREFUSED' || code === 'ENOENT') return 'refused';
   if (code === 'ECONNRESET' || code === 'EPIPE' || code.startsWith('ERR_HTTP2_')) return 'reset';
-  if (code.includes('CERT') || code.includes('TLS') || code.includes('SSL')) return 'tls';
+  if (/CERT|TLS|SSL|VERIFY|SELF_SIGNED|ISSUER/.test(code)) return 'tls';
   return 'other';
 }
 

@@ -44,7 +44,10 @@ export interface GrpcUpstream {
 
 type Handlers = Record<string, grpc.UntypedHandleCall>;
 
-function record(calls: SeenCall[], method: string, call: grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerReadableStream<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): SeenCall {
+/** The part of every grpc-js server call the recorder reads. */
+type AnyServerCall = { metadata: grpc.Metadata; getDeadline(): grpc.Deadline; on(event: 'cancelled', listener: () => void): unknown };
+
+function record(calls: SeenCall[], method: string, call: AnyServerCall): SeenCall {
   const seen: SeenCall = { method, metadata: call.metadata, deadline: call.getDeadline(), cancelled: false };
   call.on('cancelled', () => {
     seen.cancelled = true;
@@ -84,7 +87,7 @@ function defaultOrders(calls: SeenCall[], overrides: Handlers): Handlers {
           call.end();
           return;
         }
-        call.write({ id: String(i), note: 'tick' });
+        call.write({ id: String(i), note: 'tick', payload: Buffer.alloc(0) });
         i += 1;
         setTimeout(next, gap);
       };
@@ -107,10 +110,10 @@ function defaultOrders(calls: SeenCall[], overrides: Handlers): Handlers {
   };
   const wrapped: Handlers = {};
   for (const [name, fn] of Object.entries(handlers)) {
-    wrapped[name] = ((call: Parameters<typeof record>[1], cb?: unknown) => {
+    wrapped[name] = ((call: AnyServerCall, cb?: unknown) => {
       record(calls, name, call);
       (fn as (c: unknown, cb?: unknown) => void)(call, cb);
-    }) as grpc.UntypedHandleCall;
+    }) as unknown as grpc.UntypedHandleCall;
   }
   return wrapped;
 }
