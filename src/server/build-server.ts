@@ -15,6 +15,7 @@ import { registerGrpcForwarding } from './grpc-forwarder.js';
 import { grpcAccessFields } from './grpc-status.js';
 import { createListenerServer, type ListenerServer } from './listener.js';
 import { contextOf } from './request-context.js';
+import { stripHopByHopResponseHeaders } from './response-headers.js';
 import type { SnapshotStore } from './snapshot.js';
 import { buildUpstreamOptions } from './upstream.js';
 import { createWebSocketSupport, dispatchUpgrades } from './websocket.js';
@@ -142,6 +143,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
         if (headers.host !== undefined) out.host = headers.host;
         return out;
       },
+      rewriteHeaders: (headers: IncomingHttpHeaders) => stripHopByHopResponseHeaders(headers),
       onError: onUpstreamError(deps.metrics),
       // Never replay a request on our own: the upstream decides about retries.
       retryDelay: () => null,
