@@ -21,6 +21,7 @@ export interface GrpcCallHooks {
 export function buildUpstreamCallHeaders(
   composed: Record<string, string | string[]>,
   pseudo: { method: string; path: string; scheme: string; authority: string },
+  opts: { forceTrailers: boolean } = { forceTrailers: true },
 ): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(composed)) {
@@ -30,8 +31,8 @@ export function buildUpstreamCallHeaders(
   out[':scheme'] = pseudo.scheme;
   out[':authority'] = pseudo.authority;
   out[':path'] = pseudo.path;
-  // gRPC requires it (PROTOCOL-HTTP2); it is the only TE value HTTP/2 allows.
-  out.te = 'trailers';
+  // gRPC requires it (PROTOCOL-HTTP2); it is the only TE value HTTP/2 allows (composeUpstreamHeaders kept no other).
+  if (opts.forceTrailers) out.te = 'trailers';
   return out;
 }
 

@@ -7,6 +7,7 @@ import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { forwardedHostOf } from './authorize-hook.js';
 import { buildUpstreamCallHeaders, runGrpcCall } from './grpc-call.js';
+import { forwardOverH2, isPlainHttpRequest } from './grpc-h2-http.js';
 import { GrpcStatus, grpcStatusOf, isGrpcContentType, noteGrpcStatus, sendGrpcRefusal } from './grpc-status.js';
 import { createUpstreamSessions, type UpstreamSessions } from './grpc-upstream.js';
 import { contextOf } from './request-context.js';
@@ -74,8 +75,9 @@ function forwardCall(request: FastifyRequest, upstream: UpstreamSessions, metric
 
 /**
  * Registers gRPC forwarding on `app`. Must be called after the authorize hook is added: hooks run in order, and this
- * one only sees requests the authorize hook let through (decision `allow`, normalized path in `raw.url`). Non-gRPC
- * requests pass on untouched to the HTTP proxy.
+ * one only sees requests the authorize hook let through (decision `allow`, normalized path in `raw.url`). Other
+ * requests pass on to the HTTP/1.1 proxy, or with `--upstream-protocol h2` (WebSocket handshakes excepted) ride the
+ * same HTTP/2 upstream session.
  */
 export function registerGrpcForwarding(app: FastifyInstance, config: Config, deps: GrpcForwardingDeps): void {
   const upstream = createUpstreamSessions(config);
@@ -83,6 +85,11 @@ export function registerGrpcForwarding(app: FastifyInstance, config: Config, dep
 
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     if (!isGrpcContentType(request.raw.headers['content-type'])) {
+      const plainCtx = contextOf(request);
+      if (config.upstreamProtocol === 'h2' && isPlainHttpRequest(request) && plainCtx?.decision === 'allow') {
+        forwardOverH2(request, reply, upstream, config, deps.metrics);
+        return;
+      }
       done();
       return;
     }
