@@ -1,17 +1,29 @@
-// `mtls-sidecar run`: start the proxy, reload on SIGHUP, drain on SIGTERM/SIGINT within --shutdown-grace, exit 0.
+// `mtls-sidecar run`: start the proxy (one process, or a primary and --workers processes), reload on SIGHUP, drain on SIGTERM/SIGINT within --shutdown-grace, exit 0.
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { startProxy, type RunningProxy } from '../server/start-proxy.js';
+import { startProxy } from '../server/start-proxy.js';
+import { runWorkerProcess } from '../server/worker-process.js';
+import { startWorkerPrimary } from '../server/workers.js';
+
+/** What the signal loop drives: a single proxy process, or the primary of --workers. */
+interface Serving {
+  log: Logger;
+  reload(): void;
+  close(graceMs: number): Promise<void>;
+}
 
 /**
  * Resolves once the proxy has drained after SIGTERM or SIGINT. Explicit handlers matter when the process
  * runs as PID 1 (a container without an init): the kernel drops signals PID 1 has no handler for.
+ * Rejects, with the handlers removed, when `fatal` rejects first.
  */
-function serveUntilSignal(running: RunningProxy, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
+function serveUntilSignal(running: Serving, graceMs: number, fatal?: Promise<never>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     let stopping = false;
     const onHangup = (): void => {
       try {
-        running.reload('signal');
+        running.reload();
       } catch (err) {
         running.log.error({ err: (err as Error).message }, 'reload on SIGHUP failed');
       }
@@ -27,22 +39,39 @@ function serveUntilSignal(running: RunningProxy, graceMs: number): Promise<void>
       running.log.info({ signal, graceMs }, 'shutting down');
       running.close(graceMs).then(done, done);
     };
-    const done = (): void => {
+    const removeHandlers = (): void => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
       process.off('SIGHUP', onHangup);
+    };
+    const done = (): void => {
+      removeHandlers();
       resolve();
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', onHangup);
+    fatal?.catch((err: unknown) => {
+      removeHandlers();
+      reject(err);
+    });
   });
 }
 
 export async function runCommand(config: Config): Promise<void> {
-  const running = await startProxy(config);
-  await serveUntilSignal(running, config.shutdownGraceMs);
-  running.log.info('stopped');
+  // cluster.fork() re-runs this same command line, so a worker arrives here with the same Config.
+  if (config.workers > 1 && cluster.isWorker) return runWorkerProcess(config);
+  let log: Logger;
+  if (config.workers > 1) {
+    const primary = await startWorkerPrimary(config);
+    log = primary.log;
+    await serveUntilSignal(primary, config.shutdownGraceMs, primary.failed);
+  } else {
+    const running = await startProxy(config);
+    log = running.log;
+    await serveUntilSignal({ log, reload: () => running.reload('signal'), close: (ms) => running.close(ms) }, config.shutdownGraceMs);
+  }
+  log.info('stopped');
   // The logger writes asynchronously; main exits right after this returns.
-  await new Promise<void>((resolve) => running.log.flush(() => resolve()));
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
 }

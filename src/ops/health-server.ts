@@ -2,10 +2,15 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import type { HostPort } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { Readiness } from './readiness.js';
+
+/** Where /metrics text comes from: a prom-client Registry, or the primary's aggregation across --workers. */
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 export interface HealthServer {
   host: string;
@@ -18,7 +23,7 @@ function reply(res: http.ServerResponse, status: number, body: string, contentTy
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-function createHandler(deps: { registry: Registry; readiness: Readiness; log: Logger }) {
+function createHandler(deps: { registry: MetricsSource; readiness: Readiness; log: Logger }) {
   return (req: http.IncomingMessage, res: http.ServerResponse): void => {
     // Only the path matters: probes that add a query string (`/readyz?verbose`) get the same answer.
     const path = (req.url ?? '/').split('?', 1)[0];
@@ -54,7 +59,7 @@ function createHandler(deps: { registry: Registry; readiness: Readiness; log: Lo
 /** Listens on `--metrics-listen`; a bind failure is a configuration error naming the flag. */
 export async function startHealthServer(
   listen: HostPort,
-  deps: { registry: Registry; readiness: Readiness; log: Logger },
+  deps: { registry: MetricsSource; readiness: Readiness; log: Logger },
 ): Promise<HealthServer> {
   const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, createHandler(deps));
   try {

@@ -57,16 +57,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     handshakeFailures: new Counter({ name: `${PREFIX}tls_handshake_failures_total`, help: 'Rejected TLS connections, by reason', labelNames: ['reason'], registers }),
     authzDecisions: new Counter({ name: `${PREFIX}authz_decisions_total`, help: 'Authorization decisions (allow, deny, bad_request, no_identity)', labelNames: ['decision'], registers }),
     upstreamErrors: new Counter({ name: `${PREFIX}upstream_errors_total`, help: 'Upstream failures (timeout, refused, reset, other)', labelNames: ['reason'], registers }),
-    activeConnections: new Gauge({ name: `${PREFIX}active_connections`, help: 'Open verified TLS connections', registers }),
+    // With --workers the primary aggregates every worker's registry: connections add up, while expiry times
+    // and findings are facts about shared files and the host, so summing them would be meaningless (the
+    // earliest expiry is the one an operator must act on).
+    activeConnections: new Gauge({ name: `${PREFIX}active_connections`, help: 'Open verified TLS connections', registers, aggregator: 'sum' }),
     certificateNotAfter: new Gauge({
       name: `${PREFIX}certificate_not_after_seconds`,
       help: 'Expiry (unix seconds) of the loaded server and CA certificates',
       labelNames: ['role', 'subject'],
       registers,
+      aggregator: 'min',
     }),
     reloads: new Counter({ name: `${PREFIX}reloads_total`, help: 'Material and policy reloads, by result', labelNames: ['result'], registers }),
-    postureFinding: new Gauge({ name: `${PREFIX}posture_finding`, help: 'Posture findings at start (1 = present)', labelNames: ['id', 'severity'], registers }),
-    crlNextUpdate: new Gauge({ name: `${PREFIX}crl_next_update_seconds`, help: 'nextUpdate (unix seconds) of each loaded CRL', labelNames: ['issuer'], registers }),
+    postureFinding: new Gauge({ name: `${PREFIX}posture_finding`, help: 'Posture findings at start (1 = present)', labelNames: ['id', 'severity'], registers, aggregator: 'max' }),
+    crlNextUpdate: new Gauge({ name: `${PREFIX}crl_next_update_seconds`, help: 'nextUpdate (unix seconds) of each loaded CRL', labelNames: ['issuer'], registers, aggregator: 'min' }),
     clientCertRemaining: new Histogram({
       name: `${PREFIX}client_certificate_remaining_seconds`,
       help: "Remaining lifetime of callers' certificates at handshake",

@@ -73,10 +73,17 @@ async function listenOrRefuse(proxy: ProxyServer, config: Config): Promise<void>
   }
 }
 
-export async function startProxy(config: Config, options: { log?: Logger; metrics?: Metrics } = {}): Promise<RunningProxy> {
+export interface StartProxyOptions {
+  log?: Logger;
+  metrics?: Metrics;
+  /** Set in --workers processes: the primary has already probed, reported and enforced the posture once for the host. */
+  postureEnforced?: boolean;
+}
+
+export async function startProxy(config: Config, options: StartProxyOptions = {}): Promise<RunningProxy> {
   const log = options.log ?? createLogger(config.logLevel);
   const metrics = options.metrics ?? createMetrics();
-  enforcePosture(config, { log, metrics });
+  if (options.postureEnforced !== true) enforcePosture(config, { log, metrics });
   // Taken before the files are read, so a change that lands while they are read is still seen by the reloader.
   const initialDigest = digestWatchedFiles(config);
   const material = loadMaterialOrRefuse(config);
