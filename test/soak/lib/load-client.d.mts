@@ -32,6 +32,8 @@ export interface LoadOptions {
   /** Open a new connection when one closes (default true). */
   reconnect?: boolean;
   stopOnConnectError?: boolean;
+  /** Filled in place while the load runs (for progress reports). */
+  report?: Partial<LoadReport>;
   onErrorResponse?: (id: number, status: number, body: string) => void;
   onConnectionLoss?: (id: number, code: 1 | 2) => void;
 }

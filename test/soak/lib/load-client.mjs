@@ -26,10 +26,11 @@ export async function runLoad(o) {
   const records = o.record
     ? { start: new Float64Array(capacity), end: new Float64Array(capacity), status: new Uint16Array(capacity) }
     : undefined;
-  const report = {
+  // A caller-supplied object is filled in place, so a long run can be watched while it goes.
+  const report = Object.assign(o.report ?? {}, {
     sent: 0, completed: 0, ok: 0, byStatus: {}, mismatched: 0, mismatchSamples: [], lost: 0, truncated: 0,
     connects: 0, connectErrors: 0, elapsedMs: 0, maxLatencyMs: 0, latencySumMs: 0,
-  };
+  });
   let nextId = o.firstId ?? 0;
   const endId = (o.firstId ?? 0) + limit;
   const t0 = performance.now();

@@ -53,4 +53,4 @@ export interface TokenUpstream {
 }
 export declare function startTokenUpstream(o?: { port?: number; capacity?: number }): Promise<TokenUpstream>;
 
-export declare function proxyArgs(o: { upstream: string; cert: string; key: string; clientCa: string; crl?: string[]; extra?: string[] }): string[];
+export declare function proxyArgs(o: { upstream: string; cert: string; key: string; clientCa: string; crl?: string[]; extra?: string[]; metricsListen?: string }): string[];

@@ -121,11 +121,11 @@ export async function startTokenUpstream({ port = 0, capacity = 1 << 21 } = {}) 
 }
 
 /** The usual proxy arguments for a PKI from pki.ts / the soak's own PKI. */
-export function proxyArgs({ upstream, cert, key, clientCa, crl = [], extra = [] }) {
+export function proxyArgs({ upstream, cert, key, clientCa, crl = [], extra = [], metricsListen = 'off' }) {
   return [
     '--upstream', upstream, '--cert', cert, '--key', key, '--client-ca', clientCa,
     ...crl.flatMap((c) => ['--crl', c]),
-    '--metrics-listen', 'off', '--log-level', 'warn', '--allow-insecure-posture',
+    '--metrics-listen', metricsListen, '--log-level', 'warn', '--allow-insecure-posture',
     ...extra,
   ];
 }
