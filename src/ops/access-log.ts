@@ -14,6 +14,7 @@ export interface AccessEntry {
   decision: string;
   rule?: string | null;
   reason?: string;
+  grpcStatus?: number;
 }
 
 export function logAccess(log: Logger, entry: AccessEntry): void {
