@@ -167,9 +167,9 @@ export async function startWorkerPrimary(config: Config, options: { log?: Logger
     slot.failures += 1;
     if (slot.failures > CRASH_LOOP_LIMIT) {
       log.fatal({ worker: pid, slot: slot.index, failures: slot.failures }, 'a worker keeps failing; stopping every worker');
-      void close(config.shutdownGraceMs).then(() =>
-        rejectFailed(new Error(`worker slot ${slot.index} failed ${slot.failures} times in a row (last: ${describeExit(code, signal)}); see the log`)),
-      );
+      const problem = `--workers: worker slot ${slot.index} failed ${slot.failures} times in a row (last: ${describeExit(code, signal)}); see the log`;
+      // 78 when the replacements were refusing their configuration (files broken since start), like a fresh start would.
+      void close(config.shutdownGraceMs).then(() => rejectFailed(code === 78 ? new ConfigError([problem]) : new Error(problem)));
       return;
     }
     const delay = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (slot.failures - 1));
