@@ -41,6 +41,9 @@ export async function devCommand(input: ConfigInput): Promise<void> {
       key: material.serverKey,
       'client-ca': [material.caCert],
       'allow-uri': [material.clientUri],
+      // A local development gateway on loopback: posture findings are reported, not enforced (a developer
+      // container often runs as root). `run` enforces them; --no-allow-insecure-posture enforces here too.
+      'allow-insecure-posture': true,
       ...input.fallbacks,
     },
   });
