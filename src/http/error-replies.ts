@@ -1,4 +1,5 @@
 // The fixed error bodies of SPEC §5: never stack traces, upstream error text or policy contents.
+import { STATUS_CODES } from 'node:http';
 
 export interface ErrorReply {
   status: number;
@@ -23,6 +24,37 @@ export function upstreamTimeout(requestId: string): ErrorReply {
 
 export function serviceUnavailable(requestId: string): ErrorReply {
   return { status: 503, body: JSON.stringify({ error: 'unavailable', requestId }) };
+}
+
+/** A request head over Node's header size limit (431). */
+export function headerTooLarge(requestId: string): ErrorReply {
+  return { status: 431, body: JSON.stringify({ error: 'header_too_large', requestId }) };
+}
+
+/** A request head that did not arrive within --headers-timeout (408). */
+export function requestTimeout(requestId: string): ErrorReply {
+  return { status: 408, body: JSON.stringify({ error: 'request_timeout', requestId }) };
+}
+
+/**
+ * The reply to bytes Node's HTTP/1.1 parser refused (they never became a request, so there is no request id): a
+ * bounded set of fixed bodies chosen by the parser's error code alone, never anything taken from the input.
+ */
+export function clientErrorReply(code: string | undefined): ErrorReply {
+  if (code === 'HPE_HEADER_OVERFLOW') return headerTooLarge('');
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return requestTimeout('');
+  return badRequest('');
+}
+
+/** A whole HTTP/1.1 response for writing straight to a socket; the connection is closed after it. */
+export function formatRawHttp1Reply(err: ErrorReply): string {
+  return (
+    `HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}\r\n` +
+    'Content-Type: application/json; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(err.body)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    err.body
+  );
 }
 
 /** Any other failure of our own (never expected): a bare 500 without detail. */

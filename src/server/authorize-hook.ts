@@ -1,10 +1,10 @@
-// The onRequest gate: request id, path safety (400), revocation and policy on the current snapshot (403).
+// The onRequest gate: request id, path and Host safety (400), revocation and policy on the current snapshot (403), drain (503).
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
 import { normalizePath } from '../http/normalize-path.js';
-import { badRequest, forbidden, type ErrorReply } from '../http/error-replies.js';
+import { badRequest, forbidden, serviceUnavailable, type ErrorReply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, verifiedConnectionOf } from '../tls/connection-gate.js';
 import { isGrpcOverHttp2, sendGrpcRefusal } from './grpc-status.js';
@@ -31,6 +31,28 @@ export function forwardedHostOf(headers: IncomingHttpHeaders): string | undefine
 function hostConflict(headers: IncomingHttpHeaders): boolean {
   const authority = headers[':authority'];
   return typeof authority === 'string' && headers.host !== undefined && headers.host.toLowerCase() !== authority.toLowerCase();
+}
+
+/**
+ * More than one Host field (RFC 9112 §3.2: answer 400). Node keeps only the first in `headers`, so the raw list is
+ * counted; one pass, the name compared only when its length can match.
+ */
+function duplicateHost(rawHeaders: string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name === undefined || name.length !== 4 || name.toLowerCase() !== 'host') continue;
+    if (seen) return true;
+    seen = true;
+  }
+  return false;
+}
+
+const kReply = Symbol('mtls-sidecar.reply');
+
+/** The reply of a request the authorize hook has seen (for hooks fastify gives only the request, like onRequestAbort). */
+export function replyOf(request: FastifyRequest): FastifyReply | undefined {
+  return (request as FastifyRequest & { [kReply]?: FastifyReply })[kReply];
 }
 
 /**
@@ -63,6 +85,7 @@ function admitConnection(request: FastifyRequest, reply: FastifyReply, metrics: 
   const conn = connectionOf(raw);
   const ctx: RequestContext = { requestId, path: '', conn, decision: 'no_identity', rule: null, route: null };
   setContext(request, ctx);
+  (request as FastifyRequest & { [kReply]?: FastifyReply })[kReply] = reply;
   if (conn === undefined) {
     // Fail closed: a request from a connection without a verified certificate is never answered or forwarded.
     metrics.authzDecisions.inc({ decision: 'no_identity' });
@@ -89,8 +112,9 @@ export function createFrameworkErrorHandler(deps: { metrics: Metrics; record(req
   };
 }
 
-export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metrics }) {
+export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metrics; isDraining?: () => boolean }) {
   const { store, metrics } = deps;
+  const isDraining = deps.isDraining ?? (() => false);
   return function authorize(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const raw = request.raw;
     const ctx = admitConnection(request, reply, metrics);
@@ -98,7 +122,7 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
     const { requestId, conn } = ctx;
     if (conn === undefined) return;
     const normalized = normalizePath(raw.url ?? '');
-    if (!normalized.ok || hostConflict(raw.headers)) {
+    if (!normalized.ok || hostConflict(raw.headers) || duplicateHost(raw.rawHeaders)) {
       ctx.decision = 'bad_request';
       ctx.path = (raw.url ?? '').split('?', 1)[0] ?? '';
       metrics.authzDecisions.inc({ decision: 'bad_request' });
@@ -123,6 +147,12 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
     }
     ctx.decision = 'allow';
     metrics.authzDecisions.inc({ decision: 'allow' });
+    if (isDraining()) {
+      // Shutting down: judged as usual, but not forwarded. HTTP/1.1 keep-alive callers are told to go elsewhere.
+      if (raw.httpVersionMajor === 1) reply.header('connection', 'close');
+      sendErrorReply(reply, serviceUnavailable(requestId), requestId);
+      return;
+    }
     // The path the policy judged is exactly the path forwarded; the query goes through untouched.
     raw.url = normalized.path + normalized.query;
     reply.header('x-request-id', requestId);

@@ -8,12 +8,13 @@ import type { Config } from '../config/types.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { badRequest, internalError, upstreamFailure } from '../http/error-replies.js';
 import { logAccess } from '../ops/access-log.js';
+import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
-import { createAuthorizeHook, createFrameworkErrorHandler, forwardedHostOf, sendErrorReply } from './authorize-hook.js';
+import { createAuthorizeHook, createFrameworkErrorHandler, forwardedHostOf, replyOf, sendErrorReply } from './authorize-hook.js';
 import { registerGrpcForwarding } from './grpc-forwarder.js';
 import { grpcAccessFields } from './grpc-status.js';
-import { createListenerServer, type ListenerServer } from './listener.js';
+import { createClientErrorHandler, createListenerServer, type ListenerServer } from './listener.js';
 import { contextOf } from './request-context.js';
 import { stripHopByHopResponseHeaders } from './response-headers.js';
 import type { SnapshotStore } from './snapshot.js';
@@ -38,14 +39,25 @@ function onUpstreamError(metrics: Metrics) {
     const ctx = contextOf(reply.request);
     const requestId = ctx?.requestId ?? '';
     const { reason, reply: body } = upstreamFailure(error, requestId);
-    if (ctx) ctx.upstreamError = reason;
-    metrics.upstreamErrors.inc({ reason });
+    // A caller that left mid-body cuts the upstream request too; that is its abort (499), not an upstream failure.
+    if (!reply.request.raw.aborted) {
+      if (ctx) ctx.upstreamError = reason;
+      metrics.upstreamErrors.inc({ reason });
+    }
     sendErrorReply(reply, body, requestId);
   };
 }
 
-/** One access line and the request metrics for an answered exchange. */
+const kRecorded = Symbol('mtls-sidecar.recorded');
+
+/**
+ * One access line and the request metrics for an exchange, once: an exchange can end by more than one path (a caller
+ * that aborts after its answer was written; an error answer attempted after the abort was recorded), and the first wins.
+ */
 function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: FastifyReply, status: number): void {
+  const marked = request as FastifyRequest & { [kRecorded]?: true };
+  if (marked[kRecorded]) return;
+  marked[kRecorded] = true;
   const ctx = contextOf(request);
   const method = request.raw.method ?? '';
   deps.metrics.requests.inc({ method: methodLabel(method), code: String(status) });
@@ -69,6 +81,7 @@ function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: Fastify
 
 export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise<ProxyServer> {
   const record = (request: FastifyRequest, reply: FastifyReply, status: number): void => recordExchange(deps, request, reply, status);
+  const onFrameworkError = createFrameworkErrorHandler({ metrics: deps.metrics, record });
   const websockets = createWebSocketSupport({
     config,
     upstreamCaPem: config.upstream.kind === 'https' && config.upstreamCa ? readFileSync(config.upstreamCa, 'utf8') : undefined,
@@ -77,6 +90,10 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     record,
   });
   let tlsServer: ListenerServer | undefined;
+  let draining = false;
+  const clientErrorLog = createRateLimitedLog({ limit: 20, windowMs: 10_000 }, (suppressed, total) =>
+    deps.log.warn({ suppressed, total }, 'unparsable HTTP/1.1 requests suppressed from the log'),
+  );
   const app = fastify({
     logger: false,
     serverFactory: (handler) => {
@@ -85,32 +102,51 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
       return tlsServer as unknown as HttpServer;
     },
     keepAliveTimeout: config.idleTimeoutMs,
-    return503OnClosing: true,
+    // While draining, the authorize hook answers with the fixed 503 body (request id, access line) instead of fastify.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 65_536 },
-    frameworkErrors: createFrameworkErrorHandler({ metrics: deps.metrics, record }),
+    frameworkErrors: onFrameworkError,
+    clientErrorHandler: createClientErrorHandler({ metrics: deps.metrics, log: deps.log, limiter: clientErrorLog }),
   });
   const server = tlsServer as unknown as ListenerServer;
   const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
 
-  app.addHook('onRequest', createAuthorizeHook(deps));
+  app.addHook('onRequest', createAuthorizeHook({ ...deps, isDraining: () => draining }));
   registerGrpcForwarding(app, config, deps); // after authorization: only allowed gRPC calls reach it
   app.addHook('onResponse', (request, reply, done) => {
     record(request, reply, reply.statusCode);
     done();
   });
+  // A caller gone before its request ended (body cut mid-way) has no answer to log: 499, as judged. Hijacked exchanges
+  // (gRPC calls, WebSocket tunnels, dropped connections) are recorded by their owners, finished ones by onResponse.
+  app.addHook('onRequestAbort', (request, done) => {
+    const reply = replyOf(request);
+    if (reply !== undefined && !reply.sent) record(request, reply, 499);
+    done();
+  });
   // Draining: HTTP/2 sessions get GOAWAY (open streams finish); HTTP/1.1 idle connections are closed by fastify.
   // Open WebSocket tunnels are left to finish within the grace period, like in-flight requests.
   app.addHook('preClose', (done) => {
+    draining = true;
     server.drainSessions();
     done();
   });
   app.addHook('onClose', (_instance, done) => {
     websockets.stop();
+    clientErrorLog.stop();
     done();
   });
   dispatchUpgrades(server, (req, res) => app.routing(req, res));
+  // Set before the not-found handler, whose context keeps the error handler in force when it is created.
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
+    // No context: the request skipped the onRequest hooks. fastify answers a method its router does not know
+    // (HTTP/2 `:method: get`, `FOO`) from a fallback that runs no hook and lands here; it gets the same connection
+    // check, fixed 400, access line and metrics as any request the router could not take.
+    if (contextOf(request) === undefined) {
+      onFrameworkError(err, request, reply);
+      return;
+    }
     const requestId = contextOf(request)?.requestId ?? '';
     const status = err.statusCode ?? 500;
     deps.log.warn({ requestId, code: (err as { code?: string }).code, status }, 'request failed inside the proxy');

@@ -1,7 +1,13 @@
-// The TLS listener: one server speaking HTTP/2 and HTTP/1.1 (ALPN), with the HTTP/1.1 timeouts kept and a way to drain both.
+// The TLS listener: one server speaking HTTP/2 and HTTP/1.1 (ALPN), with the HTTP/1.1 timeouts kept, fixed answers to unparsable HTTP/1.1, and a way to drain both.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
+import { clientErrorReply, formatRawHttp1Reply } from '../http/error-replies.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { RateLimitedLog } from '../ops/rate-limited-log.js';
+import { verifiedConnectionOf } from '../tls/connection-gate.js';
 import { buildServerTlsOptions } from '../tls/secure-context.js';
 import type { TlsMaterial } from '../tls/material.js';
 
@@ -70,4 +76,39 @@ export function createListenerServer(
     for (const session of sessions) session.close();
   };
   return server;
+}
+
+/**
+ * fastify's `clientErrorHandler` (the listener's 'clientError'): bytes Node's HTTP/1.1 parser refuses (a header name
+ * with trailing whitespace, obs-fold, Content-Length with Transfer-Encoding, `PRI`, an oversize head, a head slower
+ * than --headers-timeout) never become a request, so no hook sees them. They get a fixed body and Connection: close,
+ * are counted and logged (rate-limited), and the input is never echoed.
+ */
+export function createClientErrorHandler(deps: { metrics: Metrics; log: Logger; limiter: RateLimitedLog }) {
+  return function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    // The caller closed its side mid-request: it left, it did not send anything malformed (a request already under
+    // way is recorded as 499 by its onRequestAbort hook).
+    if (err.code === 'HPE_INVALID_EOF_STATE') {
+      socket.destroy();
+      return;
+    }
+    // Fail closed: a connection without verified state is never answered (the gate normally destroyed it already).
+    if (verifiedConnectionOf(socket) === undefined) {
+      socket.destroy();
+      return;
+    }
+    const reply = clientErrorReply(err.code);
+    deps.metrics.requests.inc({ method: 'OTHER', code: String(reply.status) });
+    if (reply.status !== 408) deps.metrics.authzDecisions.inc({ decision: 'bad_request' });
+    const code = err.code ?? 'unknown';
+    deps.limiter.log(code, () =>
+      deps.log.warn({ status: reply.status, code, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` }, 'unparsable HTTP/1.1 request refused'),
+    );
+    // An earlier response still being written on this connection (pipelining) would be corrupted by ours, and a 4xx
+    // in its place would tell the caller "not processed" about a request the upstream did process: close instead.
+    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (socket.writable && (pending === undefined || pending === null)) socket.write(formatRawHttp1Reply(reply));
+    socket.destroy();
+  };
 }
