@@ -196,6 +196,11 @@ async function main() {
     workers = await measureWorkers({ certs, upstream, load, seconds: Math.min(cfg.seconds, 5), cpu: CONTENDER_CPU, say });
   }
   for (const c of contenders) await stopProcess(c.child);
+  let grpcUnary = null;
+  if (cfg.extras && cfg.only.includes('sidecar') && elapsed() < 320_000) {
+    say('gRPC unary: proxied vs direct');
+    grpcUnary = await measureGrpcUnary();
+  }
 
   const table = mainTable(contenders);
   const memTable = memoryTable(contenders);
@@ -212,6 +217,7 @@ async function main() {
     meta,
     contenders: contenders.map(({ child, ...c }) => c),
     workers,
+    grpcUnary,
     tables: { main: table, memory: memTable },
   };
   mkdirSync(dirname(opt.out), { recursive: true });
@@ -226,9 +232,33 @@ async function main() {
     memTable,
     '',
     workers ? `--workers 2: ${workers.summary}` : '',
+    grpcUnary ? grpcTable(grpcUnary) : '',
     `JSON: ${opt.out}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
+}
+
+/** The gRPC unary row (bench/grpc-unary.mjs, its own process): sidecar CPU per call, proxied vs direct. */
+async function measureGrpcUnary() {
+  const res = await runCommand(process.execPath, [new URL('./grpc-unary.mjs', import.meta.url).pathname, '--seconds', '4', '--rounds', '2', '--json']);
+  try {
+    return JSON.parse(res.stdout);
+  } catch {
+    say(`gRPC unary failed: ${res.stderr.slice(0, 300)}`);
+    return null;
+  }
+}
+
+function grpcTable(g) {
+  const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+  return [
+    `gRPC unary (${g.concurrency} calls in flight, medians of ${g.rounds} rounds of ${g.seconds}s):`,
+    '| path | calls/s | p50 ms | p99 ms | sidecar CPU µs/call |',
+    '|---|--:|--:|--:|--:|',
+    `| through sidecar (mTLS → h2c) | ${f(g.proxied.rps)} | ${f(g.proxied.p50Ms, 2)} | ${f(g.proxied.p99Ms, 2)} | ${f(g.proxied.sidecarCpuUsPerCall)} |`,
+    `| direct (h2c) | ${f(g.direct.rps)} | ${f(g.direct.p50Ms, 2)} | ${f(g.direct.p99Ms, 2)} | - |`,
+    '',
+  ].join('\n');
 }
 
 main().then(
