@@ -30,6 +30,8 @@ export interface FuzzCase {
 }
 
 interface Draft {
+  /** The case number, also named by the embedded request so the upstream's copy can be traced back. */
+  index: number;
   line: string;
   headers: string[];
   body: string;
@@ -37,16 +39,14 @@ interface Draft {
 }
 
 
-/** An embedded request, named after its case so the upstream's copy can be traced back. */
-let SMUGGLED = '';
+const smuggled = (d: Draft): string => `GET /smuggled/${d.index} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
 
 function baseDraft(rng: Rng, i: number): Draft {
-  SMUGGLED = `GET /smuggled/${i} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
   const kind = rng.int(3);
   const headers = ['Host: localhost', `X-Fuzz: ${i}`, 'Accept: */*'];
-  if (kind === 0) return { line: `GET /fuzz/${i}?q=${rng.int(1000)} HTTP/1.1`, headers, body: '', eol: '\r\n' };
-  if (kind === 1) return { line: `POST /fuzz/${i} HTTP/1.1`, headers: [...headers, 'Content-Length: 11'], body: 'hello world', eol: '\r\n' };
-  return { line: `POST /fuzz/${i} HTTP/1.1`, headers: [...headers, 'Transfer-Encoding: chunked'], body: '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', eol: '\r\n' };
+  if (kind === 0) return { line: `GET /fuzz/${i}?q=${rng.int(1000)} HTTP/1.1`, headers, body: '', eol: '\r\n', index: i };
+  if (kind === 1) return { line: `POST /fuzz/${i} HTTP/1.1`, headers: [...headers, 'Content-Length: 11'], body: 'hello world', eol: '\r\n', index: i };
+  return { line: `POST /fuzz/${i} HTTP/1.1`, headers: [...headers, 'Transfer-Encoding: chunked'], body: '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', eol: '\r\n', index: i };
 }
 
 type Mutator = (d: Draft, rng: Rng) => string | { smuggle: true; label: string };
@@ -77,20 +77,20 @@ const mutators: Record<string, Mutator> = {
   'cl-list': (d, rng) => { d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h)); d.body = 'hello world'; d.headers.push(`Content-Length: ${rng.pick(['11, 11', '11,5', '+11', '0x0b', '11.0', '-1', '1e1', '99999999999999999999', ' 11', '011'])}`); return 'cl-odd'; },
   'cl-and-te': (d, rng) => {
     d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
-    d.body = '0\r\n\r\n' + SMUGGLED;
+    d.body = '0\r\n\r\n' + smuggled(d);
     d.headers.push(`Content-Length: ${d.body.length}`, `Transfer-Encoding: ${rng.pick(['chunked', ' chunked', 'Chunked', 'chunked, identity'])}`);
     return { smuggle: true, label: 'CL.TE' };
   },
   'te-and-cl': (d, rng) => {
     d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
-    const inner = `${SMUGGLED}`;
+    const inner = `${smuggled(d)}`;
     d.body = `${inner.length.toString(16)}\r\n${inner}\r\n0\r\n\r\n`;
     d.headers.push(`Transfer-Encoding: ${rng.pick(['chunked', 'chunked ', 'CHUNKED'])}`, 'Content-Length: 4');
     return { smuggle: true, label: 'TE.CL' };
   },
   'te-obfuscated': (d, rng) => {
     d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
-    d.body = '0\r\n\r\n' + SMUGGLED;
+    d.body = '0\r\n\r\n' + smuggled(d);
     d.headers.push(`Content-Length: ${d.body.length}`, rng.pick([
       'Transfer-Encoding: xchunked', 'Transfer-Encoding: chunked\x0b', 'Transfer-Encoding:\tchunked', 'Transfer-Encoding: identity, chunked',
       'Transfer-Encoding: chunked, chunked', 'Transfer-encoding: cow', 'Transfer_Encoding: chunked', 'Transfer-Encoding : chunked',
@@ -100,7 +100,7 @@ const mutators: Record<string, Mutator> = {
   },
   'te-twice': (d) => {
     d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
-    d.body = '0\r\n\r\n' + SMUGGLED;
+    d.body = '0\r\n\r\n' + smuggled(d);
     d.headers.push('Transfer-Encoding: chunked', 'Transfer-Encoding: identity', `Content-Length: ${d.body.length}`);
     return { smuggle: true, label: 'TE.TE' };
   },
@@ -110,7 +110,7 @@ const mutators: Record<string, Mutator> = {
     d.body = rng.pick([
       'zz\r\nhello\r\n0\r\n\r\n', '5\r\nhelloXX0\r\n\r\n', 'fffffffffffffffffff\r\nx\r\n0\r\n\r\n', '-5\r\nhello\r\n0\r\n\r\n',
       '5 \r\nhello\r\n0\r\n\r\n', '5;a=\x00\r\nhello\r\n0\r\n\r\n', '5\nhello\n0\n\n', '0x5\r\nhello\r\n0\r\n\r\n',
-      '5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n', '5\r\nhello\r\n0\r\n\r\n' + SMUGGLED, '+5\r\nhello\r\n0\r\n\r\n',
+      '5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n', '5\r\nhello\r\n0\r\n\r\n' + smuggled(d), '+5\r\nhello\r\n0\r\n\r\n',
       '5\r\nhello\r\n00000000000000000000000\r\n\r\n',
     ]);
     return 'chunk-bad';
