@@ -9,7 +9,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import type { SnapshotStore } from '../server/snapshot.js';
 import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
-import { buildSignedChain, isChainAnchored, isChainRevoked } from './revocation.js';
+import { buildSignedChain, isBuiltChainAnchored, isChainAnchored, isChainRevoked } from './revocation.js';
 
 export const kConnection = Symbol('mtls-sidecar.connection');
 
@@ -42,21 +42,79 @@ export interface GateDeps {
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
 const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
 
-/** The certificates above the leaf as Node reports them (sent by the peer or found in the trust store). */
-function peerSentOf(detailed: PeerCertificate | DetailedPeerCertificate, leaf: X509Certificate): X509Certificate[] {
-  const sent: X509Certificate[] = [];
+type ChainNode = PeerCertificate | DetailedPeerCertificate;
+
+/** The certificates above the leaf as Node's detailed read reports them (sent by the peer or found in the trust store). */
+function reportedIssuersOf(detailed: ChainNode): DetailedPeerCertificate[] {
+  const issuers: DetailedPeerCertificate[] = [];
+  const seen = new Set<string>([detailed.fingerprint256]);
   let node = detailed;
-  const seen = new Set<string>([leaf.fingerprint256]);
   for (let depth = 0; depth < 16; depth += 1) {
     const next = (node as DetailedPeerCertificate).issuerCertificate;
     if (!next || next === node || !next.raw) break;
-    const cert = new X509Certificate(next.raw);
-    if (seen.has(cert.fingerprint256)) break;
-    seen.add(cert.fingerprint256);
-    sent.push(cert);
+    if (seen.has(next.fingerprint256)) break;
+    seen.add(next.fingerprint256);
+    issuers.push(next);
     node = next;
   }
+  return issuers;
+}
+
+/**
+ * The reported issuers as X509Certificate objects, except those that are byte for byte a loaded CA: buildSignedChain
+ * tries the loaded CAs first, so such a copy could never be picked, and parsing it again is wasted work.
+ */
+function peerSentOf(issuers: readonly DetailedPeerCertificate[], caCerts: readonly X509Certificate[]): X509Certificate[] {
+  const loaded = new Set(caCerts.map((c) => c.fingerprint256));
+  const sent: X509Certificate[] = [];
+  for (const issuer of issuers) if (!loaded.has(issuer.fingerprint256)) sent.push(new X509Certificate(issuer.raw));
   return sent;
+}
+
+/** What a verified chain yields, a pure function of the chain's DER and the snapshot it was judged under. */
+interface ChainVerdict {
+  identity: Identity;
+  identityHeaders: ReadonlyArray<readonly [string, string]>;
+  chain: X509Certificate[];
+}
+
+const MAX_CACHED_VERDICTS = 1024;
+
+/**
+ * Admitted chains of the current snapshot, keyed by the SHA-256 fingerprints of the leaf and of every certificate
+ * reported above it (so another chain for the same leaf, say with a different intermediate, is judged afresh).
+ * OpenSSL still verifies every handshake; a hit only skips re-deriving chain, anchoring, revocation and identity,
+ * which depend on nothing else. Any snapshot swap (CAs, CRLs, policy) empties it.
+ */
+function createVerdictCache() {
+  const entries = new Map<string, ChainVerdict>();
+  let version = -1;
+  const sync = (current: number): void => {
+    if (current === version) return;
+    entries.clear();
+    version = current;
+  };
+  return {
+    get(key: string, current: number): ChainVerdict | undefined {
+      sync(current);
+      return entries.get(key);
+    },
+    set(key: string, current: number, verdict: ChainVerdict): void {
+      sync(current);
+      if (entries.size >= MAX_CACHED_VERDICTS) {
+        const oldest = entries.keys().next().value;
+        if (oldest !== undefined) entries.delete(oldest);
+      }
+      entries.set(key, verdict);
+    },
+  };
+}
+
+function verdictKeyOf(detailed: ChainNode, issuers: readonly DetailedPeerCertificate[]): string | undefined {
+  if (typeof detailed.fingerprint256 !== 'string' || detailed.fingerprint256 === '') return undefined;
+  let key = detailed.fingerprint256;
+  for (const issuer of issuers) key += `/${issuer.fingerprint256}`;
+  return key;
 }
 
 /**
@@ -88,25 +146,45 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     socket.destroy();
   };
 
+  const verdicts = createVerdictCache();
+  const onClose = (): void => {
+    metrics.activeConnections.dec();
+  };
+
+  const admit = (socket: GatedSocket, verdict: ChainVerdict, version: number): void => {
+    socket[kConnection] = { ...verdict, remoteAddress: socket.remoteAddress ?? '', judgedVersion: version, revoked: false };
+    metrics.activeConnections.inc();
+    socket.on('close', onClose);
+    observeRemainingLifetime(verdict.identity);
+  };
+
   const onSecureConnection = (socket: GatedSocket): void => {
     // Read the detailed chain first and only once: Node 20 empties the peer chain after the first detailed
     // read or a getPeerX509Certificate() call, and a later read would miss a client-sent intermediate.
     const detailed = socket.getPeerCertificate(true);
+    const snapshot = store.current;
+    const issuers = reportedIssuersOf(detailed);
+    const key = socket.authorized === true ? verdictKeyOf(detailed, issuers) : undefined;
+    const cached = key === undefined ? undefined : verdicts.get(key, snapshot.version);
+    if (cached !== undefined) {
+      admit(socket, cached, snapshot.version);
+      return;
+    }
     const leaf = socket.getPeerX509Certificate();
     if (socket.authorized !== true || leaf === undefined) {
       reject(socket, classifyVerifyError(String(socket.authorizationError ?? ''), leaf !== undefined), String(socket.authorizationError ?? ''));
       return;
     }
-    const snapshot = store.current;
+    const { caCerts, crls } = snapshot.material;
     // Built always, not only when CRLs are loaded: a CRL that appears later re-judges this connection.
-    const chain = buildSignedChain(leaf, peerSentOf(detailed, leaf), snapshot.material.caCerts);
-    if (isChainRevoked(chain, snapshot.material.crls)) {
+    const chain = buildSignedChain(leaf, peerSentOf(issuers, caCerts), caCerts);
+    if (isChainRevoked(chain, crls)) {
       reject(socket, 'revoked');
       return;
     }
     // A socket accepted before a reload handshakes with the secure context of that moment; judge its chain
     // against the CAs in force now, exactly as refreshRevocation does for later requests.
-    if (!isChainAnchored(chain, snapshot.material.caCerts)) {
+    if (!isBuiltChainAnchored(chain, caCerts)) {
       reject(socket, 'unknown_ca', 'issuer no longer trusted');
       return;
     }
@@ -115,17 +193,9 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       reject(socket, 'other', 'certificate could not be parsed');
       return;
     }
-    socket[kConnection] = {
-      identity,
-      identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }),
-      chain,
-      remoteAddress: socket.remoteAddress ?? '',
-      judgedVersion: snapshot.version,
-      revoked: false,
-    };
-    metrics.activeConnections.inc();
-    socket.once('close', () => metrics.activeConnections.dec());
-    observeRemainingLifetime(identity);
+    const verdict: ChainVerdict = { identity, identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }), chain };
+    if (key !== undefined) verdicts.set(key, snapshot.version, verdict);
+    admit(socket, verdict, snapshot.version);
   };
 
   const observeRemainingLifetime = (identity: Identity): void => {

@@ -51,6 +51,19 @@ export function isChainAnchored(chain: readonly X509Certificate[], caCerts: read
   return chain.some((cert) => trusted.has(cert.fingerprint256) || caCerts.some((ca) => signed(cert, ca)));
 }
 
+/**
+ * isChainAnchored for a chain that buildSignedChain made from these same `caCerts`, by fingerprint alone. The builder
+ * tries the loaded CAs before anything the peer sent, so when a loaded CA signed some certificate of the chain, that CA
+ * (or another loaded CA) is the next link, or is already in the chain: a loaded CA is then always a member. Only a chain
+ * cut at MAX_CHAIN could end below the CA that signed its top, and that rare case gets the full signature check.
+ * A chain kept from an earlier snapshot must go through isChainAnchored, since the CAs may have changed since.
+ */
+export function isBuiltChainAnchored(chain: readonly X509Certificate[], caCerts: readonly X509Certificate[]): boolean {
+  if (chain.length >= MAX_CHAIN) return isChainAnchored(chain, caCerts);
+  const trusted = new Set(caCerts.map((c) => c.fingerprint256));
+  return chain.some((cert) => trusted.has(cert.fingerprint256));
+}
+
 /** True when any certificate of the chain (leaf first) is listed by a CRL of the CA that issued it. */
 export function isChainRevoked(chain: readonly X509Certificate[], crls: readonly ParsedCrl[]): boolean {
   if (crls.length === 0) return false;
