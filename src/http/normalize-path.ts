@@ -98,8 +98,41 @@ function decodeSegment(raw: string): Segment | string {
   return { text, encodedDot };
 }
 
+/**
+ * Path bytes that the full algorithm copies through unchanged: unreserved characters, the sub-delimiters and `:` `@`
+ * except `;` (refused), and `/`. Everything else (`%`, backslash, `;`, `#`, space, controls, non-ASCII, the characters
+ * the URL parser encodes) takes the full path, and so does a `.` opening a segment (`.` and `..` are dot-segments).
+ */
+const VERBATIM = new Uint8Array(128);
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@/") VERBATIM[ch.charCodeAt(0)] = 1;
+
+/** The path part of a target when normalization would return it unchanged (no escapes, dot-segments or `//`), else null. */
+function verbatimPath(rawPath: string): string | null {
+  let previous = 0x2f;
+  for (let i = 1; i < rawPath.length; i++) {
+    const code = rawPath.charCodeAt(i);
+    if (code >= 128 || VERBATIM[code] === 0) return null;
+    if (previous === 0x2f && (code === 0x2f || code === 0x2e)) return null; // `//` merges; `/.` may open a dot-segment
+    previous = code;
+  }
+  return rawPath;
+}
+
 /** Normalizes an origin-form request target; never throws. */
 export function normalizePath(requestTarget: string): NormalizedPath {
+  if (!requestTarget.startsWith('/')) {
+    return { ok: false, reason: 'request target is not origin-form (must start with "/")' };
+  }
+  // Most targets need no work at all: one scan, no allocation beyond the result.
+  const q = requestTarget.indexOf('?');
+  const rawPath = q === -1 ? requestTarget : requestTarget.slice(0, q);
+  const verbatim = verbatimPath(rawPath);
+  if (verbatim !== null) return { ok: true, path: verbatim, query: q === -1 ? '' : requestTarget.slice(q) };
+  return normalizePathFully(requestTarget);
+}
+
+/** The full algorithm, for any target (normalizePath takes a shortcut for the common ones; a test holds them equal). */
+export function normalizePathFully(requestTarget: string): NormalizedPath {
   if (!requestTarget.startsWith('/')) {
     return { ok: false, reason: 'request target is not origin-form (must start with "/")' };
   }
