@@ -81,6 +81,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'handshake-timeout', kind: 'duration', default: '10s', min: 1, valueName: '<duration>', help: 'cut off TLS handshakes slower than this', example: '--handshake-timeout 10s' },
   { name: 'headers-timeout', kind: 'duration', default: '30s', min: 1, valueName: '<duration>', help: 'cut off requests whose headers arrive slower than this', example: '--headers-timeout 30s' },
   { name: 'idle-timeout', kind: 'duration', default: '60s', min: 1, valueName: '<duration>', help: 'close keep-alive connections idle this long', example: '--idle-timeout 60s' },
+  { name: 'request-timeout', kind: 'duration', default: '5m', min: 1, valueName: '<duration>', help: 'cut off a request whose body has not fully arrived this long after it started (bodies stalled for --idle-timeout are cut sooner)', example: '--request-timeout 5m' },
   { name: 'reload-interval', kind: 'duration', default: '5s', min: 100, valueName: '<duration>', help: 'how often certificate, CA, CRL and policy files are re-read', example: '--reload-interval 5s' },
   { name: 'shutdown-grace', kind: 'duration', default: '20s', min: 0, valueName: '<duration>', help: 'drain time after SIGTERM/SIGINT', example: '--shutdown-grace 20s' },
   { name: 'workers', kind: 'integer', default: '1', min: 1, max: 1024, valueName: '<n>', help: 'processes sharing the listener', example: '--workers 2' },

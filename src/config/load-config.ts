@@ -134,6 +134,7 @@ function buildConfig(typed: Map<string, unknown>): Config {
     handshakeTimeoutMs: get<number>('handshake-timeout'),
     headersTimeoutMs: get<number>('headers-timeout'),
     idleTimeoutMs: get<number>('idle-timeout'),
+    requestTimeoutMs: get<number>('request-timeout'),
     reloadIntervalMs: get<number>('reload-interval'),
     shutdownGraceMs: get<number>('shutdown-grace'),
     workers: get<number>('workers'),

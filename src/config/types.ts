@@ -44,6 +44,8 @@ export interface Config {
   handshakeTimeoutMs: number;
   headersTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Whole-request deadline for receiving the request body. */
+  requestTimeoutMs: number;
   reloadIntervalMs: number;
   shutdownGraceMs: number;
   workers: number;

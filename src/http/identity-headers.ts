@@ -82,6 +82,9 @@ function foldConnectionKeys(incoming: IncomingHttpHeaders): IncomingHttpHeaders 
  * Then the identity headers, X-Forwarded-For/-Proto/-Host and X-Request-Id are set, replacing any value.
  * `host` and the body framing headers are passed through for the proxy layer to decide.
  */
+/** Headers that decide message framing or routing; only their canonical spelling is ever forwarded. */
+const FRAMING_HEADER_NAMES: ReadonlySet<string> = new Set(['transfer-encoding', 'content-length', 'host', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade']);
+
 export function composeUpstreamHeaders(
   incoming: IncomingHttpHeaders,
   identityHeaders: IdentityHeaders,
@@ -101,6 +104,9 @@ export function composeUpstreamHeaders(
       continue;
     }
     if (dropped !== null && dropped.has(name)) continue;
+    // `Transfer_Encoding`, `Content_Length`, `Host_`…: an upstream that folds `_` into `-` would frame or
+    // route the request differently from the proxy, so such spellings never pass.
+    if (FRAMING_HEADER_NAMES.has(name) && key.indexOf('_') !== -1) continue;
     if (name === 'te') {
       if (typeof value === 'string' && value.trim().toLowerCase() === 'trailers') out.te = 'trailers';
       continue;

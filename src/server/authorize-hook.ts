@@ -112,9 +112,38 @@ export function createFrameworkErrorHandler(deps: { metrics: Metrics; record(req
   };
 }
 
-export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metrics; isDraining?: () => boolean }) {
+export interface BodyLimits {
+  /** Caller inactivity while the request body is still arriving. */
+  idleMs: number;
+  /** Whole time allowed to receive the request body. */
+  totalMs: number;
+}
+
+/**
+ * HTTP/1.1 has no limit of its own while a request body arrives (keep-alive and header timeouts only cover the
+ * gaps around a request): a stalled or trickled body would hold a socket and an upstream connection forever.
+ * Both limits end when the body is complete; the response side is bounded by the upstream timeouts.
+ */
+function limitRequestBody(raw: FastifyRequest['raw'], limits: BodyLimits): void {
+  const socket = raw.socket;
+  socket.setTimeout(limits.idleMs);
+  const deadline = setTimeout(() => socket.destroy(), limits.totalMs);
+  raw.once('end', () => {
+    clearTimeout(deadline);
+    socket.setTimeout(0);
+  });
+  raw.once('close', () => clearTimeout(deadline));
+}
+
+function hasRequestBody(headers: FastifyRequest['raw']['headers']): boolean {
+  const length = headers['content-length'];
+  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metrics; isDraining?: () => boolean; bodyLimits?: BodyLimits }) {
   const { store, metrics } = deps;
   const isDraining = deps.isDraining ?? (() => false);
+  const bodyLimits = deps.bodyLimits;
   return function authorize(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     const raw = request.raw;
     const ctx = admitConnection(request, reply, metrics);
@@ -122,7 +151,8 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
     const { requestId, conn } = ctx;
     if (conn === undefined) return;
     const normalized = normalizePath(raw.url ?? '');
-    if (!normalized.ok || hostConflict(raw.headers) || duplicateHost(raw.rawHeaders)) {
+    const http1 = raw.httpVersionMajor === 1;
+    if (!normalized.ok || (http1 && raw.headers.host === undefined) || hostConflict(raw.headers) || duplicateHost(raw.rawHeaders)) {
       ctx.decision = 'bad_request';
       ctx.path = (raw.url ?? '').split('?', 1)[0] ?? '';
       metrics.authzDecisions.inc({ decision: 'bad_request' });
@@ -153,6 +183,8 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
       sendErrorReply(reply, serviceUnavailable(requestId), requestId);
       return;
     }
+    // WebSocket tunnels manage their own lifetime; a request without a body is already complete.
+    if (http1 && bodyLimits !== undefined && hasRequestBody(raw.headers) && raw.headers.upgrade === undefined) limitRequestBody(raw, bodyLimits);
     // The path the policy judged is exactly the path forwarded; the query goes through untouched.
     raw.url = normalized.path + normalized.query;
     reply.header('x-request-id', requestId);

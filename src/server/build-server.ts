@@ -112,7 +112,11 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   const server = tlsServer as unknown as ListenerServer;
   const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
 
-  app.addHook('onRequest', createAuthorizeHook({ ...deps, isDraining: () => draining }));
+  app.addHook('onRequest', createAuthorizeHook({
+      ...deps,
+      isDraining: () => draining,
+      bodyLimits: { idleMs: config.idleTimeoutMs, totalMs: config.requestTimeoutMs },
+    }));
   registerGrpcForwarding(app, config, deps); // after authorization: only allowed gRPC calls reach it
   app.addHook('onResponse', (request, reply, done) => {
     record(request, reply, reply.statusCode);

@@ -56,8 +56,9 @@ export function createListenerServer(
   h1.requestTimeout = 0;
   h1.keepAliveTimeout = config.idleTimeoutMs;
   h1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4)));
-  // http.Server refuses an HTTP/1.1 request without Host by default; the http2 server object leaves it unset.
-  h1.requireHostHeader = true;
+  // A Host-less HTTP/1.1 request is refused by the authorize hook (fixed 400, logged): Node's own check answers
+  // 400 + close but still dispatches a request pipelined behind it, whose answer would then be lost.
+  h1.requireHostHeader = false;
 
   const sessions = new Set<ServerHttp2Session>();
   server.on('session', (session: ServerHttp2Session) => {

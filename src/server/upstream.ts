@@ -15,7 +15,9 @@ export function upstreamBase(upstream: Upstream): string {
 
 export function buildUpstreamOptions(config: Config): UpstreamOptions {
   const undici: Record<string, unknown> = {
-    connections: 128,
+    // One upstream connection per request in flight, as nginx does: a fixed cap let a few stalled uploads
+    // starve every other caller of upstream connections.
+    connections: null,
     pipelining: 1,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,

@@ -27,6 +27,7 @@ const SPEC_FLAGS: [flag: string, env: string, dflt: string][] = [
   ['--min-tls-version', 'MTLS_SIDECAR_MIN_TLS_VERSION', 'default: TLSv1.2'],
   ['--forward-cert', 'MTLS_SIDECAR_FORWARD_CERT', 'default: false'],
   ['--upstream-timeout', 'MTLS_SIDECAR_UPSTREAM_TIMEOUT', 'default: 30s'],
+  ['--request-timeout', 'MTLS_SIDECAR_REQUEST_TIMEOUT', 'default: 5m'],
   ['--upstream-protocol', 'MTLS_SIDECAR_UPSTREAM_PROTOCOL', 'default: http1'],
   ['--handshake-timeout', 'MTLS_SIDECAR_HANDSHAKE_TIMEOUT', 'default: 10s'],
   ['--headers-timeout', 'MTLS_SIDECAR_HEADERS_TIMEOUT', 'default: 30s'],

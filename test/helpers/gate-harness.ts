@@ -100,6 +100,7 @@ export function baseConfig(pki: TestPki, upstreamUrl: string, overrides: Partial
     handshakeTimeoutMs: 5000,
     headersTimeoutMs: 5000,
     idleTimeoutMs: 10_000,
+    requestTimeoutMs: 300_000,
     reloadIntervalMs: 60_000,
     shutdownGraceMs: 2000,
     workers: 1,
