@@ -6,10 +6,6 @@ import { ENV_PREFIX, FLAGS, describeFlag, isNonFlagEnvName, type FlagSpec } from
 import { loadConfig } from '../config/load-config.js';
 import type { ConfigInput, RawOptions } from '../config/types.js';
 import { runCommand } from './run.js';
-import { devCommand } from './dev.js';
-import { checkCommand } from './check.js';
-import { inspectCommand } from './inspect.js';
-import { certsInitCommand } from './certs-init.js';
 
 export const EXIT_SOFTWARE = 70;
 
@@ -87,12 +83,15 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
   });
   configCommand(program.command('dev'), 'local gateway with development certificates in ./.mtls-dev and a built-in echo upstream').action(
     async (_opts, cmd: Command) => {
+      // The other commands load on demand: `run` never pays for node-forge (dev certificates) or the report code.
+      const { devCommand } = await import('./dev.js');
       await devCommand(inputFrom(cmd));
     },
   );
   configCommand(program.command('check'), 'load config, certificates, CRLs, policy and posture; report; exit 0 when it would start, 1 when not')
     .option('--json', 'print the report as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { checkCommand } = await import('./check.js');
       setCode(await checkCommand(inputFrom(cmd), { json: opts.json === true }));
     });
   configCommand(program.command('inspect'), "print a certificate's identity as the proxy sees it and, given a config, which rules admit it")
@@ -100,6 +99,7 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
     .option('--json', 'print as JSON')
     .action(async (file: string, opts: { json?: boolean }, cmd: Command) => {
       const input = inputFrom(cmd);
+      const { inspectCommand } = await import('./inspect.js');
       await inspectCommand(file, input, { json: opts.json === true, withConfig: hasConfigSource(input) });
     });
 
@@ -115,6 +115,7 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
     .option('--uri <uri>', 'URI SAN for the client certificates, e.g. a SPIFFE ID (repeatable)', collect, [] as string[])
     .option('--force', 'overwrite existing files', false)
     .action(async (dir: string, opts: { hosts: string; client: string[]; uri: string[]; force: boolean }) => {
+      const { certsInitCommand } = await import('./certs-init.js');
       const hosts = opts.hosts.split(',').map((h) => h.trim()).filter((h) => h !== '');
       await certsInitCommand(dir, { hosts, clients: opts.client, uris: opts.uri, force: opts.force });
     });
