@@ -32,8 +32,23 @@ t.test('upstream killed mid-load and restarted on the same port', async (t) => {
     upstream = await startTokenUpstream({ port: stack.upstream.port });
     tUp = performance.now();
   })();
+  // Load runs at least LOAD_MS and until well after the restart, however slow the machine is at restarting it.
+  const stop = new AbortController();
+  let loadMinimum = false;
+  let chaosDone = false;
+  const maybeStop = (): void => {
+    if (loadMinimum && chaosDone) stop.abort();
+  };
+  setTimeout(() => {
+    loadMinimum = true;
+    maybeStop();
+  }, LOAD_MS);
+  void chaos.then(() => setTimeout(() => {
+    chaosDone = true;
+    maybeStop();
+  }, 1500));
   const { report, records, t0 } = await runLoad({
-    port: stack.proxy.port, ...clientTls(pki), connections: CONNECTIONS, durationMs: LOAD_MS,
+    port: stack.proxy.port, ...clientTls(pki), connections: CONNECTIONS, durationMs: LOAD_MS + 60_000, signal: stop.signal,
     record: true, recordCapacity: 2_000_000,
     onErrorResponse: (id, _status, body) => errorBodies.set(id, body),
   });

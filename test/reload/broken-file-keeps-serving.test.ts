@@ -1,6 +1,6 @@
 // Garbage written over the certificate (and then a certificate that does not match the key) is refused: the old
 // certificate keeps serving, each broken version counts once in reloads_total{result="failure"}; a good pair then loads.
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
@@ -43,7 +43,10 @@ t.test('a broken certificate file is refused and the old one keeps serving', { s
   t.equal(await failures(), 0);
 
   // A half-written file: the first bytes of a PEM, then garbage.
-  writeFileSync(certPath, `${pki.server.certPem.slice(0, 200)}\x00\x01garbage`);
+  // Written whole and renamed into place, so a reload tick never reads a truncated intermediate state
+  // (that would be a second, different broken content, rightly counted again).
+  writeFileSync(`${certPath}.tmp`, `${pki.server.certPem.slice(0, 200)}\x00\x01garbage`);
+  renameSync(`${certPath}.tmp`, certPath);
   t.ok(await waitFor(async () => (await failures()) === 1, 5000), 'counted as one failed reload');
   await new Promise((r) => setTimeout(r, 600));
   t.equal(await failures(), 1, 'the same broken content is not counted again on every tick');
@@ -54,12 +57,14 @@ t.test('a broken certificate file is refused and the old one keeps serving', { s
 
   // A valid certificate for a different key: mismatched pair, refused too.
   const other = makeLeaf(pki.dir, 'other-server', pki.ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth', days: 90 });
-  copyFileSync(other.cert, certPath);
+  copyFileSync(other.cert, `${certPath}.tmp`);
+  renameSync(`${certPath}.tmp`, certPath);
   t.ok(await waitFor(async () => (await failures()) === 2, 5000), 'a key mismatch counts as a failed reload');
   t.equal(await servedSerial(cli.port, pki.ca.certPem), original, 'still the old certificate');
 
   // The matching key arrives: the pair loads.
-  copyFileSync(other.key, keyPath);
+  copyFileSync(other.key, `${keyPath}.tmp`);
+  renameSync(`${keyPath}.tmp`, keyPath);
   t.ok(await waitFor(async () => (await servedSerial(cli.port, pki.ca.certPem)) === serialOf(other.cert), 5000), 'the new pair is served');
   const body = (await opsGet(cli.metricsPort, '/metrics')).body;
   t.equal(sampleValue(body, 'mtls_sidecar_reloads_total', { result: 'success' }), 1);
