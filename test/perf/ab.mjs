@@ -1,5 +1,5 @@
 // A/B benchmark of sidecar builds: several dist/ snapshots (and node flags) against nginx in one interleaved run, CPU per request and per handshake, RSS.
-// Usage: node test/perf/ab.mjs --variant NAME=DIR[|--node-flag ...] [--variant ...] [--rounds N] [--seconds S]
+// Usage: node test/perf/ab.mjs --variant NAME=DIR[|--node-flag|ENV=VALUE ...] [--variant ...] [--rounds N] [--seconds S]
 //        [--handshake-seconds S] [--connections N] [--idle N] [--no-nginx] [--extra "--log-level info"]
 // DIR holds dist/main.js (built by test/perf/snapshot.sh); the first variant is the one the others are compared with.
 import { existsSync } from 'node:fs';
@@ -39,14 +39,16 @@ function parseVariant(spec) {
   const name = head.slice(0, eq);
   const dir = resolve(head.slice(eq + 1));
   if (!existsSync(join(dir, 'dist', 'main.js'))) throw new Error(`${dir}/dist/main.js missing`);
-  return { name, dir, nodeFlags: flags.filter((f) => f !== '') };
+  // NAME=VALUE items (no leading --) are environment variables for the sidecar, the rest node flags.
+  const env = Object.fromEntries(flags.filter((f) => /^[A-Z_][A-Z0-9_]*=/.test(f)).map((f) => [f.slice(0, f.indexOf('=')), f.slice(f.indexOf('=') + 1)]));
+  return { name, dir, env, nodeFlags: flags.filter((f) => f !== '' && !/^[A-Z_][A-Z0-9_]*=/.test(f)) };
 }
 
 async function startVariant(v, certs, upstreamPort) {
   const port = await freePort();
   const args = sidecarArgs(certs, port, upstreamPort, opt.extra ? opt.extra.split(' ') : []);
   args[0] = join(v.dir, 'dist', 'main.js');
-  const child = startProcess(process.execPath, [...v.nodeFlags, ...args], { cpu: 0, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = startProcess(process.execPath, [...v.nodeFlags, ...args], { cpu: 0, env: v.env, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, 20_000, child);
   await sleep(300);
   return { ...v, port, pid: child.pid, child, rssAfterStartMb: treeMemoryMb(child.pid, 'VmRSS'), rounds: [] };
