@@ -2,7 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Identity } from '../identity/types.js';
 import { listsToken, normalizeHeaderName, parseConnectionTokens, STRIPPED_HEADER_NAMES } from './header-sanitize.js';
-import { escapeNonPrintable, escapeWith, LIST_ITEM } from './printable.js';
+import { escapeNonPrintable, escapeWith, LIST_ITEM } from '../identity/printable.js';
 import { formatXfcc } from './xfcc.js';
 
 export interface ConnectionFacts {

@@ -1,6 +1,6 @@
 // Formats the caller's identity as one Envoy X-Forwarded-Client-Cert element (computed once per connection).
 import type { Identity } from '../identity/types.js';
-import { escapeCodePoint } from './printable.js';
+import { escapeCodePoint } from '../identity/printable.js';
 
 /*
  * Envoy's grammar: elements separated by `,`, key=value pairs by `;`; a value holding `,` `;` `=` or `"`

@@ -1,4 +1,5 @@
 // Distinguished names: DER Name → decoded attributes → RFC 4514 string that is printable ASCII only.
+import { escapeCodePoint } from './printable.js';
 import type { NameAttribute } from './types.js';
 import {
   DerError,
@@ -126,22 +127,12 @@ function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('hex').toUpperCase();
 }
 
-function hexEscapeChar(ch: string): string {
-  let out = '';
-  for (const b of Buffer.from(ch, 'utf8')) out += `\\${b.toString(16).toUpperCase().padStart(2, '0')}`;
-  return out;
-}
-
 function isPrintableAscii(cp: number): boolean {
   return cp >= 0x20 && cp <= 0x7e;
 }
 
 /** Only the `\XX` part: every character outside printable ASCII becomes `\XX` of its UTF-8 bytes. */
-export function escapeNonPrintable(value: string): string {
-  let out = '';
-  for (const ch of value) out += isPrintableAscii(ch.codePointAt(0) as number) ? ch : hexEscapeChar(ch);
-  return out;
-}
+export { escapeNonPrintable } from './printable.js';
 
 const SPECIALS = new Set([',', '+', '"', '\\', '<', '>', ';', '=']);
 
@@ -151,7 +142,7 @@ export function escapeRfc4514Value(value: string): string {
   let out = '';
   chars.forEach((ch, i) => {
     const cp = ch.codePointAt(0) as number;
-    if (!isPrintableAscii(cp)) out += hexEscapeChar(ch);
+    if (!isPrintableAscii(cp)) out += escapeCodePoint(ch, 0).text;
     else if (SPECIALS.has(ch)) out += `\\${ch}`;
     else if (ch === ' ' && (i === 0 || i === chars.length - 1)) out += '\\ ';
     else if (ch === '#' && i === 0) out += '\\#';

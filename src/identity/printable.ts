@@ -1,6 +1,4 @@
-// Byte-level `\XX` escaping that turns any string into printable ASCII, so a value can never break a header.
-// A private equivalent of identity/rfc4514's escapeNonPrintable (same output for the default table); the
-// two can be unified once that module lands.
+// Byte-level `\XX` escaping that turns any string into printable ASCII, shared by RFC 4514 names and header values.
 
 /** 1 = write this ASCII code unit as `\XX`; codes >= 0x80 are always escaped as UTF-8 bytes. */
 export type EscapeTable = Uint8Array;
