@@ -84,14 +84,7 @@ function parseStatus(text: string): Map<string, string> {
   return fields;
 }
 
-interface StatusFacts {
-  uid: number;
-  gid: number;
-  capEff: string[];
-  capBnd: string[];
-  noNewPrivs: boolean | null;
-  seccompMode: number | null;
-}
+type StatusFacts = Pick<PostureFacts, 'uid' | 'gid' | 'capEff' | 'capBnd' | 'noNewPrivs' | 'seccompMode'>;
 
 /** Uid/Gid lines hold real, effective, saved and filesystem ids; the effective one is what the kernel checks. */
 function readEffectiveId(fields: Map<string, string>, key: string, fallback: number, source: string, unreadable: Unreadable): number {
