@@ -2,20 +2,10 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
-import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
-import { callUnary, collectStream, connectShop, startGrpcUpstream, type Order } from './lib/grpc-harness.js';
+import { callUnary, collectStream, type Order, startGrpcStack } from './lib/grpc-harness.js';
 
 t.test('every call kind, through the proxy', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startGrpcUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  const shop = connectShop(proxy.port, pki);
-  t.teardown(async () => {
-    shop.close();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy, shop } = await startGrpcStack(t);
 
   const unary = await callUnary<Order>(shop.orders, 'GetOrder', { id: 'o-1' });
   t.equal(unary.status.code, grpc.status.OK);

@@ -3,24 +3,15 @@ import t from 'tap';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
-import { callUnary, collectStream, connectShop, startGrpcUpstream, waitFor, type Order } from './lib/grpc-harness.js';
+import { callUnary, collectStream, waitFor, type Order, startGrpcStack } from './lib/grpc-harness.js';
 import { frameOrderRequest, rawGrpcCall, startRawH2cUpstream } from './lib/raw-h2.js';
 
 t.test('caller cancels: the upstream handler sees the call cancelled', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startGrpcUpstream({
+  const { pki, upstream, proxy, shop } = await startGrpcStack(t, { upstream: {
     orders: {
       GetOrder: () => undefined, // never answers: only a cancel can end it
     },
-  });
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  const shop = connectShop(proxy.port, pki);
-  t.teardown(async () => {
-    shop.close();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  } });
 
   const watch = (shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, { count: 10_000, gap_ms: 10 });
   const collected = collectStream(watch);
@@ -61,16 +52,7 @@ t.test('upstream resets or goes away: the caller sees it', async (t) => {
 });
 
 t.test('upstream lost in the middle of a stream: UNAVAILABLE in trailers', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startGrpcUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  const shop = connectShop(proxy.port, pki);
-  t.teardown(async () => {
-    shop.close();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy, shop } = await startGrpcStack(t);
   const watch = (shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, { count: 10_000, gap_ms: 10 });
   const collected = collectStream(watch);
   let received = 0;

@@ -3,26 +3,17 @@ import t from 'tap';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
-import { callUnary, connectShop, startGrpcUpstream, waitFor } from './lib/grpc-harness.js';
+import { callUnary, waitFor, startGrpcStack } from './lib/grpc-harness.js';
 import { frameOrderRequest, rawGrpcCall, startRawH2cUpstream } from './lib/raw-h2.js';
 
 t.test('the caller deadline is the upstream deadline', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startGrpcUpstream({
+  const { pki, upstream, proxy, shop } = await startGrpcStack(t, { upstream: {
     orders: {
       GetOrder: (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         setTimeout(() => cb(null, { id: 'late' }), 1500);
       },
     },
-  });
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  const shop = connectShop(proxy.port, pki);
-  t.teardown(async () => {
-    shop.close();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  } });
   const deadline = Date.now() + 400;
   const started = Date.now();
   const res = await callUnary(shop.orders, 'GetOrder', { id: 'x' }, { deadline });

@@ -1,21 +1,11 @@
 // The caller's identity reaches the gRPC upstream as metadata, and metadata a caller forges under those names never does.
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
 import { openssl } from '../helpers/pki.js';
-import { callUnary, connectShop, startGrpcUpstream } from './lib/grpc-harness.js';
+import { callUnary, startGrpcStack } from './lib/grpc-harness.js';
 
 t.test('identity as metadata, forged metadata stripped', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startGrpcUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  const shop = connectShop(proxy.port, pki);
-  t.teardown(async () => {
-    shop.close();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy, shop } = await startGrpcStack(t);
   const md = new grpc.Metadata();
   md.set('x-client-subject', 'CN=admin,O=Evil');
   md.set('x_client_uri', 'spiffe://example.org/ns/ops/sa/console');

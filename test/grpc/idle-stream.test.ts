@@ -1,20 +1,10 @@
 // A server stream quiet for longer than --idle-timeout is not cut by the proxy, on either hop.
 import t from 'tap';
 import * as grpc from '@grpc/grpc-js';
-import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
-import { callUnary, collectStream, connectShop, startGrpcUpstream, type Order } from './lib/grpc-harness.js';
+import { callUnary, collectStream, type Order, startGrpcStack } from './lib/grpc-harness.js';
 
 t.test('quiet stream outlives the idle timeout', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startGrpcUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { idleTimeoutMs: 1000, headersTimeoutMs: 1000, upstreamTimeoutMs: 1000 }));
-  const shop = connectShop(proxy.port, pki);
-  t.teardown(async () => {
-    shop.close();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy, shop } = await startGrpcStack(t, { config: { idleTimeoutMs: 1000, headersTimeoutMs: 1000, upstreamTimeoutMs: 1000 } });
   // Two messages, each after 2.5 s of silence: no headers, no data, no frames at all before the first one.
   const started = Date.now();
   const watch = await collectStream((shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, { count: 2, gap_ms: 2500 }));

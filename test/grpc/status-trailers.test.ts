@@ -3,7 +3,7 @@ import t from 'tap';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
-import { callUnary, connectShop, startGrpcUpstream } from './lib/grpc-harness.js';
+import { callUnary, startGrpcUpstream, startGrpcStack } from './lib/grpc-harness.js';
 import { frameOrderRequest, rawGrpcCall } from './lib/raw-h2.js';
 
 /** The same call straight to the h2c upstream: the baseline of what the upstream itself sends. */
@@ -22,16 +22,7 @@ function directCall(url: string, id: string): Promise<{ endStreamOnHeaders: bool
 }
 
 t.test('error statuses with messages and metadata', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startGrpcUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  const shop = connectShop(proxy.port, pki);
-  t.teardown(async () => {
-    shop.close();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy, shop } = await startGrpcStack(t);
 
   const missing = await callUnary(shop.orders, 'GetOrder', { id: 'missing' });
   t.equal(missing.status.code, grpc.status.NOT_FOUND);

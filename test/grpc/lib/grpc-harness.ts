@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { CertFiles } from '../../helpers/pki.js';
-import type { TestPki } from '../../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, startTestProxy, type TestPki, type TestProxy } from '../../helpers/gate-harness.js';
+import type { Config } from '../../../src/config/types.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../fixtures/shop.proto', import.meta.url));
 
@@ -224,4 +225,29 @@ export async function waitFor(check: () => boolean, ms = 3000): Promise<boolean>
     await new Promise((r) => setTimeout(r, 20));
   }
   return check();
+}
+
+export interface GrpcStack {
+  pki: TestPki;
+  upstream: GrpcUpstream;
+  proxy: TestProxy;
+  shop: ShopClients;
+}
+
+/** The usual gRPC test stack: PKI, a grpc-js upstream, the proxy in front of it, a client; torn down with `t`. */
+export async function startGrpcStack(
+  t: { teardown(fn: () => unknown): void },
+  opts: { upstream?: Parameters<typeof startGrpcUpstream>[0]; config?: Partial<Config> } = {},
+): Promise<GrpcStack> {
+  const pki = makeTestPki();
+  const upstream = await startGrpcUpstream(opts.upstream);
+  const proxy = await startTestProxy(baseConfig(pki, upstream.url, opts.config));
+  const shop = connectShop(proxy.port, pki);
+  t.teardown(async () => {
+    shop.close();
+    await proxy.close(100);
+    await upstream.close();
+    pki.cleanup();
+  });
+  return { pki, upstream, proxy, shop };
 }
