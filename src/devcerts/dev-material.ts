@@ -5,8 +5,7 @@ import { join, resolve } from 'node:path';
 import { generateDevMaterial } from './generate.js';
 import { writeMaterialFiles, type OutputFile } from './write-files.js';
 
-/** SHA-256 of certs-example/server.crt's DER, lowercase hex: posture warns when this cert serves. */
-export const EXAMPLE_SERVER_CERT_SHA256 = 'e0081fb6e59167fcda85a152888c35e2d75f15fb4c61aeb7ad3bf2c098603bc1';
+export { EXAMPLE_SERVER_CERT_SHA256 } from './example-cert.js';
 
 export const DEV_DEFAULT_DIR = '.mtls-dev';
 export const DEV_HOSTS = ['localhost', '127.0.0.1', '::1'];

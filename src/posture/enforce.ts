@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { EXAMPLE_SERVER_CERT_SHA256 } from '../devcerts/dev-material.js';
+import { EXAMPLE_SERVER_CERT_SHA256 } from '../devcerts/example-cert.js';
 import { ConfigError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { parseCertificateBundle } from '../tls/pem.js';
