@@ -62,7 +62,7 @@ export function internalError(requestId: string): ErrorReply {
   return { status: 500, body: JSON.stringify({ error: 'internal', requestId }) };
 }
 
-/** Classifies an upstream error (undici / reply-from) into a bounded reason and the reply it gets. */
+/** Classifies an upstream error (undici, node:http2) into a bounded reason and the reply it gets. */
 export function upstreamFailure(err: { code?: string; statusCode?: number; cause?: unknown }, requestId: string): { reason: string; reply: ErrorReply } {
   const code = `${err.code ?? ''} ${(err.cause as { code?: string } | undefined)?.code ?? ''}`;
   if (err.statusCode === 504 || code.includes('TIMEOUT')) {

@@ -1,25 +1,23 @@
-// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, @fastify/http-proxy, WebSocket tunnels, fixed error bodies, access log.
+// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, undici forwarding, WebSocket tunnels, fixed error bodies, access log.
 import { readFileSync } from 'node:fs';
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import httpProxy from '@fastify/http-proxy';
-import type { IncomingHttpHeaders, Server as HttpServer } from 'node:http';
+import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { composeUpstreamHeaders } from '../http/identity-headers.js';
-import { badRequest, internalError, upstreamFailure } from '../http/error-replies.js';
+import { badRequest, internalError } from '../http/error-replies.js';
 import { logAccess } from '../ops/access-log.js';
 import { accessLoggerOf } from '../ops/logger.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
-import { createAuthorizeHook, createFrameworkErrorHandler, forwardedHostOf, replyOf, sendErrorReply } from './authorize-hook.js';
+import { createAuthorizeHook, createFrameworkErrorHandler, replyOf, sendErrorReply } from './authorize-hook.js';
 import { registerGrpcForwarding } from './grpc-forwarder.js';
 import { grpcAccessFields } from './grpc-status.js';
 import { createClientErrorHandler, createListenerServer, type ListenerServer } from './listener.js';
 import { contextOf } from './request-context.js';
-import { stripHopByHopResponseHeaders } from './response-headers.js';
 import type { SnapshotStore } from './snapshot.js';
-import { buildUpstreamOptions } from './upstream.js';
+import { createUpstreamPool } from './upstream.js';
+import { createHttpForwarder } from './forward-http.js';
 import { createWebSocketSupport, dispatchUpgrades } from './websocket.js';
 
 export interface ProxyDeps {
@@ -35,19 +33,8 @@ export interface ProxyServer {
   stopGate(): void;
 }
 
-function onUpstreamError(metrics: Metrics) {
-  return (reply: FastifyReply, { error }: { error: Error & { code?: string; statusCode?: number } }): void => {
-    const ctx = contextOf(reply.request);
-    const requestId = ctx?.requestId ?? '';
-    const { reason, reply: body } = upstreamFailure(error, requestId);
-    // A caller that left mid-body cuts the upstream request too; that is its abort (499), not an upstream failure.
-    if (!reply.request.raw.aborted) {
-      if (ctx) ctx.upstreamError = reason;
-      metrics.upstreamErrors.inc({ reason });
-    }
-    sendErrorReply(reply, body, requestId);
-  };
-}
+/** Methods forwarded; any other is answered 400 by the not-found handler. */
+const FORWARDED_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
 const kRecorded = Symbol('mtls-sidecar.recorded');
 
@@ -162,33 +149,13 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     sendErrorReply(reply, badRequest(requestId), requestId);
   });
 
-  const upstream = buildUpstreamOptions(config);
-  await app.register(httpProxy, {
-    upstream: upstream.base,
-    undici: upstream.undici,
-    disableRequestLogging: true,
-    internalRewriteLocationHeader: false,
-    preHandler: websockets.preHandler,
-    replyOptions: {
-      rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => {
-        const ctx = contextOf(request);
-        if (!ctx?.conn) throw new Error('unverified request reached the proxy stage');
-        // Start from the caller's own headers (so names listed in Connection are still visible to the
-        // sanitizer in every spelling), then keep the upstream Host reply-from chose.
-        const raw = request.raw.headers;
-        const out = composeUpstreamHeaders(raw, ctx.conn.identityHeaders, {
-          remoteAddress: ctx.conn.remoteAddress,
-          host: forwardedHostOf(raw),
-          requestId: ctx.requestId,
-        });
-        if (headers.host !== undefined) out.host = headers.host;
-        return out;
-      },
-      rewriteHeaders: (headers: IncomingHttpHeaders) => stripHopByHopResponseHeaders(headers),
-      onError: onUpstreamError(deps.metrics),
-      // Never replay a request on our own: the upstream decides about retries.
-      retryDelay: () => null,
-    },
-  } as Parameters<typeof httpProxy>[1]);
+  const forwarder = createHttpForwarder(createUpstreamPool(config), { metrics: deps.metrics, record });
+  app.addHook('onClose', async () => forwarder.close());
+  // Bodies are streamed to the upstream untouched: a pass-through parser leaves the request stream unread.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  for (const url of ['/', '/*']) {
+    app.route({ url, method: FORWARDED_METHODS, preHandler: websockets.preHandler, handler: forwarder.handle });
+  }
   return { app, server, stopGate: gate.stop };
 }

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { normalizeHeaderName, parseConnectionTokens } from '../http/header-sanitize.js';
 
 /**
- * Without this, reply-from copies an HTTP/1.1 upstream's `Connection: keep-alive` and `Keep-Alive: timeout=5` to
+ * Without this, the proxy would copy an HTTP/1.1 upstream's `Connection: keep-alive` and `Keep-Alive: timeout=5` to
  * the caller: Node then keeps a connection open that the caller asked to close, and the caller learns the
  * upstream's idle timeout instead of ours. Names the upstream lists in `Connection` go too (framing and `host`
  * excepted, as on the request side).

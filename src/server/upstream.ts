@@ -1,20 +1,17 @@
-// Turns the configured upstream into @fastify/reply-from / undici options (keep-alive pool, timeouts, TLS verification).
+// The upstream connection pool: undici keep-alive connections to the configured origin (http, https with verification, or a unix socket).
 import { readFileSync } from 'node:fs';
-import type { Config, Upstream } from '../config/types.js';
+import { Pool } from 'undici';
+import type { Config } from '../config/types.js';
 
-export interface UpstreamOptions {
-  base: string;
-  undici: Record<string, unknown>;
+export interface UpstreamPool {
+  pool: Pool;
+  /** The Host header sent upstream: the upstream's own authority (`localhost` for a unix socket). */
+  host: string;
 }
 
-/** The `base` @fastify/reply-from understands: an origin, or `unix+http://<encoded path>`. */
-export function upstreamBase(upstream: Upstream): string {
-  if (upstream.kind === 'unix') return `unix+http://${encodeURIComponent(upstream.socketPath)}`;
-  return upstream.origin;
-}
-
-export function buildUpstreamOptions(config: Config): UpstreamOptions {
-  const undici: Record<string, unknown> = {
+export function createUpstreamPool(config: Config): UpstreamPool {
+  const upstream = config.upstream;
+  const options: Pool.Options = {
     // One upstream connection per request in flight, as nginx does: a fixed cap let a few stalled uploads
     // starve every other caller of upstream connections.
     connections: null,
@@ -25,11 +22,14 @@ export function buildUpstreamOptions(config: Config): UpstreamOptions {
     headersTimeout: config.upstreamTimeoutMs,
     bodyTimeout: config.idleTimeoutMs,
   };
-  if (config.upstream.kind === 'https') {
-    undici.connect = {
+  if (upstream.kind === 'unix') {
+    return { pool: new Pool('http://localhost', { ...options, socketPath: upstream.socketPath }), host: 'localhost' };
+  }
+  if (upstream.kind === 'https') {
+    options.connect = {
       rejectUnauthorized: true,
       ...(config.upstreamCa ? { ca: readFileSync(config.upstreamCa, 'utf8') } : {}),
     };
   }
-  return { base: upstreamBase(config.upstream), undici };
+  return { pool: new Pool(upstream.origin, options), host: upstream.url.host };
 }
