@@ -1,6 +1,6 @@
 // Judges every TLS connection once, right after its handshake: verified, non-empty, unrevoked certificate or destroyed.
 import { X509Certificate } from 'node:crypto';
-import type { Server as TlsServer, TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { tryComputeIdentity } from '../identity/identity.js';
 import type { Identity } from '../identity/types.js';
@@ -42,17 +42,18 @@ export interface GateDeps {
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
 const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
 
-type ChainNode = PeerCertificate | DetailedPeerCertificate;
-
-/** The certificates above the leaf as Node's detailed read reports them (sent by the peer or found in the trust store). */
-function reportedIssuersOf(detailed: ChainNode): DetailedPeerCertificate[] {
-  const issuers: DetailedPeerCertificate[] = [];
-  const seen = new Set<string>([detailed.fingerprint256]);
-  let node = detailed;
+/**
+ * The certificates the peer sent above its leaf, walked through `issuerCertificate` (Node fills those links from the
+ * chain the peer presented). Cheaper than a detailed getPeerCertificate(true), which converts every certificate of
+ * the chain, trust store included, into a plain object with all its fields and three fingerprints.
+ */
+function peerIssuersOf(leaf: X509Certificate): X509Certificate[] {
+  const issuers: X509Certificate[] = [];
+  const seen = new Set<string>([leaf.fingerprint256]);
+  let node = leaf;
   for (let depth = 0; depth < 16; depth += 1) {
-    const next = (node as DetailedPeerCertificate).issuerCertificate;
-    if (!next || next === node || !next.raw) break;
-    if (seen.has(next.fingerprint256)) break;
+    const next = node.issuerCertificate;
+    if (next === undefined || seen.has(next.fingerprint256)) break;
     seen.add(next.fingerprint256);
     issuers.push(next);
     node = next;
@@ -61,14 +62,13 @@ function reportedIssuersOf(detailed: ChainNode): DetailedPeerCertificate[] {
 }
 
 /**
- * The reported issuers as X509Certificate objects, except those that are byte for byte a loaded CA: buildSignedChain
- * tries the loaded CAs first, so such a copy could never be picked, and parsing it again is wasted work.
+ * The peer-sent issuers except those that are byte for byte a loaded CA: buildSignedChain tries the loaded CAs
+ * first, so such a copy could never be picked.
  */
-function peerSentOf(issuers: readonly DetailedPeerCertificate[], caCerts: readonly X509Certificate[]): X509Certificate[] {
+function peerSentOf(issuers: readonly X509Certificate[], caCerts: readonly X509Certificate[]): X509Certificate[] {
+  if (issuers.length === 0) return issuers as X509Certificate[];
   const loaded = new Set(caCerts.map((c) => c.fingerprint256));
-  const sent: X509Certificate[] = [];
-  for (const issuer of issuers) if (!loaded.has(issuer.fingerprint256)) sent.push(new X509Certificate(issuer.raw));
-  return sent;
+  return issuers.filter((issuer) => !loaded.has(issuer.fingerprint256));
 }
 
 /** What a verified chain yields, a pure function of the chain's DER and the snapshot it was judged under. */
@@ -110,9 +110,8 @@ function createVerdictCache() {
   };
 }
 
-function verdictKeyOf(detailed: ChainNode, issuers: readonly DetailedPeerCertificate[]): string | undefined {
-  if (typeof detailed.fingerprint256 !== 'string' || detailed.fingerprint256 === '') return undefined;
-  let key = detailed.fingerprint256;
+function verdictKeyOf(leaf: X509Certificate, issuers: readonly X509Certificate[]): string {
+  let key = leaf.fingerprint256;
   for (const issuer of issuers) key += `/${issuer.fingerprint256}`;
   return key;
 }
@@ -159,20 +158,19 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   const onSecureConnection = (socket: GatedSocket): void => {
-    // Read the detailed chain first and only once: Node 20 empties the peer chain after the first detailed
-    // read or a getPeerX509Certificate() call, and a later read would miss a client-sent intermediate.
-    const detailed = socket.getPeerCertificate(true);
-    const snapshot = store.current;
-    const issuers = reportedIssuersOf(detailed);
-    const key = socket.authorized === true ? verdictKeyOf(detailed, issuers) : undefined;
-    const cached = key === undefined ? undefined : verdicts.get(key, snapshot.version);
-    if (cached !== undefined) {
-      admit(socket, cached, snapshot.version);
-      return;
-    }
+    // One read of the peer's certificates: Node 20 hands out the peer chain once, and a second read (detailed
+    // getPeerCertificate or getPeerX509Certificate) would miss a client-sent intermediate.
     const leaf = socket.getPeerX509Certificate();
     if (socket.authorized !== true || leaf === undefined) {
       reject(socket, classifyVerifyError(String(socket.authorizationError ?? ''), leaf !== undefined), String(socket.authorizationError ?? ''));
+      return;
+    }
+    const snapshot = store.current;
+    const issuers = peerIssuersOf(leaf);
+    const key = verdictKeyOf(leaf, issuers);
+    const cached = verdicts.get(key, snapshot.version);
+    if (cached !== undefined) {
+      admit(socket, cached, snapshot.version);
       return;
     }
     const { caCerts, crls } = snapshot.material;
@@ -194,7 +192,7 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       return;
     }
     const verdict: ChainVerdict = { identity, identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }), chain };
-    if (key !== undefined) verdicts.set(key, snapshot.version, verdict);
+    verdicts.set(key, snapshot.version, verdict);
     admit(socket, verdict, snapshot.version);
   };
 
