@@ -1,6 +1,6 @@
 // Parses and validates a per-route policy file (YAML or JSON, SPEC §5) into a PolicyDoc, reporting every problem at once.
 import { METHODS } from 'node:http';
-import { parseDocument } from 'yaml';
+import { parseYamlDocument } from '../config/yaml.js';
 import { ConfigError } from '../errors.js';
 import { normalizePath } from '../http/normalize-path.js';
 import { compileAllowRules, RULE_KEYS, type AllowRule, type AllowSpec } from './allow-rules.js';
@@ -140,7 +140,7 @@ function readRoute(v: unknown, at: string, problems: string[]): PolicyRoute | nu
 
 /** Parses policy text (YAML or JSON); `file` only names the source in messages. Throws ConfigError. */
 export function parsePolicyFile(text: string, file: string): PolicyDoc {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseYamlDocument(text);
   if (doc.errors.length > 0) {
     // Only the first: later syntax errors are usually echoes of it.
     const first = (doc.errors[0]?.message ?? '').split('\n')[0]?.replace(/:$/, '');

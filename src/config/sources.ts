@@ -1,7 +1,7 @@
 // Read flags, MTLS_SIDECAR_* environment variables and the config file, and merge them by precedence, keeping where each value came from.
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseYamlDocument } from './yaml.js';
 import type { ConfigInput, RawOptions } from './types.js';
 import { ENV_PREFIX, FLAGS, envNameOf, findFlag, isNonFlagEnvName, type FlagSpec } from './flags.js';
 
@@ -113,7 +113,7 @@ function parseConfigText(text: string, file: string): { ok: true; data: unknown 
       return { ok: false, format: 'JSON', error: err instanceof Error ? err.message : String(err) };
     }
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseYamlDocument(text);
   const first = doc.errors[0];
   if (first) return { ok: false, format: 'YAML', error: first.message.split('\n')[0] ?? 'parse error' };
   return { ok: true, data: doc.toJS() as unknown };

@@ -33,6 +33,10 @@ export interface ProxyServer {
   stopGate(): void;
 }
 
+function refuseSchemas(): never {
+  throw new Error('route schemas are not used by this proxy');
+}
+
 /** Methods forwarded; any other is answered 400 by the not-found handler. */
 const FORWARDED_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
@@ -94,6 +98,8 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     routerOptions: { maxParamLength: 65_536 },
+    // No route declares a schema: fastify's default compilers (ajv, fast-json-stringify) would load for nothing.
+    schemaController: { compilersFactory: { buildValidator: refuseSchemas, buildSerializer: refuseSchemas } },
     frameworkErrors: onFrameworkError,
     clientErrorHandler: createClientErrorHandler({ metrics: deps.metrics, log: deps.log, limiter: clientErrorLog }),
   });
