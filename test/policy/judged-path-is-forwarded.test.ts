@@ -8,7 +8,8 @@ t.test('judged path === forwarded path', async (t) => {
   const rig = await startPolicyRig();
   t.teardown(() => rig.close());
   // Raw `"<>\`{}` are not allowed in a URI path; the upstream URL builder encodes them, so the judge must too.
-  const targets = ['/a{b}', '/a"b', '/a<b>', '/a`b', '/a|b^c[d]', '/caf%C3%A9', '/caf%c3%a9', '/a%25', '/a%7b%7D'];
+  // A segment that only starts with dots is an ordinary name, forwarded as written.
+  const targets = ['/files/..hidden', '/a/...b', '/a{b}', '/a"b', '/a<b>', '/a`b', '/a|b^c[d]', '/caf%C3%A9', '/caf%c3%a9', '/a%25', '/a%7b%7D'];
   for (const target of targets) {
     const r = await rig.send(rig.orders, get(target));
     t.equal(r.status, 200, `${target} forwarded`);
