@@ -113,7 +113,9 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     }));
   registerGrpcForwarding(app, config, deps); // after authorization: only allowed gRPC calls reach it
   app.addHook('onResponse', (request, reply, done) => {
-    record(request, reply, reply.statusCode);
+    // An exchange the forwarder still owns records its own outcome (an HTTP/2 stream reset by the caller reports
+    // 'finish' too, and must be 499, not the status whose head was sent).
+    if (contextOf(request)?.forwarding !== true) record(request, reply, reply.statusCode);
     done();
   });
   // A caller gone before its request ended (body cut mid-way) has no answer to log: 499, as judged. Hijacked exchanges

@@ -1,5 +1,6 @@
 // Forwards an authorized request to the upstream over undici and relays the answer straight into the caller's response.
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
@@ -18,11 +19,6 @@ export interface HttpForwarderDeps {
 
 type UpstreamError = Error & { code?: string; statusCode?: number; cause?: unknown };
 
-function hasRequestBody(headers: IncomingHttpHeaders): boolean {
-  const length = headers['content-length'];
-  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
 /** The header object for `writeHead`: the upstream's names lower-cased, values as received, hop-by-hop ones gone. */
 function responseHeaders(rawHeaders: Buffer[]): IncomingHttpHeaders {
   const parsed: IncomingHttpHeaders = {};
@@ -40,13 +36,16 @@ function responseHeaders(rawHeaders: Buffer[]): IncomingHttpHeaders {
 /**
  * One exchange, as an undici dispatch handler (undici's native callback interface: no intermediate body stream).
  * Until the upstream's response head arrives, failures get the fixed 502/504 bodies through fastify; from then on the
- * reply is taken over and the body is written as it arrives, with backpressure both ways. A body cut mid-way cuts the
- * caller's response too: a short body must never look complete.
+ * reply is taken over and the body is written as it arrives, with backpressure both ways. While the exchange is in
+ * flight it records itself (fastify's onResponse leaves it alone, see `forwarding`): a caller gone before the end is
+ * 499 and stops the upstream request; an upstream that breaks off mid-body is 502 and cuts the caller's response,
+ * since a short body must never look complete.
  */
 class Exchange implements Dispatcher.DispatchHandler {
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private streaming = false;
+  private done = false;
   private readonly res: ServerResponse;
 
   constructor(
@@ -56,46 +55,55 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly deps: HttpForwarderDeps,
   ) {
     this.res = reply.raw;
+    ctx.forwarding = true;
+    this.res.once('close', this.onCallerClose);
   }
+
+  /** Ends the exchange's own bookkeeping; later events (a late close, a late error) change nothing. */
+  private finish(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.ctx.forwarding = false;
+    return true;
+  }
+
+  private readonly onCallerClose = (): void => {
+    if (this.done) return;
+    // Closed before the exchange ended (HTTP/2 reports a reset stream as finished; `done` is what counts here).
+    this.finish();
+    this.abortUpstream?.();
+    this.deps.record(this.request, this.reply, 499);
+  };
 
   onConnect(abort: (err?: Error) => void): void {
     this.abortUpstream = abort;
+    if (this.done) abort();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (this.done) return false;
     if (statusCode < 200) return true; // informational answers (103…) stay with this hop
     const res = this.res;
-    const raw = this.request.raw;
-    if (raw.aborted || res.destroyed) {
-      // The caller left before the answer: nobody to relay to (its 499 is recorded by the abort hook).
-      this.abortUpstream?.();
-      return false;
-    }
     this.reply.hijack();
     this.streaming = true;
-    // From here fastify's abort hook no longer sees this exchange; a caller gone mid-answer is recorded here.
-    res.once('close', () => {
-      if (res.writableFinished) return;
-      this.abortUpstream?.();
-      this.deps.record(this.request, this.reply, 499);
-    });
     this.resumeUpstream = resume;
     const headers = responseHeaders(rawHeaders);
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.ctx.requestId;
     // An HTTP/1.1 connection cannot carry another request until this one's body was read in full.
-    if (raw.httpVersionMajor === 1 && !raw.complete) headers.connection = 'close';
+    const raw = this.request.raw;
+    if (h2StreamOf(raw) === undefined && !raw.complete) headers.connection = 'close';
     try {
       res.writeHead(statusCode, headers);
     } catch {
-      // A status or header value Node refuses to write: the caller sees a cut connection, not a made-up answer.
-      this.abortUpstream?.();
-      res.destroy();
+      // A status or header value Node refuses to write: the caller sees a cut, never a made-up answer.
+      this.failMidway('other');
       return false;
     }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.done) return false;
     if (this.res.write(chunk)) return true;
     this.res.once('drain', this.onDrain);
     return false;
@@ -106,24 +114,62 @@ class Exchange implements Dispatcher.DispatchHandler {
   };
 
   onComplete(): void {
-    this.res.end();
+    if (!this.finish()) return;
+    this.res.end(); // recorded by fastify's onResponse once the answer is out
   }
 
   onError(err: UpstreamError): void {
-    if (this.streaming) {
-      this.res.destroy();
-      return;
-    }
-    // A caller that left mid-body cuts the upstream request too; that is its abort (499), not an upstream failure.
-    if (this.request.raw.aborted) {
-      this.deps.record(this.request, this.reply, 499);
-      return;
-    }
+    if (this.done) return; // the caller left first (499 recorded), which is what cut the upstream request
     const { reason, reply: body } = upstreamFailure(err, this.ctx.requestId);
+    if (this.streaming) {
+      this.failMidway(reason);
+      return;
+    }
+    this.finish();
     this.ctx.upstreamError = reason;
     this.deps.metrics.upstreamErrors.inc({ reason });
     sendErrorReply(this.reply, body, this.ctx.requestId);
   }
+
+  /** The answer's head is out and cannot be taken back: record 502, then cut the caller's connection or stream. */
+  private failMidway(reason: string): void {
+    if (!this.finish()) return;
+    this.ctx.upstreamError = reason;
+    this.deps.metrics.upstreamErrors.inc({ reason });
+    this.deps.record(this.request, this.reply, 502);
+    this.abortUpstream?.();
+    cutResponse(this.res);
+  }
+}
+
+/**
+ * Cuts a response whose head was sent. HTTP/1.1: the connection is destroyed (no terminating chunk, or fewer bytes
+ * than Content-Length). HTTP/2: the stream is reset with INTERNAL_ERROR; destroying the compat response would reset
+ * it with NO_ERROR, which a client reads as a normal end.
+ */
+function cutResponse(res: ServerResponse): void {
+  const stream = (res as unknown as Partial<Http2ServerResponse>).stream;
+  if (stream !== undefined) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  else res.destroy();
+}
+
+/**
+ * The HTTP/2 stream of a request that came over HTTP/2. Judged by the object, not by `httpVersionMajor`: an HTTP/1.1
+ * connection may send a request line reading `HTTP/2.0`, which Node's HTTP/1.1 parser reports as version 2.
+ */
+function h2StreamOf(raw: FastifyRequest['raw']): Http2ServerRequest['stream'] | undefined {
+  return (raw as unknown as Partial<Http2ServerRequest>).stream;
+}
+
+/**
+ * Whether the request has a body to stream. HTTP/1.1 frames it with Content-Length or Transfer-Encoding; an HTTP/2
+ * request has one unless its stream ended with the headers (a length header is optional there).
+ */
+function hasRequestBody(raw: FastifyRequest['raw']): boolean {
+  const stream = h2StreamOf(raw);
+  if (stream !== undefined) return !stream.endAfterHeaders && raw.headers['content-length'] !== '0';
+  const length = raw.headers['content-length'];
+  return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 export interface HttpForwarder {
@@ -152,7 +198,7 @@ export function createHttpForwarder(upstream: UpstreamPool, deps: HttpForwarderD
       headers.host = host;
       const method = raw.method ?? 'GET';
       pool.dispatch(
-        { method, path: raw.url ?? '/', headers, body: hasRequestBody(raw.headers) ? raw : null },
+        { method, path: raw.url ?? '/', headers, body: hasRequestBody(raw) ? raw : null },
         new Exchange(request, reply, ctx, deps),
       );
     },

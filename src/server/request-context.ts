@@ -10,6 +10,8 @@ export interface RequestContext {
   rule: string | null;
   route: string | null;
   upstreamError?: string;
+  /** True while the forwarder owns the exchange: it records the outcome itself (499, 502) unless it ends normally. */
+  forwarding?: boolean;
 }
 
 export const kContext = Symbol('mtls-sidecar.request-context');

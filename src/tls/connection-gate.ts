@@ -42,6 +42,9 @@ export interface GateDeps {
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
 const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
 
+/** More than any real chain; bounds the walk over what a peer sent. */
+const MAX_SENT_CERTIFICATES = 32;
+
 /**
  * The certificates the peer sent above its leaf, walked through `issuerCertificate` (Node fills those links from the
  * chain the peer presented). Cheaper than a detailed getPeerCertificate(true), which converts every certificate of
@@ -51,12 +54,15 @@ function peerIssuersOf(leaf: X509Certificate): X509Certificate[] {
   const issuers: X509Certificate[] = [];
   const seen = new Set<string>([leaf.fingerprint256]);
   let node = leaf;
-  for (let depth = 0; depth < 16; depth += 1) {
+  // The links follow the order the peer sent its certificates, repeats and strays included (OpenSSL builds the
+  // verified path from them by itself): a repeat is skipped, not taken as the end, so a later real issuer is kept.
+  for (let depth = 0; depth < MAX_SENT_CERTIFICATES; depth += 1) {
     const next = node.issuerCertificate;
-    if (next === undefined || seen.has(next.fingerprint256)) break;
+    if (next === undefined) break;
+    node = next;
+    if (seen.has(next.fingerprint256)) continue;
     seen.add(next.fingerprint256);
     issuers.push(next);
-    node = next;
   }
   return issuers;
 }

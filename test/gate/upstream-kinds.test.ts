@@ -85,4 +85,9 @@ t.test('a leaf issued by an intermediate the client sends is admitted', async (t
     'without the intermediate the chain cannot be built and the connection is refused',
   );
   t.equal(seen.length, 1);
+  // Strays and repeats before the real intermediate (OpenSSL still builds the path): the gate must find it too.
+  const stray = makeCa(pki.dir, 'Stray CA');
+  const cluttered = await httpsRequest({ port: proxy.port, ca: pki.ca.certPem, cert: chainPem(leaf, stray, stray, intermediate), key: leaf.keyPem });
+  t.equal(cluttered.status, 200, 'a chain sent with a repeated stray certificate before the intermediate is admitted');
+  t.equal(seen.length, 2);
 });
