@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
+import { hasHttp1Body } from '../http/message-body.js';
 import { normalizePath } from '../http/normalize-path.js';
 import { badRequest, forbidden, serviceUnavailable, type ErrorReply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -135,11 +136,6 @@ function limitRequestBody(raw: FastifyRequest['raw'], limits: BodyLimits): void 
   raw.once('close', () => clearTimeout(deadline));
 }
 
-function hasRequestBody(headers: FastifyRequest['raw']['headers']): boolean {
-  const length = headers['content-length'];
-  return headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
 export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metrics; isDraining?: () => boolean; bodyLimits?: BodyLimits }) {
   const { store, metrics } = deps;
   const isDraining = deps.isDraining ?? (() => false);
@@ -184,7 +180,7 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
       return;
     }
     // WebSocket tunnels manage their own lifetime; a request without a body is already complete.
-    if (http1 && bodyLimits !== undefined && hasRequestBody(raw.headers) && raw.headers.upgrade === undefined) limitRequestBody(raw, bodyLimits);
+    if (http1 && bodyLimits !== undefined && hasHttp1Body(raw.headers) && raw.headers.upgrade === undefined) limitRequestBody(raw, bodyLimits);
     // The path the policy judged is exactly the path forwarded; the query goes through untouched.
     raw.url = normalized.path + normalized.query;
     reply.header('x-request-id', requestId);

@@ -1,14 +1,15 @@
 // Forwards an authorized request to the upstream over undici and relays the answer straight into the caller's response.
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { upstreamFailure } from '../http/error-replies.js';
+import { hasHttp1Body } from '../http/message-body.js';
 import type { Metrics } from '../ops/metrics.js';
 import { forwardedHostOf, sendErrorReply } from './authorize-hook.js';
 import { contextOf, type RequestContext } from './request-context.js';
-import { stripHopByHopResponseHeaders } from './response-headers.js';
+import { relayableResponseHeaders } from './response-headers.js';
 import type { UpstreamPool } from './upstream.js';
 
 export interface HttpForwarderDeps {
@@ -18,20 +19,6 @@ export interface HttpForwarderDeps {
 }
 
 type UpstreamError = Error & { code?: string; statusCode?: number; cause?: unknown };
-
-/** The header object for `writeHead`: the upstream's names lower-cased, values as received, hop-by-hop ones gone. */
-function responseHeaders(rawHeaders: Buffer[]): IncomingHttpHeaders {
-  const parsed: IncomingHttpHeaders = {};
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = (rawHeaders[i] as Buffer).toString('latin1').toLowerCase();
-    const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
-    const prev = parsed[name];
-    if (prev === undefined) parsed[name] = value;
-    else if (Array.isArray(prev)) prev.push(value);
-    else parsed[name] = [prev, value];
-  }
-  return stripHopByHopResponseHeaders(parsed);
-}
 
 /**
  * One exchange, as an undici dispatch handler (undici's native callback interface: no intermediate body stream).
@@ -87,7 +74,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.reply.hijack();
     this.streaming = true;
     this.resumeUpstream = resume;
-    const headers = responseHeaders(rawHeaders);
+    const headers = relayableResponseHeaders(rawHeaders);
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.ctx.requestId;
     // An HTTP/1.1 connection cannot carry another request until this one's body was read in full.
     const raw = this.request.raw;
@@ -168,8 +155,7 @@ function h2StreamOf(raw: FastifyRequest['raw']): Http2ServerRequest['stream'] | 
 function hasRequestBody(raw: FastifyRequest['raw']): boolean {
   const stream = h2StreamOf(raw);
   if (stream !== undefined) return !stream.endAfterHeaders && raw.headers['content-length'] !== '0';
-  const length = raw.headers['content-length'];
-  return raw.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+  return hasHttp1Body(raw.headers);
 }
 
 export interface HttpForwarder {

@@ -1,22 +1,43 @@
-// Removes hop-by-hop headers from an upstream response before it is relayed (RFC 9110 §7.6.1): they describe the upstream hop, not ours.
+// The upstream's response head as the caller gets it: hop-by-hop headers removed (RFC 9110 §7.6.1), they describe the upstream hop, not ours.
 import type { IncomingHttpHeaders } from 'node:http';
 import { normalizeHeaderName, parseConnectionTokens } from '../http/header-sanitize.js';
 
 /**
- * Without this, the proxy would copy an HTTP/1.1 upstream's `Connection: keep-alive` and `Keep-Alive: timeout=5` to
- * the caller: Node then keeps a connection open that the caller asked to close, and the caller learns the
- * upstream's idle timeout instead of ours. Names the upstream lists in `Connection` go too (framing and `host`
+ * Relayed as they are, these would hand the caller an HTTP/1.1 upstream's `Connection: keep-alive` and
+ * `Keep-Alive: timeout=5`: Node then keeps a connection open that the caller asked to close, and the caller learns
+ * the upstream's idle timeout instead of ours. Names the upstream lists in `Connection` go too (framing and `host`
  * excepted, as on the request side).
  */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings']);
 
-export function stripHopByHopResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
-  const listed = parseConnectionTokens(headers.connection);
+const CONNECTION_LENGTH = 'connection'.length;
+
+/** The `Connection` values among raw name/value pairs (names compared without regard to case). */
+function connectionValues(rawHeaders: readonly Buffer[]): string[] | undefined {
+  let values: string[] | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as Buffer;
+    if (name.length !== CONNECTION_LENGTH || name.toString('latin1').toLowerCase() !== 'connection') continue;
+    (values ??= []).push((rawHeaders[i + 1] as Buffer).toString('latin1'));
+  }
+  return values;
+}
+
+/**
+ * The upstream's response head (undici's raw name/value pairs) as a `writeHead` object: names lower-cased, a
+ * repeated name as an array of its values in order, hop-by-hop names and the names listed in `Connection` left out.
+ */
+export function relayableResponseHeaders(rawHeaders: readonly Buffer[]): IncomingHttpHeaders {
+  const listed = parseConnectionTokens(connectionValues(rawHeaders));
   const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (value === undefined || HOP_BY_HOP.has(lower) || (listed !== null && listed.has(normalizeHeaderName(lower)))) continue;
-    out[lower] = value;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] as Buffer).toString('latin1').toLowerCase();
+    if (HOP_BY_HOP.has(name) || (listed !== null && listed.has(normalizeHeaderName(name)))) continue;
+    const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
+    const prev = out[name];
+    if (prev === undefined) out[name] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[name] = [prev, value];
   }
   return out;
 }

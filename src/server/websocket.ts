@@ -11,6 +11,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/types.js';
+import { hasHttp1Body } from '../http/message-body.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { listsToken } from '../http/header-sanitize.js';
 import { badRequest, upstreamFailure } from '../http/error-replies.js';
@@ -204,8 +205,7 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
       // Only WebSocket handshakes are tunnelled: `Upgrade: h2c` or anything else has no business on a TLS
       // listener, and a body on the handshake would be read by the upstream as the first frames.
       const isWebSocket = request.raw.method === 'GET' && listsToken(h.upgrade, 'websocket') && listsToken(h.connection, 'upgrade');
-      const hasBody = (h['content-length'] !== undefined && h['content-length'] !== '0') || h['transfer-encoding'] !== undefined;
-      if (!isWebSocket || hasBody) {
+      if (!isWebSocket || hasHttp1Body(h)) {
         const requestId = contextOf(request)?.requestId ?? '';
         sendErrorReply(reply, badRequest(requestId), requestId);
         return;

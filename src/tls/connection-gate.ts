@@ -46,11 +46,12 @@ const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
 const MAX_SENT_CERTIFICATES = 32;
 
 /**
- * The certificates the peer sent above its leaf, walked through `issuerCertificate` (Node fills those links from the
- * chain the peer presented). Cheaper than a detailed getPeerCertificate(true), which converts every certificate of
- * the chain, trust store included, into a plain object with all its fields and three fingerprints.
+ * The certificates above the leaf as Node reports them through `issuerCertificate`: those the peer sent, in the order
+ * sent, and where that ends, the issuer Node found among the loaded CAs. Cheaper than a detailed
+ * getPeerCertificate(true), which converts every certificate of the chain into a plain object with all its fields
+ * and three fingerprints.
  */
-function peerIssuersOf(leaf: X509Certificate): X509Certificate[] {
+function reportedIssuersOf(leaf: X509Certificate): X509Certificate[] {
   const issuers: X509Certificate[] = [];
   const seen = new Set<string>([leaf.fingerprint256]);
   let node = leaf;
@@ -68,8 +69,8 @@ function peerIssuersOf(leaf: X509Certificate): X509Certificate[] {
 }
 
 /**
- * The peer-sent issuers except those that are byte for byte a loaded CA: buildSignedChain tries the loaded CAs
- * first, so such a copy could never be picked.
+ * The reported issuers except those that are byte for byte a loaded CA (sent again by the peer, or filled in by Node):
+ * buildSignedChain tries the loaded CAs first, so such a copy could never be picked.
  */
 function peerSentOf(issuers: readonly X509Certificate[], caCerts: readonly X509Certificate[]): X509Certificate[] {
   if (issuers.length === 0) return issuers as X509Certificate[];
@@ -172,7 +173,7 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       return;
     }
     const snapshot = store.current;
-    const issuers = peerIssuersOf(leaf);
+    const issuers = reportedIssuersOf(leaf);
     const key = verdictKeyOf(leaf, issuers);
     const cached = verdicts.get(key, snapshot.version);
     if (cached !== undefined) {
