@@ -3,9 +3,10 @@
 // and is logged 499, never as an upstream error.
 import http2 from 'node:http2';
 import https from 'node:https';
-import t from 'tap';
-import { baseConfig, makeTestPki, metricValue, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
+import t, { type Test } from 'tap';
+import { baseConfig, makeTestPki, metricValue, startRecordingUpstream, startTestProxy, type RecordingUpstream, type TestPki } from '../helpers/gate-harness.js';
 import { accessLines, openHttp1, waitFor } from './lib/raw.js';
+import { curl } from '../protocols/lib/curl.js';
 
 type Outcome = { status: number; body: string; error: string | null; rstCode?: number };
 
@@ -43,9 +44,11 @@ function h1Get(pki: TestPki, port: number, path: string, id: string): Promise<Ou
   });
 }
 
-t.test('an HTTP/2 request body without content-length reaches the upstream whole', async (t) => {
+/** PKI, recording upstream (with `handler` when given), in-process proxy and one HTTP/2 session, torn down after `t`. */
+async function startStack(t: Test, handler?: RecordingUpstream['handler']) {
   const pki = makeTestPki();
   const upstream = await startRecordingUpstream();
+  if (handler) upstream.handler = handler;
   const proxy = await startTestProxy(baseConfig(pki, upstream.url));
   const session = h2Connect(pki, proxy.port);
   t.teardown(async () => {
@@ -54,6 +57,11 @@ t.test('an HTTP/2 request body without content-length reaches the upstream whole
     await upstream.close();
     pki.cleanup();
   });
+  return { pki, upstream, proxy, session };
+}
+
+t.test('an HTTP/2 request body without content-length reaches the upstream whole', async (t) => {
+  const { pki, upstream, proxy, session } = await startStack(t);
   const r = await h2Exchange(session, { ':method': 'POST', ':path': '/orders', 'content-type': 'text/plain' }, 'hello-world');
   t.equal(r.status, 200);
   t.equal(upstream.received.at(-1)?.body.toString('utf8'), 'hello-world', 'all 11 bytes arrived');
@@ -64,23 +72,19 @@ t.test('an HTTP/2 request body without content-length reaches the upstream whole
   t.equal(bodyless.status, 200);
   t.equal(upstream.received.at(-1)?.body.length, 0);
   t.equal(upstream.received.at(-1)?.headers['transfer-encoding'], undefined, 'a request that ended with its headers is forwarded without a body');
+  // The curl CLI as an independent HTTP/2 client: a body from standard input has no length, so none is sent.
+  const fromCurl = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/orders/2', stdin: 'streamed by curl', args: ['-X', 'POST'] });
+  t.equal(fromCurl.httpVersion, '2', 'curl spoke HTTP/2');
+  t.equal(fromCurl.status, 200);
+  t.equal(upstream.received.at(-1)?.method, 'POST');
+  t.equal(upstream.received.at(-1)?.body.toString('utf8'), 'streamed by curl', 'curl\'s body arrived whole');
 });
 
 t.test('an upstream that breaks off mid-body cuts the caller and is logged 502', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  upstream.handler = (_rec, res) => {
+  const { pki, proxy, session } = await startStack(t, (_rec, res) => {
     res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
     res.write('0123456789');
     setTimeout(() => res.socket?.destroy(), 50);
-  };
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  const session = h2Connect(pki, proxy.port);
-  t.teardown(async () => {
-    session.destroy();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
   });
   const h1 = await h1Get(pki, proxy.port, '/cut', 'cut-h1');
   t.equal(h1.status, 200, 'HTTP/1.1: the head had been sent');

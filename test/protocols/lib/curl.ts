@@ -20,6 +20,8 @@ export async function curl(o: {
   http1?: boolean;
   headers?: string[];
   args?: string[];
+  /** Sent as the request body from curl's standard input (`-T -`: no length known, so no Content-Length). */
+  stdin?: string;
 }): Promise<CurlResult> {
   const marker = '\n--curl-write-out--';
   const args = [
@@ -28,9 +30,12 @@ export async function curl(o: {
     '--resolve', `localhost:${o.port}:127.0.0.1`, '-w', `${marker}%{http_code} %{http_version}`,
     ...(o.headers ?? []).flatMap((h) => ['-H', h]),
     ...(o.args ?? []),
+    ...(o.stdin === undefined ? [] : ['-T', '-']),
     `https://localhost:${o.port}${o.path}`,
   ];
-  const { stdout } = await run('curl', args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' });
+  const pending = run('curl', args, { maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' });
+  pending.child.stdin?.end(o.stdin ?? '');
+  const { stdout } = await pending;
   const at = stdout.lastIndexOf(marker);
   const [code, version] = stdout.slice(at + marker.length).split(' ');
   return { status: Number(code), httpVersion: version ?? '', body: stdout.slice(0, at) };
