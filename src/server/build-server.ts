@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { badRequest, internalError } from '../http/error-replies.js';
 import { logAccess } from '../ops/access-log.js';
-import { accessLoggerOf } from '../ops/logger.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
@@ -55,7 +54,7 @@ function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: Fastify
   deps.metrics.requests.inc({ method: methodLabel(method), code: String(status) });
   deps.metrics.requestDuration.observe(reply.elapsedTime / 1000);
   const identity = ctx?.conn?.identity;
-  logAccess(accessLoggerOf(deps.log), {
+  logAccess(deps.log, {
     requestId: ctx?.requestId ?? '',
     method,
     path: ctx?.path ?? '',
