@@ -1,10 +1,10 @@
 // The process logger: pino JSON to stdout, written asynchronously so logging never blocks the request path.
-import pino, { type Logger, type LoggerOptions } from 'pino';
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config/types.js';
 
-/** Access lines wait at most this long before they are written (sooner once 16 KiB have gathered). */
+/** Access lines wait at most this long before they are written (sooner once a batch has filled). */
 const ACCESS_FLUSH_MS = 1000;
-const ACCESS_BATCH_CHARS = 16_384;
+const ACCESS_BATCH_BYTES = 65_536;
 
 const kAccessSink = Symbol('mtls-sidecar.access-sink');
 
@@ -13,33 +13,50 @@ export type AccessSink = (line: string) => void;
 
 type LoggerWithAccess = Logger & { [kAccessSink]?: AccessSink };
 
+type Destination = ReturnType<typeof pino.destination>;
+
 /**
- * Gathers access lines and hands them to the shared stream in batches: each write call into the stream costs a few
- * µs whatever its size, which made the stream the largest part of an access line's cost when every line went alone.
+ * Gathers access lines as UTF-8 bytes and hands them to the shared stream 64 KiB at a time. Each write into the
+ * stream has a fixed cost of several µs, and a string batch costs more again (the stream measures and re-encodes
+ * it): bytes written once into one buffer were about half the CPU per line in a microbenchmark.
  */
 class AccessBatch {
-  private pending = '';
+  private buffer = Buffer.allocUnsafe(ACCESS_BATCH_BYTES);
+  private used = 0;
 
-  constructor(private readonly stream: ReturnType<typeof pino.destination>) {}
+  constructor(private readonly stream: Destination) {}
 
   write(line: string): void {
-    this.pending += line;
-    if (this.pending.length >= ACCESS_BATCH_CHARS) this.flush();
+    // A UTF-16 code unit never takes more than 3 bytes in UTF-8.
+    if (this.used + line.length * 3 > ACCESS_BATCH_BYTES) {
+      this.flush();
+      if (line.length * 3 > ACCESS_BATCH_BYTES) {
+        this.send(Buffer.from(line, 'utf8'));
+        return;
+      }
+    }
+    this.used += this.buffer.write(line, this.used, 'utf8');
   }
 
   flush(): void {
-    if (this.pending === '') return;
-    const lines = this.pending;
-    this.pending = '';
+    if (this.used === 0) return;
+    const bytes = this.buffer.subarray(0, this.used);
+    // The stream keeps the chunk until it is written: the next lines go into a new buffer.
+    this.buffer = Buffer.allocUnsafe(ACCESS_BATCH_BYTES);
+    this.used = 0;
+    this.send(bytes);
+  }
+
+  private send(bytes: Buffer): void {
     try {
-      this.stream.write(lines);
+      this.stream.write(bytes as unknown as string);
     } catch {
       // Destroyed (the process is ending): nothing left to write to.
     }
   }
 }
 
-function flushStream(stream: ReturnType<typeof pino.destination>): void {
+function flushStream(stream: Destination): void {
   try {
     stream.flush();
   } catch {
@@ -61,9 +78,23 @@ function trackBatch(batch: AccessBatch): void {
   });
 }
 
+/** What the pino logger writes into: its lines encoded for the byte stream; log.flush(cb) takes the batch along. */
+function loggerInput(stream: Destination, batch: AccessBatch): DestinationStream {
+  const input = {
+    write: (line: string) => stream.write(Buffer.from(line, 'utf8') as unknown as string),
+    flush: (cb: (err?: Error) => void) => {
+      batch.flush();
+      // A write that completes during the flush reports the stream drained even when a short tail (under
+      // minLength) came in meanwhile; the second flush writes that tail.
+      stream.flush((err) => (err ? cb(err) : stream.flush(cb)));
+    },
+  };
+  return input;
+}
+
 /**
  * The logger, and beside it (see accessSinkOf) where access lines go. On a file descriptor both share
- * one buffered stream: access lines are gathered and written in batches of 16 KiB or every second, while every
+ * one buffered stream: access lines are gathered and written in batches of 64 KiB or every second, while every
  * other line first pushes out the access lines gathered before it and then writes at once, so the order holds.
  */
 export function createLogger(level: Config['logLevel'], destination: number | NodeJS.WritableStream = 1): Logger {
@@ -76,7 +107,8 @@ export function createLogger(level: Config['logLevel'], destination: number | No
     return log;
   }
   // pino flushes this stream synchronously on process exit, so an exit right after a line still writes it.
-  const stream = pino.destination({ dest: destination, sync: false, minLength: 4096 });
+  // Buffer mode: the stream takes bytes; the logger's own (rare) lines are encoded on their way in.
+  const stream = pino.destination({ dest: destination, sync: false, minLength: 4096, contentMode: 'buffer' });
   const batch = new AccessBatch(stream);
   trackBatch(batch);
   setInterval(() => {
@@ -96,7 +128,7 @@ export function createLogger(level: Config['logLevel'], destination: number | No
         },
       },
     },
-    stream,
+    loggerInput(stream, batch),
   );
   log[kAccessSink] = (line) => batch.write(line);
   return log;
