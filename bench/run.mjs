@@ -11,7 +11,7 @@ import { startHaproxyContender, startNginxContender, startNodeFloor, startSideca
 import { measureIdleConnections, measureUpload } from './lib/extras.mjs';
 import { runAb, runNodeResume, runSTime, runWrk } from './lib/load.mjs';
 import { hasCommand, killAllSync, pinSelf, processTree, runCommand, stopProcess, treeCpuSeconds, treeMemoryMb } from './lib/procs.mjs';
-import { mainTable, memoryTable, ratio, summarize } from './lib/report.mjs';
+import { mainTable, memoryTable, pairedRatio, ratio, spreadTable, summarize } from './lib/report.mjs';
 import { measureWorkers } from './lib/workers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -30,8 +30,8 @@ const { values: opt } = parseArgs({
 });
 const quick = opt.quick;
 const cfg = {
-  rounds: Number(opt.rounds ?? (quick ? 1 : 3)),
-  seconds: Number(opt.seconds ?? (quick ? 3 : 7)),
+  rounds: Number(opt.rounds ?? (quick ? 1 : 4)),
+  seconds: Number(opt.seconds ?? (quick ? 3 : 5)),
   handshakeSeconds: Number(opt['handshake-seconds'] ?? 1),
   connections: Number(opt.connections),
   idle: Number(opt.idle ?? (quick ? 500 : 2000)),
@@ -165,13 +165,19 @@ async function main() {
     c.median = summarize(c.rounds);
   }
   const base = contenders.find((c) => c.kind === 'nginx');
+  const reference = contenders.find((c) => c.kind === 'node');
+  const paired = (c, b, metric) => (b ? pairedRatio(c.rounds, b.rounds, metric) : null);
   for (const c of contenders) {
     c.ratios = {
-      cpuPerRequest: ratio(c.median.cpuUsPerRequest, base?.median.cpuUsPerRequest),
-      cpuPerNewHandshake: ratio(c.median.cpuUsPerNewHandshake, base?.median.cpuUsPerNewHandshake),
-      cpuPerResumed12: ratio(c.median.cpuUsPerResumed12, base?.median.cpuUsPerResumed12),
-      cpuPerResumed13: ratio(c.median.cpuUsPerResumed13, base?.median.cpuUsPerResumed13),
+      cpuPerRequest: paired(c, base, 'cpuUsPerRequest'),
+      cpuPerNewHandshake: paired(c, base, 'cpuUsPerNewHandshake'),
+      cpuPerResumed12: paired(c, base, 'cpuUsPerResumed12'),
+      cpuPerResumed13: paired(c, base, 'cpuUsPerResumed13'),
       peakRss: ratio(c.peakRssMb, base?.peakRssMb),
+    };
+    c.ratiosToReference = {
+      cpuPerRequest: paired(c, reference, 'cpuUsPerRequest'),
+      cpuPerNewHandshake: paired(c, reference, 'cpuUsPerNewHandshake'),
     };
   }
 
@@ -203,6 +209,7 @@ async function main() {
   }
 
   const table = mainTable(contenders);
+  const spread = spreadTable(contenders);
   const memTable = memoryTable(contenders);
   const meta = {
     date: new Date().toISOString(), seconds: elapsed() / 1000, config: cfg, generator, upstream: upstream.kind,
@@ -218,16 +225,18 @@ async function main() {
     contenders: contenders.map(({ child, ...c }) => c),
     workers,
     grpcUnary,
-    tables: { main: table, memory: memTable },
+    tables: { main: table, spread, memory: memTable },
   };
   mkdirSync(dirname(opt.out), { recursive: true });
   writeFileSync(opt.out, `${JSON.stringify(json, null, 2)}\n`);
   const out = [
     `## mtls-sidecar benchmark (${meta.date}, ${meta.cpu}, ${meta.cpus} CPUs, load average at end ${meta.loadavgAtEnd.map((x) => x.toFixed(1)).join(' ')})`,
     '',
-    `Contender pinned to CPU ${CONTENDER_CPU}; ${generator} (${cfg.connections} keep-alive connections, HTTP/1.1 GET) and ${upstream.kind} upstream on CPU ${LOAD_CPU}. ${cfg.keyType === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'} certificates. Medians of ${cfg.rounds} interleaved round(s) of ${cfg.seconds}s; handshakes ${cfg.handshakeSeconds}s each.`,
+    `Contender pinned to CPU ${CONTENDER_CPU}; ${generator} (${cfg.connections} keep-alive connections, HTTP/1.1 GET) and ${upstream.kind} upstream on CPU ${LOAD_CPU}. ${cfg.keyType === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'} certificates. Medians of ${cfg.rounds} interleaved round(s) of ${cfg.seconds}s; handshakes ${cfg.handshakeSeconds}s each. Ratios are the median of per-round ratios (each contender against nginx from the same round).`,
     '',
     table,
+    '',
+    spread,
     '',
     memTable,
     '',

@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
-import { hasHttp1Body } from '../http/message-body.js';
+import { h2StreamOf, hasHttp1Body } from '../http/message-body.js';
 import { normalizePath } from '../http/normalize-path.js';
 import { badRequest, forbidden, serviceUnavailable, type ErrorReply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -70,8 +70,8 @@ function connectionOf(raw: FastifyRequest['raw']): ReturnType<typeof verifiedCon
 
 /** Fail closed: drops the whole connection without an answer (HTTP/2 sockets may not be touched, only their session). */
 function dropConnection(raw: FastifyRequest['raw']): void {
-  if (raw.httpVersionMajor === 2) {
-    const stream = (raw as unknown as Http2ServerRequest).stream;
+  const stream = h2StreamOf(raw);
+  if (stream !== undefined) {
     if (stream.session) stream.session.destroy();
     else stream.destroy();
     return;

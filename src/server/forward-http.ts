@@ -5,7 +5,7 @@ import type { Dispatcher } from 'undici';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { upstreamFailure } from '../http/error-replies.js';
-import { hasHttp1Body } from '../http/message-body.js';
+import { h2StreamOf, hasHttp1Body } from '../http/message-body.js';
 import type { Metrics } from '../ops/metrics.js';
 import { forwardedHostOf, sendErrorReply } from './authorize-hook.js';
 import { contextOf, type RequestContext } from './request-context.js';
@@ -138,14 +138,6 @@ function cutResponse(res: ServerResponse): void {
   const stream = (res as unknown as Partial<Http2ServerResponse>).stream;
   if (stream !== undefined) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   else res.destroy();
-}
-
-/**
- * The HTTP/2 stream of a request that came over HTTP/2. Judged by the object, not by `httpVersionMajor`: an HTTP/1.1
- * connection may send a request line reading `HTTP/2.0`, which Node's HTTP/1.1 parser reports as version 2.
- */
-function h2StreamOf(raw: FastifyRequest['raw']): Http2ServerRequest['stream'] | undefined {
-  return (raw as unknown as Partial<Http2ServerRequest>).stream;
 }
 
 /**
