@@ -1,5 +1,6 @@
 // Profiles the sidecar's hot path: runs it under `node --cpu-prof` with keep-alive mTLS load, then prints where the CPU went.
 // Usage: node bench/profile.mjs [--mode requests|resumed|new] [--seconds S] [--connections N] [--dir DIR] [--access-log] [--top N]
+//        [--contender sidecar|reference]   (reference: the plain node:https + undici proxy of the benchmark, for comparison)
 //   requests: keep-alive GETs (wrk); resumed: TLS 1.2 session resumptions (openssl s_time -reuse); new: full mTLS handshakes (s_time -new)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
-import { startSidecar, startUpstream } from './lib/contenders.mjs';
+import { startNodeFloor, startSidecar, startUpstream } from './lib/contenders.mjs';
 import { runSTime, runWrk } from './lib/load.mjs';
 import { killAllSync, pinSelf, runCommand, stopProcess, treeCpuSeconds } from './lib/procs.mjs';
 import { formatSummary, summarizeProfile } from './cpuprofile-summary.mjs';
@@ -17,6 +18,7 @@ const { values: opt } = parseArgs({
   options: {
     mode: { type: 'string', default: 'requests' }, seconds: { type: 'string', default: '15' }, connections: { type: 'string', default: '32' },
     dir: { type: 'string', default: '/tmp/prof' }, 'access-log': { type: 'boolean', default: false }, top: { type: 'string', default: '30' },
+    contender: { type: 'string', default: 'sidecar' },
   },
 });
 
@@ -40,7 +42,10 @@ async function main() {
   const before = new Set(readdirSync(profDir));
   const extra = opt['access-log'] ? ['--log-level', 'info'] : [];
   const spawnedAt = Date.now();
-  const sidecar = await startSidecar(certs, upstream.port, 0, { extra, nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${profDir}`] });
+  const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
+  const sidecar = opt.contender === 'reference'
+    ? await startNodeFloor(certs, upstream.port, 0, { nodeFlags })
+    : await startSidecar(certs, upstream.port, 0, { extra, nodeFlags });
   const load = (seconds) => runWrk({ port: sidecar.port, seconds, connections: Number(opt.connections), shim, certs, cpu: 1 });
   await load(3); // warm-up, so the profile shows optimized code
   const c0 = treeCpuSeconds(sidecar.child.pid);

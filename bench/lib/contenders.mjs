@@ -162,9 +162,9 @@ backend app
 }
 
 /** The reference Node proxy (node-floor-proxy.mjs): what plain node:https + undici costs for this job. */
-export async function startNodeFloor(certs, upstreamPort, cpu) {
+export async function startNodeFloor(certs, upstreamPort, cpu, { nodeFlags = [] } = {}) {
   const port = await freePort();
-  const child = startProcess(process.execPath, [join(HERE, 'node-floor-proxy.mjs'), String(port), String(upstreamPort), certs.serverCert, certs.serverKey, certs.ca], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = startProcess(process.execPath, [...nodeFlags, join(HERE, 'node-floor-proxy.mjs'), String(port), String(upstreamPort), certs.serverCert, certs.serverKey, certs.ca], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, 15_000, child);
   return { port, child };
 }

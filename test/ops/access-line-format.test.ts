@@ -42,6 +42,12 @@ const entries: Array<[string, AccessEntry]> = [
   }],
 ];
 
+// Durations as the proxy logs them (rounded to the microsecond) and a few it never produces.
+const durations = [0, 0.001, 0.01, 0.1, 0.5, 1, 1.05, 2.1, 9.999, 12.034, 100.1, 999.999, 1000, 1000.5, 86_400_000.001, 1e-7, 1.0001, -1, NaN, Infinity, 1e21];
+entries.push(...durations.map((durationMs): [string, AccessEntry] => [`durationMs ${durationMs}`, {
+  requestId: 'r', method: 'GET', path: '/', status: 200, durationMs, decision: 'allow',
+}]));
+
 for (const [name, entry] of entries) {
   t.test(name, async (t) => {
     const ours = formatAccessLine(entry, time, 4242);
