@@ -17,7 +17,8 @@ export function summarize(rounds) {
 }
 
 export function ratio(a, b) {
-  return typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null;
+  // A failed round (no requests served) gives Infinity or NaN: no ratio rather than a 0× or ∞× one.
+  return Number.isFinite(a) && Number.isFinite(b) && b > 0 ? a / b : null;
 }
 
 /**

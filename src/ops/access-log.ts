@@ -29,7 +29,8 @@ function jsonNumber(n: number): string {
  */
 function jsonMillis(ms: number): string {
   const us = Math.round(ms * 1000);
-  if (us / 1000 !== ms || us < 0 || us > Number.MAX_SAFE_INTEGER) return jsonNumber(ms);
+  // Above 2^43 ms (278 years) the shortest form of the double can have fewer digits than the microseconds.
+  if (us / 1000 !== ms || us < 0 || ms >= 2 ** 43) return jsonNumber(ms);
   const whole = Math.floor(us / 1000);
   const frac = us - whole * 1000;
   if (frac === 0) return String(whole);
@@ -52,7 +53,8 @@ function optionalString(key: string, value: string | undefined): string {
 /**
  * The line pino writes for `log.info(entry, 'access')` with our base fields (level, ISO time, pid, the entry's
  * fields in declaration order, msg), built directly: the access line is written once per request, and pino's
- * generic serializer was most of its cost.
+ * generic serializer was most of its cost. One difference: a lone surrogate is escaped (`\ud800`, valid JSON)
+ * where pino writes it raw for short strings (it becomes U+FFFD on output).
  */
 export function formatAccessLine(entry: AccessEntry, isoTime: string, pid: number): string {
   const rule = entry.rule === undefined ? '' : `,"rule":${entry.rule === null ? 'null' : quote(entry.rule)}`;

@@ -1,4 +1,5 @@
 // The process logger: pino JSON to stdout, written asynchronously so logging never blocks the request path.
+import { writeSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import type { Config } from '../config/types.js';
 
@@ -24,7 +25,10 @@ class AccessBatch {
   private buffer = Buffer.allocUnsafe(ACCESS_BATCH_BYTES);
   private used = 0;
 
-  constructor(private readonly stream: Destination) {}
+  constructor(
+    private readonly stream: Destination,
+    private readonly fd: number,
+  ) {}
 
   write(line: string): void {
     // A UTF-16 code unit never takes more than 3 bytes in UTF-8.
@@ -39,12 +43,33 @@ class AccessBatch {
   }
 
   flush(): void {
-    if (this.used === 0) return;
-    const bytes = this.buffer.subarray(0, this.used);
-    // The stream keeps the chunk until it is written: the next lines go into a new buffer.
-    this.buffer = Buffer.allocUnsafe(ACCESS_BATCH_BYTES);
+    const bytes = this.take();
+    if (bytes !== null) this.send(bytes);
+  }
+
+  /**
+   * At exit, when no asynchronous write will run any more: the stream's queue (older lines) and then the batch,
+   * both written synchronously. Handing the batch to the stream instead could start an asynchronous write that the
+   * stream's own exit flush skips as "in progress", and that never runs when the thread pool is busy.
+   */
+  writeOutAtExit(): void {
+    try {
+      this.stream.flushSync();
+    } catch {
+      // Destroyed or not open: nothing queued there can be written any more.
+    }
+    const bytes = this.take();
+    if (bytes !== null) writeAllSync(this.fd, bytes);
+  }
+
+  /** The gathered bytes, and an empty batch. A small batch is copied so the stream does not hold 64 KiB for it. */
+  private take(): Buffer | null {
+    if (this.used === 0) return null;
+    const full = this.used >= ACCESS_BATCH_BYTES / 4;
+    const bytes = full ? this.buffer.subarray(0, this.used) : Buffer.from(this.buffer.subarray(0, this.used));
+    if (full) this.buffer = Buffer.allocUnsafe(ACCESS_BATCH_BYTES);
     this.used = 0;
-    this.send(bytes);
+    return bytes;
   }
 
   private send(bytes: Buffer): void {
@@ -52,6 +77,23 @@ class AccessBatch {
       this.stream.write(bytes as unknown as string);
     } catch {
       // Destroyed (the process is ending): nothing left to write to.
+    }
+  }
+}
+
+const EXIT_WRITE_RETRIES = 2000;
+const pause = new Int32Array(new SharedArrayBuffer(4));
+
+/** Writes all of `bytes`, waiting 1 ms at a time (2 s at most) while a non-blocking descriptor is full. */
+function writeAllSync(fd: number, bytes: Buffer): void {
+  let rest = bytes;
+  let retries = 0;
+  while (rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(fd, rest));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN' || retries++ >= EXIT_WRITE_RETRIES) return;
+      Atomics.wait(pause, 0, 0, 1);
     }
   }
 }
@@ -64,7 +106,7 @@ function flushStream(stream: Destination): void {
   }
 }
 
-/** Every batch still open, flushed once at exit before pino flushes the streams themselves. */
+/** Every batch still open, written out once at exit before pino flushes the streams themselves. */
 const openBatches = new Set<AccessBatch>();
 let exitHookInstalled = false;
 
@@ -72,10 +114,16 @@ function trackBatch(batch: AccessBatch): void {
   openBatches.add(batch);
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // Prepended: pino's own exit handler flushes the stream synchronously, and these lines must be in it by then.
+  // Prepended: runs before pino's own exit handler, which would otherwise find the batch still unwritten.
   process.prependListener('exit', () => {
-    for (const b of openBatches) b.flush();
+    for (const b of openBatches) b.writeOutAtExit();
   });
+}
+
+/** fsync, which SonicBoom's flush(cb) ends with, is refused on pipes and terminals; the bytes were written. */
+function isUnsyncable(err: Error | null | undefined): boolean {
+  const code = (err as NodeJS.ErrnoException | null | undefined)?.code;
+  return code === 'EINVAL' || code === 'ENOTSUP' || code === 'EROFS';
 }
 
 /** What the pino logger writes into: its lines encoded for the byte stream; log.flush(cb) takes the batch along. */
@@ -86,7 +134,7 @@ function loggerInput(stream: Destination, batch: AccessBatch): DestinationStream
       batch.flush();
       // A write that completes during the flush reports the stream drained even when a short tail (under
       // minLength) came in meanwhile; the second flush writes that tail.
-      stream.flush((err) => (err ? cb(err) : stream.flush(cb)));
+      stream.flush(() => stream.flush((err) => cb(err && !isUnsyncable(err) ? err : undefined)));
     },
   };
   return input;
@@ -109,7 +157,7 @@ export function createLogger(level: Config['logLevel'], destination: number | No
   // pino flushes this stream synchronously on process exit, so an exit right after a line still writes it.
   // Buffer mode: the stream takes bytes; the logger's own (rare) lines are encoded on their way in.
   const stream = pino.destination({ dest: destination, sync: false, minLength: 4096, contentMode: 'buffer' });
-  const batch = new AccessBatch(stream);
+  const batch = new AccessBatch(stream, destination);
   trackBatch(batch);
   setInterval(() => {
     batch.flush();

@@ -1,5 +1,6 @@
 // The hand-built access line is byte for byte the line pino writes for `log.info(entry, 'access')` with the same
-// base fields: pino is the independent source here, and the format operators parse must not change under them.
+// base fields (a lone surrogate aside, checked separately): pino is the independent source here, and the format
+// operators parse must not change under them.
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import t from 'tap';
@@ -43,7 +44,7 @@ const entries: Array<[string, AccessEntry]> = [
 ];
 
 // Durations as the proxy logs them (rounded to the microsecond) and a few it never produces.
-const durations = [0, 0.001, 0.01, 0.1, 0.5, 1, 1.05, 2.1, 9.999, 12.034, 100.1, 999.999, 1000, 1000.5, 86_400_000.001, 1e-7, 1.0001, -1, NaN, Infinity, 1e21];
+const durations = [0, 0.001, 2 ** 43 - 0.001, 2 ** 43 + 0.5, 0.01, 0.1, 0.5, 1, 1.05, 2.1, 9.999, 12.034, 100.1, 999.999, 1000, 1000.5, 86_400_000.001, 1e-7, 1.0001, -1, NaN, Infinity, 1e21];
 entries.push(...durations.map((durationMs): [string, AccessEntry] => [`durationMs ${durationMs}`, {
   requestId: 'r', method: 'GET', path: '/', status: 200, durationMs, decision: 'allow',
 }]));
