@@ -206,10 +206,20 @@ export function compileAllowRules(spec: AllowSpec, where: string): CompiledAllow
     rules.push({ tests, label: parts.join(',') });
   });
   if (problems.length > 0) throw new ConfigError(problems);
-  const matcher: Matcher = (id) => {
+  const evaluate = (id: Identity): string | null => {
     // A rule with no tests cannot exist after validation; the length check keeps it from admitting everyone anyway.
     for (const rule of rules) if (rule.tests.length > 0 && rule.tests.every((test) => test(id))) return rule.label;
     return null;
+  };
+  // An identity is made once per connection (and shared by connections with the same chain) and never changed,
+  // so its verdict under these rules is too: every request after a connection's first is one lookup.
+  const verdicts = new WeakMap<Identity, string | null>();
+  const matcher: Matcher = (id) => {
+    const known = verdicts.get(id);
+    if (known !== undefined) return known;
+    const verdict = evaluate(id);
+    verdicts.set(id, verdict);
+    return verdict;
   };
   return { matcher, labels: rules.map((r) => r.label) };
 }

@@ -1,5 +1,6 @@
 // The upstream's response head as the caller gets it: hop-by-hop headers removed (RFC 9110 §7.6.1), they describe the upstream hop, not ours.
 import type { IncomingHttpHeaders } from 'node:http';
+import { createRequire } from 'node:module';
 import { normalizeHeaderName, parseConnectionTokens } from '../http/header-sanitize.js';
 
 /**
@@ -10,28 +11,31 @@ import { normalizeHeaderName, parseConnectionTokens } from '../http/header-sanit
  */
 const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings']);
 
-const CONNECTION_LENGTH = 'connection'.length;
+type LowerCasedName = (name: Buffer) => string;
 
-/** The `Connection` values among raw name/value pairs (names compared without regard to case). */
-function connectionValues(rawHeaders: readonly Buffer[]): string[] | undefined {
-  let values: string[] | undefined;
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i] as Buffer;
-    if (name.length !== CONNECTION_LENGTH || name.toString('latin1').toLowerCase() !== 'connection') continue;
-    (values ??= []).push((rawHeaders[i + 1] as Buffer).toString('latin1'));
-  }
-  return values;
-}
+// undici's own reader for header names (loaded with its pool anyway): well-known names come from a lookup tree as
+// interned lower-case strings, without decoding the bytes. Anything else is decoded and lower-cased here.
+const undiciUtil = createRequire(import.meta.url)('undici/lib/core/util.js') as { bufferToLowerCasedHeaderName?: LowerCasedName };
+const lowerCasedName: LowerCasedName = undiciUtil.bufferToLowerCasedHeaderName ?? ((name) => name.toString('latin1').toLowerCase());
 
 /**
  * The upstream's response head (undici's raw name/value pairs) as a `writeHead` object: names lower-cased, a
  * repeated name as an array of its values in order, hop-by-hop names and the names listed in `Connection` left out.
  */
 export function relayableResponseHeaders(rawHeaders: readonly Buffer[]): IncomingHttpHeaders {
-  const listed = parseConnectionTokens(connectionValues(rawHeaders));
+  const names: string[] = [];
+  let connection: string | string[] | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = lowerCasedName(rawHeaders[i] as Buffer);
+    names.push(name);
+    if (name !== 'connection') continue;
+    const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
+    connection = connection === undefined ? value : [...(typeof connection === 'string' ? [connection] : connection), value];
+  }
+  const listed = parseConnectionTokens(connection);
   const out: IncomingHttpHeaders = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    const name = (rawHeaders[i] as Buffer).toString('latin1').toLowerCase();
+    const name = names[i / 2] as string;
     if (HOP_BY_HOP.has(name) || (listed !== null && listed.has(normalizeHeaderName(name)))) continue;
     const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
     const prev = out[name];
