@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { baseConfig, makeTestPki, metricValue, startTestProxy } from '../helpers/gate-harness.js';
 import { makeCa, makeLeaf } from '../helpers/pki.js';
-import { callUnary, connectShop, startGrpcUpstream } from './lib/grpc-harness.js';
+import { callUnary, connectShop, startGrpcStack, startGrpcUpstream } from './lib/grpc-harness.js';
 
 t.test('https upstream: verified against --upstream-ca', async (t) => {
   const pki = makeTestPki();
@@ -45,16 +45,9 @@ t.test('https upstream: verified against --upstream-ca', async (t) => {
 });
 
 t.test('unix socket upstream: h2c', async (t) => {
-  const pki = makeTestPki();
-  const socketPath = join(pki.dir, 'grpc.sock');
-  const upstream = await startGrpcUpstream({ address: `unix:${socketPath}` });
-  const proxy = await startTestProxy(baseConfig(pki, 'http://127.0.0.1:1', { upstream: { kind: 'unix', socketPath, origin: `unix:${socketPath}` } }));
-  const shop = connectShop(proxy.port, pki);
-  t.teardown(async () => {
-    shop.close();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
+  const { upstream, shop } = await startGrpcStack(t, (pki) => {
+    const socketPath = join(pki.dir, 'grpc.sock');
+    return { upstream: { address: `unix:${socketPath}` }, config: { upstream: { kind: 'unix', socketPath, origin: `unix:${socketPath}` } } };
   });
   const res = await callUnary(shop.orders, 'GetOrder', { id: 'unix' });
   t.equal(res.status.code, grpc.status.OK);

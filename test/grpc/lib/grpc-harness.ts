@@ -234,12 +234,18 @@ export interface GrpcStack {
   shop: ShopClients;
 }
 
-/** The usual gRPC test stack: PKI, a grpc-js upstream, the proxy in front of it, a client; torn down with `t`. */
+type GrpcStackOptions = { upstream?: Parameters<typeof startGrpcUpstream>[0]; config?: Partial<Config> };
+
+/**
+ * The usual gRPC test stack: PKI, a grpc-js upstream, the proxy in front of it, a client; torn down with `t`.
+ * Options that need the PKI's directory (a unix socket path) can be given as a function of it.
+ */
 export async function startGrpcStack(
   t: { teardown(fn: () => unknown): void },
-  opts: { upstream?: Parameters<typeof startGrpcUpstream>[0]; config?: Partial<Config> } = {},
+  options: GrpcStackOptions | ((pki: TestPki) => GrpcStackOptions) = {},
 ): Promise<GrpcStack> {
   const pki = makeTestPki();
+  const opts = typeof options === 'function' ? options(pki) : options;
   const upstream = await startGrpcUpstream(opts.upstream);
   const proxy = await startTestProxy(baseConfig(pki, upstream.url, opts.config));
   const shop = connectShop(proxy.port, pki);
