@@ -1,6 +1,5 @@
 // The onRequest gate: request id, path and Host safety (400), revocation and policy on the current snapshot (403), drain (503).
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
 import { h2StreamOf, hasHttp1Body } from '../http/message-body.js';

@@ -1,6 +1,6 @@
 // Forwards an authorized request to the upstream over undici and relays the answer straight into the caller's response.
 import type { ServerResponse } from 'node:http';
-import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import http2 from 'node:http2';
 import type { Dispatcher } from 'undici';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
@@ -135,7 +135,7 @@ class Exchange implements Dispatcher.DispatchHandler {
  * it with NO_ERROR, which a client reads as a normal end.
  */
 function cutResponse(res: ServerResponse): void {
-  const stream = (res as unknown as Partial<Http2ServerResponse>).stream;
+  const stream = h2StreamOf(res);
   if (stream !== undefined) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
   else res.destroy();
 }

@@ -24,15 +24,14 @@ const lowerCasedName: LowerCasedName = undiciUtil.bufferToLowerCasedHeaderName ?
  */
 export function relayableResponseHeaders(rawHeaders: readonly Buffer[]): IncomingHttpHeaders {
   const names: string[] = [];
-  let connection: string | string[] | undefined;
+  const connection: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = lowerCasedName(rawHeaders[i] as Buffer);
     names.push(name);
-    if (name !== 'connection') continue;
-    const value = (rawHeaders[i + 1] as Buffer).toString('latin1');
-    connection = connection === undefined ? value : [...(typeof connection === 'string' ? [connection] : connection), value];
+    if (name === 'connection') connection.push((rawHeaders[i + 1] as Buffer).toString('latin1'));
   }
-  const listed = parseConnectionTokens(connection);
+  // A single value goes as a string: parseConnectionTokens answers the usual `keep-alive` / `close` at once.
+  const listed = parseConnectionTokens(connection.length <= 1 ? connection[0] : connection);
   const out: IncomingHttpHeaders = {};
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = names[i / 2] as string;
