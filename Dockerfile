@@ -2,11 +2,11 @@
 # dependencies on a shell-less base, as a numeric non-root user.
 #
 # Base images are build arguments so a local mirror can stand in where a registry is out of reach:
-#   docker build --build-arg BUILD_IMAGE=registry.local/node:20.19-bookworm-slim \
-#                --build-arg RUNTIME_IMAGE=registry.local/distroless/nodejs20-debian12:nonroot .
+#   docker build --build-arg BUILD_IMAGE=registry.local/node:24-bookworm-slim \
+#                --build-arg RUNTIME_IMAGE=registry.local/distroless/nodejs24-debian12:nonroot .
 # A stand-in runtime base must provide /nodejs/bin/node (as distroless does); pin by digest in production.
-ARG BUILD_IMAGE=node:20.19-bookworm-slim
-ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs20-debian12:nonroot
+ARG BUILD_IMAGE=node:24-bookworm-slim
+ARG RUNTIME_IMAGE=gcr.io/distroless/nodejs24-debian12:nonroot
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /app
