@@ -1,6 +1,7 @@
 // Read flags, MTLS_SIDECAR_* environment variables and the config file, and merge them by precedence, keeping where each value came from.
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
+import { describePermissionDenied } from './blocking-path.js';
 import { parseYamlDocument } from './yaml.js';
 import type { ConfigInput, RawOptions } from './types.js';
 import { ENV_PREFIX, FLAGS, envNameOf, findFlag, isNonFlagEnvName, type FlagSpec } from './flags.js';
@@ -183,7 +184,7 @@ export function describeReadError(err: unknown): string {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (code === 'ENOENT') return 'file does not exist; check the path';
   if (code === 'EISDIR') return 'is a directory, not a file; give the path of the file inside it';
-  if (code === 'EACCES' || code === 'EPERM') return `cannot be read by this process (uid ${process.getuid?.() ?? '?'}); fix its permissions or owner`;
+  if (code === 'EACCES' || code === 'EPERM') return describePermissionDenied((err as NodeJS.ErrnoException).path);
   return `cannot be read (${code ?? (err instanceof Error ? err.message : String(err))})`;
 }
 

@@ -1,7 +1,7 @@
 // Writes generated certificate files atomically: keys 0600 from creation, never overwriting without force.
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { lstat, mkdir, open, link, rename, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, link, rename, unlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 
@@ -21,7 +21,8 @@ export interface WriteOptions {
 
 export const SECRET_FILE_MODE = 0o600;
 export const PUBLIC_FILE_MODE = 0o644;
-export const DIRECTORY_MODE = 0o700;
+/** Others may enter (to open the certificates by name, e.g. a container's uid through a bind mount) but not list it. */
+export const DIRECTORY_MODE = 0o711;
 
 async function pathExists(path: string): Promise<boolean> {
   try {
@@ -88,13 +89,14 @@ async function moveIntoPlace(tmp: string, target: string, opts: WriteOptions): P
 }
 
 /**
- * Writes every file into `dir` (created 0700 if missing) and returns their absolute paths.
+ * Writes every file into `dir` (created 0711 if missing, whatever the umask) and returns their absolute paths.
  * Without `force`, refuses before writing anything when any target exists, naming each one.
  */
 export async function writeMaterialFiles(dir: string, files: OutputFile[], opts: WriteOptions): Promise<string[]> {
   const absDir = resolve(dir);
   for (const f of files) assertBareName(f.name);
-  await mkdir(absDir, { recursive: true, mode: DIRECTORY_MODE });
+  const created = await mkdir(absDir, { recursive: true, mode: DIRECTORY_MODE });
+  if (created !== undefined) await chmod(absDir, DIRECTORY_MODE);
   const targets = files.map((f) => join(absDir, f.name));
   if (!opts.force) {
     const existing: string[] = [];
