@@ -11,11 +11,11 @@ t.test('deploy/compose/compose.yaml passes the policy', async (t) => {
   t.same(checkComposePolicy(readCompose(COMPOSE_FILE)), []);
 });
 
-t.test('the sidecar port binds 127.0.0.1 unless MTLS_SIDECAR_BIND says otherwise', async (t) => {
+t.test('the sidecar port binds 127.0.0.1 unless SIDECAR_BIND says otherwise', async (t) => {
   const raw = parse(readFileSync(COMPOSE_FILE, 'utf8')) as { services: Record<string, { ports?: string[] }> };
   const ports = raw.services['mtls-sidecar']?.ports ?? [];
   t.same(interpolateDefaults(ports), ['127.0.0.1:8443:8443']);
-  t.same(interpolateDefaults(ports, { MTLS_SIDECAR_BIND: '192.0.2.10' }), ['192.0.2.10:8443:8443']);
+  t.same(interpolateDefaults(ports, { SIDECAR_BIND: '192.0.2.10' }), ['192.0.2.10:8443:8443']);
   t.same(raw.services.api?.ports, undefined, 'the API publishes nothing');
 });
 

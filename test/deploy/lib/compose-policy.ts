@@ -148,7 +148,7 @@ export function checkComposePolicy(doc: Dict): Finding[] {
     if (proxies.includes(name)) {
       for (const p of ports) {
         if (p.target !== String(TLS_PORT)) report('proxy-ports', `publish only ${TLS_PORT}; found container port ${String(p.target)}`);
-        if (p.hostIp === undefined) report('proxy-ports', `bind the published port to a chosen address: "\${MTLS_SIDECAR_BIND:-127.0.0.1}:${TLS_PORT}:${TLS_PORT}"`);
+        if (p.hostIp === undefined) report('proxy-ports', `bind the published port to a chosen address: "\${SIDECAR_BIND:-127.0.0.1}:${TLS_PORT}:${TLS_PORT}"`);
       }
       continue;
     }
