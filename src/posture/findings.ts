@@ -1,5 +1,6 @@
 // Turns posture facts into findings with a severity and the Kubernetes or compose setting that fixes each (SPEC §7).
 import { DANGEROUS_CAPABILITIES, selectDangerousCapabilities } from './capabilities.js';
+import { evaluateHostExposure } from './findings-host.js';
 import type { PostureFacts } from './probe.js';
 
 export type Severity = 'critical' | 'warn' | 'info';
@@ -27,6 +28,15 @@ export const POSTURE_FINDING_IDS = [
   'probe-unreadable',
   'other-capabilities-effective',
   'running-as-root-group',
+  'host-pid-namespace',
+  'host-network-namespace',
+  'host-ipc-namespace',
+  'host-proc-mounted',
+  'host-filesystem-mounted',
+  'runtime-socket-mounted',
+  'host-devices',
+  'kernel-interfaces-writable',
+  'not-in-container',
 ] as const;
 
 export type PostureFindingId = (typeof POSTURE_FINDING_IDS)[number];
@@ -100,11 +110,12 @@ function evaluateCapabilities(facts: PostureFacts): Finding[] {
 
 function evaluateContainment(facts: PostureFacts): Finding[] {
   const findings: Finding[] = [];
-  if (facts.runtimeSockets.length > 0) {
+  const sockets = [...new Set([...facts.runtimeSockets, ...facts.socketMounts.filter((s) => s.writable).map((s) => s.path)])];
+  if (sockets.length > 0) {
     findings.push({
       id: 'runtime-socket',
       severity: 'critical',
-      message: `a container-runtime socket is reachable, which grants control of the host: ${list(facts.runtimeSockets)}`,
+      message: `a container-runtime socket is reachable, which grants control of the host: ${list(sockets)}`,
       remediation: 'remove the socket mount: Kubernetes: drop the hostPath volume and its volumeMounts entry; compose: remove "- /var/run/docker.sock:…" from volumes',
     });
   }
@@ -186,6 +197,7 @@ export function evaluatePosture(facts: PostureFacts): Finding[] {
     ...evaluateIdentity(facts),
     ...evaluateCapabilities(facts),
     ...evaluateContainment(facts),
+    ...evaluateHostExposure(facts),
     ...evaluateMaterial(facts),
   ];
   return findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);

@@ -3,6 +3,8 @@
 export interface MountEntry {
   id: number;
   parentId: number;
+  /** The path within its filesystem that is mounted (a bind mount's source, relative to that filesystem). */
+  root: string;
   mountPoint: string;
   mountOptions: string[];
   fsType: string;
@@ -28,6 +30,7 @@ export function parseMountinfo(text: string): MountEntry[] {
     entries.push({
       id,
       parentId,
+      root: unescapeMountPath(fields[3] ?? ''),
       mountPoint: unescapeMountPath(fields[4] ?? ''),
       mountOptions: (fields[5] ?? '').split(','),
       fsType: fields[separator + 1] ?? '',

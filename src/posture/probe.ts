@@ -5,7 +5,8 @@ import { BlockList, isIP } from 'node:net';
 import { join } from 'node:path';
 import type { Upstream } from '../config/types.js';
 import { decodeCapabilityMask } from './capabilities.js';
-import { isRootReadOnly } from './mountinfo.js';
+import { isRootReadOnly, parseMountinfo } from './mountinfo.js';
+import { probeHostExposure, type HostExposureFacts } from './probe-host.js';
 
 export interface PostureInputs {
   /** Private key files the proxy will load (paths as configured). */
@@ -17,7 +18,7 @@ export interface PostureInputs {
   upstream?: Upstream;
 }
 
-export interface PostureFacts {
+export interface PostureFacts extends HostExposureFacts {
   uid: number;
   gid: number;
   capEff: string[];
@@ -227,8 +228,10 @@ export function probePosture(inputs: PostureInputs, opts: ProbeOptions = {}): Po
   const mountinfo = readText(mountinfoPath, unreadable);
   const rootReadOnly = mountinfo === null ? null : isRootReadOnly(mountinfo);
   if (mountinfo !== null && rootReadOnly === null) unreadable.push({ what: mountinfoPath, error: 'no mount at /' });
+  const mounts = mountinfo === null ? [] : parseMountinfo(mountinfo);
   return {
     ...status,
+    ...probeHostExposure(mounts, { procRoot, fsRoot }, unreadable),
     runtimeSockets: probeRuntimeSockets(fsRoot, unreadable),
     rootReadOnly,
     serviceAccountToken: probeServiceAccountToken(fsRoot, unreadable),
