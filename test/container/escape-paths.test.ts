@@ -13,7 +13,7 @@ import { podmanSkipReason } from './lib/podman.js';
 import { makeSecretDir } from './lib/secret-dir.js';
 
 const skip = podmanSkipReason();
-t.setTimeout(15 * 60_000);
+t.setTimeout(10 * 60_000);
 
 /** A group id for the runtime socket that no image user has, granted with --group-add where the case says so. */
 const SOCKET_GROUP = 2375;

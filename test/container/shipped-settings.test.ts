@@ -14,7 +14,7 @@ import { REPO_ROOT } from './lib/paths.js';
 import { podmanSkipReason } from './lib/podman.js';
 
 const skip = podmanSkipReason();
-t.setTimeout(15 * 60_000);
+t.setTimeout(10 * 60_000);
 
 interface CheckReport {
   ok: boolean;

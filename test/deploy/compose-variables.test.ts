@@ -1,5 +1,6 @@
 // The compose file's own variables stay out of the proxy's MTLS_SIDECAR_ namespace (a shell that exported them for
 // compose would otherwise make `npm run dev` refuse an unknown variable), and it runs on Compose v1 too (no `name:`).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { parse } from 'yaml';
@@ -21,3 +22,8 @@ t.test('the proxy started from a shell that exported them does not refuse', asyn
 });
 
 t.notOk('name' in (parse(text) as Record<string, unknown>), 'no top-level name: (Compose v1, as shipped by Debian, rejects it)');
+
+t.test("Debian's Compose v1 accepts the file", { skip: spawnSync('docker-compose', ['version'], { encoding: 'utf8' }).status === 0 ? false : 'docker-compose (v1) is not installed' }, async (t) => {
+  const r = spawnSync('docker-compose', ['-f', COMPOSE_FILE, 'config', '-q'], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(r.status, 0, r.stderr);
+});
