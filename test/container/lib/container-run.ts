@@ -1,8 +1,7 @@
 // Runs the image with given settings in its own network namespace (no interface but lo), puts a recording upstream
 // into that namespace, and calls the proxy there with curl: every byte stays inside the container's loopback.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { containerPid, podman, podmanOk, removeContainer, RUN_LIMITS, type Result } from './podman.js';
 
@@ -20,9 +19,14 @@ export function runArgs(image: string, flags: string[], args: string[], options:
   ];
 }
 
-/** Runs a one-shot container to completion. */
-export function runOnce(image: string, flags: string[], args: string[], network = true): Promise<Result> {
-  return podman(runArgs(image, flags, args, { network }), { timeoutMs: 120_000 });
+/** Runs a one-shot container to completion (90 s at most); it is removed afterwards even if it had to be killed. */
+export async function runOnce(image: string, flags: string[], args: string[], network = true): Promise<Result> {
+  const name = containerName('once');
+  try {
+    return await podman(runArgs(image, flags, args, { network, name }), { timeoutMs: 90_000 });
+  } finally {
+    await removeContainer(name);
+  }
 }
 
 export interface Received {
@@ -147,9 +151,3 @@ let keyRead;
 try { keyRead = fs.readFileSync(process.argv[1]).length > 0 ? 'read' : 'empty'; } catch (e) { keyRead = e.code; }
 process.stdout.write(JSON.stringify({ status, rootWrite, keyRead, uid: process.getuid(), gid: process.getgid(), groups: process.getgroups() }));
 `;
-
-export function writeScript(dir: string, name: string, text: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, text, { mode: 0o644 });
-  return path;
-}

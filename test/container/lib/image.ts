@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBaseImages } from './base-images.js';
 import { REPO_ROOT } from './paths.js';
-import { imageExists, podmanOk } from './podman.js';
+import { imageExists, podman, podmanOk } from './podman.js';
 
 const CONTEXT_FILES = ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
 const LOCK_DIR = join(tmpdir(), 'mtls-sidecar-image-build.lock');
@@ -57,6 +57,15 @@ function npmCacheDir(): string | undefined {
   }
 }
 
+/** Earlier test builds of the image are superseded by this one; their shared layers stay as build cache. */
+async function removeOlderTags(current: string): Promise<void> {
+  const repository = current.slice(0, current.lastIndexOf(':'));
+  const tags = (await podmanOk(['images', '--format', '{{.Repository}}:{{.Tag}}', repository])).split('\n').map((l) => l.trim());
+  const older = tags.filter((tag) => tag.startsWith(`${repository}:test-`) && tag !== current);
+  // Best effort: an image still used by a container stays.
+  if (older.length > 0) await podman(['rmi', ...older]);
+}
+
 export interface ShippedImage {
   tag: string;
   bases: { build: string; runtime: string };
@@ -70,7 +79,10 @@ export async function ensureShippedImage(): Promise<ShippedImage> {
   return withBuildLock(async () => {
     const bases = await ensureBaseImages();
     const tag = `localhost/mtls-sidecar:test-${contextDigest(bases)}`;
-    if (await imageExists(tag)) return { tag, bases };
+    if (await imageExists(tag)) {
+      await removeOlderTags(tag);
+      return { tag, bases };
+    }
     const cache = npmCacheDir();
     const cacheMount = cache !== undefined ? ['--volume', `${cache}:/root/.npm`] : [];
     await podmanOk(
@@ -78,6 +90,7 @@ export async function ensureShippedImage(): Promise<ShippedImage> {
         '-t', tag, '-f', join(REPO_ROOT, 'Dockerfile'), REPO_ROOT],
       { timeoutMs: 540_000 },
     );
+    await removeOlderTags(tag);
     return { tag, bases };
   });
 }
