@@ -1,7 +1,7 @@
 // Builds the shipped Dockerfile, unchanged, once per content: the base images go in through its build args.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,15 +28,27 @@ function contextDigest(bases: { build: string; runtime: string }): string {
   return hash.digest('hex').slice(0, 16);
 }
 
-/** One build at a time across test files: a directory made with mkdir is the lock; a stale one (>15 min) is taken over. */
+function lockHolderAlive(): boolean {
+  try {
+    process.kill(Number(readFileSync(join(LOCK_DIR, 'pid'), 'utf8')), 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive but not ours to signal; a missing or unreadable pid file is a lock being made right now.
+    const code = (error as NodeJS.ErrnoException).code;
+    const age = Date.now() - (statSync(LOCK_DIR, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    return code === 'EPERM' || (code === 'ENOENT' && age < 60_000);
+  }
+}
+
+/** One build at a time across test files: a directory made with mkdir is the lock, taken over when its holder died. */
 async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
   for (;;) {
     try {
       mkdirSync(LOCK_DIR);
+      writeFileSync(join(LOCK_DIR, 'pid'), String(process.pid));
       break;
     } catch {
-      const age = Date.now() - statSync(LOCK_DIR, { throwIfNoEntry: false })?.mtimeMs!;
-      if (age > 15 * 60_000) rmSync(LOCK_DIR, { recursive: true, force: true });
+      if (!lockHolderAlive()) rmSync(LOCK_DIR, { recursive: true, force: true });
       else await sleep(1000);
     }
   }
