@@ -80,7 +80,8 @@ function foldConnectionKeys(incoming: IncomingHttpHeaders): IncomingHttpHeaders 
  * handshake (`Upgrade: websocket` with `Connection: upgrade`, so an `h2c` upgrade cannot tunnel past the
  * per-request checks). Names compare lower-cased with `_` as `-`; kept names are forwarded lower-cased.
  * Then the identity headers, X-Forwarded-For/-Proto/-Host and X-Request-Id are set, replacing any value.
- * `host` and the body framing headers are passed through for the proxy layer to decide.
+ * `host` and the body framing headers are passed through for the proxy layer to decide. `facts.strip` holds the
+ * operator's extra names (`--strip-header`, normalized), removed like the built-in ones.
  */
 /** Headers that decide message framing or routing; only their canonical spelling is ever forwarded. */
 const FRAMING_HEADER_NAMES: ReadonlySet<string> = new Set(['transfer-encoding', 'content-length', 'host', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade']);
@@ -88,8 +89,9 @@ const FRAMING_HEADER_NAMES: ReadonlySet<string> = new Set(['transfer-encoding', 
 export function composeUpstreamHeaders(
   incoming: IncomingHttpHeaders,
   identityHeaders: IdentityHeaders,
-  facts: { remoteAddress: string; host: string | undefined; requestId: string },
+  facts: { remoteAddress: string; host: string | undefined; requestId: string; strip?: ReadonlySet<string> },
 ): Record<string, string | string[]> {
+  const strip = facts.strip;
   const out: Record<string, string | string[]> = {};
   const connection = incoming.connection;
   const dropped = parseConnectionTokens(connection);
@@ -103,7 +105,7 @@ export function composeUpstreamHeaders(
       }
       continue;
     }
-    if (dropped !== null && dropped.has(name)) continue;
+    if ((dropped !== null && dropped.has(name)) || (strip !== undefined && strip.has(name))) continue;
     // `Transfer_Encoding`, `Content_Length`, `Host_`…: an upstream that folds `_` into `-` would frame or
     // route the request differently from the proxy, so such spellings never pass.
     if (FRAMING_HEADER_NAMES.has(name) && key.indexOf('_') !== -1) continue;

@@ -156,7 +156,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     sendErrorReply(reply, badRequest(requestId), requestId);
   });
 
-  const forwarder = createHttpForwarder(createUpstreamPool(config), { metrics: deps.metrics, record });
+  const forwarder = createHttpForwarder(createUpstreamPool(config), { metrics: deps.metrics, record, stripHeaders: config.stripHeaders });
   app.addHook('onClose', async () => forwarder.close());
   // Bodies are streamed to the upstream untouched: a pass-through parser leaves the request stream unread.
   app.removeAllContentTypeParsers();

@@ -45,6 +45,7 @@ export function forwardOverH2(request: FastifyRequest, reply: FastifyReply, upst
     remoteAddress: ctx.conn.remoteAddress,
     host: forwardedHostOf(raw.headers),
     requestId,
+    strip: config.stripHeaders,
   });
   const headers = buildUpstreamCallHeaders(composed, { method: raw.method ?? 'GET', path: raw.url ?? '/', scheme: upstream.scheme, authority: upstream.authority }, { forceTrailers: false });
   let answered = false;
