@@ -17,6 +17,7 @@ import { contextOf } from './request-context.js';
 import type { SnapshotStore } from './snapshot.js';
 import { createUpstreamPool } from './upstream.js';
 import { createHttpForwarder } from './forward-http.js';
+import { keepContentTypeOpaque } from './opaque-content-type.js';
 import { createWebSocketSupport, dispatchUpgrades } from './websocket.js';
 
 export interface ProxyDeps {
@@ -161,6 +162,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   // Bodies are streamed to the upstream untouched: a pass-through parser leaves the request stream unread.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  keepContentTypeOpaque(app);
   for (const url of ['/', '/*']) {
     app.route({ url, method: FORWARDED_METHODS, preHandler: websockets.preHandler, handler: forwarder.handle });
   }
