@@ -78,7 +78,7 @@ function foldConnectionKeys(incoming: IncomingHttpHeaders): IncomingHttpHeaders 
  * Dropped: pseudo-headers, STRIPPED_HEADER_NAMES, every name listed in `Connection` (except framing,
  * `host` and `upgrade`), `te` unless it is exactly `trailers`, `upgrade` unless this is a WebSocket
  * handshake (`Upgrade: websocket` with `Connection: upgrade`, so an `h2c` upgrade cannot tunnel past the
- * per-request checks). Names compare lower-cased with `_` as `-`; kept names are forwarded lower-cased.
+ * per-request checks; a handshake's Upgrade is forwarded as `websocket` alone). Names compare lower-cased with `_` as `-`; kept names are forwarded lower-cased.
  * Then the identity headers, X-Forwarded-For/-Proto/-Host and X-Request-Id are set, replacing any value.
  * `host` and the body framing headers are passed through for the proxy layer to decide. `facts.strip` holds the
  * operator's extra names (`--strip-header`, normalized), removed like the built-in ones.
@@ -113,7 +113,11 @@ export function composeUpstreamHeaders(
       if (typeof value === 'string' && value.trim().toLowerCase() === 'trailers') out.te = 'trailers';
       continue;
     }
-    if (name === 'upgrade' && !(listsToken(connection, 'upgrade') && listsToken(value, 'websocket'))) continue;
+    if (name === 'upgrade') {
+      // Only ever `websocket`: another protocol listed beside it (`websocket, h2c`) is not the proxy's to offer.
+      if (listsToken(connection, 'upgrade') && listsToken(value, 'websocket')) out.upgrade = 'websocket';
+      continue;
+    }
     const lower = key === name ? key : key.toLowerCase();
     if (lower === '__proto__') continue;
     const prev = out[lower];
