@@ -1,46 +1,10 @@
 // An Upgrade header that is not a WebSocket handshake is hop-by-hop: with --upstream-protocol h2 such a request goes
 // over HTTP/2 like any other, without the header; a WebSocket handshake never forwards another protocol in Upgrade,
 // and with an h2c-only upstream it gets the documented 502 before any 101.
-import http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { baseConfig, makeTestPki, rawTlsExchange, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
+import { startH2cOnlyUpstream } from './lib/h2c-upstream.js';
 import { startWsUpstream } from './lib/ws-upstream.js';
-
-interface SeenH2 {
-  httpVersion: string;
-  url: string;
-  rawHeaders: string[];
-  body: string;
-}
-
-/** A cleartext HTTP/2-only upstream (prior knowledge; HTTP/1.1 bytes end the session) that records what it saw. */
-async function startH2cOnlyUpstream(): Promise<{ url: string; seen: SeenH2[]; sessions: () => number; close(): Promise<void> }> {
-  const seen: SeenH2[] = [];
-  let sessionCount = 0;
-  const server = http2.createServer((req, res) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (c: string) => { body += c; });
-    req.on('end', () => {
-      seen.push({ httpVersion: req.httpVersion, url: req.url, rawHeaders: req.rawHeaders, body });
-      res.end('h2 ok');
-    });
-  });
-  const sessions = new Set<http2.ServerHttp2Session>();
-  server.on('session', (s) => {
-    sessionCount += 1;
-    sessions.add(s);
-    s.on('close', () => sessions.delete(s));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    sessions: () => sessionCount,
-    close: () => new Promise<void>((r) => { for (const s of sessions) s.destroy(); server.close(() => r()); }),
-  };
-}
 
 const names = (rawHeaders: string[]): string[] => rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
 const send = (pki: TestPki, port: number, payload: string): Promise<string> =>
