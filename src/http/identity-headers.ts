@@ -78,7 +78,8 @@ function foldConnectionKeys(incoming: IncomingHttpHeaders): IncomingHttpHeaders 
  * Dropped: pseudo-headers, STRIPPED_HEADER_NAMES, every name listed in `Connection` (except framing,
  * `host` and `upgrade`), `te` unless it is exactly `trailers`, `upgrade` unless this is a WebSocket
  * handshake (`Upgrade: websocket` with `Connection: upgrade`, so an `h2c` upgrade cannot tunnel past the
- * per-request checks; a handshake's Upgrade is forwarded as `websocket` alone). Names compare lower-cased with `_` as `-`; kept names are forwarded lower-cased.
+ * per-request checks; a handshake's Upgrade is forwarded as `websocket` alone). Names compare lower-cased with
+ * `_` as `-`; kept names are forwarded lower-cased.
  * Then the identity headers, X-Forwarded-For/-Proto/-Host and X-Request-Id are set, replacing any value.
  * `host` and the body framing headers are passed through for the proxy layer to decide. `facts.strip` holds the
  * operator's extra names (`--strip-header`, normalized), removed like the built-in ones.
