@@ -11,6 +11,7 @@ import tls from 'node:tls';
 import t from 'tap';
 import { baseConfig, makeTestPki, rawHeaderValues, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
 import { curl } from './lib/curl.js';
+import { startH2cOnlyUpstream } from './lib/h2c-upstream.js';
 
 const CONTENT_TYPES: Array<[header: string, sent: string]> = [
   ['Content-Type: json', 'json'],
@@ -113,4 +114,26 @@ t.test('a body with an empty content type streams over HTTP/2', async (t) => {
   t.equal(await upstream.done, 8, 'then the rest');
   t.equal(await status, 200);
   stream.resume();
+});
+
+t.test('with --upstream-protocol h2 odd content types reach the upstream as sent too', async (t) => {
+  const pki = makeTestPki();
+  const upstream = await startH2cOnlyUpstream();
+  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { upstreamProtocol: 'h2' }));
+  t.teardown(async () => {
+    await proxy.close(100);
+    await upstream.close();
+    pki.cleanup();
+  });
+  for (const http1 of [true, false]) {
+    for (const [header, sent] of CONTENT_TYPES) {
+      const label = `${http1 ? 'HTTP/1.1' : 'HTTP/2'} ${JSON.stringify(header)}`;
+      const r = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/upload', http1, headers: [header], args: ['--data-binary', 'abc'] });
+      t.equal(r.status, 200, `${label}: forwarded`);
+      const seen = upstream.seen.at(-1)!;
+      const values = seen.rawHeaders.filter((_, i) => i > 0 && seen.rawHeaders[i - 1]!.toLowerCase() === 'content-type');
+      t.same(values, [sent], `${label}: content type untouched`);
+      t.equal(seen.body, 'abc', `${label}: body intact`);
+    }
+  }
 });
