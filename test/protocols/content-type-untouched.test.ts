@@ -11,7 +11,7 @@ import tls from 'node:tls';
 import t from 'tap';
 import { baseConfig, makeTestPki, rawHeaderValues, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
 import { curl } from './lib/curl.js';
-import { startH2cOnlyUpstream } from './lib/h2c-upstream.js';
+import { startH2Rig } from './lib/h2c-upstream.js';
 
 const CONTENT_TYPES: Array<[header: string, sent: string]> = [
   ['Content-Type: json', 'json'],
@@ -117,14 +117,7 @@ t.test('a body with an empty content type streams over HTTP/2', async (t) => {
 });
 
 t.test('with --upstream-protocol h2 odd content types reach the upstream as sent too', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startH2cOnlyUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { upstreamProtocol: 'h2' }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startH2Rig(t);
   for (const http1 of [true, false]) {
     for (const [header, sent] of CONTENT_TYPES) {
       const label = `${http1 ? 'HTTP/1.1' : 'HTTP/2'} ${JSON.stringify(header)}`;

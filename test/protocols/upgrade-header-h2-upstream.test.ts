@@ -3,7 +3,7 @@
 // and with an h2c-only upstream it gets the documented 502 before any 101.
 import t from 'tap';
 import { baseConfig, makeTestPki, rawTlsExchange, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
-import { startH2cOnlyUpstream } from './lib/h2c-upstream.js';
+import { startH2Rig } from './lib/h2c-upstream.js';
 import { startWsUpstream } from './lib/ws-upstream.js';
 
 const names = (rawHeaders: string[]): string[] => rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
@@ -11,14 +11,7 @@ const send = (pki: TestPki, port: number, payload: string): Promise<string> =>
   rawTlsExchange({ port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload, timeoutMs: 5000 }).then((r) => r.received);
 
 t.test('--upstream-protocol h2: a non-WebSocket Upgrade header is dropped and the request goes over HTTP/2', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startH2cOnlyUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { upstreamProtocol: 'h2' }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startH2Rig(t);
   const cases: Array<[label: string, head: string, body: string]> = [
     ['Upgrade: h2c', 'GET /a HTTP/1.1\r\nHost: localhost\r\nUpgrade: h2c\r\nConnection: close\r\n\r\n', ''],
     ['Upgrade: websocket without Connection: upgrade', 'GET /b HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: close\r\n\r\n', ''],
@@ -40,14 +33,7 @@ t.test('--upstream-protocol h2: a non-WebSocket Upgrade header is dropped and th
 });
 
 t.test('--upstream-protocol h2: a WebSocket handshake to an h2c-only upstream gets 502 before any 101', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startH2cOnlyUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { upstreamProtocol: 'h2' }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startH2Rig(t);
   const answer = await send(pki, proxy.port, 'GET /ws HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n');
   t.match(answer, /^HTTP\/1\.1 502 /, 'the documented answer');
   t.match(answer, /"error":"bad_gateway"/);
