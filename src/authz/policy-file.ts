@@ -4,6 +4,7 @@ import { parseYamlDocument } from '../config/yaml.js';
 import { ConfigError } from '../errors.js';
 import { normalizePath } from '../http/normalize-path.js';
 import { compileAllowRules, RULE_KEYS, type AllowRule, type AllowSpec } from './allow-rules.js';
+import { DEFAULT_ALIASES, type AliasOptions } from './route-aliases.js';
 
 export interface PolicyRoute {
   /** Normalized path prefix; a trailing `*` makes it a raw string prefix. */
@@ -16,6 +17,8 @@ export interface PolicyRoute {
 export interface PolicyDoc {
   routes: PolicyRoute[];
   default?: { allow: AllowSpec };
+  /** Which other spellings of a path are judged too (route-aliases.ts); absent means DEFAULT_ALIASES. */
+  aliases?: AliasOptions;
 }
 
 const KNOWN_METHODS: ReadonlySet<string> = new Set(METHODS);
@@ -138,6 +141,25 @@ function readRoute(v: unknown, at: string, problems: string[]): PolicyRoute | nu
   return methods === undefined ? { path, allow } : { path, methods, allow };
 }
 
+const ALIAS_KEYS = { 'format-suffix': 'formatSuffix', 'ignore-case': 'ignoreCase' } as const;
+
+/** `aliases: { format-suffix: bool, ignore-case: bool }`; a key left out keeps its default (on). */
+function readAliases(v: unknown, at: string, problems: string[]): AliasOptions | null {
+  if (!isMapping(v)) {
+    problems.push(`${at}: must be a mapping such as "{ format-suffix: true, ignore-case: true }", got ${typeName(v)}`);
+    return null;
+  }
+  checkKeys(v, Object.keys(ALIAS_KEYS), at, problems);
+  const out: AliasOptions = { ...DEFAULT_ALIASES };
+  for (const [key, field] of Object.entries(ALIAS_KEYS)) {
+    if (!(key in v)) continue;
+    const value = v[key];
+    if (typeof value === 'boolean') out[field] = value;
+    else problems.push(`${at}.${key}: must be true or false, got ${typeName(value)}`);
+  }
+  return out;
+}
+
 /** Parses policy text (YAML or JSON); `file` only names the source in messages. Throws ConfigError. */
 export function parsePolicyFile(text: string, file: string): PolicyDoc {
   const doc = parseYamlDocument(text);
@@ -152,7 +174,7 @@ export function parsePolicyFile(text: string, file: string): PolicyDoc {
     throw new ConfigError([`${file}: must be a mapping with "routes" and/or "default", got ${root == null ? 'an empty file' : typeName(root)}`]);
   }
   for (const key of Object.keys(root)) {
-    if (key !== 'routes' && key !== 'default') problems.push(`${file}: ${key}: unknown key (allowed here: routes, default)`);
+    if (key !== 'routes' && key !== 'default' && key !== 'aliases') problems.push(`${file}: ${key}: unknown key (allowed here: routes, default, aliases)`);
   }
   if (!('routes' in root) && !('default' in root)) {
     problems.push(`${file}: has neither "routes" nor "default" (see the policy example in the documentation)`);
@@ -184,6 +206,9 @@ export function parsePolicyFile(text: string, file: string): PolicyDoc {
       }
     }
   }
+  const aliases = 'aliases' in root ? readAliases(root.aliases, `${file}: aliases`, problems) : null;
   if (problems.length > 0) throw new ConfigError(problems);
-  return dflt ? { routes, default: dflt } : { routes };
+  const parsed: PolicyDoc = dflt ? { routes, default: dflt } : { routes };
+  if (aliases) parsed.aliases = aliases;
+  return parsed;
 }

@@ -5,6 +5,9 @@
 // - Path prefixes respect segments: `/admin` matches `/admin`, `/admin/` and `/admin/x`, not `/administrator`;
 //   `/admin/` matches `/admin/…` but not `/admin`; a trailing `*` is a raw string prefix (`/admin*`).
 //   Comparison is case-sensitive, on the normalized path (normalize-path.ts).
+// - A request is admitted only if every reading of its path (route-aliases.ts: `/admin.json` is also `/admin`, `/ADMIN`
+//   also `/admin`) is admitted, each decided by the routes as above: an upstream router may run any of those handlers.
+//   Judging more readings can only refuse more than judging the literal path, so no alias can widen a route's reach.
 // - Methods compare upper-cased. A route listing GET also matches HEAD: common upstream frameworks (fastify,
 //   express, Go's mux) run the GET handler for HEAD, so HEAD must be judged by the same route as GET.
 // - `default` from the file, else from the flags; giving both is a ConfigError. With a policy file and neither,
@@ -14,6 +17,7 @@ import { ConfigError } from '../errors.js';
 import type { Identity } from '../identity/types.js';
 import { compileAllowRules, FLAGS_WHERE, type AllowSpec, type Matcher } from './allow-rules.js';
 import type { PolicyDoc } from './policy-file.js';
+import { DEFAULT_ALIASES, foldAsciiCase, pathReadings, type AliasOptions, type PathReading } from './route-aliases.js';
 
 export interface Decision {
   allowed: boolean;
@@ -32,6 +36,8 @@ export interface CompiledPolicy {
 interface CompiledRoute {
   name: string;
   matchesPath: (path: string) => boolean;
+  /** The same test against the lower-cased route path, for lower-cased readings. */
+  matchesFolded: (path: string) => boolean;
   methods: ReadonlySet<string> | null;
   matcher: Matcher;
   line: string;
@@ -51,6 +57,11 @@ export function compilePathPrefix(path: string): (p: string) => boolean {
 function describeAllow(labels: string[], spec: AllowSpec): string {
   if (spec !== 'any-verified' && labels.length === 0) return 'nobody (empty allow list)';
   return labels.join(' | ');
+}
+
+function describeAliases(a: AliasOptions): string {
+  const on = [a.formatSuffix ? 'format suffixes (/x.json is also /x)' : '', a.ignoreCase ? 'ASCII case (/X is also /x)' : ''].filter((s) => s !== '');
+  return `paths also judged as: ${on.length > 0 ? on.join(', ') : 'nothing else (aliases off)'}`;
 }
 
 /** Compiles a policy document and/or the flags' allow spec; throws ConfigError listing every problem. */
@@ -87,7 +98,14 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
     if (methods?.has('GET')) methods.add('HEAD');
     const name = `routes[${i}] ${r.path}`;
     const methodText = r.methods ? ` [${r.methods.join(', ')}]` : '';
-    routes.push({ name, matchesPath: compilePathPrefix(r.path), methods, matcher: c.matcher, line: `${name}${methodText}: ${c.text}` });
+    routes.push({
+      name,
+      matchesPath: compilePathPrefix(r.path),
+      matchesFolded: compilePathPrefix(foldAsciiCase(r.path)),
+      methods,
+      matcher: c.matcher,
+      line: `${name}${methodText}: ${c.text}`,
+    });
   });
 
   let dflt: { matcher: Matcher; line: string };
@@ -108,20 +126,33 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
     ]);
   }
 
+  const aliases = doc?.aliases ?? DEFAULT_ALIASES;
+  const routesHaveUpperCase = (doc?.routes ?? []).some((r) => foldAsciiCase(r.path) !== r.path);
+  const decideReading = (m: string, reading: PathReading, id: Identity): Decision => {
+    for (const route of routes) {
+      if (!(reading.folded ? route.matchesFolded(reading.path) : route.matchesPath(reading.path))) continue;
+      if (route.methods && !route.methods.has(m)) continue;
+      const rule = route.matcher(id);
+      return { allowed: rule !== null, route: route.name, rule };
+    }
+    const rule = dflt.matcher(id);
+    return { allowed: rule !== null, route: 'default', rule };
+  };
+
   return {
     decide(method: string, normalizedPath: string, id: Identity): Decision {
       const m = method.toUpperCase();
-      for (const route of routes) {
-        if (!route.matchesPath(normalizedPath)) continue;
-        if (route.methods && !route.methods.has(m)) continue;
-        const rule = route.matcher(id);
-        return { allowed: rule !== null, route: route.name, rule };
+      const literal = decideReading(m, { path: normalizedPath, folded: false }, id);
+      if (!literal.allowed || routes.length === 0) return literal;
+      const readings = pathReadings(normalizedPath, aliases, routesHaveUpperCase);
+      for (let i = 1; i < readings.length; i++) {
+        const d = decideReading(m, readings[i] as PathReading, id);
+        if (!d.allowed) return d;
       }
-      const rule = dflt.matcher(id);
-      return { allowed: rule !== null, route: 'default', rule };
+      return literal;
     },
     describe(): string[] {
-      return [...routes.map((r) => r.line), dflt.line];
+      return [...routes.map((r) => r.line), dflt.line, ...(routes.length > 0 ? [describeAliases(aliases)] : [])];
     },
   };
 }

@@ -3,7 +3,7 @@
 export type FlagKind = 'string' | 'list' | 'boolean' | 'duration' | 'integer' | 'enum';
 
 /** How a string value is read beyond its kind: an address, an upstream, or a file path that must be readable. */
-export type FlagFormat = 'host-port' | 'host-port-or-off' | 'upstream' | 'file' | 'hex' | 'fingerprint';
+export type FlagFormat = 'host-port' | 'host-port-or-off' | 'upstream' | 'file' | 'hex' | 'fingerprint' | 'header-name';
 
 export interface FlagSpec {
   /** Flag name without dashes; also the config-file key. */
@@ -77,6 +77,14 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'metrics-listen', kind: 'string', format: 'host-port-or-off', default: '127.0.0.1:9090', valueName: '<host:port|off>', help: "plain-HTTP /metrics, /healthz, /readyz; 'off' disables", example: '--metrics-listen 127.0.0.1:9090' },
   { name: 'min-tls-version', kind: 'enum', choices: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2', valueName: '<version>', help: 'lowest TLS version accepted: TLSv1.2 or TLSv1.3', example: '--min-tls-version TLSv1.3' },
   { name: 'forward-cert', kind: 'boolean', default: false, help: "also forward the caller's certificate (XFCC Cert= and RFC 9440 Client-Cert)", example: '--forward-cert' },
+  {
+    name: 'strip-header',
+    kind: 'list',
+    format: 'header-name',
+    valueName: '<name>',
+    help: 'also remove this request header, in every spelling (any case, _ as -), before forwarding (repeatable)',
+    example: '--strip-header X-Tenant-Id',
+  },
   { name: 'upstream-timeout', kind: 'duration', default: '30s', min: 1, valueName: '<duration>', help: 'time to upstream response headers, then 504', example: '--upstream-timeout 30s' },
   { name: 'handshake-timeout', kind: 'duration', default: '10s', min: 1, valueName: '<duration>', help: 'cut off TLS handshakes slower than this', example: '--handshake-timeout 10s' },
   { name: 'headers-timeout', kind: 'duration', default: '30s', min: 1, valueName: '<duration>', help: 'cut off requests whose headers arrive slower than this', example: '--headers-timeout 30s' },

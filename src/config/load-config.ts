@@ -130,6 +130,7 @@ function buildConfig(typed: Map<string, unknown>): Config {
     metricsListen: get<HostPort | null>('metrics-listen'),
     minTlsVersion: get<Config['minTlsVersion']>('min-tls-version'),
     forwardCert: get<boolean>('forward-cert'),
+    stripHeaders: new Set(get<string[] | undefined>('strip-header') ?? []),
     upstreamTimeoutMs: get<number>('upstream-timeout'),
     handshakeTimeoutMs: get<number>('handshake-timeout'),
     headersTimeoutMs: get<number>('headers-timeout'),

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { HostPort, Upstream } from './types.js';
 import { parseDuration } from './durations.js';
 import { MAX_DURATION_MS, type FlagSpec } from './flags.js';
+import { normalizeHeaderName } from '../http/header-sanitize.js';
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -88,10 +89,25 @@ function parseString(value: unknown, flag: FlagSpec): Parsed<string> {
   return ok(value.trim());
 }
 
+/** RFC 9110 field-name (a token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** Fields that frame or route a request (or that gRPC and WebSocket handshakes need): removing them breaks the exchange. */
+const UNSTRIPPABLE: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'te', 'upgrade']);
+
+/** A header name to strip, in the normalized form every comparison uses (lower case, `_` as `-`). */
+function parseHeaderName(text: string, flag: FlagSpec): Parsed<string> {
+  if (!HEADER_NAME.test(text)) return fail(`${showValue(text)} is not a header name (letters, digits and !#$%&'*+.^_\`|~- only); e.g. ${flag.example}`);
+  const name = normalizeHeaderName(text);
+  if (UNSTRIPPABLE.has(name)) return fail(`${showValue(text)} frames or routes the request and cannot be removed; e.g. ${flag.example}`);
+  return ok(name);
+}
+
 /** One list entry, checked by the flag's format. */
 function parseListItem(value: unknown, flag: FlagSpec): Parsed<string> {
   const text = parseString(value, flag);
   if (!text.ok) return text;
+  if (flag.format === 'header-name') return parseHeaderName(text.value, flag);
   const compact = text.value.replace(/:/g, '');
   if (flag.format === 'hex' && !/^[0-9a-fA-F]+$/.test(compact)) {
     return fail(`${showValue(text.value)} is not a hexadecimal serial number; e.g. ${flag.example}`);

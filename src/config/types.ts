@@ -39,6 +39,8 @@ export interface Config {
   metricsListen: HostPort | null;
   minTlsVersion: 'TLSv1.2' | 'TLSv1.3';
   forwardCert: boolean;
+  /** Extra request headers to remove (`--strip-header`), normalized: lower case, `_` as `-`. */
+  stripHeaders: ReadonlySet<string>;
   /** Durations in milliseconds. */
   upstreamTimeoutMs: number;
   handshakeTimeoutMs: number;

@@ -78,9 +78,11 @@ function foldConnectionKeys(incoming: IncomingHttpHeaders): IncomingHttpHeaders 
  * Dropped: pseudo-headers, STRIPPED_HEADER_NAMES, every name listed in `Connection` (except framing,
  * `host` and `upgrade`), `te` unless it is exactly `trailers`, `upgrade` unless this is a WebSocket
  * handshake (`Upgrade: websocket` with `Connection: upgrade`, so an `h2c` upgrade cannot tunnel past the
- * per-request checks). Names compare lower-cased with `_` as `-`; kept names are forwarded lower-cased.
+ * per-request checks; a handshake's Upgrade is forwarded as `websocket` alone). Names compare lower-cased with
+ * `_` as `-`; kept names are forwarded lower-cased.
  * Then the identity headers, X-Forwarded-For/-Proto/-Host and X-Request-Id are set, replacing any value.
- * `host` and the body framing headers are passed through for the proxy layer to decide.
+ * `host` and the body framing headers are passed through for the proxy layer to decide. `facts.strip` holds the
+ * operator's extra names (`--strip-header`, normalized), removed like the built-in ones.
  */
 /** Headers that decide message framing or routing; only their canonical spelling is ever forwarded. */
 const FRAMING_HEADER_NAMES: ReadonlySet<string> = new Set(['transfer-encoding', 'content-length', 'host', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade']);
@@ -88,8 +90,9 @@ const FRAMING_HEADER_NAMES: ReadonlySet<string> = new Set(['transfer-encoding', 
 export function composeUpstreamHeaders(
   incoming: IncomingHttpHeaders,
   identityHeaders: IdentityHeaders,
-  facts: { remoteAddress: string; host: string | undefined; requestId: string },
+  facts: { remoteAddress: string; host: string | undefined; requestId: string; strip?: ReadonlySet<string> },
 ): Record<string, string | string[]> {
+  const strip = facts.strip;
   const out: Record<string, string | string[]> = {};
   const connection = incoming.connection;
   const dropped = parseConnectionTokens(connection);
@@ -103,7 +106,7 @@ export function composeUpstreamHeaders(
       }
       continue;
     }
-    if (dropped !== null && dropped.has(name)) continue;
+    if ((dropped !== null && dropped.has(name)) || (strip !== undefined && strip.has(name))) continue;
     // `Transfer_Encoding`, `Content_Length`, `Host_`…: an upstream that folds `_` into `-` would frame or
     // route the request differently from the proxy, so such spellings never pass.
     if (FRAMING_HEADER_NAMES.has(name) && key.indexOf('_') !== -1) continue;
@@ -111,7 +114,11 @@ export function composeUpstreamHeaders(
       if (typeof value === 'string' && value.trim().toLowerCase() === 'trailers') out.te = 'trailers';
       continue;
     }
-    if (name === 'upgrade' && !(listsToken(connection, 'upgrade') && listsToken(value, 'websocket'))) continue;
+    if (name === 'upgrade') {
+      // Only ever `websocket`: another protocol listed beside it (`websocket, h2c`) is not the proxy's to offer.
+      if (listsToken(connection, 'upgrade') && listsToken(value, 'websocket')) out.upgrade = 'websocket';
+      continue;
+    }
     const lower = key === name ? key : key.toLowerCase();
     if (lower === '__proto__') continue;
     const prev = out[lower];

@@ -17,6 +17,7 @@ import { contextOf } from './request-context.js';
 import type { SnapshotStore } from './snapshot.js';
 import { createUpstreamPool } from './upstream.js';
 import { createHttpForwarder } from './forward-http.js';
+import { keepContentTypeOpaque } from './opaque-content-type.js';
 import { createWebSocketSupport, dispatchUpgrades } from './websocket.js';
 
 export interface ProxyDeps {
@@ -156,11 +157,12 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     sendErrorReply(reply, badRequest(requestId), requestId);
   });
 
-  const forwarder = createHttpForwarder(createUpstreamPool(config), { metrics: deps.metrics, record });
+  const forwarder = createHttpForwarder(createUpstreamPool(config), { metrics: deps.metrics, record, stripHeaders: config.stripHeaders });
   app.addHook('onClose', async () => forwarder.close());
   // Bodies are streamed to the upstream untouched: a pass-through parser leaves the request stream unread.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+  keepContentTypeOpaque(app);
   for (const url of ['/', '/*']) {
     app.route({ url, method: FORWARDED_METHODS, preHandler: websockets.preHandler, handler: forwarder.handle });
   }

@@ -16,6 +16,8 @@ export interface HttpForwarderDeps {
   metrics: Metrics;
   /** Records an exchange once (access line + metrics); used for callers that leave mid-answer. */
   record(request: FastifyRequest, reply: FastifyReply, status: number): void;
+  /** The operator's extra header names to remove (`--strip-header`). */
+  stripHeaders?: ReadonlySet<string>;
 }
 
 type UpstreamError = Error & { code?: string; statusCode?: number; cause?: unknown };
@@ -169,6 +171,7 @@ export function createHttpForwarder(upstream: UpstreamPool, deps: HttpForwarderD
         remoteAddress: ctx.conn.remoteAddress,
         host: forwardedHostOf(raw.headers),
         requestId: ctx.requestId,
+        strip: deps.stripHeaders,
       });
       // undici frames the body itself (Content-Length when given, else chunked) and refuses these as request headers.
       delete headers['transfer-encoding'];

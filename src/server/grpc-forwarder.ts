@@ -52,7 +52,7 @@ function refuseHttp1(reply: FastifyReply, requestId: string): void {
     .send(JSON.stringify({ error: 'grpc_requires_http2', requestId }));
 }
 
-function forwardCall(request: FastifyRequest, upstream: UpstreamSessions, metrics: Metrics): void {
+function forwardCall(request: FastifyRequest, upstream: UpstreamSessions, metrics: Metrics, strip: ReadonlySet<string>): void {
   const ctx = contextOf(request);
   const raw = request.raw as unknown as Http2ServerRequest;
   if (ctx === undefined || ctx.conn === undefined) return; // checked by the caller; kept for the types
@@ -60,6 +60,7 @@ function forwardCall(request: FastifyRequest, upstream: UpstreamSessions, metric
     remoteAddress: ctx.conn.remoteAddress,
     host: forwardedHostOf(raw.headers),
     requestId: ctx.requestId,
+    strip,
   });
   // raw.url is the normalized path the policy judged (set by the authorize hook), plus the untouched query.
   const headers = buildUpstreamCallHeaders(composed, { method: raw.method, path: raw.url, scheme: upstream.scheme, authority: upstream.authority });
@@ -106,7 +107,7 @@ export function registerGrpcForwarding(app: FastifyInstance, config: Config, dep
       return;
     }
     reply.hijack();
-    forwardCall(request, upstream, deps.metrics);
+    forwardCall(request, upstream, deps.metrics, config.stripHeaders);
   });
 
   app.addHook('onResponse', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {

@@ -25,9 +25,13 @@ function copyResponse(headers: IncomingHttpHeaders): Record<string, string | str
   return out;
 }
 
-/** WebSocket handshakes keep their HTTP/1.1 tunnel; every other request can go over HTTP/2. */
+/**
+ * Upgrade requests (Node's `upgrade` event: `Connection: upgrade` with an `Upgrade` header) keep their HTTP/1.1 path,
+ * a WebSocket tunnel or a 400; every other request can go over HTTP/2. An `Upgrade` header on such a request is a
+ * hop-by-hop offer the proxy declines (composeUpstreamHeaders drops it), so it does not change the protocol.
+ */
 export function isPlainHttpRequest(request: FastifyRequest): boolean {
-  return request.raw.headers.upgrade === undefined;
+  return (request.raw as { upgrade?: boolean }).upgrade !== true;
 }
 
 /**
@@ -45,6 +49,7 @@ export function forwardOverH2(request: FastifyRequest, reply: FastifyReply, upst
     remoteAddress: ctx.conn.remoteAddress,
     host: forwardedHostOf(raw.headers),
     requestId,
+    strip: config.stripHeaders,
   });
   const headers = buildUpstreamCallHeaders(composed, { method: raw.method ?? 'GET', path: raw.url ?? '/', scheme: upstream.scheme, authority: upstream.authority }, { forceTrailers: false });
   let answered = false;

@@ -31,7 +31,7 @@ interface PendingUpgrade {
 type UpgradeRequest = IncomingMessage & { [kUpgrade]?: PendingUpgrade };
 
 export interface TunnelDeps {
-  config: Pick<Config, 'upstream' | 'upstreamCa' | 'upstreamTimeoutMs'>;
+  config: Pick<Config, 'upstream' | 'upstreamCa' | 'upstreamTimeoutMs' | 'stripHeaders'>;
   upstreamCaPem: string | undefined;
   store: SnapshotStore;
   metrics: Metrics;
@@ -132,6 +132,7 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
       remoteAddress: conn.remoteAddress,
       host: raw.headers.host,
       requestId: ctx.requestId,
+      strip: deps.config.stripHeaders,
     });
     // The sanitizer drops Connection (hop-by-hop); this hop is an upgrade again.
     headers.connection = 'Upgrade';

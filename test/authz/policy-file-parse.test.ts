@@ -44,7 +44,7 @@ const bad: [text: string, problems: RegExp[]][] = [
   ['routes: [\n', [/^p\.yaml: .*\(fix the YAML\/JSON syntax\)/]],
   ['{"routes": [}', [/^p\.yaml: .*syntax/]],
   ['default: {allow: any-verified}\ndefault: {allow: any-verified}', [/unique/i]],
-  ['rutes: []', [/^p\.yaml: rutes: unknown key \(allowed here: routes, default\)/, /neither "routes" nor "default"/]],
+  ['rutes: []', [/^p\.yaml: rutes: unknown key \(allowed here: routes, default, aliases\)/, /neither "routes" nor "default"/]],
   ['routes: {path: /x}', [/^p\.yaml: routes: must be a list/]],
   [
     'routes:\n  - {path: /a, allow: any-verified}\n  - {path: /b, allow: any-verified}\n  - {path: /c, allow: [{cnn: orders}]}',

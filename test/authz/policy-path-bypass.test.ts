@@ -45,9 +45,12 @@ const spellings: [target: string, outcome: string][] = [
   ['/admin#x', '400'],
   ['/%252e%252e/admin', '400'],
   ['http://localhost/admin', '400'],
-  // Paths are case-sensitive (RFC 3986): /ADMIN and /%41DMIN are other paths, forwarded as such.
-  ['/ADMIN', 'forward /ADMIN'],
-  ['/%41DMIN', 'forward /ADMIN'],
+  // Forwarded as written (RFC 3986 paths are case-sensitive), but judged as /admin too (Express and ASP.NET fold case),
+  // and a format suffix is judged as the path without it (Grape, Rails, Spring).
+  ['/ADMIN', '403 /ADMIN'],
+  ['/%41DMIN', '403 /ADMIN'],
+  ['/admin.json', '403 /admin.json'],
+  ['/admin%2Ejson/', '403 /admin.json/'],
   ['/administrator', 'forward /administrator'],
   ['/public?next=/admin', 'forward /public'],
 ];

@@ -26,6 +26,7 @@ const SPEC_FLAGS: [flag: string, env: string, dflt: string][] = [
   ['--metrics-listen', 'MTLS_SIDECAR_METRICS_LISTEN', 'default: 127.0.0.1:9090'],
   ['--min-tls-version', 'MTLS_SIDECAR_MIN_TLS_VERSION', 'default: TLSv1.2'],
   ['--forward-cert', 'MTLS_SIDECAR_FORWARD_CERT', 'default: false'],
+  ['--strip-header', 'MTLS_SIDECAR_STRIP_HEADER', 'default: none'],
   ['--upstream-timeout', 'MTLS_SIDECAR_UPSTREAM_TIMEOUT', 'default: 30s'],
   ['--request-timeout', 'MTLS_SIDECAR_REQUEST_TIMEOUT', 'default: 5m'],
   ['--upstream-protocol', 'MTLS_SIDECAR_UPSTREAM_PROTOCOL', 'default: http1'],

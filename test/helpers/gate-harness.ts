@@ -96,6 +96,7 @@ export function baseConfig(pki: TestPki, upstreamUrl: string, overrides: Partial
     metricsListen: null,
     minTlsVersion: 'TLSv1.2',
     forwardCert: false,
+    stripHeaders: new Set(),
     upstreamTimeoutMs: 5000,
     handshakeTimeoutMs: 5000,
     headersTimeoutMs: 5000,

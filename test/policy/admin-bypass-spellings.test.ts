@@ -1,6 +1,6 @@
 // No spelling of /admin sent on the wire gets a non-ops caller past the /admin route; the ops caller's request reaches the upstream normalized.
 import t from 'tap';
-import { startPolicyRig } from './lib/policy-proxy.js';
+import { SPIFFE_POLICY, startPolicyRig } from './lib/policy-proxy.js';
 
 const get = (target: string): string => `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`;
 
@@ -58,15 +58,18 @@ t.test('bypass spellings over raw TLS', async (t) => {
   }
 });
 
-t.test('case is significant: /ADMIN is another path, judged by the default and forwarded as sent', async (t) => {
-  // RFC 3986 paths are case-sensitive, and so are the usual upstream routers; an upstream that folds case
-  // must be fronted with routes for each spelling it accepts (documented in the README).
-  const rig = await startPolicyRig();
+t.test('case does not open a way around a route: /ADMIN is also judged as /admin, and forwarded as sent', async (t) => {
+  // Express (by default) and ASP.NET route /ADMIN to the /admin handler, so the /admin route must decide it too.
+  const rig = await startPolicyRig(`${SPIFFE_POLICY}    - uri: spiffe://example.org/ns/ops/sa/console\n`);
   t.teardown(() => rig.close());
-  const r = await rig.send(rig.orders, get('/ADMIN'));
-  t.equal(r.status, 200, 'the default admits the workload to /ADMIN');
-  t.equal(rig.upstream.received.at(-1)?.url, '/ADMIN', 'forwarded with its case intact');
-  t.equal((await rig.send(rig.ops, get('/ADMIN'))).status, 403, 'and the ops-only caller is not admitted by the default');
+  const before = rig.upstream.received.length;
+  for (const target of ['/ADMIN', '/Admin/x', '/%41DMIN', '/ADMIN.JSON']) {
+    t.equal((await rig.send(rig.orders, get(target))).status, 403, `${target}: the workload is refused by the /admin route`);
+  }
+  t.equal(rig.upstream.received.length, before, 'nothing forwarded for the workload');
+  const r = await rig.send(rig.ops, get('/ADMIN'));
+  t.equal(r.status, 200, 'a caller both the default and /admin admit is forwarded');
+  t.equal(rig.upstream.received.at(-1)?.url, '/ADMIN', 'with its case intact');
   const prefix = await rig.send(rig.orders, get('/administrator'));
   t.equal(prefix.status, 200, '/admin does not cover /administrator (segment prefix)');
 });

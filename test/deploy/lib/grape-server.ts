@@ -48,10 +48,13 @@ export interface GrapeServer {
   stop: () => Promise<void>;
 }
 
-/** puma bound to 127.0.0.1:port only, as the example README says; ready when an anonymous call gets 401. */
-export async function startGrape(port: number): Promise<GrapeServer> {
+/**
+ * puma bound to 127.0.0.1:port only, as the example README says; ready when an anonymous call gets 401. `dir` holds the
+ * config.ru to run (the example's by default; a test copy must keep the example's /whoami).
+ */
+export async function startGrape(port: number, dir = GRAPE_DIR): Promise<GrapeServer> {
   const child = spawn('puma', ['-b', `tcp://127.0.0.1:${port}`, '-t', '0:4', '-e', 'production', 'config.ru'], {
-    cwd: GRAPE_DIR, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = captureOutput(child);
   const stop = (): Promise<void> => stopChild(child);
