@@ -148,6 +148,7 @@ export function computeIdentityFromDer(der: Buffer): Identity {
     subject: formatRfc4514(subjectRdns),
     subjectRdns: subjectRdns.map((rdn) => rdn.map(({ type, oid, value }) => ({ type, oid, value }))),
     issuer: formatRfc4514(issuerRdns),
+    issuerRdns: issuerRdns.map((rdn) => rdn.map(({ type, oid, value }) => ({ type, oid, value }))),
     commonNames,
     orgUnits: pickValues(subjectRdns, OID_OU),
     orgs: pickValues(subjectRdns, OID_O),

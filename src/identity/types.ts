@@ -13,8 +13,10 @@ export interface Identity {
   subject: string;
   /** RDNs most specific first; each RDN is a set of attributes (multi-valued RDNs joined with '+'). */
   subjectRdns: NameAttribute[][];
-  /** RFC 4514 issuer string, same rules as `subject`. */
+  /** RFC 4514 issuer string (the leaf's issuer name), same rules as `subject`. */
   issuer: string;
+  /** The issuer name's RDNs, most specific first, for issuer-scoped allow rules. */
+  issuerRdns: NameAttribute[][];
   /** Decoded (raw Unicode) attribute values, most specific first. Used for allow-rule matching. */
   commonNames: string[];
   orgUnits: string[];

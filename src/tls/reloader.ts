@@ -111,7 +111,7 @@ export function startReloader(deps: {
     let options: SecureContextOptions;
     try {
       material = loadTlsMaterial({ cert: config.cert, key: config.key, clientCa: config.clientCa, crl: config.crl });
-      loaded = loadPolicy(config);
+      loaded = loadPolicy(config, material.caCerts);
       options = buildSecureContextOptions(material, config);
       createSecureContext(options);
     } catch (err) {

@@ -23,6 +23,7 @@ export function makeIdentity(over: Partial<Identity> = {}): Identity {
     subject: 'CN=nobody',
     subjectRdns: rdns([['CN', 'nobody']]),
     issuer: 'CN=Test CA',
+    issuerRdns: rdns([['CN', 'Test CA']]),
     commonNames: [],
     orgUnits: [],
     orgs: [],
