@@ -21,6 +21,7 @@ import type { AllowFlags } from '../config/types.js';
 import type { Identity } from '../identity/types.js';
 import { describeScopedSerialForms, sameName, splitIssuerFlag, type TrustedIssuers } from './issuer-scope.js';
 import { parseDistinguishedName } from './parse-dn.js';
+import { uriSanProblem } from '../identity/uri-san.js';
 
 export interface AllowRule {
   cn?: string;
@@ -107,14 +108,16 @@ function compileUri(rule: string): Test | string {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(rule)) return 'is not an absolute URI ("scheme:…", no spaces)';
   if (/[^\x21-\x7e]/.test(rule)) return 'contains bytes outside printable ASCII';
   const star = rule.indexOf('*');
-  if (star === -1) return (id) => id.uris.includes(rule);
-  if (star !== rule.length - 1 || !rule.endsWith('/*')) {
+  if (star !== -1 && (star !== rule.length - 1 || !rule.endsWith('/*'))) {
     return '"*" is only allowed as a final "/*" segment ("spiffe://example.org/ns/prod/*")';
   }
-  const prefix = rule.slice(0, -1);
-  if (/\/\.{1,2}\/|\/\//.test(prefix.replace(/^[^:]*:\/\//, ''))) {
+  const prefix = star === -1 ? null : rule.slice(0, -1);
+  if (prefix !== null && /\/\.{1,2}\/|\/\//.test(prefix.replace(/^[^:]*:\/\//, ''))) {
     return 'prefix contains "." / ".." or empty segments';
   }
+  const problem = uriSanProblem(prefix === null ? rule : prefix.slice(0, -1));
+  if (problem !== null) return `can never match: it ${problem}, and such a URI SAN is left out of the identity`;
+  if (prefix === null) return (id) => id.uris.includes(rule);
   return (id) => id.uris.some((u) => u.startsWith(prefix) && isPlainRemainder(u.slice(prefix.length)));
 }
 

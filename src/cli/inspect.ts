@@ -11,6 +11,7 @@ import { EXIT_CHECK_FAILED, UserError } from '../errors.js';
 import { buildIdentityHeaders } from '../http/identity-headers.js';
 import { computeIdentity, DerError } from '../identity/identity.js';
 import type { Identity } from '../identity/types.js';
+import { uriSanProblem } from '../identity/uri-san.js';
 import { loadMaterialOrRefuse } from '../server/start-proxy.js';
 import type { TlsMaterial } from '../tls/material.js';
 import { parseCertificateBundle, splitPem } from '../tls/pem.js';
@@ -122,6 +123,9 @@ function describeNotes(cert: X509Certificate, id: Identity, count: number, forwa
   if (eku.length > 0 && !eku.includes('clientAuth') && !eku.includes('anyExtendedKeyUsage')) {
     notes.push('its extended key usage has no clientAuth: the proxy refuses it in the TLS handshake (reason bad_key_usage)');
   }
+  const cnCount = id.subjectRdns.flat().filter((a) => a.oid === '2.5.4.3').length;
+  if (cnCount > 1) notes.push(`the subject has ${cnCount} CN attributes: no cn rule matches it and x-client-cn is not sent`);
+  for (const uri of id.ignoredUris) notes.push(`URI SAN ${JSON.stringify(uri)} is left out of the identity (it matches no rule and is not forwarded): it ${uriSanProblem(uri) ?? ''}`);
   if (!forwardCert) notes.push('with --forward-cert the proxy also sends client-cert (RFC 9440) and a Cert= element in x-forwarded-client-cert');
   return notes;
 }

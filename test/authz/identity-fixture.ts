@@ -30,6 +30,7 @@ export function makeIdentity(over: Partial<Identity> = {}): Identity {
     cnEscaped: '',
     dns: [],
     uris: [],
+    ignoredUris: [],
     emails: [],
     ips: [],
     serial: '01',
