@@ -320,3 +320,36 @@ export function makeLeafWithRawSubject(
     removeDir(work);
   }
 }
+
+/** A PEM CRL like makeCrl's, with a chosen cRLNumber and explicit lastUpdate/nextUpdate (ms since the epoch). */
+export function makeCrlWithNumber(
+  dir: string,
+  issuer: CertFiles,
+  revoked: CertFiles[],
+  opts: { crlNumber: number; lastUpdateMs?: number; nextUpdateMs?: number },
+): string {
+  const work = mkdtempSync(join(dir, '.crln-'));
+  try {
+    const confPath = join(work, 'ca.cnf');
+    writeFileSync(confPath, caConf(work, '[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n'));
+    const revokedAt = formatAsn1Time(Date.now() - 3_600_000).slice(2);
+    const lines = revoked.map((c) => {
+      const serial = openssl(['x509', '-noout', '-serial', '-in', c.cert]).trim().replace(/^serial=/, '');
+      return `R\t491231235959Z\t${revokedAt}\t${serial}\tunknown\t/CN=revoked`;
+    });
+    writeFileSync(join(work, 'index.txt'), lines.map((l) => `${l}\n`).join(''));
+    writeFileSync(join(work, 'index.txt.attr'), 'unique_subject = no\n');
+    const hex = opts.crlNumber.toString(16).toUpperCase();
+    writeFileSync(join(work, 'crlnumber'), `${hex.length % 2 === 1 ? `0${hex}` : hex}\n`);
+    const lastUpdate = opts.lastUpdateMs ?? Date.now() - 60_000;
+    const nextUpdate = opts.nextUpdateMs ?? lastUpdate + 86_400_000;
+    const crl = join(dir, `${safeFileName(issuer.name)}-n${opts.crlNumber}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.crl.pem`);
+    openssl([
+      'ca', '-batch', '-gencrl', '-config', confPath, '-cert', issuer.cert, '-keyfile', issuer.key,
+      '-crlexts', 'crl_ext', '-crl_lastupdate', formatAsn1Time(lastUpdate), '-crl_nextupdate', formatAsn1Time(nextUpdate), '-out', crl,
+    ]);
+    return crl;
+  } finally {
+    removeDir(work);
+  }
+}
