@@ -19,7 +19,7 @@
 import { ConfigError } from '../errors.js';
 import type { AllowFlags } from '../config/types.js';
 import type { Identity } from '../identity/types.js';
-import { describeScopedSerialForms, sameName, splitIssuerFlag, type TrustedIssuers } from './issuer-scope.js';
+import { sameName, scopeBareSerial, splitIssuerFlag, type TrustedIssuers } from './issuer-scope.js';
 import { parseDistinguishedName } from './parse-dn.js';
 import { uriSanProblem } from '../identity/uri-san.js';
 
@@ -163,15 +163,6 @@ function compileKey(key: RuleKey, value: string): { test: Test; label: string } 
   }
 }
 
-/** A serial rule without an issuer: scoped to the one trusted CA name, refused (with the forms to write) when there are several. */
-function scopeBareSerial(rule: AllowRule, trust: TrustedIssuers | undefined, flag: boolean): Test | string | null {
-  if (rule.serial === undefined || rule.issuer !== undefined || trust === undefined) return null;
-  const [only, ...others] = trust.names;
-  if (only !== undefined && others.length === 0) return (id) => sameName(only.rdns, id.issuerRdns);
-  if (only === undefined) return null;
-  const names = trust.names.map((n) => n.text).join('; ');
-  return `serial numbers are unique only per issuer, and --client-ca trusts ${trust.names.length} CA names (${names}); name the issuer: ${describeScopedSerialForms(rule.serial, trust, flag)}`;
-}
 
 function checkPlainValue(value: unknown, refuseOuterSpace: boolean): string | null {
   if (typeof value !== 'string') return `must be a string, got ${value === null ? 'null' : typeof value} (quote it)`;

@@ -4,7 +4,8 @@
 // with an issuer: written on the rule, or implied when exactly one CA name is trusted.
 import type { X509Certificate } from 'node:crypto';
 import { tryComputeIdentity } from '../identity/identity.js';
-import type { NameAttribute } from '../identity/types.js';
+import type { Identity, NameAttribute } from '../identity/types.js';
+import type { AllowRule } from './allow-rules.js';
 import type { ParsedAttribute } from './parse-dn.js';
 
 /** The distinct subject names of the loaded client CAs (a CA's issued serials are unique under its name). */
@@ -53,7 +54,17 @@ export function splitIssuerFlag(raw: string): { issuer?: string; value: string }
 }
 
 /** How to write a serial rule for each trusted issuer, for the message that refuses a bare one. */
-export function describeScopedSerialForms(serial: string, issuers: TrustedIssuers, flag: boolean): string {
+function describeScopedSerialForms(serial: string, issuers: TrustedIssuers, flag: boolean): string {
   const forms = issuers.names.map((n) => (flag ? `--allow-serial ${JSON.stringify(`issuer=${n.text};${serial}`)}` : `{ serial: "${serial}", issuer: ${JSON.stringify(n.text)} }`));
   return forms.join(' or ');
+}
+
+/** A serial rule without an issuer: scoped to the one trusted CA name, refused (with the forms to write) when there are several. */
+export function scopeBareSerial(rule: AllowRule, trust: TrustedIssuers | undefined, flag: boolean): ((id: Identity) => boolean) | string | null {
+  if (rule.serial === undefined || rule.issuer !== undefined || trust === undefined) return null;
+  const [only, ...others] = trust.names;
+  if (only !== undefined && others.length === 0) return (id) => sameName(only.rdns, id.issuerRdns);
+  if (only === undefined) return null;
+  const names = trust.names.map((n) => n.text).join('; ');
+  return `serial numbers are unique only per issuer, and --client-ca trusts ${trust.names.length} CA names (${names}); name the issuer: ${describeScopedSerialForms(rule.serial, trust, flag)}`;
 }

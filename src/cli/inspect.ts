@@ -9,7 +9,7 @@ import { loadConfig } from '../config/load-config.js';
 import type { Config, ConfigInput } from '../config/types.js';
 import { EXIT_CHECK_FAILED, UserError } from '../errors.js';
 import { buildIdentityHeaders } from '../http/identity-headers.js';
-import { computeIdentity, DerError } from '../identity/identity.js';
+import { computeIdentity, DerError, tryComputeIdentity } from '../identity/identity.js';
 import type { Identity } from '../identity/types.js';
 import { uriSanProblem } from '../identity/uri-san.js';
 import { loadMaterialOrRefuse } from '../server/start-proxy.js';
@@ -111,7 +111,7 @@ function describeHandshake(verdict: HandshakeVerdict): NonNullable<InspectReport
     admitted: verdict.refusal === null,
     reason: verdict.refusal,
     detail: verdict.detail,
-    chain: verdict.chain.map((c) => computeIdentity(c).subject),
+    chain: verdict.chain.map((c) => tryComputeIdentity(c)?.subject ?? c.subject.replace(/\n/g, ',')),
   };
 }
 
