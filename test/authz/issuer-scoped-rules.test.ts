@@ -1,6 +1,6 @@
 // Two trusted CAs each issue serial 0x1000 to CN=alice: serial rules are issuer-scoped, every rule can be narrowed to an
 // issuer, and the upstream is told which CA issued the caller (X-Client-Issuer, compared with openssl's own view).
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError } from '../../src/errors.js';
@@ -129,5 +129,25 @@ t.test('with one trusted CA, a bare serial means that CA: a leaf of a client-sen
   const before = upstream.received.length;
   const chained = await httpsRequest({ port: proxy.port, ca: caOne.certPem, cert: chainPem(viaInter, inter), key: viaInter.keyPem });
   t.equal(chained.status, 403, 'serial 1000 of the intermediate is another certificate');
+  t.equal(upstream.received.length, before, 'the upstream received nothing');
+});
+
+t.test('a reload that adds a second CA name under a bare serial rule is refused, and the rule keeps its meaning', async (t) => {
+  const caFile = join(dir, 'rotating-ca.pem');
+  copyFileSync(caOne.cert, caFile);
+  const upstream = await startRecordingUpstream();
+  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { clientCa: [caFile], allow: { ...noAllow, serial: ['1000'] } }));
+  t.teardown(async () => {
+    await proxy.close(0);
+    await upstream.close();
+  });
+  writeFileSync(caFile, chainPem(caOne, caTwo));
+  t.equal(proxy.reload('signal'), 'failure', 'refused: the bare serial would be ambiguous');
+  const refused = proxy.logLines().filter((l) => l['msg'] === 'reload refused; the current certificates and policy keep serving').at(-1);
+  t.match(String((refused?.['problems'] as string[] | undefined)?.join()), /issuer=CN=CA Two,O=Acme;1000/, 'the log gives the form to write');
+  t.equal((await httpsRequest({ port: proxy.port, ca: caOne.certPem, cert: aliceOne.certPem, key: aliceOne.keyPem })).status, 200, 'CA One alice still admitted');
+  const before = upstream.received.length;
+  const two = await httpsRequest({ port: proxy.port, ca: caOne.certPem, cert: aliceTwo.certPem, key: aliceTwo.keyPem }).then((r) => r.status, () => 0);
+  t.equal(two, 0, 'CA Two is not trusted: its alice is refused in the handshake');
   t.equal(upstream.received.length, before, 'the upstream received nothing');
 });
