@@ -163,7 +163,6 @@ function compileKey(key: RuleKey, value: string): { test: Test; label: string } 
   }
 }
 
-
 function checkPlainValue(value: unknown, refuseOuterSpace: boolean): string | null {
   if (typeof value !== 'string') return `must be a string, got ${value === null ? 'null' : typeof value} (quote it)`;
   if (value === '') return 'is empty (remove it or give a value)';
