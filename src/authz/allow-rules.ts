@@ -13,11 +13,15 @@
 //   `spiffe://example.org/ns/prod/*` matches `…/ns/prod/x` and deeper but not `…/ns/prod` nor `…/ns/prod/`.
 //   A URI SAN whose remainder has `.`/`..`/empty segments, `\`, `%2F`/`%5C`/`%2E`/`%00`, or bytes outside
 //   printable ASCII never matches a prefix rule.
+// - issuer: narrows any rule to certificates whose issuer name is this RFC 4514 DN (compared like subject).
+//   A serial without an issuer is scoped to the one trusted CA name, and refused when several are trusted.
 // An empty rule list admits no one (fail closed).
 import { ConfigError } from '../errors.js';
 import type { AllowFlags } from '../config/types.js';
 import type { Identity } from '../identity/types.js';
-import { parseDistinguishedName, type ParsedAttribute } from './parse-dn.js';
+import { sameName, scopeBareSerial, splitIssuerFlag, type TrustedIssuers } from './issuer-scope.js';
+import { parseDistinguishedName } from './parse-dn.js';
+import { uriSanProblem } from '../identity/uri-san.js';
 
 export interface AllowRule {
   cn?: string;
@@ -29,6 +33,8 @@ export interface AllowRule {
   serial?: string;
   fingerprint?: string;
   subject?: string;
+  /** Narrows the rule to certificates issued under this RFC 4514 name. */
+  issuer?: string;
 }
 export type AllowSpec = 'any-verified' | AllowRule[];
 /** Returns a short, bounded label of the admitting rule, or null when no rule admits the identity. */
@@ -36,7 +42,9 @@ export type Matcher = (id: Identity) => string | null;
 
 export type RuleKey = keyof AllowRule;
 /** Every rule key, in the order labels are written. */
-export const RULE_KEYS: readonly RuleKey[] = ['cn', 'ou', 'o', 'email', 'dns', 'uri', 'subject', 'serial', 'fingerprint'];
+export const RULE_KEYS: readonly RuleKey[] = ['cn', 'ou', 'o', 'email', 'dns', 'uri', 'subject', 'serial', 'fingerprint', 'issuer'];
+/** The keys that have an `--allow-<key>` flag (issuer is written inside a flag value: `issuer=<DN>;<value>`). */
+const FLAG_KEYS = RULE_KEYS.filter((k): k is keyof AllowFlags => k !== 'issuer');
 /** Pass as `where` to get flag-style problems (`--allow-uri "x": …`) instead of `where[i].uri: …`. */
 export const FLAGS_WHERE = '--allow-*';
 
@@ -100,28 +108,23 @@ function compileUri(rule: string): Test | string {
   if (!/^[A-Za-z][A-Za-z0-9+.-]*:\S+$/.test(rule)) return 'is not an absolute URI ("scheme:…", no spaces)';
   if (/[^\x21-\x7e]/.test(rule)) return 'contains bytes outside printable ASCII';
   const star = rule.indexOf('*');
-  if (star === -1) return (id) => id.uris.includes(rule);
-  if (star !== rule.length - 1 || !rule.endsWith('/*')) {
+  if (star !== -1 && (star !== rule.length - 1 || !rule.endsWith('/*'))) {
     return '"*" is only allowed as a final "/*" segment ("spiffe://example.org/ns/prod/*")';
   }
-  const prefix = rule.slice(0, -1);
-  if (/\/\.{1,2}\/|\/\//.test(prefix.replace(/^[^:]*:\/\//, ''))) {
+  const prefix = star === -1 ? null : rule.slice(0, -1);
+  if (prefix !== null && /\/\.{1,2}\/|\/\//.test(prefix.replace(/^[^:]*:\/\//, ''))) {
     return 'prefix contains "." / ".." or empty segments';
   }
+  const problem = uriSanProblem(prefix === null ? rule : prefix.slice(0, -1));
+  if (problem !== null) return `can never match: it ${problem}, and such a URI SAN is left out of the identity`;
+  if (prefix === null) return (id) => id.uris.includes(rule);
   return (id) => id.uris.some((u) => u.startsWith(prefix) && isPlainRemainder(u.slice(prefix.length)));
 }
 
-function sameRdn(a: ParsedAttribute[], b: Identity['subjectRdns'][number]): boolean {
-  if (a.length !== b.length) return false;
-  const left = a.map((x) => `${x.oid}=${x.value}`).sort();
-  const right = b.map((x) => `${x.oid}=${x.value}`).sort();
-  return left.every((v, i) => v === right[i]);
-}
-
-function compileSubject(rule: string): Test | string {
+function compileName(rule: string, pick: (id: Identity) => Identity['subjectRdns']): Test | string {
   const rdns = parseDistinguishedName(rule);
   if (typeof rdns === 'string') return `is not an RFC 4514 name: it ${rdns}`;
-  return (id) => id.subjectRdns.length === rdns.length && rdns.every((rdn, i) => sameRdn(rdn, id.subjectRdns[i] ?? []));
+  return (id) => sameName(rdns, pick(id));
 }
 
 function compileKey(key: RuleKey, value: string): { test: Test; label: string } | string {
@@ -152,8 +155,9 @@ function compileKey(key: RuleKey, value: string): { test: Test; label: string } 
       const test = compileUri(value);
       return typeof test === 'string' ? test : { test, label: value };
     }
-    case 'subject': {
-      const test = compileSubject(value);
+    case 'subject':
+    case 'issuer': {
+      const test = compileName(value, key === 'subject' ? (id) => id.subjectRdns : (id) => id.issuerRdns);
       return typeof test === 'string' ? test : { test, label: value };
     }
   }
@@ -174,14 +178,16 @@ export interface CompiledAllow {
   labels: string[];
 }
 
-/** Compiles a spec into a matcher plus rule labels; throws ConfigError naming every bad rule. */
-export function compileAllowRules(spec: AllowSpec, where: string): CompiledAllow {
+/**
+ * Compiles a spec into a matcher plus rule labels; throws ConfigError naming every bad rule. `trust` (the loaded
+ * client CAs) scopes or refuses serial rules without an issuer; without it (syntax checks only) they are not scoped.
+ */
+export function compileAllowRules(spec: AllowSpec, where: string, trust?: TrustedIssuers): CompiledAllow {
   if (spec === 'any-verified') return { matcher: () => 'any-verified', labels: ['any-verified'] };
   const problems: string[] = [];
   const rules: { tests: Test[]; label: string }[] = [];
   spec.forEach((rule, i) => {
-    const at = (key: string, value: unknown): string =>
-      where === FLAGS_WHERE ? `--allow-${key} ${JSON.stringify(value)}` : `${where}[${i}].${key}`;
+    const at = (key: string, value: unknown): string => (where === FLAGS_WHERE ? flagText(rule, key, value) : `${where}[${i}].${key}`);
     const keys = Object.keys(rule);
     if (keys.length === 0) problems.push(`${where === FLAGS_WHERE ? where : `${where}[${i}]`}: rule has no keys (give at least one of ${RULE_KEYS.join(', ')})`);
     const tests: Test[] = [];
@@ -194,7 +200,7 @@ export function compileAllowRules(spec: AllowSpec, where: string): CompiledAllow
     for (const key of RULE_KEYS) {
       if (!(key in rule)) continue;
       const value: unknown = rule[key];
-      const bad = checkPlainValue(value, key !== 'subject');
+      const bad = checkPlainValue(value, key !== 'subject' && key !== 'issuer');
       const compiled = bad ?? compileKey(key, value as string);
       if (typeof compiled === 'string') {
         problems.push(`${at(key, value)}: ${compiled}`);
@@ -203,6 +209,9 @@ export function compileAllowRules(spec: AllowSpec, where: string): CompiledAllow
       tests.push(compiled.test);
       parts.push(`${key}=${boundLabel(compiled.label)}`);
     }
+    const scoped = scopeBareSerial(rule, trust, where === FLAGS_WHERE);
+    if (typeof scoped === 'string') problems.push(`${at('serial', rule.serial)}: ${scoped}`);
+    else if (scoped !== null) tests.push(scoped);
     rules.push({ tests, label: parts.join(',') });
   });
   if (problems.length > 0) throw new ConfigError(problems);
@@ -224,15 +233,33 @@ export function compileAllowRules(spec: AllowSpec, where: string): CompiledAllow
   return { matcher, labels: rules.map((r) => r.label) };
 }
 
-/** Compiles a spec into a matcher; throws ConfigError listing every problem, each prefixed by `where`. */
-export function compileAllow(spec: AllowSpec, where: string): Matcher {
-  return compileAllowRules(spec, where).matcher;
+/** How a flag rule was written: `--allow-serial "issuer=CN=A;1000"`. */
+function flagText(rule: AllowRule, key: string, value: unknown): string {
+  const flagKey = key === 'issuer' ? (FLAG_KEYS.find((k) => k in rule) ?? 'issuer') : key;
+  const written = rule.issuer === undefined ? value : `issuer=${rule.issuer};${String(rule[flagKey as RuleKey] ?? '')}`;
+  return `--allow-${flagKey} ${JSON.stringify(written)}`;
 }
 
-/** Builds the spec the `--allow-*` flags describe; null when none was given. Each flag value is a one-key rule. */
+/** Compiles a spec into a matcher; throws ConfigError listing every problem, each prefixed by `where`. */
+export function compileAllow(spec: AllowSpec, where: string, trust?: TrustedIssuers): Matcher {
+  return compileAllowRules(spec, where, trust).matcher;
+}
+
+/**
+ * Builds the spec the `--allow-*` flags describe; null when none was given. Each flag value is a one-key rule, or
+ * two keys when written `issuer=<DN>;<value>`.
+ */
 export function allowSpecFromFlags(allow: AllowFlags, anyVerified: boolean): AllowSpec | null {
   const rules: AllowRule[] = [];
-  for (const key of RULE_KEYS) for (const value of allow[key]) rules.push({ [key]: value });
+  const problems: string[] = [];
+  for (const key of FLAG_KEYS) {
+    for (const raw of allow[key]) {
+      const split = splitIssuerFlag(raw);
+      if (split === null) problems.push(`--allow-${key} ${JSON.stringify(raw)}: "issuer=" needs a ";" before the value (write "issuer=CN=Team CA,O=Acme;<value>")`);
+      else rules.push(split.issuer === undefined ? { [key]: split.value } : { [key]: split.value, issuer: split.issuer });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   if (anyVerified && rules.length > 0) {
     throw new ConfigError([
       `--allow-any-verified admits every verified certificate, so ${[...new Set(rules.map((r) => `--allow-${Object.keys(r)[0]}`))].join(', ')} would have no effect: remove one or the other`,

@@ -68,7 +68,7 @@ function decodeBerString(hex: string): string | null {
   const body = bytes.subarray(off);
   switch (tag) {
     case 0x0c: // UTF8String
-      return new TextDecoder('utf-8', { fatal: true }).decode(body);
+      return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(body);
     case 0x13: // PrintableString
     case 0x16: // IA5String
     case 0x14: // TeletexString, read as Latin-1 like OpenSSL does
@@ -115,7 +115,7 @@ function readValue(s: string, start: number): { value: string; end: number } | s
   }
   let value: string;
   try {
-    value = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(bytes.slice(0, keep)));
+    value = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.from(bytes.slice(0, keep)));
   } catch {
     return 'has \\XX escapes that are not valid UTF-8';
   }

@@ -16,6 +16,7 @@
 import { ConfigError } from '../errors.js';
 import type { Identity } from '../identity/types.js';
 import { compileAllowRules, FLAGS_WHERE, type AllowSpec, type Matcher } from './allow-rules.js';
+import type { TrustedIssuers } from './issuer-scope.js';
 import type { PolicyDoc } from './policy-file.js';
 import { DEFAULT_ALIASES, foldAsciiCase, pathReadings, type AliasOptions, type PathReading } from './route-aliases.js';
 
@@ -64,8 +65,11 @@ function describeAliases(a: AliasOptions): string {
   return `paths also judged as: ${on.length > 0 ? on.join(', ') : 'nothing else (aliases off)'}`;
 }
 
-/** Compiles a policy document and/or the flags' allow spec; throws ConfigError listing every problem. */
-export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null, file = 'policy'): CompiledPolicy {
+/**
+ * Compiles a policy document and/or the flags' allow spec; throws ConfigError listing every problem. `trust` (the
+ * loaded client CAs) scopes serial rules to an issuer; see compileAllowRules.
+ */
+export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null, file = 'policy', trust?: TrustedIssuers): CompiledPolicy {
   if (doc === null && flagSpec === null) {
     throw new ConfigError([
       'no allow rule: give --allow-cn/--allow-uri/… rules, a --policy file, or --allow-any-verified (an empty allowlist never means "everyone")',
@@ -80,7 +84,7 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
   let admitsSomeone = false;
   const compile = (spec: AllowSpec, where: string): { matcher: Matcher; text: string } | null => {
     try {
-      const c = compileAllowRules(spec, where);
+      const c = compileAllowRules(spec, where, trust);
       if (c.labels.length > 0) admitsSomeone = true;
       return { matcher: c.matcher, text: describeAllow(c.labels, spec) };
     } catch (err) {

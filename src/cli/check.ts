@@ -118,7 +118,7 @@ export function buildCheckReport(input: ConfigInput, now = Date.now()): CheckRep
     const material = runStage(checks.material, () => loadMaterialOrRefuse(config));
     certificates = listCertificates(config, now);
     if (material) crls = listCrls(material, now);
-    policy = runStage(checks.policy, () => loadPolicy(config).policy.describe()) ?? [];
+    policy = runStage(checks.policy, () => loadPolicy(config, material?.caCerts).policy.describe()) ?? [];
   }
 
   // Without a configuration the process's own posture is still worth reporting (no key or upstream to judge).

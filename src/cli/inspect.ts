@@ -2,15 +2,20 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { allowSpecFromFlags, compileAllowRules, FLAGS_WHERE, type AllowSpec } from '../authz/allow-rules.js';
+import { trustedIssuersOf, type TrustedIssuers } from '../authz/issuer-scope.js';
 import { loadPolicy } from '../authz/load-policy.js';
 import { parsePolicyFile } from '../authz/policy-file.js';
 import { loadConfig } from '../config/load-config.js';
 import type { Config, ConfigInput } from '../config/types.js';
 import { EXIT_CHECK_FAILED, UserError } from '../errors.js';
 import { buildIdentityHeaders } from '../http/identity-headers.js';
-import { computeIdentity, DerError } from '../identity/identity.js';
+import { computeIdentity, DerError, tryComputeIdentity } from '../identity/identity.js';
 import type { Identity } from '../identity/types.js';
+import { uriSanProblem } from '../identity/uri-san.js';
+import { loadMaterialOrRefuse } from '../server/start-proxy.js';
+import type { TlsMaterial } from '../tls/material.js';
 import { parseCertificateBundle, splitPem } from '../tls/pem.js';
+import { judgeHandshake, type HandshakeVerdict } from './inspect-verdict.js';
 import { formatInspectReport, formatIsoSeconds, type InspectReport, type InspectRouteResult } from './report-format.js';
 
 const DAY_MS = 86_400_000;
@@ -23,8 +28,8 @@ function refuseFile(file: string, why: string): UserError {
   return new UserError(`inspect ${file}: ${why}`, EXIT_CHECK_FAILED);
 }
 
-/** The first certificate of a PEM bundle or a DER file, and how many the file holds. */
-function readCertificateFile(file: string): { cert: X509Certificate; count: number } {
+/** The first certificate of a PEM bundle or a DER file, the ones after it (sent with it, as a client would), and how many. */
+function readCertificateFile(file: string): { cert: X509Certificate; rest: X509Certificate[]; count: number } {
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
@@ -40,65 +45,74 @@ function readCertificateFile(file: string): { cert: X509Certificate; count: numb
       throw refuseFile(file, `holds ${found}, no "CERTIFICATE"; give the certificate file (.crt/.pem), not a key or request`);
     }
     try {
-      const certs = parseCertificateBundle(text);
-      return { cert: certs[0] as X509Certificate, count: certs.length };
+      const [first, ...rest] = parseCertificateBundle(text);
+      return { cert: first as X509Certificate, rest, count: rest.length + 1 };
     } catch (err) {
       throw refuseFile(file, `${(err as Error).message}; give a PEM certificate`);
     }
   }
   try {
-    return { cert: new X509Certificate(bytes), count: 1 };
+    return { cert: new X509Certificate(bytes), rest: [], count: 1 };
   } catch {
     throw refuseFile(file, 'is neither a PEM nor a DER certificate; give the certificate file (.crt/.pem), not a key or request');
   }
 }
 
-/** One route's allow list judged rule by rule, with the compiler the proxy uses. */
-function judgeSpec(route: string, methods: string[] | null, spec: AllowSpec, where: string, id: Identity): InspectRouteResult {
-  if (spec === 'any-verified') return { route, methods, rules: ['any-verified'], admittedBy: ['any-verified'], admitted: true };
+/** What the judging of routes needs besides the identity: the trusted CA names, and whether the handshake admits it. */
+interface JudgeContext {
+  trust: TrustedIssuers;
+  handshakeAdmits: boolean;
+}
+
+/** One route's allow list judged rule by rule, with the compiler the proxy uses; nothing is admitted that the handshake refuses. */
+function judgeSpec(route: string, methods: string[] | null, spec: AllowSpec, where: string, id: Identity, ctx: JudgeContext): InspectRouteResult {
+  if (spec === 'any-verified') {
+    const admittedBy = ctx.handshakeAdmits ? ['any-verified'] : [];
+    return { route, methods, rules: ['any-verified'], admittedBy, admitted: admittedBy.length > 0 };
+  }
   const rules: string[] = [];
   const admittedBy: string[] = [];
   for (const rule of spec) {
-    const compiled = compileAllowRules([rule], where);
+    const compiled = compileAllowRules([rule], where, ctx.trust);
     const label = compiled.labels[0] ?? '';
     rules.push(label);
-    if (compiled.matcher(id) !== null) admittedBy.push(label);
+    if (ctx.handshakeAdmits && compiled.matcher(id) !== null) admittedBy.push(label);
   }
   return { route, methods, rules, admittedBy, admitted: admittedBy.length > 0 };
 }
 
 /** Per route, then the default: which rules admit the identity. loadPolicy has already validated everything. */
-function judgeRoutes(config: Config, id: Identity): InspectRouteResult[] {
+function judgeRoutes(config: Config, id: Identity, ctx: JudgeContext): InspectRouteResult[] {
   const flagSpec = allowSpecFromFlags(config.allow, config.allowAnyVerified);
   const results: InspectRouteResult[] = [];
   if (config.policy === undefined) {
-    if (flagSpec !== null) results.push(judgeSpec('default (from --allow-* flags)', null, flagSpec, FLAGS_WHERE, id));
+    if (flagSpec !== null) results.push(judgeSpec('default (from --allow-* flags)', null, flagSpec, FLAGS_WHERE, id, ctx));
     return results;
   }
   const file = config.policy;
   const doc = parsePolicyFile(readFileSync(file, 'utf8'), file);
   doc.routes.forEach((r, i) => {
-    results.push(judgeSpec(`routes[${i}] ${r.path}`, r.methods ?? null, r.allow, `${file}: routes[${i}].allow`, id));
+    results.push(judgeSpec(`routes[${i}] ${r.path}`, r.methods ?? null, r.allow, `${file}: routes[${i}].allow`, id, ctx));
   });
-  if (doc.default) results.push(judgeSpec('default', null, doc.default.allow, `${file}: default.allow`, id));
-  else if (flagSpec !== null) results.push(judgeSpec('default (from --allow-* flags)', null, flagSpec, FLAGS_WHERE, id));
+  if (doc.default) results.push(judgeSpec('default', null, doc.default.allow, `${file}: default.allow`, id, ctx));
+  else if (flagSpec !== null) results.push(judgeSpec('default (from --allow-* flags)', null, flagSpec, FLAGS_WHERE, id, ctx));
   else results.push({ route: 'default', methods: null, rules: [], admittedBy: [], admitted: false });
   return results;
 }
 
-/** The --client-ca certificate that signed this one directly, if any; a bad CA file was already refused by loadConfig. */
-function findIssuingCa(cert: X509Certificate, caFiles: readonly string[]): string | null {
-  for (const file of caFiles) {
-    let cas: X509Certificate[];
-    try {
-      cas = parseCertificateBundle(readFileSync(file, 'utf8'));
-    } catch {
-      continue;
-    }
-    const issuer = cas.find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
-    if (issuer) return computeIdentity(issuer).subject;
-  }
-  return null;
+/** The --client-ca certificate that signed this one directly, if any. */
+function findIssuingCa(cert: X509Certificate, caCerts: readonly X509Certificate[]): string | null {
+  const issuer = caCerts.find((ca) => cert.checkIssued(ca) && cert.verify(ca.publicKey));
+  return issuer ? computeIdentity(issuer).subject : null;
+}
+
+function describeHandshake(verdict: HandshakeVerdict): NonNullable<InspectReport['authorization']>['handshake'] {
+  return {
+    admitted: verdict.refusal === null,
+    reason: verdict.refusal,
+    detail: verdict.detail,
+    chain: verdict.chain.map((c) => tryComputeIdentity(c)?.subject ?? c.subject.replace(/\n/g, ',')),
+  };
 }
 
 function describeNotes(cert: X509Certificate, id: Identity, count: number, forwardCert: boolean): string[] {
@@ -109,6 +123,9 @@ function describeNotes(cert: X509Certificate, id: Identity, count: number, forwa
   if (eku.length > 0 && !eku.includes('clientAuth') && !eku.includes('anyExtendedKeyUsage')) {
     notes.push('its extended key usage has no clientAuth: the proxy refuses it in the TLS handshake (reason bad_key_usage)');
   }
+  const cnCount = id.subjectRdns.flat().filter((a) => a.oid === '2.5.4.3').length;
+  if (cnCount > 1) notes.push(`the subject has ${cnCount} CN attributes: no cn rule matches it and x-client-cn is not sent`);
+  for (const uri of id.ignoredUris) notes.push(`URI SAN ${JSON.stringify(uri)} is left out of the identity (it matches no rule and is not forwarded): it ${uriSanProblem(uri) ?? ''}`);
   if (!forwardCert) notes.push('with --forward-cert the proxy also sends client-cert (RFC 9440) and a Cert= element in x-forwarded-client-cert');
   return notes;
 }
@@ -122,12 +139,15 @@ function computeIdentityOrRefuse(file: string, cert: X509Certificate): Identity 
   }
 }
 
-export function buildInspectReport(file: string, config: Config | null, now = Date.now()): InspectReport {
-  const { cert, count } = readCertificateFile(file);
+/** `material` is what `run` loads for `config` (both or neither). */
+export function buildInspectReport(file: string, config: Config | null, material: TlsMaterial | null = null, now = Date.now()): InspectReport {
+  const { cert, rest, count } = readCertificateFile(file);
   const id = computeIdentityOrRefuse(file, cert);
   const forwardCert = config?.forwardCert ?? false;
   const daysLeft = Math.floor((id.notAfter.getTime() - now) / DAY_MS);
-  const status = now < id.notBefore.getTime() ? 'not-yet-valid' : now > id.notAfter.getTime() ? 'expired' : 'valid';
+  const verdict = material ? judgeHandshake(cert, rest, id, material, now) : null;
+  const dated = now < id.notBefore.getTime() ? 'not-yet-valid' : now > id.notAfter.getTime() ? 'expired' : 'valid';
+  const status = dated === 'valid' && verdict?.refusal === 'revoked' ? 'revoked' : dated;
   const report: InspectReport = {
     file,
     identity: {
@@ -150,12 +170,14 @@ export function buildInspectReport(file: string, config: Config | null, now = Da
     headers: Object.fromEntries(buildIdentityHeaders(id, { forwardCert })),
     notes: describeNotes(cert, id, count, forwardCert),
   };
-  if (config) {
+  if (config && material && verdict) {
+    const ctx: JudgeContext = { trust: trustedIssuersOf(material.caCerts), handshakeAdmits: verdict.refusal === null };
     report.authorization = {
       source: config.policy === undefined ? 'flags' : 'policy',
       policyFile: config.policy ?? null,
-      issuedByClientCa: findIssuingCa(cert, config.clientCa),
-      routes: judgeRoutes(config, id),
+      issuedByClientCa: findIssuingCa(cert, material.caCerts),
+      handshake: describeHandshake(verdict),
+      routes: judgeRoutes(config, id, ctx),
     };
   }
   return report;
@@ -163,11 +185,13 @@ export function buildInspectReport(file: string, config: Config | null, now = Da
 
 export async function inspectCommand(file: string, input: ConfigInput, opts: { json: boolean; withConfig: boolean }): Promise<void> {
   let config: Config | null = null;
+  let material: TlsMaterial | null = null;
   if (opts.withConfig) {
     // The same loaders as `run`, so a configuration `run` refuses is refused here too (exit 78).
     config = loadConfig(input);
-    loadPolicy(config);
+    material = loadMaterialOrRefuse(config);
+    loadPolicy(config, material.caCerts);
   }
-  const report = buildInspectReport(file, config);
+  const report = buildInspectReport(file, config, material);
   process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatInspectReport(report));
 }

@@ -2,6 +2,7 @@
 import type { Finding, Severity } from '../posture/findings.js';
 import { OVERRIDE_HINT } from '../posture/enforce.js';
 import { formatFindings } from '../posture/report.js';
+import { escapeForTerminal } from '../identity/printable.js';
 
 /** ok: passed; failed: problems listed; skipped: an earlier stage failed; overridden: critical posture, --allow-insecure-posture set. */
 export type StageStatus = 'ok' | 'failed' | 'skipped' | 'overridden';
@@ -156,7 +157,8 @@ export interface InspectReport {
     notAfter: string;
     extKeyUsage: string[];
   };
-  validity: { status: 'valid' | 'expired' | 'not-yet-valid'; daysLeft: number };
+  /** `revoked`: within its dates, but a loaded CRL revokes it or an issuer of its chain (only with a configuration). */
+  validity: { status: 'valid' | 'expired' | 'not-yet-valid' | 'revoked'; daysLeft: number };
   /** The identity headers the proxy sets for this caller, lowercase names, in the order it sets them. */
   headers: Record<string, string>;
   notes: string[];
@@ -166,21 +168,36 @@ export interface InspectReport {
     policyFile: string | null;
     /** Subject of the --client-ca certificate that issued it directly, or null (chains through intermediates are not followed here). */
     issuedByClientCa: string | null;
+    /** The TLS handshake's verdict as `run` would reach it (chain to --client-ca, dates, clientAuth, CRLs). */
+    handshake: { admitted: boolean; reason: string | null; detail: string; chain: string[] };
+    /** Per route; nothing is admitted when the handshake refuses. */
     routes: InspectRouteResult[];
   };
 }
 
-function formatList(values: readonly string[]): string {
-  return values.length === 0 ? '(none)' : values.join(', ');
+/** Decoded certificate values: control and bidi characters and `\` as `\XX`, so no value can forge a line. */
+function raw(value: string): string {
+  return escapeForTerminal(value, true);
 }
 
-/** The human-readable `inspect` output. */
+function formatList(values: readonly string[]): string {
+  return values.length === 0 ? '(none)' : values.map(raw).join(', ');
+}
+
+const VALIDITY_TEXT: Record<InspectReport['validity']['status'], (days: number) => string> = {
+  valid: (days) => `valid, ${days} days left`,
+  revoked: (days) => `REVOKED (dates valid, ${days} days left)`,
+  expired: (days) => `EXPIRED ${-days} days ago`,
+  'not-yet-valid': () => 'NOT YET VALID',
+};
+
+/** The human-readable `inspect` output; every line is safe to print to a terminal. */
 export function formatInspectReport(report: InspectReport): string {
   const id = report.identity;
   const v = report.validity;
-  const validity = v.status === 'valid' ? `valid, ${v.daysLeft} days left` : v.status === 'expired' ? `EXPIRED ${-v.daysLeft} days ago` : 'NOT YET VALID';
+  const validity = VALIDITY_TEXT[v.status](v.daysLeft);
   const lines = [
-    `file:          ${report.file}`,
+    `file:          ${raw(report.file)}`,
     `subject:       ${id.subject}`,
     `issuer:        ${id.issuer}`,
     `CN:            ${formatList(id.cn)}`,
@@ -204,11 +221,15 @@ export function formatInspectReport(report: InspectReport): string {
   if (authz) {
     lines.push('', `authorization (${authz.source === 'policy' ? `policy ${authz.policyFile ?? ''}` : '--allow-* flags'}):`);
     lines.push(`  issued by a --client-ca: ${authz.issuedByClientCa ?? 'NO (not directly; the TLS handshake would need an intermediate, or refuse it as unknown_ca)'}`);
+    const hs = authz.handshake;
+    lines.push(`  chain: ${hs.chain.join(' <- ')}`);
+    lines.push(`  TLS handshake: ${hs.admitted ? 'ADMITTED' : `REFUSED (${hs.reason ?? 'other'}: ${hs.detail})`}`);
     for (const route of authz.routes) {
       const methods = route.methods ? ` [${route.methods.join(', ')}]` : '';
-      const verdict = route.admitted ? `ADMITTED by ${route.admittedBy.join(' | ')}` : `REFUSED (rules: ${route.rules.length === 0 ? 'none' : route.rules.join(' | ')})`;
-      lines.push(`  ${route.route}${methods}: ${verdict}`);
+      const rules = `rules: ${route.rules.length === 0 ? 'none' : route.rules.join(' | ')}`;
+      const refused = hs.admitted ? `REFUSED (${rules})` : `REFUSED at the TLS handshake (${rules})`;
+      lines.push(`  ${route.route}${methods}: ${route.admitted ? `ADMITTED by ${route.admittedBy.join(' | ')}` : refused}`);
     }
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map((line) => escapeForTerminal(line)).join('\n')}\n`;
 }

@@ -66,7 +66,7 @@ export const FLAGS: readonly FlagSpec[] = [
   allow('dns', "DNS SAN equals this (one leading '*.' label allowed)", 'orders.internal'),
   allow('uri', "URI SAN equals this (trailing '/*' for a prefix)", 'spiffe://example.org/ns/prod/*'),
   allow('email', 'email SAN equals this', 'ops@example.org'),
-  allow('serial', 'serial number is this (hex; case and colons ignored)', '0A1B2C', { format: 'hex' }),
+  allow('serial', 'serial number is this (hex; case and colons ignored); "issuer=<DN>;<hex>" names the issuing CA, required when several CAs are trusted', '0A1B2C', { format: 'hex' }),
   allow('fingerprint', 'SHA-256 fingerprint is this (hex; case, colons and sha256: ignored)', 'sha256:<64 hex digits>', { format: 'fingerprint' }),
   allow('subject', 'RFC 4514 subject equals this', "'CN=orders,OU=payments,O=Acme'", {
     envSeparator: ';',

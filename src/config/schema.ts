@@ -108,9 +108,11 @@ function parseListItem(value: unknown, flag: FlagSpec): Parsed<string> {
   const text = parseString(value, flag);
   if (!text.ok) return text;
   if (flag.format === 'header-name') return parseHeaderName(text.value, flag);
-  const compact = text.value.replace(/:/g, '');
+  // `issuer=<DN>;<value>` narrows a rule to one CA (authz/issuer-scope.ts); hex values never contain ';'.
+  const body = flag.format !== undefined && text.value.startsWith('issuer=') ? text.value.slice(text.value.lastIndexOf(';') + 1) : text.value;
+  const compact = body.replace(/:/g, '');
   if (flag.format === 'hex' && !/^[0-9a-fA-F]+$/.test(compact)) {
-    return fail(`${showValue(text.value)} is not a hexadecimal serial number; e.g. ${flag.example}`);
+    return fail(`${showValue(text.value)} is not a hexadecimal serial number; e.g. ${flag.example} or "issuer=CN=Team CA,O=Acme;0A1B2C"`);
   }
   if (flag.format === 'fingerprint' && !/^[0-9a-fA-F]{64}$/.test(compact.replace(/^sha256/i, ''))) {
     return fail(`${showValue(text.value)} is not a SHA-256 fingerprint (64 hex digits, colons and a sha256: prefix allowed); e.g. ${flag.example}`);

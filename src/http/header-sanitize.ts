@@ -13,6 +13,7 @@ export function normalizeHeaderName(name: string): string {
 /** The identity headers this proxy sets; all of them are always stripped, even those a connection omits. */
 export const IDENTITY_HEADER_NAMES: readonly string[] = [
   'x-client-subject',
+  'x-client-issuer',
   'x-client-cn',
   'x-client-serial',
   'x-client-fingerprint-sha256',

@@ -39,6 +39,7 @@ export function buildIdentityHeaders(id: Identity, opts: { forwardCert: boolean 
   const pairs: Array<readonly [string, string]> = [];
   // subject and cnEscaped are printable by contract; escaping again is a no-op then and a safety net if not.
   pairs.push(['x-client-subject', escapeNonPrintable(id.subject)]);
+  pairs.push(['x-client-issuer', escapeNonPrintable(id.issuer)]);
   if (id.cnEscaped !== '') pairs.push(['x-client-cn', escapeNonPrintable(id.cnEscaped)]);
   pairs.push(['x-client-serial', escapeNonPrintable(id.serial)]);
   pairs.push(['x-client-fingerprint-sha256', escapeNonPrintable(id.fingerprint256)]);

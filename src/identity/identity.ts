@@ -19,6 +19,7 @@ import {
   type DerNode,
 } from './der.js';
 import { escapeRfc4514Value, formatRfc4514, readName, type DerNameAttribute } from './rfc4514.js';
+import { uriSanProblem } from './uri-san.js';
 
 export { DerError } from './der.js';
 
@@ -141,19 +142,24 @@ export function computeIdentityFromDer(der: Buffer): Identity {
   const subjectRdns = readName(subjectNode);
   const issuerRdns = readName(issuerNode);
   const ext = readExtensions(extWrapper);
-  const commonNames = pickValues(subjectRdns, OID_CN);
+  // Several CN attributes (`CN=mallory,CN=admin`, `CN=mallory+CN=admin`): which one is "the" CN depends on who
+  // reads it, so there is none; the subject still carries them all.
+  const cnCount = subjectRdns.flat().filter((a) => a.oid === OID_CN).length;
+  const commonNames = cnCount === 1 ? pickValues(subjectRdns, OID_CN) : [];
   const firstCn = commonNames[0];
   const copy = Buffer.from(der);
   return {
     subject: formatRfc4514(subjectRdns),
     subjectRdns: subjectRdns.map((rdn) => rdn.map(({ type, oid, value }) => ({ type, oid, value }))),
     issuer: formatRfc4514(issuerRdns),
+    issuerRdns: issuerRdns.map((rdn) => rdn.map(({ type, oid, value }) => ({ type, oid, value }))),
     commonNames,
     orgUnits: pickValues(subjectRdns, OID_OU),
     orgs: pickValues(subjectRdns, OID_O),
     cnEscaped: firstCn === undefined ? '' : escapeRfc4514Value(firstCn),
     dns: ext.dns,
-    uris: ext.uris,
+    uris: ext.uris.filter((u) => uriSanProblem(u) === null),
+    ignoredUris: ext.uris.filter((u) => uriSanProblem(u) !== null),
     emails: ext.emails,
     ips: ext.ips,
     serial: formatSerial(readIntegerBytes(serialNode)),

@@ -88,3 +88,20 @@ export function escapeWith(value: string, table: EscapeTable = NON_PRINTABLE): s
 export function escapeNonPrintable(value: string): string {
   return escapeWith(value, NON_PRINTABLE);
 }
+
+/** Controls (C0, DEL, C1), format and bidi controls, line/paragraph separators, lone surrogates. */
+const TERMINAL_UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+
+/**
+ * For text shown on a terminal: every control, format or bidi character as `\XX` of its UTF-8 (so CR, LF, ESC and
+ * U+202E cannot rewrite or reorder what is shown), other UTF-8 text left readable. With `backslash`, a `\` is
+ * written `\5C` too, so a literal `\0A` and an escaped LF read differently (for raw values, not RFC 4514 strings).
+ */
+export function escapeForTerminal(value: string, backslash = false): string {
+  let out = '';
+  for (const ch of value) {
+    if ((backslash && ch === '\\') || TERMINAL_UNSAFE.test(ch)) out += escapeCodePoint(ch, 0).text;
+    else out += ch;
+  }
+  return out;
+}

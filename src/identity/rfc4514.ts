@@ -58,28 +58,40 @@ const VISIBLE_STRING = 26;
 const UNIVERSAL_STRING = 28;
 const BMP_STRING = 30;
 
-const utf8Decoder = new TextDecoder('utf-8');
-const utf16beDecoder = new TextDecoder('utf-16be');
+// Strict: a leading U+FEFF is a character of the name, not a byte-order mark to drop (`ignoreBOM`), and bytes that
+// are not valid in the encoding are never replaced with U+FFFD (`fatal`): such a value is kept as `#hex` DER.
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const utf16beDecoder = new TextDecoder('utf-16be', { fatal: true, ignoreBOM: true });
 
-function decodeUtf32be(bytes: Buffer): string {
+function decodeUtf32be(bytes: Buffer): string | null {
+  if (bytes.length % 4 !== 0) return null;
   let out = '';
-  for (let i = 0; i + 4 <= bytes.length; i += 4) {
+  for (let i = 0; i < bytes.length; i += 4) {
     const cp = bytes.readUInt32BE(i);
-    out += cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ? '\uFFFD' : String.fromCodePoint(cp);
+    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return null;
+    out += String.fromCodePoint(cp);
   }
-  if (bytes.length % 4 !== 0) out += '\uFFFD';
   return out;
 }
 
+function decodeStrict(decoder: TextDecoder, bytes: Buffer): string | null {
+  try {
+    return decoder.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
 /**
- * Decodes the directory string types; null for anything else. One-byte types are read as Latin-1, as
- * openssl does, so each byte maps to exactly one character and nothing is silently dropped.
+ * Decodes the directory string types; null for anything else and for bytes invalid in their encoding (never
+ * repaired: the caller keeps the DER). One-byte types are read as Latin-1, as openssl does, so each byte maps
+ * to exactly one character and nothing is dropped.
  */
 export function decodeDirectoryString(node: DerNode): string | null {
   if (node.tagClass !== TAG_CLASS_UNIVERSAL || node.constructed) return null;
   switch (node.tagNumber) {
     case UTF8_STRING:
-      return utf8Decoder.decode(node.value);
+      return decodeStrict(utf8Decoder, node.value);
     case NUMERIC_STRING:
     case PRINTABLE_STRING:
     case TELETEX_STRING:
@@ -87,7 +99,7 @@ export function decodeDirectoryString(node: DerNode): string | null {
     case VISIBLE_STRING:
       return node.value.toString('latin1');
     case BMP_STRING:
-      return utf16beDecoder.decode(node.value);
+      return decodeStrict(utf16beDecoder, node.value);
     case UNIVERSAL_STRING:
       return decodeUtf32be(node.value);
     default:
@@ -136,7 +148,11 @@ export { escapeNonPrintable } from './printable.js';
 
 const SPECIALS = new Set([',', '+', '"', '\\', '<', '>', ';', '=']);
 
-/** RFC 4514 escaping of one attribute value, plus `\XX` for everything outside printable ASCII. */
+/**
+ * RFC 4514 escaping of one attribute value, plus `\XX` for everything outside printable ASCII. A space at the
+ * start or end is written `\20` (RFC 4514 allows it as well as `\ `): HTTP strips whitespace at the edges of a
+ * field value (RFC 9110 §5.5), so `\ ` at the end of a header would arrive as a dangling `\`.
+ */
 export function escapeRfc4514Value(value: string): string {
   const chars = Array.from(value);
   let out = '';
@@ -144,7 +160,7 @@ export function escapeRfc4514Value(value: string): string {
     const cp = ch.codePointAt(0) as number;
     if (!isPrintableAscii(cp)) out += escapeCodePoint(ch, 0).text;
     else if (SPECIALS.has(ch)) out += `\\${ch}`;
-    else if (ch === ' ' && (i === 0 || i === chars.length - 1)) out += '\\ ';
+    else if (ch === ' ' && (i === 0 || i === chars.length - 1)) out += '\\20';
     else if (ch === '#' && i === 0) out += '\\#';
     else out += ch;
   });

@@ -11,6 +11,8 @@ export interface AccessEntry {
   subject?: string;
   uri?: string;
   serial?: string;
+  /** RFC 4514 issuer name of the caller's certificate: serials are unique only per issuer. */
+  issuer?: string;
   decision: string;
   rule?: string | null;
   reason?: string;
@@ -66,6 +68,7 @@ export function formatAccessLine(entry: AccessEntry, isoTime: string, pid: numbe
     optionalString('subject', entry.subject) +
     optionalString('uri', entry.uri) +
     optionalString('serial', entry.serial) +
+    optionalString('issuer', entry.issuer) +
     `,"decision":${quote(entry.decision)}` +
     rule +
     optionalString('reason', entry.reason) +

@@ -64,6 +64,7 @@ function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: Fastify
     subject: identity?.subject,
     uri: identity?.uris[0],
     serial: identity?.serial,
+    issuer: identity?.issuer,
     decision: ctx?.decision ?? 'none',
     rule: ctx?.rule,
     reason: ctx?.upstreamError,

@@ -87,7 +87,7 @@ export async function startProxy(config: Config, options: StartProxyOptions = {}
   // Taken before the files are read, so a change that lands while they are read is still seen by the reloader.
   const initialDigest = digestWatchedFiles(config);
   const material = loadMaterialOrRefuse(config);
-  const { policy, digest } = loadPolicy(config);
+  const { policy, digest } = loadPolicy(config, material.caCerts);
   const store = new SnapshotStore({ material, policy, policyDigest: digest });
   const warnedStaleCrls = new Set<string>();
   recordMaterialGauges(metrics, material);

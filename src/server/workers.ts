@@ -71,8 +71,7 @@ export async function startWorkerPrimary(config: Config, options: { log?: Logger
   const metrics = createMetrics({ defaultMetrics: false });
   enforcePosture(config, { log, metrics });
   // The same refusals as a single process, before anything is forked.
-  loadMaterialOrRefuse(config);
-  loadPolicy(config);
+  loadPolicy(config, loadMaterialOrRefuse(config).caCerts);
   await checkListenAvailable(config.listen);
 
   const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({ index, worker: null, ready: false, readyAt: 0, failures: 0 }));

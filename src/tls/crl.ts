@@ -29,6 +29,8 @@ export interface ParsedCrl {
   revokedSerials: ReadonlySet<string>;
   thisUpdate: Date;
   nextUpdate: Date | null;
+  /** The cRLNumber extension (RFC 5280 5.2.3), which grows with every CRL an issuer publishes; null when absent. */
+  crlNumber: bigint | null;
 }
 
 const OID_RSA_PSS = '1.2.840.113549.1.1.10';
@@ -52,6 +54,7 @@ const HASH_OIDS: ReadonlyMap<string, string> = new Map([
 const OID_DELTA_CRL_INDICATOR = '2.5.29.27';
 const OID_CERTIFICATE_ISSUER = '2.5.29.29';
 const OID_ISSUING_DISTRIBUTION_POINT = '2.5.29.28';
+const OID_CRL_NUMBER = '2.5.29.20';
 const REFUSED_EXTENSIONS: ReadonlyMap<string, string> = new Map([
   [OID_DELTA_CRL_INDICATOR, 'is a delta CRL; give the complete (base) CRL'],
   [OID_CERTIFICATE_ISSUER, 'is an indirect CRL (entries for another issuer); give the CRL each CA signs itself'],
@@ -90,16 +93,24 @@ function readPssParams(params: DerNode | undefined): SignatureScheme {
   return { hash, pss: { saltLength } };
 }
 
-function checkExtensions(node: DerNode | undefined, where: string): void {
-  if (!node) return;
+/** Checks the extensions of a CRL or an entry; returns the cRLNumber when there is one. */
+function checkExtensions(node: DerNode | undefined, where: string): bigint | null {
+  if (!node) return null;
+  let crlNumber: bigint | null = null;
   for (const ext of readChildren(expectUniversal(node, TAG_SEQUENCE, `${where} extensions`))) {
-    const [oidNode, second] = readChildren(expectUniversal(ext, TAG_SEQUENCE, 'an extension'));
+    const [oidNode, second, third] = readChildren(expectUniversal(ext, TAG_SEQUENCE, 'an extension'));
     const oid = readOid(expectUniversal(oidNode, 0x06, 'an extension OID'));
     const critical = second !== undefined && isUniversal(second, TAG_BOOLEAN) && second.value[0] !== 0;
     const refused = REFUSED_EXTENSIONS.get(oid);
     if (refused) throw new Error(refused);
     if (critical && !UNDERSTOOD_CRITICAL.has(oid)) throw new Error(`has an unknown critical ${where} extension (${oid}); it cannot be applied safely`);
+    if (oid === OID_CRL_NUMBER && where === 'CRL') {
+      const value = second !== undefined && isUniversal(second, TAG_BOOLEAN) ? third : second;
+      const bytes = readIntegerBytes(readSingleNode(expectUniversal(value, 0x04, 'a cRLNumber value').value));
+      crlNumber = BigInt(`0x${bytes.toString('hex')}`);
+    }
   }
+  return crlNumber;
 }
 
 interface CrlFields {
@@ -111,6 +122,7 @@ interface CrlFields {
   thisUpdate: Date;
   nextUpdate: Date | null;
   serials: Set<string>;
+  crlNumber: bigint | null;
 }
 
 function readCrlFields(der: Buffer): CrlFields {
@@ -141,7 +153,7 @@ function readCrlFields(der: Buffer): CrlFields {
     i += 1;
   }
   const maybeExts = fields[i];
-  if (maybeExts && isContext(maybeExts, 0)) checkExtensions(readChildren(maybeExts)[0], 'CRL');
+  const crlNumber = maybeExts && isContext(maybeExts, 0) ? checkExtensions(readChildren(maybeExts)[0], 'CRL') : null;
   if (sigBits.tagNumber !== 0x03 || sigBits.value.length < 2 || sigBits.value[0] !== 0) throw new DerError('DER: bad signature BIT STRING');
   return {
     tbs,
@@ -152,6 +164,7 @@ function readCrlFields(der: Buffer): CrlFields {
     thisUpdate,
     nextUpdate,
     serials,
+    crlNumber,
   };
 }
 
@@ -203,6 +216,13 @@ export function parseCrlPem(text: string, caCerts: readonly X509Certificate[]): 
         `CRL #${n + 1} (issuer "${fields.issuerName}") is signed by no --client-ca certificate; add the CA that issued it to --client-ca, or remove the CRL`,
       );
     }
-    return { issuer, issuerName: fields.issuerName, revokedSerials: fields.serials, thisUpdate: fields.thisUpdate, nextUpdate: fields.nextUpdate };
+    return {
+      issuer,
+      issuerName: fields.issuerName,
+      revokedSerials: fields.serials,
+      thisUpdate: fields.thisUpdate,
+      nextUpdate: fields.nextUpdate,
+      crlNumber: fields.crlNumber,
+    };
   });
 }

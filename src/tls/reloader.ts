@@ -9,6 +9,7 @@ import { UserError, ConfigError } from '../errors.js';
 import { tryComputeIdentity } from '../identity/identity.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { SnapshotStore } from '../server/snapshot.js';
+import { findCrlRollbacks } from './crl-rollback.js';
 import { loadTlsMaterial, MaterialError, type TlsMaterial } from './material.js';
 import { buildSecureContextOptions } from './secure-context.js';
 
@@ -19,6 +20,12 @@ export interface ReloadableServer {
 }
 
 export type ReloadResult = 'unchanged' | 'success' | 'failure';
+
+/**
+ * A changed file is loaded only once two reads this far apart agree, so a file written in place (not renamed) is
+ * never used half-written: a writer that pauses mid-way for less than this is waited for.
+ */
+export const SETTLE_MS = 250;
 export type ReloadTrigger = 'interval' | 'signal' | 'manual';
 
 export interface Reloader {
@@ -100,20 +107,30 @@ export function startReloader(deps: {
   let lastDigest = deps.initialDigest;
   const warned = deps.warnedStaleCrls ?? new Set<string>();
 
+  const stability = createStabilityCheck(() => digestWatchedFiles(config), () => tick());
+
   const reload = (trigger: ReloadTrigger): ReloadResult => {
-    const before = digestWatchedFiles(config);
+    let before = digestWatchedFiles(config);
     if (before === lastDigest) {
+      stability.reset();
       warnStaleCrls(store.current.material, log, warned);
       return 'unchanged';
     }
+    // Periodic checks never block: they look again once the settle time has passed. A signal or a manual reload
+    // waits out the rest of it here, so it still applies what was written before it, at once.
+    const settled = stability.settle(before, trigger !== 'interval');
+    if (settled === null) return 'unchanged';
+    before = settled;
     let material: TlsMaterial;
     let loaded: ReturnType<typeof loadPolicy>;
     let options: SecureContextOptions;
     try {
       material = loadTlsMaterial({ cert: config.cert, key: config.key, clientCa: config.clientCa, crl: config.crl });
-      loaded = loadPolicy(config);
+      loaded = loadPolicy(config, material.caCerts);
       options = buildSecureContextOptions(material, config);
       createSecureContext(options);
+      const rollbacks = findCrlRollbacks(store.current.material.crls, material.crls, material.caCerts);
+      if (rollbacks.length > 0) throw new MaterialError(rollbacks);
     } catch (err) {
       // Remembered, so a broken file is reported once, not on every tick until someone fixes it.
       lastDigest = before;
@@ -156,18 +173,64 @@ export function startReloader(deps: {
     return 'success';
   };
 
-  const tick = (): void => {
+  function tick(): void {
     try {
       reload('interval');
     } catch (err) {
       // Never let a surprise in one tick take the proxy down; the next tick tries again.
       log.error({ err: (err as Error).message }, 'reload check failed');
     }
-  };
+  }
   const timer = setInterval(tick, Math.max(100, config.reloadIntervalMs));
   timer.unref();
   return {
     reload,
-    stop: () => clearInterval(timer),
+    stop: () => {
+      clearInterval(timer);
+      stability.reset();
+    },
+  };
+}
+
+/** Blocks the thread for `ms` (only for a signal or manual reload, and at most SETTLE_MS). */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Tracks when the watched files were first seen with their current content. settle() returns the digest once it has
+ * been seen unchanged for SETTLE_MS (waiting for it when `wait`), or null after arranging a later look (`recheck`).
+ */
+function createStabilityCheck(digest: () => string, recheck: () => void) {
+  let seen: { digest: string; at: number } | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const schedule = (ms: number): void => {
+    if (timer !== null) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      recheck();
+    }, ms);
+    timer.unref();
+  };
+  return {
+    settle(current: string, wait: boolean): string | null {
+      const now = Date.now();
+      if (seen?.digest !== current) seen = { digest: current, at: now };
+      const remaining = seen.at + SETTLE_MS - now;
+      if (remaining <= 0) return current;
+      if (wait) {
+        sleepSync(remaining);
+        const again = digest();
+        if (again === current) return current;
+        seen = { digest: again, at: Date.now() };
+      }
+      schedule(wait ? SETTLE_MS : remaining);
+      return null;
+    },
+    reset(): void {
+      seen = null;
+      if (timer !== null) clearTimeout(timer);
+      timer = null;
+    },
   };
 }

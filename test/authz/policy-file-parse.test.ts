@@ -48,7 +48,7 @@ const bad: [text: string, problems: RegExp[]][] = [
   ['routes: {path: /x}', [/^p\.yaml: routes: must be a list/]],
   [
     'routes:\n  - {path: /a, allow: any-verified}\n  - {path: /b, allow: any-verified}\n  - {path: /c, allow: [{cnn: orders}]}',
-    [/^p\.yaml: routes\[2\]\.allow\[0\]\.cnn: unknown key \(allowed here: cn, ou, o, email, dns, uri, subject, serial, fingerprint\)/],
+    [/^p\.yaml: routes\[2\]\.allow\[0\]\.cnn: unknown key \(allowed here: cn, ou, o, email, dns, uri, subject, serial, fingerprint, issuer\)/],
   ],
   ['routes:\n  - {path: admin, allow: any-verified}', [/^p\.yaml: routes\[0\]\.path: "admin" must start with "\/" \(e\.g\. "\/admin"\)/]],
   ['routes:\n  - {path: 7, allow: any-verified}', [/routes\[0\]\.path: must be a string/]],

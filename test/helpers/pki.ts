@@ -261,3 +261,95 @@ function formatAsn1Time(ms: number): string {
 export function chainPem(...certs: CertFiles[]): string {
   return certs.map((c) => (c.certPem.endsWith('\n') ? c.certPem : `${c.certPem}\n`)).join('');
 }
+
+/** A CA certificate signed by `issuer` with extra extension lines (e.g. 'nameConstraints = critical,permitted;URI:example.org'). */
+export function makeCaWithExtensions(dir: string, name: string, issuer: CertFiles, extra: string[], opts: { subject?: string; days?: number } = {}): CertFiles {
+  const base = safeFileName(name);
+  const key = join(dir, `${base}.key`);
+  generateKey(key, 'ec');
+  const cert = signWithCa(dir, base, key, issuer, {
+    subject: opts.subject ?? `/CN=${name}`,
+    days: opts.days ?? 365,
+    extLines: [
+      'basicConstraints = critical,CA:TRUE',
+      'keyUsage = critical,keyCertSign,cRLSign',
+      'subjectKeyIdentifier = hash',
+      'authorityKeyIdentifier = keyid:always',
+      ...extra,
+    ],
+  });
+  return finishFiles(name, cert, key);
+}
+
+/**
+ * A client leaf whose subject keeps the encoding `openssl req` chose for it: `stringMask: 'default'` makes non-Latin-1
+ * text a BMPString, 'utf8only' a UTF8String; `multiValueRdn` reads `+` as joining attributes of one RDN. Signed with
+ * `openssl x509 -req`, which copies the request's subject byte for byte.
+ */
+export function makeLeafWithRawSubject(
+  dir: string,
+  name: string,
+  issuer: CertFiles,
+  opts: { subject: string; stringMask?: 'default' | 'utf8only'; multiValueRdn?: boolean; san?: string[] },
+): CertFiles {
+  const base = safeFileName(name);
+  const key = join(dir, `${base}.key`);
+  generateKey(key, 'ec');
+  const work = mkdtempSync(join(dir, '.raw-'));
+  try {
+    const reqConf = join(work, 'req.cnf');
+    writeFileSync(reqConf, `[ req ]\ndistinguished_name = dn\nstring_mask = ${opts.stringMask ?? 'utf8only'}\nutf8 = yes\n[ dn ]\n`);
+    const csr = join(work, 'req.csr');
+    openssl(['req', '-new', '-config', reqConf, '-key', key, '-utf8', ...(opts.multiValueRdn ? ['-multivalue-rdn'] : []), '-subj', opts.subject, '-out', csr]);
+    const ext = join(work, 'ext.cnf');
+    const san = (opts.san ?? []).map((entry, i) => `${entry.slice(0, entry.indexOf(':'))}.${i + 1} = ${escapeConfValue(entry.slice(entry.indexOf(':') + 1))}`);
+    writeFileSync(ext, [
+      '[ ext ]',
+      'basicConstraints = critical,CA:FALSE',
+      'keyUsage = critical,digitalSignature',
+      'extendedKeyUsage = clientAuth',
+      'authorityKeyIdentifier = keyid',
+      ...(san.length > 0 ? ['subjectAltName = @alt', '[ alt ]', ...san] : []),
+      '',
+    ].join('\n'));
+    const cert = join(dir, `${base}.crt`);
+    openssl(['x509', '-req', '-in', csr, '-CA', issuer.cert, '-CAkey', issuer.key, '-set_serial', `0x${openssl(['rand', '-hex', '8']).trim()}`,
+      '-days', '30', '-sha256', '-extfile', ext, '-extensions', 'ext', '-out', cert]);
+    return finishFiles(name, cert, key);
+  } finally {
+    removeDir(work);
+  }
+}
+
+/** A PEM CRL like makeCrl's, with a chosen cRLNumber and explicit lastUpdate/nextUpdate (ms since the epoch). */
+export function makeCrlWithNumber(
+  dir: string,
+  issuer: CertFiles,
+  revoked: CertFiles[],
+  opts: { crlNumber: number; lastUpdateMs?: number; nextUpdateMs?: number },
+): string {
+  const work = mkdtempSync(join(dir, '.crln-'));
+  try {
+    const confPath = join(work, 'ca.cnf');
+    writeFileSync(confPath, caConf(work, '[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n'));
+    const revokedAt = formatAsn1Time(Date.now() - 3_600_000).slice(2);
+    const lines = revoked.map((c) => {
+      const serial = openssl(['x509', '-noout', '-serial', '-in', c.cert]).trim().replace(/^serial=/, '');
+      return `R\t491231235959Z\t${revokedAt}\t${serial}\tunknown\t/CN=revoked`;
+    });
+    writeFileSync(join(work, 'index.txt'), lines.map((l) => `${l}\n`).join(''));
+    writeFileSync(join(work, 'index.txt.attr'), 'unique_subject = no\n');
+    const hex = opts.crlNumber.toString(16).toUpperCase();
+    writeFileSync(join(work, 'crlnumber'), `${hex.length % 2 === 1 ? `0${hex}` : hex}\n`);
+    const lastUpdate = opts.lastUpdateMs ?? Date.now() - 60_000;
+    const nextUpdate = opts.nextUpdateMs ?? lastUpdate + 86_400_000;
+    const crl = join(dir, `${safeFileName(issuer.name)}-n${opts.crlNumber}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.crl.pem`);
+    openssl([
+      'ca', '-batch', '-gencrl', '-config', confPath, '-cert', issuer.cert, '-keyfile', issuer.key,
+      '-crlexts', 'crl_ext', '-crl_lastupdate', formatAsn1Time(lastUpdate), '-crl_nextupdate', formatAsn1Time(nextUpdate), '-out', crl,
+    ]);
+    return crl;
+  } finally {
+    removeDir(work);
+  }
+}

@@ -11,8 +11,8 @@ const URI = 'spiffe://example.org/ns/prod/sa/orders';
 const FP = '0123456789abcdef'.repeat(4);
 
 const identity: Identity = {
-  subject: SUBJECT, subjectRdns: [], issuer: 'CN=ca', commonNames: ['orders'], orgUnits: ['payments'], orgs: ['Acme'],
-  cnEscaped: 'orders', dns: ['orders.example'], uris: [URI], emails: [], ips: [], serial: '1A2B', fingerprint256: FP,
+  subject: SUBJECT, subjectRdns: [], issuer: 'CN=ca', issuerRdns: [], commonNames: ['orders'], orgUnits: ['payments'], orgs: ['Acme'],
+  cnEscaped: 'orders', dns: ['orders.example'], uris: [URI], ignoredUris: [], emails: [], ips: [], serial: '1A2B', fingerprint256: FP,
   notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z'), extKeyUsage: ['clientAuth'],
   der: Buffer.from('3000', 'hex'),
 };

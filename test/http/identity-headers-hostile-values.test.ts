@@ -8,8 +8,8 @@ const PRINTABLE = /^[\x20-\x7e]*$/;
 
 function fakeIdentity(over: Partial<Identity>): Identity {
   return {
-    subject: 'CN=orders,O=Acme', subjectRdns: [], issuer: 'CN=ca', commonNames: ['orders'], orgUnits: [], orgs: ['Acme'],
-    cnEscaped: 'orders', dns: [], uris: [], emails: [], ips: [], serial: '0A', fingerprint256: 'ab'.repeat(32),
+    subject: 'CN=orders,O=Acme', subjectRdns: [], issuer: 'CN=ca', issuerRdns: [], commonNames: ['orders'], orgUnits: [], orgs: ['Acme'],
+    cnEscaped: 'orders', dns: [], uris: [], ignoredUris: [], emails: [], ips: [], serial: '0A', fingerprint256: 'ab'.repeat(32),
     notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z'), extKeyUsage: ['clientAuth'],
     der: Buffer.from([0x30, 0x00]), ...over,
   };
@@ -74,7 +74,7 @@ t.test('a subject that breaks its printable contract is still made safe', async 
 
 t.test('absent fields: no CN, URI or DNS header; Not-After in whole seconds', async (t) => {
   const pairs = Object.fromEntries(buildIdentityHeaders(fakeIdentity({ cnEscaped: '', subject: 'O=Acme' }), { forwardCert: false }));
-  t.same(Object.keys(pairs).sort(), ['x-client-fingerprint-sha256', 'x-client-not-after', 'x-client-serial',
+  t.same(Object.keys(pairs).sort(), ['x-client-fingerprint-sha256', 'x-client-issuer', 'x-client-not-after', 'x-client-serial',
     'x-client-subject', 'x-forwarded-client-cert']);
   t.equal(pairs['x-client-not-after'], '2027-01-01T00:00:00Z');
   const odd = Object.fromEntries(buildIdentityHeaders(fakeIdentity({ notAfter: new Date('2030-06-15T12:34:56.789Z') }), { forwardCert: false }));

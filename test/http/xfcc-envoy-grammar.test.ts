@@ -68,8 +68,8 @@ function parseXfcc(header: string): Element[] {
 
 function fakeIdentity(over: Partial<Identity>): Identity {
   return {
-    subject: 'CN=orders,O=Acme', subjectRdns: [], issuer: 'CN=ca', commonNames: ['orders'], orgUnits: [], orgs: ['Acme'],
-    cnEscaped: 'orders', dns: [], uris: [], emails: [], ips: [], serial: '0A', fingerprint256: 'ab'.repeat(32),
+    subject: 'CN=orders,O=Acme', subjectRdns: [], issuer: 'CN=ca', issuerRdns: [], commonNames: ['orders'], orgUnits: [], orgs: ['Acme'],
+    cnEscaped: 'orders', dns: [], uris: [], ignoredUris: [], emails: [], ips: [], serial: '0A', fingerprint256: 'ab'.repeat(32),
     notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z'), extKeyUsage: ['clientAuth'],
     der: Buffer.from([0x30, 0x00]), ...over,
   };

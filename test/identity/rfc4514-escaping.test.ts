@@ -6,9 +6,10 @@ t.test('escapeRfc4514Value', async (t) => {
   const cases: Array<[string, string, string]> = [
     ['plain', 'plain', 'nothing to escape'],
     ['a,b+c"d\\e<f>g;h=i', 'a\\,b\\+c\\"d\\\\e\\<f\\>g\\;h\\=i', 'RFC 4514 specials and ='],
-    [' lead', '\\ lead', 'leading space'],
-    ['trail ', 'trail\\ ', 'trailing space'],
-    [' ', '\\ ', 'a lone space'],
+    [' lead', '\\20lead', 'leading space as \\20 (HTTP strips edge whitespace)'],
+    ['trail ', 'trail\\20', 'trailing space as \\20'],
+    [' ', '\\20', 'a lone space'],
+    ['  two  ', '\\20 two \\20', 'only the outermost spaces need escaping'],
     ['in side', 'in side', 'inner space kept'],
     ['#hash', '\\#hash', 'leading #'],
     ['a#b', 'a#b', 'inner # kept'],

@@ -25,7 +25,7 @@ const entries: Array<[string, AccessEntry]> = [
   ['allowed, every field', {
     requestId: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', method: 'GET', path: '/api/v1/items', status: 200, durationMs: 1.234,
     subject: 'CN=billing,OU=payments,O=Example Corp', uri: 'spiffe://example.org/ns/prod/sa/billing', serial: '0A1B2C',
-    decision: 'allow', rule: 'billing-read', reason: undefined, grpcStatus: undefined,
+    issuer: 'CN=Payments CA\\, EU,O=Example Corp', decision: 'allow', rule: 'billing-read', reason: undefined, grpcStatus: undefined,
   }],
   ['refused before identity, null rule, reason', {
     requestId: 'r-1', method: 'POST', path: '/', status: 403, durationMs: 0, decision: 'deny', rule: null, reason: 'no rule matched',
