@@ -12,6 +12,8 @@ export interface AccessEntry {
   uri?: string;
   serial?: string;
   decision: string;
+  /** The route that decided (`routes[0] /admin`, `default`); absent when no route was consulted. */
+  route?: string;
   rule?: string | null;
   reason?: string;
   grpcStatus?: number;
@@ -67,6 +69,7 @@ export function formatAccessLine(entry: AccessEntry, isoTime: string, pid: numbe
     optionalString('uri', entry.uri) +
     optionalString('serial', entry.serial) +
     `,"decision":${quote(entry.decision)}` +
+    optionalString('route', entry.route) +
     rule +
     optionalString('reason', entry.reason) +
     grpc +

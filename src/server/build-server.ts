@@ -64,8 +64,9 @@ function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: Fastify
     uri: identity?.uris[0],
     serial: identity?.serial,
     decision: ctx?.decision ?? 'none',
+    route: ctx?.route ?? undefined,
     rule: ctx?.rule,
-    reason: ctx?.upstreamError,
+    reason: ctx?.upstreamError ?? ctx?.refusal,
     ...grpcAccessFields(request),
   });
 }
