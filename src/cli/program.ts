@@ -104,9 +104,8 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
     });
 
   // Sub-commands inherit exitOverride and output settings because they were set on `program` first.
-  program
-    .command('certs')
-    .description('development certificate tools')
+  const certs = program.command('certs').description('development certificate tools: a CA, server and clients; add and revoke clients');
+  certs
     .command('init')
     .description('create a CA, a server certificate and client certificates in DIR (never overwrites without --force)')
     .argument('<dir>', 'directory to write into')
@@ -118,6 +117,38 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
       const { certsInitCommand } = await import('./certs-init.js');
       const hosts = opts.hosts.split(',').map((h) => h.trim()).filter((h) => h !== '');
       await certsInitCommand(dir, { hosts, clients: opts.client, uris: opts.uri, force: opts.force });
+    });
+  certs
+    .command('add-client')
+    .description('create one more client certificate NAME.crt/NAME.key, signed by the CA in DIR (the CA is never changed)')
+    .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
+    .argument('<name>', 'client name: the CN and the file names')
+    .option('--uri <uri>', 'URI SAN, e.g. a SPIFFE ID (repeatable)', collect, [] as string[])
+    .option('--dns <name>', 'DNS SAN (repeatable)', collect, [] as string[])
+    .option('--force', 'replace an existing NAME.crt/NAME.key (exit 78 without it)', false)
+    .action(async (dir: string, name: string, opts: { uri: string[]; dns: string[]; force: boolean }) => {
+      const { certsAddClientCommand } = await import('./certs-add-client.js');
+      await certsAddClientCommand(dir, name, { uris: opts.uri, dns: opts.dns, force: opts.force });
+    });
+  certs
+    .command('revoke')
+    .description('revoke clients: add their serials to DIR/crl.pem (created if missing), signed by the CA, with the next CRL number')
+    .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
+    .argument('[names...]', 'clients to revoke (NAME.crt in DIR)')
+    .option('--serial <hex>', 'revoke this serial too, e.g. of a certificate whose file was replaced (repeatable)', collect, [] as string[])
+    .option('--days <n>', `days until the CRL's nextUpdate (default ${30})`)
+    .action(async (dir: string, names: string[], opts: { serial: string[]; days?: string }) => {
+      const { certsRevokeCommand } = await import('./certs-revoke.js');
+      await certsRevokeCommand(dir, names, { serials: opts.serial, days: opts.days });
+    });
+  certs
+    .command('crl')
+    .description("re-sign DIR/crl.pem with the same revocations, a new CRL number and a new nextUpdate (or write an empty one)")
+    .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
+    .option('--days <n>', `days until the CRL's nextUpdate (default ${30})`)
+    .action(async (dir: string, opts: { days?: string }) => {
+      const { certsCrlCommand } = await import('./certs-revoke.js');
+      await certsCrlCommand(dir, { days: opts.days });
     });
 
   program.addHelpText('after', `\nRun "mtls-sidecar <command> --help" for the flags of a command; with no command, "run" is assumed.`);
