@@ -33,7 +33,7 @@ export interface RunningProxy {
   proxy: ProxyServer;
   readiness: Readiness;
   /** Where /metrics, /healthz and /readyz listen; null with `--metrics-listen off`. */
-  metricsAddress: { host: string; port: number } | null;
+  metricsAddress: { host: string; port: number; fellBack?: boolean } | null;
   /** Re-reads the watched files now (SIGHUP); the same check runs every --reload-interval. */
   reload(trigger?: ReloadTrigger): ReloadResult;
   /**
@@ -78,6 +78,8 @@ export interface StartProxyOptions {
   metrics?: Metrics;
   /** Set in --workers processes: the primary has already probed, reported and enforced the posture once for the host. */
   postureEnforced?: boolean;
+  /** `dev` on its default metrics port: take a free port when that one is in use. */
+  metricsFallbackWhenBusy?: boolean;
 }
 
 export async function startProxy(config: Config, options: StartProxyOptions = {}): Promise<RunningProxy> {
@@ -104,7 +106,7 @@ export async function startProxy(config: Config, options: StartProxyOptions = {}
   let health: HealthServer | null = null;
   if (config.metricsListen) {
     try {
-      health = await startHealthServer(config.metricsListen, { registry: metrics.registry, readiness, log });
+      health = await startHealthServer(config.metricsListen, { registry: metrics.registry, readiness, log }, { fallbackWhenBusy: options.metricsFallbackWhenBusy });
     } catch (err) {
       probe.stop();
       await proxy.app.close().catch(() => undefined);
@@ -166,7 +168,7 @@ export async function startProxy(config: Config, options: StartProxyOptions = {}
     log,
     proxy,
     readiness,
-    metricsAddress: health ? { host: health.host, port: health.port } : null,
+    metricsAddress: health ? { host: health.host, port: health.port, fellBack: health.fellBack } : null,
     reload: (trigger = 'manual') => reloader.reload(trigger),
     close,
   };

@@ -23,7 +23,7 @@ const SPEC_FLAGS: [flag: string, env: string, dflt: string][] = [
   ['--allow-subject', 'MTLS_SIDECAR_ALLOW_SUBJECT', 'default: none'],
   ['--allow-any-verified', 'MTLS_SIDECAR_ALLOW_ANY_VERIFIED', 'default: false'],
   ['--policy', 'MTLS_SIDECAR_POLICY', 'default: none'],
-  ['--metrics-listen', 'MTLS_SIDECAR_METRICS_LISTEN', 'default: 127.0.0.1:9090'],
+  ['--metrics-listen', 'MTLS_SIDECAR_METRICS_LISTEN', 'default: 127.0.0.1:8444'],
   ['--min-tls-version', 'MTLS_SIDECAR_MIN_TLS_VERSION', 'default: TLSv1.2'],
   ['--forward-cert', 'MTLS_SIDECAR_FORWARD_CERT', 'default: false'],
   ['--upstream-timeout', 'MTLS_SIDECAR_UPSTREAM_TIMEOUT', 'default: 30s'],
