@@ -126,7 +126,11 @@ export function buildCheckReport(input: ConfigInput, now = Date.now()): CheckRep
   const refusal = describePostureRefusal(findings);
   if (config && refusal.length > 0) {
     checks.posture.status = config.allowInsecurePosture ? 'overridden' : 'failed';
-    if (!config.allowInsecurePosture) checks.posture.problems.push(...refusal);
+    // One problem per critical finding; the refusal's closing line (how to override) is not a problem of its own.
+    if (!config.allowInsecurePosture) {
+      checks.posture.problems.push(...refusal.slice(0, -1));
+      checks.posture.override = refusal.at(-1);
+    }
   } else if (config) {
     checks.posture.status = 'ok';
   }

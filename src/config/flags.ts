@@ -121,8 +121,13 @@ export function camelNameOf(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The --help line for a flag: meaning, env name and default. */
-export function describeFlag(flag: FlagSpec): string {
-  const dflt = flag.required ? 'required' : `default: ${flag.defaultText ?? (flag.default !== undefined ? String(flag.default) : 'none')}`;
+/** The --help line for a flag: meaning, env name and default (`defaultText` replaces it, e.g. for `dev`'s own defaults). */
+export function describeFlag(flag: FlagSpec, defaultText?: string): string {
+  const dflt =
+    defaultText !== undefined
+      ? `default: ${defaultText}`
+      : flag.required
+        ? 'required'
+        : `default: ${flag.defaultText ?? (flag.default !== undefined ? String(flag.default) : 'none')}`;
   return `${flag.help} [env ${envNameOf(flag.name)}; ${dflt}]`;
 }
