@@ -11,6 +11,7 @@ import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { createReadiness, startUpstreamProbe, type Readiness, type UpstreamProbe } from '../ops/readiness.js';
 import { enforcePosture } from '../posture/enforce.js';
 import { loadTlsMaterial, MaterialError, type TlsMaterial } from '../tls/material.js';
+import { serverCertUsageProblems } from '../tls/server-cert-usage.js';
 import {
   digestWatchedFiles,
   recordMaterialGauges,
@@ -94,6 +95,8 @@ export async function startProxy(config: Config, options: StartProxyOptions = {}
   const warnedStaleCrls = new Set<string>();
   recordMaterialGauges(metrics, material);
   warnStaleCrls(material, log, warnedStaleCrls);
+  const leaf = material.serverChain[0];
+  for (const problem of leaf ? serverCertUsageProblems(leaf.raw) : []) log.warn({ file: config.cert }, `server certificate: ${problem}`);
 
   const proxy = await buildProxyServer(config, { store, metrics, log });
   const sockets = trackSockets(proxy.server);
