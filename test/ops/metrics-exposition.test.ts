@@ -3,7 +3,9 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { baseConfig, httpsRequest, makeTestPki, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
-import { openssl } from '../helpers/pki.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chainPem, makeCa, makeLeaf, openssl } from '../helpers/pki.js';
 import { runCli } from '../config/fixtures.js';
 import { cliMissing, opsGet, sampleValue, startCli } from './lib/cli-process.js';
 
@@ -17,8 +19,13 @@ function promtoolCheck(text: string): { status: number | null; output: string } 
 
 t.test('single process', async (t) => {
   const pki = makeTestPki();
+  // A server chain (leaf + intermediate), so every role value is exported.
+  const intermediate = makeCa(pki.dir, 'Server Intermediate', { issuer: pki.ca });
+  const leaf = makeLeaf(pki.dir, 'chained-server', intermediate, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const chainFile = join(pki.dir, 'server-chain.pem');
+  writeFileSync(chainFile, chainPem(leaf, intermediate));
   const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { metricsListen: { host: '127.0.0.1', port: 0 } }));
+  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { cert: chainFile, key: leaf.key, metricsListen: { host: '127.0.0.1', port: 0 } }));
   t.teardown(async () => {
     await proxy.close(100);
     await upstream.close();
@@ -34,11 +41,12 @@ t.test('single process', async (t) => {
 
   const caNotAfter = Date.parse(openssl(['x509', '-in', pki.ca.cert, '-noout', '-enddate']).trim().replace('notAfter=', '')) / 1000;
   t.equal(sampleValue(text, 'mtls_sidecar_certificate_not_after_seconds', { role: 'client-ca' }), caNotAfter, 'role="client-ca"');
-  t.notMatch(text, /role="client_ca"/);
-  const check = runCli(['check', '--json', '--upstream', upstream.url, '--cert', pki.server.cert, '--key', pki.server.key,
+  const exported = [...new Set([...text.matchAll(/^mtls_sidecar_certificate_not_after_seconds\{role="([^"]+)"/gm)].map((m) => m[1]))].sort();
+  const check = runCli(['check', '--json', '--upstream', upstream.url, '--cert', chainFile, '--key', leaf.key,
     '--client-ca', pki.ca.cert, '--allow-cn', 'orders', '--allow-insecure-posture']);
-  const roles = (JSON.parse(check.stdout) as { certificates: Array<{ role: string }> }).certificates.map((c) => c.role);
-  t.ok(roles.includes('client-ca'), 'check --json spells it the same');
+  const roles = [...new Set((JSON.parse(check.stdout) as { certificates: Array<{ role: string }> }).certificates.map((c) => c.role))].sort();
+  t.same(exported, ['client-ca', 'server', 'server-chain'], 'every role exported');
+  t.same(exported, roles, 'spelled as check --json spells them');
 
   t.test('promtool check metrics', { skip: noPromtool }, async (t) => {
     const r = promtoolCheck(text);
