@@ -1,6 +1,6 @@
 // `mtls-sidecar certs revoke DIR NAME…` and `certs crl DIR`: write or re-sign DIR/crl.pem with the directory's CA.
 import { X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { issuedBy, loadCaDirectory, type CaDirectory } from '../devcerts/ca-directory.js';
@@ -10,6 +10,7 @@ import { splitPem } from '../tls/pem.js';
 import { parseCrlPem } from '../tls/crl.js';
 
 export const CRL_FILE = 'crl.pem';
+const LOCK_FILE = '.crl.pem.lock';
 const MAX_CRL_DAYS = 3650;
 
 export interface CrlOptions {
@@ -82,6 +83,25 @@ async function readCurrentCrl(ca: CaDirectory): Promise<CrlState> {
   }
 }
 
+/**
+ * Runs `update` holding DIR/.crl.pem.lock (created exclusively), so two commands at once cannot both read the same
+ * CRL and write the same CRL Number, one losing the other's revocation.
+ */
+async function withCrlLock<T>(ca: CaDirectory, update: () => Promise<T>): Promise<T> {
+  const lock = join(ca.dir, LOCK_FILE);
+  try {
+    await (await open(lock, 'wx', 0o600)).close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new ConfigError([`${JSON.stringify(lock)} exists: another certs revoke or certs crl is updating this CRL; if none is running (one was interrupted), remove the file and try again`]);
+  }
+  try {
+    return await update();
+  } finally {
+    await unlink(lock).catch(() => undefined);
+  }
+}
+
 async function writeCrl(ca: CaDirectory, state: CrlState, days: number): Promise<{ path: string; nextUpdate: Date }> {
   const now = new Date();
   const der = await buildCrl({ caCertDer: ca.cert.raw, caKeyPem: ca.keyPem, entries: state.entries, crlNumber: state.crlNumber, now, days });
@@ -108,26 +128,29 @@ export async function certsRevokeCommand(dir: string, names: string[], opts: Rev
   for (const name of names) wanted.push([`client "${name}"`, await serialOfClient(ca, name)]);
   for (const [i, hex] of flagged.entries()) if (hex !== undefined) wanted.push([`serial ${opts.serials[i]}`, hex]);
 
-  const state = await readCurrentCrl(ca);
-  const known = new Set(state.entries.map((e) => canonical(e.serialHex)));
-  const now = new Date();
-  const lines: string[] = [];
-  const added: RevokedEntry[] = [];
-  for (const [label, serialHex] of wanted) {
-    const key = canonical(serialHex);
-    if (known.has(key)) {
-      lines.push(`${label} (serial ${key}) was already revoked`);
-      continue;
+  const lines = await withCrlLock(ca, async () => {
+    const state = await readCurrentCrl(ca);
+    const known = new Set(state.entries.map((e) => canonical(e.serialHex)));
+    const now = new Date();
+    const out: string[] = [];
+    const added: RevokedEntry[] = [];
+    for (const [label, serialHex] of wanted) {
+      const key = canonical(serialHex);
+      if (known.has(key)) {
+        out.push(`${label} (serial ${key}) was already revoked`);
+        continue;
+      }
+      known.add(key);
+      added.push({ serialHex, revocationDate: now });
+      out.push(`revoked ${label} (serial ${key})`);
     }
-    known.add(key);
-    added.push({ serialHex, revocationDate: now });
-    lines.push(`revoked ${label} (serial ${key})`);
-  }
-  if (added.length > 0) {
-    const next = { crlNumber: state.crlNumber + 1n, entries: [...state.entries, ...added] };
-    const written = await writeCrl(ca, next, days);
-    lines.push(...footer(written.path, next.crlNumber, next.entries.length, written.nextUpdate, dir));
-  }
+    if (added.length > 0) {
+      const next = { crlNumber: state.crlNumber + 1n, entries: [...state.entries, ...added] };
+      const written = await writeCrl(ca, next, days);
+      out.push(...footer(written.path, next.crlNumber, next.entries.length, written.nextUpdate, dir));
+    }
+    return out;
+  });
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
@@ -137,8 +160,11 @@ export async function certsCrlCommand(dir: string, opts: CrlOptions): Promise<vo
   const days = parseDays(opts.days, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   const ca = await loadCaDirectory(dir);
-  const state = await readCurrentCrl(ca);
-  const next = { crlNumber: state.crlNumber + 1n, entries: state.entries };
-  const written = await writeCrl(ca, next, days);
-  process.stdout.write(`${footer(written.path, next.crlNumber, next.entries.length, written.nextUpdate, dir).join('\n')}\n`);
+  const lines = await withCrlLock(ca, async () => {
+    const state = await readCurrentCrl(ca);
+    const next = { crlNumber: state.crlNumber + 1n, entries: state.entries };
+    const written = await writeCrl(ca, next, days);
+    return footer(written.path, next.crlNumber, next.entries.length, written.nextUpdate, dir);
+  });
+  process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -1,7 +1,7 @@
 // `certs revoke` and `certs crl` keep DIR/crl.pem: signed by the CA, every revoked serial kept, the CRL number rising,
 // nextUpdate 30 days out (or --days). openssl is the oracle: `openssl crl -verify -CAfile ca.crt -text`.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { cliMissing } from '../ops/lib/cli-process.js';
@@ -116,6 +116,17 @@ t.test('refusals: foreign CRL, unknown client, bad flags (exit 78, nothing writt
   t.match(badDays.stderr, /--days: "0" must be a whole number of days from 1 to 3650/);
   t.same(readdirSync(dir).filter((f) => f.startsWith('crl') || f.endsWith('.tmp')), [], 'nothing written');
 
+  // Another update in progress (its lock file): refused, nothing written; the lock is never left behind by a run.
+  writeFileSync(join(dir, '.crl.pem.lock'), '');
+  const locked = await runCli(['certs', 'crl', dir]);
+  t.equal(locked.code, 78);
+  t.match(locked.stderr, /\.crl\.pem\.lock" exists: another certs revoke or certs crl is updating this CRL/);
+  t.same(readdirSync(dir).filter((f) => f === 'crl.pem'), [], 'nothing written while locked');
+  rmSync(join(dir, '.crl.pem.lock'));
+  t.equal((await runCli(['certs', 'crl', dir])).code, 0);
+  t.notOk(readdirSync(dir).includes('.crl.pem.lock'), 'lock removed after a run');
+  rmSync(join(dir, 'crl.pem'));
+
   // A client of another CA cannot be revoked by this one.
   writeFileSync(join(dir, 'stranger.crt'), readFileSync(join(other, 'client.crt')));
   const stranger = await runCli(['certs', 'revoke', dir, 'stranger']);
@@ -128,4 +139,20 @@ t.test('refusals: foreign CRL, unknown client, bad flags (exit 78, nothing writt
   t.equal(foreign.code, 78);
   t.match(foreign.stderr, /crl\.pem": .*signed by no --client-ca certificate.*move it away/);
   t.same(readFileSync(join(dir, 'crl.pem')), readFileSync(join(other, 'crl.pem')), 'left untouched');
+});
+
+t.test('revokes run at the same time never lose one another', { skip: cliMissing() }, async (t) => {
+  const parent = makeTmpDir('revoke-race-');
+  t.teardown(() => removeDir(parent));
+  const dir = join(parent, 'pki');
+  const names = ['c1', 'c2', 'c3', 'c4', 'c5'];
+  t.equal((await runCli(['certs', 'init', dir, ...names.flatMap((n) => ['--client', n])])).code, 0);
+  const results = await Promise.all(names.map((n) => runCli(['certs', 'revoke', dir, n])));
+  const done = names.filter((_, i) => results[i]?.code === 0);
+  t.ok(results.every((r) => r.code === 0 || (r.code === 78 && /crl\.pem\.lock" exists/.test(r.stderr))), 'each one succeeded or was refused by the lock');
+  t.ok(done.length >= 1);
+  const crl = readCrl(dir);
+  t.ok(crl.verified);
+  t.equal(crl.number, done.length, 'one CRL Number per successful revoke');
+  t.same(crl.serials.slice().sort(), done.map((n) => serialOf(join(dir, `${n}.crt`))).sort(), 'every successful revoke is in the CRL');
 });
