@@ -26,7 +26,15 @@ export interface Decision {
   route: string;
   /** admitting rule label */
   rule: string | null;
+  /** Why nobody was admitted (a fixed word, never policy contents); absent when allowed. */
+  refusal?: Refusal;
 }
+
+/**
+ * `no_rule_matched`: the deciding route (or default) has rules, none admits this caller; `route_allows_nobody`: it is
+ * `allow: []`; `no_default`: no route matched and there is no default (neither `default:` nor `--allow-*` flags).
+ */
+export type Refusal = 'no_rule_matched' | 'route_allows_nobody' | 'no_default';
 
 export interface CompiledPolicy {
   decide(method: string, normalizedPath: string, id: Identity): Decision;
@@ -42,6 +50,8 @@ interface CompiledRoute {
   methods: ReadonlySet<string> | null;
   matcher: Matcher;
   line: string;
+  /** What a refusal by this route is called. */
+  refusal: Refusal;
 }
 
 /** Builds the segment-respecting (or, with a trailing `*`, raw) prefix test for a route path. */
@@ -82,11 +92,11 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
   }
   const problems: string[] = [];
   let admitsSomeone = false;
-  const compile = (spec: AllowSpec, where: string): { matcher: Matcher; text: string } | null => {
+  const compile = (spec: AllowSpec, where: string): { matcher: Matcher; text: string; refusal: Refusal } | null => {
     try {
       const c = compileAllowRules(spec, where, trust);
       if (c.labels.length > 0) admitsSomeone = true;
-      return { matcher: c.matcher, text: describeAllow(c.labels, spec) };
+      return { matcher: c.matcher, text: describeAllow(c.labels, spec), refusal: c.labels.length > 0 ? 'no_rule_matched' : 'route_allows_nobody' };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(...err.problems);
@@ -109,19 +119,24 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
       methods,
       matcher: c.matcher,
       line: `${name}${methodText}: ${c.text}`,
+      refusal: c.refusal,
     });
   });
 
-  let dflt: { matcher: Matcher; line: string };
+  let dflt: { matcher: Matcher; line: string; refusal: Refusal };
   const fileDefault = doc?.default;
   if (fileDefault) {
     const c = compile(fileDefault.allow, `${file}: default.allow`);
-    dflt = { matcher: c?.matcher ?? (() => null), line: `default: ${c?.text ?? ''}` };
+    dflt = { matcher: c?.matcher ?? (() => null), line: `default: ${c?.text ?? ''}`, refusal: c?.refusal ?? 'no_rule_matched' };
   } else if (flagSpec !== null) {
     const c = compile(flagSpec, FLAGS_WHERE);
-    dflt = { matcher: c?.matcher ?? (() => null), line: `default (from --allow-* flags): ${c?.text ?? ''}` };
+    dflt = { matcher: c?.matcher ?? (() => null), line: `default (from --allow-* flags): ${c?.text ?? ''}`, refusal: c?.refusal ?? 'no_rule_matched' };
   } else {
-    dflt = { matcher: () => null, line: 'default: nobody (no "default:" in the policy and no --allow-* flags; unmatched requests are refused)' };
+    dflt = {
+      matcher: () => null,
+      line: 'default: nobody (no "default:" in the policy and no --allow-* flags; unmatched requests are refused)',
+      refusal: 'no_default',
+    };
   }
   if (problems.length > 0) throw new ConfigError(problems);
   if (!admitsSomeone) {
@@ -137,10 +152,10 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
       if (!(reading.folded ? route.matchesFolded(reading.path) : route.matchesPath(reading.path))) continue;
       if (route.methods && !route.methods.has(m)) continue;
       const rule = route.matcher(id);
-      return { allowed: rule !== null, route: route.name, rule };
+      return rule !== null ? { allowed: true, route: route.name, rule } : { allowed: false, route: route.name, rule, refusal: route.refusal };
     }
     const rule = dflt.matcher(id);
-    return { allowed: rule !== null, route: 'default', rule };
+    return rule !== null ? { allowed: true, route: 'default', rule } : { allowed: false, route: 'default', rule, refusal: dflt.refusal };
   };
 
   return {

@@ -16,7 +16,7 @@ export interface CertsInitOptions {
 export const DEFAULT_HOSTS = ['localhost', '127.0.0.1'];
 export const DEFAULT_CLIENT = 'client';
 const RESERVED_NAMES = new Set(['ca', 'server']);
-const DNS_NAME = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+export const DNS_NAME = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
@@ -38,7 +38,7 @@ function validateHosts(hosts: string[], problems: string[]): string[] {
 
 // Client names become file names and a CN: allow any Unicode, but nothing that escapes the
 // directory, hides the file, or collides with ca/server.
-function validateClientNames(clients: string[], problems: string[]): string[] {
+export function validateClientNames(clients: string[], problems: string[]): string[] {
   const names = clients.map((c) => c.trim()).filter((c) => c !== '');
   const seen = new Set<string>();
   for (const name of names) {

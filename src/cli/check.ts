@@ -13,6 +13,7 @@ import { countFindings } from '../posture/report.js';
 import { loadMaterialOrRefuse } from '../server/start-proxy.js';
 import type { TlsMaterial } from '../tls/material.js';
 import { parseCertificateBundle } from '../tls/pem.js';
+import { serverCertUsageProblems } from '../tls/server-cert-usage.js';
 import {
   formatCheckReport,
   formatIsoSeconds,
@@ -105,6 +106,17 @@ function warnAboutDates(certificates: CertificateEntry[], crls: CrlEntry[], now:
   return warnings;
 }
 
+/** Why the leaf of --cert cannot serve TLS; an unreadable file is reported by material loading instead. */
+function warnAboutServerUsage(file: string): string[] {
+  let leaf: X509Certificate | undefined;
+  try {
+    leaf = parseCertificateBundle(readFileSync(file, 'utf8'))[0];
+  } catch {
+    return [];
+  }
+  return leaf ? serverCertUsageProblems(leaf.raw).map((p) => `server certificate ${JSON.stringify(file)}: ${p}`) : [];
+}
+
 /** Builds the report; never throws for a configuration, material, policy or posture problem. */
 export function buildCheckReport(input: ConfigInput, now = Date.now()): CheckReport {
   const stage = (): StageResult => ({ status: 'skipped', problems: [] });
@@ -126,7 +138,11 @@ export function buildCheckReport(input: ConfigInput, now = Date.now()): CheckRep
   const refusal = describePostureRefusal(findings);
   if (config && refusal.length > 0) {
     checks.posture.status = config.allowInsecurePosture ? 'overridden' : 'failed';
-    if (!config.allowInsecurePosture) checks.posture.problems.push(...refusal);
+    // One problem per critical finding; the refusal's closing line (how to override) is not a problem of its own.
+    if (!config.allowInsecurePosture) {
+      checks.posture.problems.push(...refusal.slice(0, -1));
+      checks.posture.override = refusal.at(-1);
+    }
   } else if (config) {
     checks.posture.status = 'ok';
   }
@@ -136,7 +152,7 @@ export function buildCheckReport(input: ConfigInput, now = Date.now()): CheckRep
     ok: Object.values(checks).every((s) => s.status === 'ok' || s.status === 'overridden'),
     checks,
     problems,
-    warnings: warnAboutDates(certificates, crls, now),
+    warnings: [...warnAboutDates(certificates, crls, now), ...(config ? warnAboutServerUsage(config.cert) : [])],
     certificates,
     crls,
     policy,

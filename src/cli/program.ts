@@ -23,7 +23,21 @@ const HELP_FOOTER = `
 Precedence: flag > environment variable > config file (--config) > default.
 Lists repeat the flag (--client-ca a.pem --client-ca b.pem), are comma-separated in the
 environment (';' for MTLS_SIDECAR_ALLOW_SUBJECT) and YAML/JSON sequences in the config file.
-Durations: 500ms, 30s, 2m, 1h. Exit codes: 0 ok, 1 check failed, 2 usage, 78 configuration refused.`;
+Each boolean flag has a negated form (--no-forward-cert, …) that sets false over the environment or config file.
+Durations: 500ms, 30s, 2m, 1h.
+Exit codes: 0 ok, 1 check failed, 2 usage, 78 configuration or posture refused, 70 internal error.`;
+
+/** What `dev` uses when a flag is not given (see dev.ts), shown in its --help instead of run's defaults. */
+const DEV_DEFAULTS: Readonly<Record<string, string>> = {
+  listen: '127.0.0.1:8443',
+  upstream: 'a built-in echo upstream',
+  cert: 'development certificates in ./.mtls-dev',
+  key: 'development certificates in ./.mtls-dev',
+  'client-ca': 'development certificates in ./.mtls-dev',
+  'allow-uri': 'the development client',
+  'metrics-listen': '127.0.0.1:8444, or a free port when that one is in use',
+  'allow-insecure-posture': 'true (findings are printed, not enforced)',
+};
 
 /** Run the command line; resolves to the process exit code and never exits itself. */
 export async function main(argv: string[], env: Record<string, string | undefined>, io: ProgramOutput = processOutput): Promise<number> {
@@ -81,7 +95,7 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
   configCommand(program.command('run'), 'start the proxy (the default command)').action(async (_opts, cmd: Command) => {
     await runCommand(loadConfig(inputFrom(cmd)));
   });
-  configCommand(program.command('dev'), 'local gateway with development certificates in ./.mtls-dev and a built-in echo upstream').action(
+  configCommand(program.command('dev'), 'local gateway with development certificates in ./.mtls-dev and a built-in echo upstream', DEV_DEFAULTS).action(
     async (_opts, cmd: Command) => {
       // The other commands load on demand: `run` never pays for node-forge (dev certificates) or the report code.
       const { devCommand } = await import('./dev.js');
@@ -104,40 +118,75 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
     });
 
   // Sub-commands inherit exitOverride and output settings because they were set on `program` first.
-  program
-    .command('certs')
-    .description('development certificate tools')
+  const certs = program.command('certs').description('development certificate tools: a CA, server and clients; add and revoke clients');
+  certs
     .command('init')
     .description('create a CA, a server certificate and client certificates in DIR (never overwrites without --force)')
     .argument('<dir>', 'directory to write into')
     .option('--hosts <list>', 'server certificate host names and IPs, comma-separated', 'localhost,127.0.0.1')
-    .option('--client <name>', 'client certificate to create (repeatable)', collect, [] as string[])
-    .option('--uri <uri>', 'URI SAN for the client certificates, e.g. a SPIFFE ID (repeatable)', collect, [] as string[])
-    .option('--force', 'overwrite existing files', false)
-    .action(async (dir: string, opts: { hosts: string; client: string[]; uri: string[]; force: boolean }) => {
+    .option('--client <name>', 'client certificate to create (repeatable; default: one client named "client")', collect)
+    .option('--uri <[name=]uri>', 'URI SAN, e.g. a SPIFFE ID: NAME=URI for client NAME, or a bare URI when only one client is made (repeatable)', collect)
+    .option('--force', 'overwrite existing files')
+    .action(async (dir: string, opts: { hosts: string; client?: string[]; uri?: string[]; force?: boolean }) => {
       const { certsInitCommand } = await import('./certs-init.js');
       const hosts = opts.hosts.split(',').map((h) => h.trim()).filter((h) => h !== '');
-      await certsInitCommand(dir, { hosts, clients: opts.client, uris: opts.uri, force: opts.force });
+      await certsInitCommand(dir, { hosts, clients: opts.client ?? [], uris: opts.uri ?? [], force: opts.force === true });
+    });
+  certs
+    .command('add-client')
+    .description('create one more client certificate NAME.crt/NAME.key, signed by the CA in DIR (the CA is never changed)')
+    .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
+    .argument('<name>', 'client name: the CN and the file names')
+    .option('--uri <uri>', 'URI SAN, e.g. a SPIFFE ID (repeatable)', collect)
+    .option('--dns <name>', 'DNS SAN (repeatable)', collect)
+    .option('--force', 'replace an existing NAME.crt/NAME.key (exit 78 without it)')
+    .action(async (dir: string, name: string, opts: { uri?: string[]; dns?: string[]; force?: boolean }) => {
+      const { certsAddClientCommand } = await import('./certs-add-client.js');
+      await certsAddClientCommand(dir, name, { uris: opts.uri ?? [], dns: opts.dns ?? [], force: opts.force === true });
+    });
+  certs
+    .command('revoke')
+    .description('revoke clients: add their serials to DIR/crl.pem (created if missing), signed by the CA, with the next CRL number')
+    .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
+    .argument('[names...]', 'clients to revoke (NAME.crt in DIR)')
+    .option('--serial <hex>', 'revoke this serial too, e.g. of a certificate whose file was replaced (repeatable)', collect)
+    .option('--days <n>', "days until the CRL's nextUpdate (default: 30)")
+    .action(async (dir: string, names: string[], opts: { serial?: string[]; days?: string }) => {
+      const { certsRevokeCommand } = await import('./certs-revoke.js');
+      await certsRevokeCommand(dir, names, { serials: opts.serial ?? [], days: opts.days });
+    });
+  certs
+    .command('crl')
+    .description("re-sign DIR/crl.pem with the same revocations, a new CRL number and a new nextUpdate (or write an empty one)")
+    .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
+    .option('--days <n>', "days until the CRL's nextUpdate (default: 30)")
+    .action(async (dir: string, opts: { days?: string }) => {
+      const { certsCrlCommand } = await import('./certs-revoke.js');
+      await certsCrlCommand(dir, { days: opts.days });
     });
 
-  program.addHelpText('after', `\nRun "mtls-sidecar <command> --help" for the flags of a command; with no command, "run" is assumed.`);
+  program.addHelpText(
+    'after',
+    `\nRun "mtls-sidecar <command> --help" for the flags of a command; with no command, "run" is assumed.\n` +
+      'Exit codes: 0 ok, 1 check failed, 2 usage, 78 configuration or posture refused, 70 internal error.',
+  );
   return program;
 }
 
 /** Add every flag of the table to a command; no commander defaults, so env and file can still apply. */
-function configCommand(cmd: Command, description: string): Command {
+function configCommand(cmd: Command, description: string, defaults: Readonly<Record<string, string>> = {}): Command {
   cmd.description(description).addHelpText('after', HELP_FOOTER);
   for (const flag of FLAGS) {
-    for (const option of optionsFor(flag)) cmd.addOption(option);
+    for (const option of optionsFor(flag, defaults[flag.name])) cmd.addOption(option);
   }
   return cmd;
 }
 
-function optionsFor(flag: FlagSpec): Option[] {
-  const help = describeFlag(flag);
+function optionsFor(flag: FlagSpec, defaultText: string | undefined): Option[] {
+  const help = describeFlag(flag, defaultText);
   if (flag.kind === 'boolean') {
-    // The hidden negation lets a flag override `true` from env or the config file.
-    return [new Option(`--${flag.name}`, help), new Option(`--no-${flag.name}`).hideHelp()];
+    // The negation lets a flag override `true` from env or the config file.
+    return [new Option(`--${flag.name}`, help), new Option(`--no-${flag.name}`, `turn --${flag.name} off (over the environment or config file)`)];
   }
   const option = new Option(`--${flag.name} ${flag.valueName ?? '<value>'}`, help);
   return [flag.kind === 'list' ? option.argParser(collect) : option];

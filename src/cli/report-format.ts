@@ -12,6 +12,8 @@ export type StageName = 'config' | 'material' | 'policy' | 'posture';
 export interface StageResult {
   status: StageStatus;
   problems: string[];
+  /** How to get past a failed stage other than fixing each problem (posture: the override), not counted as a problem. */
+  override?: string;
 }
 
 export interface CertificateEntry {

@@ -74,7 +74,7 @@ export const FLAGS: readonly FlagSpec[] = [
   }),
   { name: 'allow-any-verified', kind: 'boolean', default: false, help: 'admit every certificate that passes verification (explicit opt-in)', example: '--allow-any-verified' },
   { name: 'policy', kind: 'string', format: 'file', valueName: '<file>', help: 'per-route policy file (YAML or JSON)', example: '--policy /etc/mtls/policy.yaml' },
-  { name: 'metrics-listen', kind: 'string', format: 'host-port-or-off', default: '127.0.0.1:9090', valueName: '<host:port|off>', help: "plain-HTTP /metrics, /healthz, /readyz; 'off' disables", example: '--metrics-listen 127.0.0.1:9090' },
+  { name: 'metrics-listen', kind: 'string', format: 'host-port-or-off', default: '127.0.0.1:8444', valueName: '<host:port|off>', help: "plain-HTTP /metrics, /healthz, /readyz; 'off' disables", example: '--metrics-listen 127.0.0.1:8444' },
   { name: 'min-tls-version', kind: 'enum', choices: ['TLSv1.2', 'TLSv1.3'], default: 'TLSv1.2', valueName: '<version>', help: 'lowest TLS version accepted: TLSv1.2 or TLSv1.3', example: '--min-tls-version TLSv1.3' },
   { name: 'forward-cert', kind: 'boolean', default: false, help: "also forward the caller's certificate (XFCC Cert= and RFC 9440 Client-Cert)", example: '--forward-cert' },
   {
@@ -129,8 +129,13 @@ export function camelNameOf(name: string): string {
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** The --help line for a flag: meaning, env name and default. */
-export function describeFlag(flag: FlagSpec): string {
-  const dflt = flag.required ? 'required' : `default: ${flag.defaultText ?? (flag.default !== undefined ? String(flag.default) : 'none')}`;
+/** The --help line for a flag: meaning, env name and default (`defaultText` replaces it, e.g. for `dev`'s own defaults). */
+export function describeFlag(flag: FlagSpec, defaultText?: string): string {
+  const dflt =
+    defaultText !== undefined
+      ? `default: ${defaultText}`
+      : flag.required
+        ? 'required'
+        : `default: ${flag.defaultText ?? (flag.default !== undefined ? String(flag.default) : 'none')}`;
   return `${flag.help} [env ${envNameOf(flag.name)}; ${dflt}]`;
 }

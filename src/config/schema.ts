@@ -12,9 +12,15 @@ const fail = (message: string): Parsed<never> => ({ ok: false, message });
 
 const HOSTNAME = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
-/** Quote a bad value for a message, shortened so a pasted certificate cannot flood the terminal. */
+/** Longer values are not paths or addresses anyone typed: cut so a pasted file cannot flood the terminal. */
+export const SHOWN_VALUE_MAX = 4096;
+
+/** Quote a bad value for a message: whole and JSON-escaped (control characters visible), cut only when hostile. */
 export function showValue(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (typeof value === 'string') {
+    if (value.length <= SHOWN_VALUE_MAX) return JSON.stringify(value);
+    return `${JSON.stringify(value.slice(0, SHOWN_VALUE_MAX))}... (${value.length} characters)`;
+  }
   if (Array.isArray(value)) return 'a list';
   if (value === null) return 'null';
   if (typeof value === 'object') return 'a mapping';
@@ -41,6 +47,9 @@ export function parseHostPort(text: string): Parsed<HostPort> {
     return fail(`${showValue(text)}: write a bracketed IPv6 address followed by :port, e.g. [::]:8443`);
   } else {
     const colons = text.split(':').length - 1;
+    if (colons === 0 && parsePort(text) !== undefined) {
+      return fail(`${showValue(text)} is a port without a host; write 0.0.0.0:${text} (every interface) or 127.0.0.1:${text} (this machine only)`);
+    }
     if (colons === 0) return fail(`${showValue(text)} has no port; ${fix}`);
     if (colons > 1) return fail(`${showValue(text)} is ambiguous; write IPv6 addresses in brackets, e.g. [::]:8443`);
     [host = '', portText = ''] = text.split(':');

@@ -16,6 +16,8 @@ export interface ClientSpec {
   name: string;
   /** URI SANs, e.g. SPIFFE IDs; ASCII only (an IA5String). */
   uris: string[];
+  /** DNS SANs. */
+  dns?: string[];
 }
 
 export interface GeneratedClient extends ClientSpec, CertAndKey {}
@@ -92,9 +94,14 @@ function toPem(cert: forge.pki.Certificate, key: KeyPair): CertAndKey {
   return { certPem: pki.certificateToPem(cert), keyPem: key.keyPem };
 }
 
-interface Issuer {
+export interface Issuer {
   cert: forge.pki.Certificate;
   key: forge.pki.rsa.PrivateKey;
+}
+
+/** An issuer read back from PEM (an RSA CA such as `certs init` makes); throws when forge cannot use it. */
+export function issuerFromPem(certPem: string, keyPem: string): Issuer {
+  return { cert: pki.certificateFromPem(certPem), key: pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey };
 }
 
 function signLeaf(
@@ -179,9 +186,8 @@ export function generateClientCert(issuer: Issuer, client: ClientSpec, now: Date
     { name: 'keyUsage', digitalSignature: true, critical: true },
     { name: 'extKeyUsage', clientAuth: true },
   ];
-  if (client.uris.length > 0) {
-    extensions.push({ name: 'subjectAltName', altNames: client.uris.map((value) => ({ type: 6, value })) });
-  }
+  const altNames = [...client.uris.map((value) => ({ type: 6, value })), ...(client.dns ?? []).map((value) => ({ type: 2, value }))];
+  if (altNames.length > 0) extensions.push({ name: 'subjectAltName', altNames });
   return signLeaf(
     issuer,
     buildName([

@@ -14,6 +14,8 @@ export interface AccessEntry {
   /** RFC 4514 issuer name of the caller's certificate: serials are unique only per issuer. */
   issuer?: string;
   decision: string;
+  /** The route that decided (`routes[0] /admin`, `default`); absent when no route was consulted. */
+  route?: string;
   rule?: string | null;
   reason?: string;
   grpcStatus?: number;
@@ -70,6 +72,7 @@ export function formatAccessLine(entry: AccessEntry, isoTime: string, pid: numbe
     optionalString('serial', entry.serial) +
     optionalString('issuer', entry.issuer) +
     `,"decision":${quote(entry.decision)}` +
+    optionalString('route', entry.route) +
     rule +
     optionalString('reason', entry.reason) +
     grpc +

@@ -15,6 +15,8 @@ export interface MetricsSource {
 export interface HealthServer {
   host: string;
   port: number;
+  /** True when the configured port was busy and another was taken (`fallbackWhenBusy`). */
+  fellBack?: boolean;
   close(): Promise<void>;
 }
 
@@ -56,20 +58,35 @@ function createHandler(deps: { registry: MetricsSource; readiness: Readiness; lo
   };
 }
 
-/** Listens on `--metrics-listen`; a bind failure is a configuration error naming the flag. */
+function listenOn(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/**
+ * Listens on `--metrics-listen`; a bind failure is a configuration error naming the flag. With `fallbackWhenBusy`
+ * (`dev` on its default port), a port already in use is replaced by a free one on the same host, and logged.
+ */
 export async function startHealthServer(
   listen: HostPort,
   deps: { registry: MetricsSource; readiness: Readiness; log: Logger },
+  options: { fallbackWhenBusy?: boolean } = {},
 ): Promise<HealthServer> {
   const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, createHandler(deps));
+  let fellBack = false;
   try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(listen.port, listen.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    try {
+      await listenOn(server, listen.port, listen.host);
+    } catch (err) {
+      if (options.fallbackWhenBusy !== true || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+      await listenOn(server, 0, listen.host);
+      fellBack = true;
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError([
@@ -77,10 +94,12 @@ export async function startHealthServer(
     ]);
   }
   const address = server.address() as AddressInfo;
+  if (fellBack) deps.log.warn({ wanted: `${listen.host}:${listen.port}`, metricsListen: `${address.address}:${address.port}` }, 'metrics port in use: took a free one');
   deps.log.info({ metricsListen: `${address.address}:${address.port}` }, 'metrics and probes listening');
   return {
     host: address.address,
     port: address.port,
+    fellBack,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -41,9 +41,18 @@ function initializeLabels(m: Metrics): void {
   for (const result of RELOAD_RESULTS) m.reloads.inc({ result }, 0);
 }
 
+/**
+ * prom-client's default gauges that end in `_total`, which Prometheus reserves for counters (`promtool check metrics`
+ * fails on them). Each is the sum over the labelled gauge of the same name without `_total`, which stays.
+ */
+const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  if (options.defaultMetrics !== false) {
+    collectDefaultMetrics({ register: registry, prefix: PREFIX });
+    for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(`${PREFIX}${name}`);
+  }
   const registers = [registry];
   const metrics: Metrics = {
     registry,

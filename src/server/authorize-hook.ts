@@ -166,6 +166,7 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
     ctx.rule = decision.rule;
     if (!decision.allowed) {
       ctx.decision = 'deny';
+      ctx.refusal = decision.refusal;
       metrics.authzDecisions.inc({ decision: 'deny' });
       sendErrorReply(reply, forbidden(requestId), requestId);
       return;

@@ -66,8 +66,9 @@ function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: Fastify
     serial: identity?.serial,
     issuer: identity?.issuer,
     decision: ctx?.decision ?? 'none',
+    route: ctx?.route ?? undefined,
     rule: ctx?.rule,
-    reason: ctx?.upstreamError,
+    reason: ctx?.upstreamError ?? ctx?.refusal,
     ...grpcAccessFields(request),
   });
 }

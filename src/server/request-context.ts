@@ -9,6 +9,8 @@ export interface RequestContext {
   decision: 'allow' | 'deny' | 'bad_request' | 'no_identity' | 'revoked';
   rule: string | null;
   route: string | null;
+  /** Why the policy refused (deny only). */
+  refusal?: string;
   upstreamError?: string;
   /** True while the forwarder owns the exchange: it records the outcome itself (499, 502) unless it ends normally. */
   forwarding?: boolean;

@@ -11,6 +11,7 @@ import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { createReadiness, startUpstreamProbe, type Readiness, type UpstreamProbe } from '../ops/readiness.js';
 import { enforcePosture } from '../posture/enforce.js';
 import { loadTlsMaterial, MaterialError, type TlsMaterial } from '../tls/material.js';
+import { serverCertUsageProblems } from '../tls/server-cert-usage.js';
 import {
   digestWatchedFiles,
   recordMaterialGauges,
@@ -33,7 +34,7 @@ export interface RunningProxy {
   proxy: ProxyServer;
   readiness: Readiness;
   /** Where /metrics, /healthz and /readyz listen; null with `--metrics-listen off`. */
-  metricsAddress: { host: string; port: number } | null;
+  metricsAddress: { host: string; port: number; fellBack?: boolean } | null;
   /** Re-reads the watched files now (SIGHUP); the same check runs every --reload-interval. */
   reload(trigger?: ReloadTrigger): ReloadResult;
   /**
@@ -78,6 +79,8 @@ export interface StartProxyOptions {
   metrics?: Metrics;
   /** Set in --workers processes: the primary has already probed, reported and enforced the posture once for the host. */
   postureEnforced?: boolean;
+  /** `dev` on its default metrics port: take a free port when that one is in use. */
+  metricsFallbackWhenBusy?: boolean;
 }
 
 export async function startProxy(config: Config, options: StartProxyOptions = {}): Promise<RunningProxy> {
@@ -92,6 +95,8 @@ export async function startProxy(config: Config, options: StartProxyOptions = {}
   const warnedStaleCrls = new Set<string>();
   recordMaterialGauges(metrics, material);
   warnStaleCrls(material, log, warnedStaleCrls);
+  const leaf = material.serverChain[0];
+  for (const problem of leaf ? serverCertUsageProblems(leaf.raw) : []) log.warn({ file: config.cert }, `server certificate: ${problem}`);
 
   const proxy = await buildProxyServer(config, { store, metrics, log });
   const sockets = trackSockets(proxy.server);
@@ -104,7 +109,7 @@ export async function startProxy(config: Config, options: StartProxyOptions = {}
   let health: HealthServer | null = null;
   if (config.metricsListen) {
     try {
-      health = await startHealthServer(config.metricsListen, { registry: metrics.registry, readiness, log });
+      health = await startHealthServer(config.metricsListen, { registry: metrics.registry, readiness, log }, { fallbackWhenBusy: options.metricsFallbackWhenBusy });
     } catch (err) {
       probe.stop();
       await proxy.app.close().catch(() => undefined);
@@ -166,7 +171,7 @@ export async function startProxy(config: Config, options: StartProxyOptions = {}
     log,
     proxy,
     readiness,
-    metricsAddress: health ? { host: health.host, port: health.port } : null,
+    metricsAddress: health ? { host: health.host, port: health.port, fellBack: health.fellBack } : null,
     reload: (trigger = 'manual') => reloader.reload(trigger),
     close,
   };

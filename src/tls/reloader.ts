@@ -63,9 +63,9 @@ function subjectOf(cert: X509Certificate): string {
 export function recordMaterialGauges(metrics: Metrics, material: TlsMaterial): void {
   metrics.certificateNotAfter.reset();
   material.serverChain.forEach((cert, i) => {
-    metrics.certificateNotAfter.set({ role: i === 0 ? 'server' : 'server_chain', subject: subjectOf(cert) }, Date.parse(cert.validTo) / 1000);
+    metrics.certificateNotAfter.set({ role: i === 0 ? 'server' : 'server-chain', subject: subjectOf(cert) }, Date.parse(cert.validTo) / 1000);
   });
-  for (const ca of material.caCerts) metrics.certificateNotAfter.set({ role: 'client_ca', subject: subjectOf(ca) }, Date.parse(ca.validTo) / 1000);
+  for (const ca of material.caCerts) metrics.certificateNotAfter.set({ role: 'client-ca', subject: subjectOf(ca) }, Date.parse(ca.validTo) / 1000);
   metrics.crlNextUpdate.reset();
   for (const crl of material.crls) {
     if (crl.nextUpdate) metrics.crlNextUpdate.set({ issuer: crl.issuerName }, crl.nextUpdate.getTime() / 1000);

@@ -19,7 +19,7 @@ t.test('a policy default and --allow-* flags together are a configuration error'
 t.test('flags alone form the default', async (t) => {
   const p = compilePolicy(null, [{ cn: 'orders' }]);
   t.same(p.decide('GET', '/any', orders), { allowed: true, route: 'default', rule: 'cn=orders' });
-  t.same(p.decide('GET', '/any', ops), { allowed: false, route: 'default', rule: null });
+  t.same(p.decide('GET', '/any', ops), { allowed: false, route: 'default', rule: null, refusal: 'no_rule_matched' });
   t.same(p.describe(), ['default (from --allow-* flags): cn=orders']);
 });
 
@@ -32,7 +32,7 @@ t.test('flags form the default when the policy file has none', async (t) => {
 
 t.test('no policy default and no flags: unmatched requests are refused (fail closed)', async (t) => {
   const p = compilePolicy({ routes: [{ path: '/admin', allow: [{ cn: 'ops' }] }] }, null);
-  t.same(p.decide('GET', '/other', ops), { allowed: false, route: 'default', rule: null });
+  t.same(p.decide('GET', '/other', ops), { allowed: false, route: 'default', rule: null, refusal: 'no_default' });
   t.equal(p.decide('GET', '/admin', ops).allowed, true);
   t.match(p.describe()[1], /^default: nobody/);
 });

@@ -45,16 +45,16 @@ const refused: Array<[string, string, string]> = [
   ['GET', '/users.json', 'routes[4] /users/'],
 ];
 for (const [method, path, route] of refused) {
-  t.same(policy.decide(method, path, orders), { allowed: false, route, rule: null }, `${method} ${path}: refused by ${route}`);
+  t.same(policy.decide(method, path, orders), { allowed: false, route, rule: null, refusal: 'no_rule_matched' }, `${method} ${path}: refused by ${route}`);
 }
 
 t.test('the identities a route admits still reach every spelling of it', async (t) => {
-  t.same(policy.decide('GET', '/admin.json', ops), { allowed: false, route: 'default', rule: null }, 'ops is not in the default');
+  t.same(policy.decide('GET', '/admin.json', ops), { allowed: false, route: 'default', rule: null, refusal: 'no_rule_matched' }, 'ops is not in the default');
   const opsEverywhere = compilePolicy(parsePolicyFile(`${POLICY.replace('[{ cn: orders }]', '[{ cn: orders }, { cn: ops }]')}`, 'p.yaml'), null);
   t.same(opsEverywhere.decide('GET', '/admin.json', ops), { allowed: true, route: 'default', rule: 'cn=ops' });
   t.same(opsEverywhere.decide('DELETE', '/orders.json', ops), { allowed: true, route: 'default', rule: 'cn=ops' });
   t.same(policy.decide('GET', '/Reports', auditor), { allowed: true, route: 'routes[2] /Reports', rule: 'cn=auditor' });
-  t.same(policy.decide('GET', '/reports', auditor), { allowed: false, route: 'default', rule: null }, 'the literal path is judged too');
+  t.same(policy.decide('GET', '/reports', auditor), { allowed: false, route: 'default', rule: null, refusal: 'no_rule_matched' }, 'the literal path is judged too');
 });
 
 t.test('other methods and other paths are untouched', async (t) => {

@@ -23,7 +23,7 @@ const SPEC_FLAGS: [flag: string, env: string, dflt: string][] = [
   ['--allow-subject', 'MTLS_SIDECAR_ALLOW_SUBJECT', 'default: none'],
   ['--allow-any-verified', 'MTLS_SIDECAR_ALLOW_ANY_VERIFIED', 'default: false'],
   ['--policy', 'MTLS_SIDECAR_POLICY', 'default: none'],
-  ['--metrics-listen', 'MTLS_SIDECAR_METRICS_LISTEN', 'default: 127.0.0.1:9090'],
+  ['--metrics-listen', 'MTLS_SIDECAR_METRICS_LISTEN', 'default: 127.0.0.1:8444'],
   ['--min-tls-version', 'MTLS_SIDECAR_MIN_TLS_VERSION', 'default: TLSv1.2'],
   ['--forward-cert', 'MTLS_SIDECAR_FORWARD_CERT', 'default: false'],
   ['--strip-header', 'MTLS_SIDECAR_STRIP_HEADER', 'default: none'],
@@ -40,21 +40,47 @@ const SPEC_FLAGS: [flag: string, env: string, dflt: string][] = [
   ['--log-level', 'MTLS_SIDECAR_LOG_LEVEL', 'default: info'],
 ];
 
+// `dev` fills in what `run` requires and listens on loopback: its help says so instead of run's defaults.
+const DEV_DEFAULTS: Record<string, string> = {
+  '--listen': 'default: 127.0.0.1:8443',
+  '--upstream': 'default: a built-in echo upstream',
+  '--cert': 'default: development certificates in ./.mtls-dev',
+  '--key': 'default: development certificates in ./.mtls-dev',
+  '--client-ca': 'default: development certificates in ./.mtls-dev',
+  '--allow-uri': 'default: the development client',
+  '--metrics-listen': 'default: 127.0.0.1:8444, or a free port when that one is in use',
+  '--allow-insecure-posture': 'default: true (findings are printed, not enforced)',
+};
+const BOOLEANS = ['--allow-any-verified', '--forward-cert', '--allow-insecure-posture'];
+
 for (const command of ['run', 'dev', 'check', 'inspect']) {
   t.test(`${command} --help`, async (t) => {
     const r = runCli([command, '--help']);
     t.equal(r.status, 0);
     // commander wraps long lines; compare with runs of whitespace collapsed.
     const help = r.stdout.replace(/\s+/g, ' ');
-    for (const [flag, env, dflt] of SPEC_FLAGS) {
+    for (const [flag, env, specDefault] of SPEC_FLAGS) {
+      const dflt = (command === 'dev' ? DEV_DEFAULTS[flag] : undefined) ?? specDefault;
       t.ok(new RegExp(`${flag}( <[^>]+>)? `).test(help), `lists ${flag}`);
       t.ok(help.includes(`[env ${env}; ${dflt}]`), `${flag}: env ${env}, ${dflt}`);
     }
+    if (command === 'dev') t.notOk(help.includes('required'), 'nothing is required in dev');
+    for (const flag of BOOLEANS) t.ok(help.includes(`--no-${flag.slice(2)} turn ${flag} off`), `lists --no-${flag.slice(2)}`);
+    t.ok(help.includes('Exit codes: 0 ok, 1 check failed, 2 usage, 78 configuration or posture refused, 70 internal error.'), 'every exit code');
     const listed = help.match(/ --[a-z-]+/g) ?? [];
-    const known = new Set([...SPEC_FLAGS.map(([f]) => f), '--help', '--json']);
+    const known = new Set([...SPEC_FLAGS.map(([f]) => f), ...BOOLEANS.map((f) => `--no-${f.slice(2)}`), '--help', '--json']);
     t.same(listed.map((s) => s.trim()).filter((f) => !known.has(f)), [], 'no undocumented flags in help');
   });
 }
+
+t.test('certs init --help: no "(default: [])", and the NAME=URI form', async (t) => {
+  const r = runCli(['certs', 'init', '--help']);
+  t.equal(r.status, 0);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  t.notMatch(help, /default: \[\]|default: false/);
+  t.match(help, /--uri <\[name=\]uri> .*NAME=URI for client NAME, or a bare URI when only one client is made/);
+  t.match(help, /--client <name> .*default: one client named "client"/);
+});
 
 t.test('the default command is run, so `mtls-sidecar --help` points to the per-command help', async (t) => {
   const r = runCli(['--help']);
@@ -68,6 +94,6 @@ t.test('certs init --help shows its defaults', async (t) => {
   const help = r.stdout.replace(/\s+/g, ' ');
   t.match(help, /--hosts <list>.*default: "localhost,127.0.0.1"/);
   t.match(help, /--client <name>/);
-  t.match(help, /--uri <uri>/);
+  t.match(help, /--uri <\[name=\]uri>/);
   t.match(help, /--force/);
 });

@@ -11,7 +11,7 @@ const required = { upstream: 'http://127.0.0.1:8080', cert: files.cert, key: fil
 t.test('built-in defaults apply when no source sets a value', async (t) => {
   const c = loadConfig({ flags: required, env: {} });
   t.same(c.listen, { host: '0.0.0.0', port: 8443 });
-  t.same(c.metricsListen, { host: '127.0.0.1', port: 9090 });
+  t.same(c.metricsListen, { host: '127.0.0.1', port: 8444 }, 'not 9090: Prometheus and Cockpit use that');
   t.equal(c.minTlsVersion, 'TLSv1.2');
   t.equal(c.upstreamTimeoutMs, 30_000);
   t.equal(c.handshakeTimeoutMs, 10_000);

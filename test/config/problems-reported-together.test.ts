@@ -32,7 +32,7 @@ const expected: [string, RegExp][] = [
   ['bad upstream', /MTLS_SIDECAR_UPSTREAM: "ftp:\/\/127.0.0.1:21": scheme "ftp:" is not supported/],
   ['bad enum', /MTLS_SIDECAR_LOG_LEVEL: "verbose" is not one of fatal, error, warn, info, debug, trace, silent/],
   ['bad enum flag', /--min-tls-version: "TLSv1.1" is not one of TLSv1.2, TLSv1.3/],
-  ['bad host:port', /--metrics-listen: "9090" has no port/],
+  ['bad host:port', /--metrics-listen: "9090" is a port without a host; write 0\.0\.0\.0:9090 \(every interface\) or 127\.0\.0\.1:9090/],
   ['missing required', /--cert is required.*MTLS_SIDECAR_CERT/],
   ['missing required', /--key is required.*MTLS_SIDECAR_KEY/],
 ];

@@ -25,7 +25,17 @@ const entries: Array<[string, AccessEntry]> = [
   ['allowed, every field', {
     requestId: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', method: 'GET', path: '/api/v1/items', status: 200, durationMs: 1.234,
     subject: 'CN=billing,OU=payments,O=Example Corp', uri: 'spiffe://example.org/ns/prod/sa/billing', serial: '0A1B2C',
-    issuer: 'CN=Payments CA\\, EU,O=Example Corp', decision: 'allow', rule: 'billing-read', reason: undefined, grpcStatus: undefined,
+    issuer: 'CN=Payments CA\\, EU,O=Example Corp', decision: 'allow', route: 'routes[0] /api', rule: 'billing-read', reason: undefined, grpcStatus: undefined,
+  }],
+  ['refused by a route: route label, null rule, fixed reason', {
+    requestId: 'r-0', method: 'GET', path: '/admin/x', status: 403, durationMs: 0.5, subject: 'CN=orders', serial: '0A',
+    decision: 'deny', route: 'routes[0] /admin', rule: null, reason: 'no_rule_matched',
+  }],
+  ['decided by the default', {
+    requestId: 'r-00', method: 'GET', path: '/', status: 403, durationMs: 1, decision: 'deny', route: 'default', rule: null, reason: 'no_default',
+  }],
+  ['a route label that needs escaping (route paths are operator config)', {
+    requestId: 'r-000', method: 'GET', path: '/a', status: 200, durationMs: 1, decision: 'allow', route: 'routes[3] /a"b\\c*', rule: 'cn=x',
   }],
   ['refused before identity, null rule, reason', {
     requestId: 'r-1', method: 'POST', path: '/', status: 403, durationMs: 0, decision: 'deny', rule: null, reason: 'no rule matched',
