@@ -9,6 +9,7 @@ import { logAccess } from '../ops/access-log.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
+import { attachAdmissionLimits } from './admission-limits.js';
 import { createAuthorizeHook, createFrameworkErrorHandler, replyOf, sendErrorReply } from './authorize-hook.js';
 import { registerGrpcForwarding } from './grpc-forwarder.js';
 import { grpcAccessFields } from './grpc-status.js';
@@ -104,6 +105,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   });
   const server = tlsServer as unknown as ListenerServer;
   const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
+  const admission = attachAdmissionLimits(server, config.limits, deps);
 
   app.addHook('onRequest', createAuthorizeHook({
       ...deps,
@@ -164,5 +166,9 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   for (const url of ['/', '/*']) {
     app.route({ url, method: FORWARDED_METHODS, preHandler: websockets.preHandler, handler: forwarder.handle });
   }
-  return { app, server, stopGate: gate.stop };
+  const stopGate = (): void => {
+    gate.stop();
+    admission.stop();
+  };
+  return { app, server, stopGate };
 }
