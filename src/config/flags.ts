@@ -87,6 +87,7 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'max-connections', kind: 'integer', default: '512', min: 1, max: 1_000_000, valueName: '<n>', help: 'open caller connections per process; a connection over the limit is closed at accept, before TLS', example: '--max-connections 512' },
   { name: 'max-handshakes', kind: 'integer', default: '128', min: 1, max: 1_000_000, valueName: '<n>', help: 'TLS handshakes in progress per process; a connection over the limit is closed at accept, before TLS', example: '--max-handshakes 128' },
   { name: 'max-concurrent-streams', kind: 'integer', default: '100', min: 1, max: 2_147_483_647, valueName: '<n>', help: 'HTTP/2 streams one caller connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS)', example: '--max-concurrent-streams 100' },
+  { name: 'upstream-max-connections', kind: 'integer', default: '512', min: 1, max: 1_000_000, valueName: '<n>', help: 'HTTP/1.1 connections to the upstream per process; requests beyond wait for a free one', example: '--upstream-max-connections 512' },
   { name: 'workers', kind: 'integer', default: '1', min: 1, max: 1024, valueName: '<n>', help: 'processes sharing the listener', example: '--workers 2' },
   { name: 'allow-insecure-posture', kind: 'boolean', default: false, help: 'start despite critical posture findings', example: '--allow-insecure-posture' },
   { name: 'log-level', kind: 'enum', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', valueName: '<level>', help: 'pino log level', example: '--log-level info' },

@@ -142,6 +142,7 @@ function buildConfig(typed: Map<string, unknown>): Config {
       maxConnections: get<number>('max-connections'),
       maxHandshakes: get<number>('max-handshakes'),
       maxConcurrentStreams: get<number>('max-concurrent-streams'),
+      upstreamMaxConnections: get<number>('upstream-max-connections'),
     },
     allowInsecurePosture: get<boolean>('allow-insecure-posture'),
     logLevel: get<Config['logLevel']>('log-level'),

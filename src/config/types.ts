@@ -28,6 +28,8 @@ export interface ConnectionLimits {
   maxHandshakes: number;
   /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 callers. */
   maxConcurrentStreams: number;
+  /** Size of the HTTP/1.1 upstream pool. */
+  upstreamMaxConnections: number;
 }
 
 export interface Config {

@@ -74,14 +74,13 @@ function freshAuthorizedGet(port: number, tlsOpts: { ca: string; cert: string; k
   });
 }
 
-t.test('at the default limits, connection floods stay under the shipped memory limit and an authorized caller keeps working', async (t) => {
+// The proxy (a child) inherits this limit and must hold max-connections + handshakes + upstream sockets.
+const FD_LIMIT = softFdLimit();
+const FD_NEEDED = DEFAULT_MAX_CONNECTIONS + DEFAULT_MAX_HANDSHAKES + 1024;
+const skip = FD_LIMIT < FD_NEEDED ? `needs a nofile limit of at least ${FD_NEEDED} (ulimit -n is ${FD_LIMIT}); .ci/run raises it` : false;
+
+t.test('at the default limits, connection floods stay under the shipped memory limit and an authorized caller keeps working', { skip }, async (t) => {
   t.ok(shippedLimitIs256Mi(), 'the shipped Deployment still limits the sidecar to 256Mi (this test measures against that figure)');
-  const fdLimit = softFdLimit();
-  // The proxy (a child) inherits this limit and must hold max-connections + handshakes + upstream sockets.
-  if (fdLimit < DEFAULT_MAX_CONNECTIONS + DEFAULT_MAX_HANDSHAKES + 1024) {
-    t.skip(`needs a nofile limit of at least ${DEFAULT_MAX_CONNECTIONS + DEFAULT_MAX_HANDSHAKES + 1024} (ulimit -n is ${fdLimit}); .ci/run raises it`);
-    return;
-  }
   const pki = makeReliabilityPki('mtls-admission-');
   const intruder = makeLeaf(pki.dir, 'intruder', pki.ca, { subject: '/CN=intruder', san: ['URI:spiffe://example.org/ns/dev/sa/intruder'] });
   const upstream = await startTokenUpstream();
@@ -188,7 +187,7 @@ t.test('at the default limits, connection floods stay under the shipped memory l
   t.equal(report.connects, 1, 'the authorized connection was never dropped');
   t.ok(proxy.alive(), 'proxy survived');
 
-  t.comment(`admission limits (defaults ${DEFAULT_MAX_CONNECTIONS} connections / ${DEFAULT_MAX_HANDSHAKES} handshakes, nofile ${fdLimit}): ` +
+  t.comment(`admission limits (defaults ${DEFAULT_MAX_CONNECTIONS} connections / ${DEFAULT_MAX_HANDSHAKES} handshakes, nofile ${FD_LIMIT}): ` +
     `baseline RSS ${formatKb(baseline.rssKb)}, fds ${baseline.fds}; ` +
     `${BARE_FLOOD} bare TCP: ${bareHeld} held, ${refusedHandshakes} refused, peak ${formatKb(bare.peakKb)}, after close ${formatKb(afterBare.rssKb)}; ` +
     `${MTLS_FLOOD} idle mTLS (h2, one low certificate): ${handshakes} handshakes, ${mtlsHeld} held, ${refusedConnections} refused, ` +

@@ -43,6 +43,12 @@ export function rstStreamFrame(streamId: number, code: number = ERROR.CANCEL): B
   return frame(FRAME.RST_STREAM, 0, streamId, payload);
 }
 
+export function pingFrame(data: number): Buffer {
+  const payload = Buffer.alloc(8);
+  payload.writeUInt32BE(data, 4);
+  return frame(FRAME.PING, 0, 0, payload);
+}
+
 /** The SETTINGS entries of a SETTINGS frame, by identifier. */
 export function settingsOf(f: Frame): Map<number, number> {
   const out = new Map<number, number>();
