@@ -143,6 +143,7 @@ function buildConfig(typed: Map<string, unknown>): Config {
       maxHandshakes: get<number>('max-handshakes'),
       maxConcurrentStreams: get<number>('max-concurrent-streams'),
       upstreamMaxConnections: get<number>('upstream-max-connections'),
+      upstreamStreamsPerConnection: get<number>('upstream-streams-per-connection'),
     },
     allowInsecurePosture: get<boolean>('allow-insecure-posture'),
     logLevel: get<Config['logLevel']>('log-level'),

@@ -30,6 +30,8 @@ export interface ConnectionLimits {
   maxConcurrentStreams: number;
   /** Size of the HTTP/1.1 upstream pool. */
   upstreamMaxConnections: number;
+  /** HTTP/2 upstream streams one caller connection may hold at once. */
+  upstreamStreamsPerConnection: number;
 }
 
 export interface Config {

@@ -39,6 +39,7 @@ const SPEC_FLAGS: [flag: string, env: string, dflt: string][] = [
   ['--max-handshakes', 'MTLS_SIDECAR_MAX_HANDSHAKES', 'default: 128'],
   ['--max-concurrent-streams', 'MTLS_SIDECAR_MAX_CONCURRENT_STREAMS', 'default: 100'],
   ['--upstream-max-connections', 'MTLS_SIDECAR_UPSTREAM_MAX_CONNECTIONS', 'default: 512'],
+  ['--upstream-streams-per-connection', 'MTLS_SIDECAR_UPSTREAM_STREAMS_PER_CONNECTION', 'default: 50'],
   ['--allow-insecure-posture', 'MTLS_SIDECAR_ALLOW_INSECURE_POSTURE', 'default: false'],
   ['--log-level', 'MTLS_SIDECAR_LOG_LEVEL', 'default: info'],
 ];

@@ -28,7 +28,7 @@ t.test('a stream above --max-concurrent-streams never reaches the upstream: GOAW
   const upstream = await startRecordingUpstream();
   const held: ServerResponse[] = [];
   upstream.handler = (_req, res) => held.push(res); // answers nothing: the streams stay open
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { limits: { maxConnections: 512, maxHandshakes: 128, maxConcurrentStreams: 3, upstreamMaxConnections: 512 } }));
+  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { limits: { maxConnections: 512, maxHandshakes: 128, maxConcurrentStreams: 3, upstreamMaxConnections: 512, upstreamStreamsPerConnection: 50 } }));
   t.teardown(async () => {
     for (const res of held) res.destroy();
     await proxy.close(100);

@@ -7,7 +7,7 @@ import { startCountingUpstream } from './lib/counting-upstream.js';
 t.test('24 concurrent HTTP/2 requests over a pool of 4 upstream connections', async (t) => {
   const pki = makeTestPki();
   const upstream = await startCountingUpstream(200);
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { limits: { maxConnections: 512, maxHandshakes: 128, maxConcurrentStreams: 100, upstreamMaxConnections: 4 } }));
+  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { limits: { maxConnections: 512, maxHandshakes: 128, maxConcurrentStreams: 100, upstreamMaxConnections: 4, upstreamStreamsPerConnection: 50 } }));
   const session = http2.connect(`https://localhost:${proxy.port}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, servername: 'localhost' });
   session.on('error', () => undefined);
   t.teardown(async () => {
