@@ -27,8 +27,8 @@ export interface UpstreamSessions {
 // still bounded per stream, so a slow caller cannot make the proxy buffer more than this from the upstream.
 const STREAM_WINDOW = 1 << 20;
 const SESSION_WINDOW = 16 << 20;
-/** What nghttp2 assumes of a peer until its SETTINGS arrive. */
-const ASSUMED_STREAM_LIMIT = 100;
+/** What nghttp2 assumes of a peer until its first SETTINGS arrive. */
+const DEFAULT_STREAM_LIMIT = 100;
 
 interface Pooled {
   session: ClientHttp2Session;
@@ -40,11 +40,6 @@ function authorityOf(config: Config): string {
   const up = config.upstream;
   if (up.kind === 'unix') return 'localhost';
   return up.url.host;
-}
-
-function capacityOf(entry: Pooled): number {
-  if (!entry.settled) return ASSUMED_STREAM_LIMIT;
-  return entry.session.remoteSettings.maxConcurrentStreams ?? ASSUMED_STREAM_LIMIT;
 }
 
 function isUsable(entry: Pooled): boolean {
@@ -61,6 +56,10 @@ export function createUpstreamSessions(config: Config): UpstreamSessions {
   const pool = new Set<Pooled>();
   const callerStreams = new WeakMap<object, number>();
   let closed = false;
+  // A new session's SETTINGS are not known yet: assume what the same upstream advertised last.
+  let assumedLimit = DEFAULT_STREAM_LIMIT;
+  const capacityOf = (entry: Pooled): number =>
+    entry.settled ? (entry.session.remoteSettings.maxConcurrentStreams ?? DEFAULT_STREAM_LIMIT) : assumedLimit;
 
   const connect = (): Pooled => {
     const options: SecureClientSessionOptions = { settings: { initialWindowSize: STREAM_WINDOW, enablePush: false } };
@@ -86,8 +85,9 @@ export function createUpstreamSessions(config: Config): UpstreamSessions {
     session.on('error', forget);
     session.on('goaway', forget);
     session.on('close', forget);
-    session.once('remoteSettings', () => {
+    session.once('remoteSettings', (settings) => {
       entry.settled = true;
+      assumedLimit = settings.maxConcurrentStreams ?? DEFAULT_STREAM_LIMIT;
     });
     session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
     pool.add(entry);

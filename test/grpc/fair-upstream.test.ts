@@ -114,3 +114,34 @@ t.test('a hog holding the upstream stream limit does not stop another caller; it
   t.same(upstream.seen.paths.filter((p) => p !== '/admin').length, UPSTREAM_STREAM_LIMIT, 'the refused call never reached the upstream');
   for (const call of hogCalls) call.close(http2.constants.NGHTTP2_CANCEL);
 });
+
+t.test('calls beyond one session\'s stream limit go to further sessions instead of queueing', async (t) => {
+  const pki = makeTestPki();
+  const upstream = await startTightUpstream();
+  const proxy = await startTestProxy(baseConfig(pki, upstream.url, {
+    limits: { maxConnections: 512, maxHandshakes: 128, maxConcurrentStreams: 100, upstreamMaxConnections: 8, upstreamStreamsPerConnection: 50 },
+  }));
+  const caller = http2.connect(`https://localhost:${proxy.port}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, servername: 'localhost' });
+  caller.on('error', () => undefined);
+  t.teardown(async () => {
+    caller.destroy();
+    await proxy.close(0);
+    await upstream.close();
+    pki.cleanup();
+  });
+  const calls: http2.ClientHttp2Stream[] = [];
+  // One call first, so the upstream's SETTINGS (limit 4) are known before the rest arrive together.
+  for (const n of [1, 9]) {
+    for (let i = 0; i < n; i += 1) {
+      const call = caller.request({ ':method': 'POST', ':path': '/shop.v1.Orders/RecordOrders', 'content-type': 'application/grpc', te: 'trailers' });
+      call.on('error', () => undefined);
+      call.write(frameOrderRequest(`c-${calls.length}`));
+      calls.push(call);
+    }
+    const deadline = Date.now() + 10_000;
+    while (upstream.seen.paths.length < calls.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+  t.equal(upstream.seen.paths.length, 10, 'all 10 held calls reached the upstream (none queued behind the limit of 4)');
+  t.equal(upstream.seen.sessions, 3, 'over 3 upstream sessions (4 + 4 + 2)');
+  for (const call of calls) call.close(http2.constants.NGHTTP2_CANCEL);
+});
