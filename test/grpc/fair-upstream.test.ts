@@ -94,6 +94,23 @@ t.test('a hog holding the upstream stream limit does not stop another caller; it
   });
   t.equal(extra.headers['grpc-status'], '8', 'the hog\'s extra call gets RESOURCE_EXHAUSTED from the proxy');
 
+  // A plain request on the same connection (--upstream-protocol h2) is over the cap too: 429 with the fixed body.
+  const plainExtra = await new Promise<{ status: number; body: string }>((resolve) => {
+    const req = hog.request({ ':path': '/more' });
+    let status = 0;
+    let body = '';
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('error', () => undefined);
+    const timer = setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), 10_000);
+    req.on('close', () => {
+      clearTimeout(timer);
+      resolve({ status, body });
+    });
+  });
+  t.equal(plainExtra.status, 429, 'a plain request over the cap gets 429');
+  t.match(JSON.parse(plainExtra.body || '{}'), { error: 'too_many_streams' });
+
   // The ops caller, on its own connection, still gets its answer: the proxy opened another upstream session.
   const opsAnswer = await new Promise<{ status: number; body: string }>((resolve) => {
     const req = opsSession.request({ ':path': '/admin' });
@@ -111,7 +128,7 @@ t.test('a hog holding the upstream stream limit does not stop another caller; it
   t.equal(opsAnswer.status, 200, `the other caller got 200 while the hog held the upstream's limit (${opsAnswer.status})`);
   t.equal(opsAnswer.body, 'ops ok');
   t.equal(upstream.seen.sessions, 2, 'the upstream saw a second session');
-  t.same(upstream.seen.paths.filter((p) => p !== '/admin').length, UPSTREAM_STREAM_LIMIT, 'the refused call never reached the upstream');
+  t.same(upstream.seen.paths.filter((p) => p !== '/admin').length, UPSTREAM_STREAM_LIMIT, 'the refused call and request never reached the upstream');
   for (const call of hogCalls) call.close(http2.constants.NGHTTP2_CANCEL);
 });
 
