@@ -73,6 +73,8 @@ export function sidecarArgs(certs, port, upstreamPort, extra = []) {
     '--metrics-listen', 'off',
     '--allow-insecure-posture',
     '--log-level', 'warn',
+    // As high as the nginx contender's worker_connections: the idle-connection measurement opens thousands.
+    '--max-connections', '10000',
     ...extra,
   ];
 }

@@ -139,6 +139,13 @@ function buildConfig(typed: Map<string, unknown>): Config {
     reloadIntervalMs: get<number>('reload-interval'),
     shutdownGraceMs: get<number>('shutdown-grace'),
     workers: get<number>('workers'),
+    limits: {
+      maxConnections: get<number>('max-connections'),
+      maxHandshakes: get<number>('max-handshakes'),
+      maxConcurrentStreams: get<number>('max-concurrent-streams'),
+      upstreamMaxConnections: get<number>('upstream-max-connections'),
+      upstreamStreamsPerConnection: get<number>('upstream-streams-per-connection'),
+    },
     allowInsecurePosture: get<boolean>('allow-insecure-posture'),
     logLevel: get<Config['logLevel']>('log-level'),
   };

@@ -22,6 +22,18 @@ export interface AllowFlags {
   subject: string[];
 }
 
+/** Admission limits, per process: what one caller, or a flood of them, can make the proxy hold. */
+export interface ConnectionLimits {
+  maxConnections: number;
+  maxHandshakes: number;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised to HTTP/2 callers. */
+  maxConcurrentStreams: number;
+  /** Size of the HTTP/1.1 upstream pool. */
+  upstreamMaxConnections: number;
+  /** HTTP/2 upstream streams one caller connection may hold at once. */
+  upstreamStreamsPerConnection: number;
+}
+
 export interface Config {
   listen: HostPort;
   upstream: Upstream;
@@ -51,6 +63,7 @@ export interface Config {
   reloadIntervalMs: number;
   shutdownGraceMs: number;
   workers: number;
+  limits: ConnectionLimits;
   allowInsecurePosture: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

@@ -73,3 +73,8 @@ export function upstreamFailure(err: { code?: string; statusCode?: number; cause
   if (code.includes('CERT') || code.includes('TLS') || code.includes('SSL')) return { reason: 'tls', reply: badGateway(requestId) };
   return { reason: 'other', reply: badGateway(requestId) };
 }
+
+/** The caller connection already holds --upstream-streams-per-connection upstream streams. */
+export function tooManyStreams(requestId: string): ErrorReply {
+  return { status: 429, body: JSON.stringify({ error: 'too_many_streams', requestId }) };
+}

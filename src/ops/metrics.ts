@@ -12,6 +12,7 @@ export interface Metrics {
   authzDecisions: Counter<'decision'>;
   upstreamErrors: Counter<'reason'>;
   activeConnections: Gauge<never>;
+  connectionsRefused: Counter<'reason'>;
   certificateNotAfter: Gauge<'role' | 'subject'>;
   reloads: Counter<'result'>;
   postureFinding: Gauge<'id' | 'severity'>;
@@ -33,12 +34,14 @@ export function methodLabel(method: string): string {
 const AUTHZ_DECISIONS = ['allow', 'deny', 'bad_request', 'no_identity'] as const;
 const UPSTREAM_REASONS = ['timeout', 'refused', 'reset', 'tls', 'other'] as const;
 const RELOAD_RESULTS = ['success', 'failure'] as const;
+export const REFUSAL_REASONS = ['max_connections', 'max_handshakes'] as const;
 
 function initializeLabels(m: Metrics): void {
   for (const reason of REJECT_REASONS) m.handshakeFailures.inc({ reason }, 0);
   for (const decision of AUTHZ_DECISIONS) m.authzDecisions.inc({ decision }, 0);
   for (const reason of UPSTREAM_REASONS) m.upstreamErrors.inc({ reason }, 0);
   for (const result of RELOAD_RESULTS) m.reloads.inc({ result }, 0);
+  for (const reason of REFUSAL_REASONS) m.connectionsRefused.inc({ reason }, 0);
 }
 
 /**
@@ -70,6 +73,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     // and findings are facts about shared files and the host, so summing them would be meaningless (the
     // earliest expiry is the one an operator must act on).
     activeConnections: new Gauge({ name: `${PREFIX}active_connections`, help: 'Open verified TLS connections', registers, aggregator: 'sum' }),
+    connectionsRefused: new Counter({
+      name: `${PREFIX}connections_refused_total`,
+      help: 'Caller connections closed at accept, before TLS, by the limit that was reached',
+      labelNames: ['reason'],
+      registers,
+    }),
     certificateNotAfter: new Gauge({
       name: `${PREFIX}certificate_not_after_seconds`,
       help: 'Expiry (unix seconds) of the loaded server and CA certificates',

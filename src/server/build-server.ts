@@ -9,6 +9,8 @@ import { logAccess } from '../ops/access-log.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
+import { attachAdmissionLimits } from './admission-limits.js';
+import { attachResetBudget, createResetStreamGuard } from './rapid-reset.js';
 import { createAuthorizeHook, createFrameworkErrorHandler, replyOf, sendErrorReply } from './authorize-hook.js';
 import { registerGrpcForwarding } from './grpc-forwarder.js';
 import { grpcAccessFields } from './grpc-status.js';
@@ -107,12 +109,15 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   });
   const server = tlsServer as unknown as ListenerServer;
   const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
+  const admission = attachAdmissionLimits(server, config.limits, deps);
+  const resetBudget = attachResetBudget(server, deps.log);
 
   app.addHook('onRequest', createAuthorizeHook({
       ...deps,
       isDraining: () => draining,
       bodyLimits: { idleMs: config.idleTimeoutMs, totalMs: config.requestTimeoutMs },
     }));
+  app.addHook('onRequest', createResetStreamGuard(record)); // HTTP/2: a stream reset in the same flight starts nothing
   registerGrpcForwarding(app, config, deps); // after authorization: only allowed gRPC calls reach it
   app.addHook('onResponse', (request, reply, done) => {
     // An exchange the forwarder still owns records its own outcome (an HTTP/2 stream reset by the caller reports
@@ -168,5 +173,10 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   for (const url of ['/', '/*']) {
     app.route({ url, method: FORWARDED_METHODS, preHandler: websockets.preHandler, handler: forwarder.handle });
   }
-  return { app, server, stopGate: gate.stop };
+  const stopGate = (): void => {
+    gate.stop();
+    admission.stop();
+    resetBudget.stop();
+  };
+  return { app, server, stopGate };
 }

@@ -5,7 +5,8 @@ import { Counter, type Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
-import { forwardedHostOf } from './authorize-hook.js';
+import { tooManyStreams } from '../http/error-replies.js';
+import { forwardedHostOf, sendErrorReply } from './authorize-hook.js';
 import { buildUpstreamCallHeaders, runGrpcCall } from './grpc-call.js';
 import { forwardOverH2, isPlainHttpRequest } from './grpc-h2-http.js';
 import { GrpcStatus, grpcStatusOf, isGrpcContentType, noteGrpcStatus, sendGrpcRefusal } from './grpc-status.js';
@@ -64,8 +65,9 @@ function forwardCall(request: FastifyRequest, upstream: UpstreamSessions, metric
   });
   // raw.url is the normalized path the policy judged (set by the authorize hook), plus the untouched query.
   const headers = buildUpstreamCallHeaders(composed, { method: raw.method, path: raw.url, scheme: upstream.scheme, authority: upstream.authority });
+  const owner = ctx.conn;
   runGrpcCall(raw.stream, headers, ctx.requestId, {
-    openUpstream: (h) => upstream.session().request(h),
+    openUpstream: (h) => upstream.request(h, owner),
     onStatus: (code) => noteGrpcStatus(request, code),
     onUpstreamFailure: (reason) => {
       ctx.upstreamError = reason;
@@ -104,6 +106,10 @@ export function registerGrpcForwarding(app: FastifyInstance, config: Config, dep
       // Unreachable while the authorize hook runs first; fail closed if the wiring ever changes.
       noteGrpcStatus(request, GrpcStatus.INTERNAL);
       sendGrpcRefusal(reply, 500, requestId);
+      return;
+    }
+    if (upstream.callerAtLimit(ctx.conn)) {
+      sendErrorReply(reply, tooManyStreams(requestId), requestId); // RESOURCE_EXHAUSTED, trailers-only
       return;
     }
     reply.hijack();

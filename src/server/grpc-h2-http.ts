@@ -2,7 +2,7 @@
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/types.js';
-import { upstreamFailure, upstreamTimeout } from '../http/error-replies.js';
+import { tooManyStreams, upstreamFailure, upstreamTimeout } from '../http/error-replies.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { forwardedHostOf, sendErrorReply } from './authorize-hook.js';
@@ -52,6 +52,10 @@ export function forwardOverH2(request: FastifyRequest, reply: FastifyReply, upst
     strip: config.stripHeaders,
   });
   const headers = buildUpstreamCallHeaders(composed, { method: raw.method ?? 'GET', path: raw.url ?? '/', scheme: upstream.scheme, authority: upstream.authority }, { forceTrailers: false });
+  if (upstream.callerAtLimit(ctx.conn)) {
+    sendErrorReply(reply, tooManyStreams(requestId), requestId);
+    return;
+  }
   let answered = false;
   const failBefore = (err: Error & { code?: string; statusCode?: number; cause?: unknown }, stream?: ClientHttp2Stream): void => {
     if (answered) return;
@@ -65,7 +69,7 @@ export function forwardOverH2(request: FastifyRequest, reply: FastifyReply, upst
 
   let stream: ClientHttp2Stream;
   try {
-    stream = upstream.session().request(headers);
+    stream = upstream.request(headers, ctx.conn);
   } catch (err) {
     failBefore(err as Error);
     return;

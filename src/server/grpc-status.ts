@@ -49,6 +49,7 @@ export function isGrpcOverHttp2(raw: FastifyRequest['raw']): boolean {
 export function grpcStatusForHttp(status: number): number {
   if (status === 400) return GrpcStatus.INVALID_ARGUMENT;
   if (status === 403) return GrpcStatus.PERMISSION_DENIED;
+  if (status === 429) return GrpcStatus.RESOURCE_EXHAUSTED;
   if (status === 502 || status === 503) return GrpcStatus.UNAVAILABLE;
   if (status === 504) return GrpcStatus.DEADLINE_EXCEEDED;
   if (status === 500) return GrpcStatus.INTERNAL;

@@ -1,6 +1,6 @@
-// One node:http2 client session to the upstream (h2c, h2 over verified TLS, or h2c over a unix socket), replaced when it dies.
+// node:http2 client sessions to the upstream (h2c, h2 over verified TLS, or h2c over a unix socket): another session when the open ones are at their stream limit, and a cap on one caller connection's streams.
 import { readFileSync } from 'node:fs';
-import http2, { type ClientHttp2Session, type SecureClientSessionOptions } from 'node:http2';
+import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
 import net from 'node:net';
 import type { Config } from '../config/types.js';
 
@@ -8,9 +8,18 @@ export interface UpstreamSessions {
   /** `:scheme` and `:authority` of requests sent upstream. */
   scheme: 'http' | 'https';
   authority: string;
-  /** The live session; a new one is connected when there is none, or the last one closed, failed or got GOAWAY. */
-  session(): ClientHttp2Session;
-  /** Destroys the current session (at shutdown, after the listener drained). */
+  /** Whether `owner` (a caller connection) already has --upstream-streams-per-connection streams open upstream. */
+  callerAtLimit(owner: object): boolean;
+  /**
+   * Opens an upstream stream for `owner` on the least busy session that has room under the upstream's advertised
+   * SETTINGS_MAX_CONCURRENT_STREAMS, connecting another session when none has (up to --upstream-max-connections);
+   * with every session full, on the least busy one, where nghttp2 queues it until a stream ends. Throws when no
+   * session can be made (shut down) or the caller connection is at its limit (check `callerAtLimit` first).
+   */
+  request(headers: OutgoingHttpHeaders, owner: object): ClientHttp2Stream;
+  /** Sessions currently open (for tests and logs). */
+  sessionCount(): number;
+  /** Destroys every session (at shutdown, after the listener drained). */
   close(): void;
 }
 
@@ -18,6 +27,14 @@ export interface UpstreamSessions {
 // still bounded per stream, so a slow caller cannot make the proxy buffer more than this from the upstream.
 const STREAM_WINDOW = 1 << 20;
 const SESSION_WINDOW = 16 << 20;
+/** What nghttp2 assumes of a peer until its first SETTINGS arrive. */
+const DEFAULT_STREAM_LIMIT = 100;
+
+interface Pooled {
+  session: ClientHttp2Session;
+  active: number;
+  settled: boolean;
+}
 
 function authorityOf(config: Config): string {
   const up = config.upstream;
@@ -25,15 +42,26 @@ function authorityOf(config: Config): string {
   return up.url.host;
 }
 
+function isUsable(entry: Pooled): boolean {
+  return !entry.session.closed && !entry.session.destroyed;
+}
+
 export function createUpstreamSessions(config: Config): UpstreamSessions {
   const up = config.upstream;
   const scheme = up.kind === 'https' ? 'https' : 'http';
   const authority = authorityOf(config);
   const ca = up.kind === 'https' && config.upstreamCa ? readFileSync(config.upstreamCa, 'utf8') : undefined;
-  let current: ClientHttp2Session | undefined;
+  const maxSessions = config.limits.upstreamMaxConnections;
+  const perCaller = config.limits.upstreamStreamsPerConnection;
+  const pool = new Set<Pooled>();
+  const callerStreams = new WeakMap<object, number>();
   let closed = false;
+  // A new session's SETTINGS are not known yet: assume what the same upstream advertised last.
+  let assumedLimit = DEFAULT_STREAM_LIMIT;
+  const capacityOf = (entry: Pooled): number =>
+    entry.settled ? (entry.session.remoteSettings.maxConcurrentStreams ?? DEFAULT_STREAM_LIMIT) : assumedLimit;
 
-  const connect = (): ClientHttp2Session => {
+  const connect = (): Pooled => {
     const options: SecureClientSessionOptions = { settings: { initialWindowSize: STREAM_WINDOW, enablePush: false } };
     let target: string;
     if (up.kind === 'unix') {
@@ -49,29 +77,58 @@ export function createUpstreamSessions(config: Config): UpstreamSessions {
       target = up.origin; // http:// means h2c with prior knowledge, as gRPC servers expect
     }
     const session = http2.connect(target, options);
+    const entry: Pooled = { session, active: 0, settled: false };
     const forget = (): void => {
-      if (current === session) current = undefined;
+      pool.delete(entry);
     };
     // A failed session fails its streams (they report it); the session error itself only retires the session.
     session.on('error', forget);
     session.on('goaway', forget);
     session.on('close', forget);
+    session.once('remoteSettings', (settings) => {
+      entry.settled = true;
+      assumedLimit = settings.maxConcurrentStreams ?? DEFAULT_STREAM_LIMIT;
+    });
     session.once('connect', () => session.setLocalWindowSize(SESSION_WINDOW));
-    return session;
+    pool.add(entry);
+    return entry;
+  };
+
+  const pick = (): Pooled => {
+    let best: Pooled | undefined;
+    for (const entry of pool) {
+      if (!isUsable(entry)) {
+        pool.delete(entry);
+        continue;
+      }
+      if (best === undefined || entry.active - capacityOf(entry) < best.active - capacityOf(best)) best = entry;
+    }
+    if (best !== undefined && best.active < capacityOf(best)) return best;
+    if (pool.size < maxSessions) return connect();
+    return best ?? connect();
   };
 
   return {
     scheme,
     authority,
-    session() {
+    callerAtLimit: (owner) => (callerStreams.get(owner) ?? 0) >= perCaller,
+    request(headers, owner) {
       if (closed) throw new Error('upstream sessions closed');
-      if (current === undefined || current.closed || current.destroyed) current = connect();
-      return current;
+      const entry = pick();
+      const stream = entry.session.request(headers);
+      entry.active += 1;
+      callerStreams.set(owner, (callerStreams.get(owner) ?? 0) + 1);
+      stream.once('close', () => {
+        entry.active -= 1;
+        callerStreams.set(owner, (callerStreams.get(owner) ?? 1) - 1);
+      });
+      return stream;
     },
+    sessionCount: () => pool.size,
     close() {
       closed = true;
-      current?.destroy();
-      current = undefined;
+      for (const entry of pool) entry.session.destroy();
+      pool.clear();
     },
   };
 }

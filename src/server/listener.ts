@@ -46,7 +46,7 @@ export function createListenerServer(
       ...buildServerTlsOptions(material, config),
       allowHTTP1: true,
       // RFC 8441 (WebSocket over HTTP/2) stays off: clients then open WebSockets over HTTP/1.1, the path tested here.
-      settings: { enableConnectProtocol: false },
+      settings: { enableConnectProtocol: false, maxConcurrentStreams: config.limits.maxConcurrentStreams },
     },
     handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
   ) as ListenerServer;

@@ -17,9 +17,10 @@ export interface UpstreamPool {
 export function createUpstreamPool(config: Config): UpstreamPool {
   const upstream = config.upstream;
   const options: UndiciPool.Options = {
-    // One upstream connection per request in flight, as nginx does: a fixed cap let a few stalled uploads
-    // starve every other caller of upstream connections.
-    connections: null,
+    // One upstream connection per request in flight, up to --upstream-max-connections (default 512, the default
+    // --max-connections: HTTP/1.1 callers alone never wait for one). Unbounded, HTTP/2 callers opening and
+    // resetting streams made the proxy open thousands of upstream connections in seconds.
+    connections: config.limits.upstreamMaxConnections,
     pipelining: 1,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,

@@ -36,6 +36,11 @@ const SPEC_FLAGS: [flag: string, env: string, dflt: string][] = [
   ['--reload-interval', 'MTLS_SIDECAR_RELOAD_INTERVAL', 'default: 5s'],
   ['--shutdown-grace', 'MTLS_SIDECAR_SHUTDOWN_GRACE', 'default: 20s'],
   ['--workers', 'MTLS_SIDECAR_WORKERS', 'default: 1'],
+  ['--max-connections', 'MTLS_SIDECAR_MAX_CONNECTIONS', 'default: 512'],
+  ['--max-handshakes', 'MTLS_SIDECAR_MAX_HANDSHAKES', 'default: 128'],
+  ['--max-concurrent-streams', 'MTLS_SIDECAR_MAX_CONCURRENT_STREAMS', 'default: 100'],
+  ['--upstream-max-connections', 'MTLS_SIDECAR_UPSTREAM_MAX_CONNECTIONS', 'default: 512'],
+  ['--upstream-streams-per-connection', 'MTLS_SIDECAR_UPSTREAM_STREAMS_PER_CONNECTION', 'default: 50'],
   ['--allow-insecure-posture', 'MTLS_SIDECAR_ALLOW_INSECURE_POSTURE', 'default: false'],
   ['--log-level', 'MTLS_SIDECAR_LOG_LEVEL', 'default: info'],
 ];

@@ -105,6 +105,7 @@ export function baseConfig(pki: TestPki, upstreamUrl: string, overrides: Partial
     reloadIntervalMs: 60_000,
     shutdownGraceMs: 2000,
     workers: 1,
+    limits: { maxConnections: 512, maxHandshakes: 128, maxConcurrentStreams: 100, upstreamMaxConnections: 512, upstreamStreamsPerConnection: 50 },
     allowInsecurePosture: true,
     logLevel: 'info',
     ...overrides,
