@@ -2,6 +2,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { clientErrorReply, formatRawHttp1Reply } from '../http/error-replies.js';
@@ -10,6 +11,7 @@ import type { RateLimitedLog } from '../ops/rate-limited-log.js';
 import { verifiedConnectionOf } from '../tls/connection-gate.js';
 import { buildServerTlsOptions } from '../tls/secure-context.js';
 import type { TlsMaterial } from '../tls/material.js';
+import { sessionGraceMs, superviseSession } from './session-supervisor.js';
 
 /** fastify's request handler; it tells HTTP/2 compat requests from HTTP/1.1 ones per request. */
 export type ListenerHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -61,11 +63,20 @@ export function createListenerServer(
   h1.requireHostHeader = false;
 
   const sessions = new Set<ServerHttp2Session>();
+  // The TLS socket a session is made from: 'session' is emitted from within this same 'secureConnection' dispatch.
+  let accepted: TLSSocket | undefined;
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    accepted = socket;
+  });
+  const limits = { idleMs: config.idleTimeoutMs, graceMs: sessionGraceMs(config.idleTimeoutMs) };
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
-    // An HTTP/2 connection with no frames for --idle-timeout is closed politely (GOAWAY), like an idle keep-alive.
-    session.setTimeout(config.idleTimeoutMs, () => session.close());
+    const socket = accepted;
+    accepted = undefined;
+    // Idle sessions get GOAWAY; broken or silent ones lose their socket (see superviseSession).
+    if (socket !== undefined) superviseSession(session, socket, limits);
+    else session.setTimeout(config.idleTimeoutMs, () => session.close());
   });
 
   server.closeAllConnections = () => {
