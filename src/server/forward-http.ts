@@ -102,7 +102,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (!this.finish()) return;
-    this.res.end(); // recorded by fastify's onResponse once the answer is out
+    this.res.end();
+    // The exchange with the upstream is over: recorded now, not when the caller's connection lets the last bytes go
+    // (a broken HTTP/2 session may never flush them; fastify's onResponse finds it recorded).
+    this.deps.record(this.request, this.reply, this.res.statusCode);
   }
 
   onError(err: UpstreamError): void {
@@ -116,6 +119,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.ctx.upstreamError = reason;
     this.deps.metrics.upstreamErrors.inc({ reason });
     sendErrorReply(this.reply, body, this.ctx.requestId);
+    this.deps.record(this.request, this.reply, body.status);
   }
 
   /** The answer's head is out and cannot be taken back: record 502, then cut the caller's connection or stream. */

@@ -84,9 +84,13 @@ export interface RawH2Result {
 
 /**
  * A raw TLS connection with ALPN h2: writes `flight`, then half-closes (`end`) when `endAfter` is set, and waits for
- * the server to close (or `timeoutMs`). Frame types are parsed from what arrives.
+ * the server to close (or `timeoutMs`, or `until`). Frame types are parsed from what arrives.
  */
-export function rawH2Exchange(o: { port: number; ca: string; cert?: string; key?: string; flight: Buffer; endAfter?: boolean; destroyAfterMs?: number; timeoutMs?: number }): Promise<RawH2Result> {
+export function rawH2Exchange(o: {
+  port: number; ca: string; cert?: string; key?: string; flight: Buffer; endAfter?: boolean; destroyAfterMs?: number; timeoutMs?: number;
+  /** The test is done with the connection: it is destroyed when this settles. */
+  until?: Promise<unknown>;
+}): Promise<RawH2Result> {
   return new Promise((resolve) => {
     const socket = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key, ALPNProtocols: ['h2'] });
     let buf = Buffer.alloc(0);
@@ -97,6 +101,10 @@ export function rawH2Exchange(o: { port: number; ca: string; cert?: string; key?
       weClosed = true;
       socket.destroy();
     }, o.timeoutMs ?? 5000);
+    void o.until?.finally(() => {
+      weClosed = true;
+      socket.destroy();
+    });
     socket.on('secureConnect', () => {
       socket.write(o.flight);
       if (o.endAfter) socket.end();
