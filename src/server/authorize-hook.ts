@@ -7,13 +7,24 @@ import { normalizePath } from '../http/normalize-path.js';
 import { badRequest, forbidden, serviceUnavailable, type ErrorReply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, verifiedConnectionOf } from '../tls/connection-gate.js';
-import { isGrpcOverHttp2, sendGrpcRefusal } from './grpc-status.js';
+import { isGrpcContentType, sendGrpcRefusal } from './grpc-status.js';
 import type { SnapshotStore } from './snapshot.js';
-import { setContext, type RequestContext } from './request-context.js';
+import { contextOf, setContext, type RequestContext, type Transport } from './request-context.js';
+
+/** The transport recorded at admission; before admission (framework errors), judged by the same fact: the stream. */
+export function transportOf(request: FastifyRequest): Transport {
+  return contextOf(request)?.transport ?? (h2StreamOf(request.raw) === undefined ? 'h1' : 'h2');
+}
 
 export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: string): void {
+  const request = reply.request;
+  const raw = request.raw;
+  const transport = transportOf(request);
   // A gRPC caller cannot read a JSON body: it gets the matching gRPC status in one trailers-only frame.
-  if (isGrpcOverHttp2(reply.request.raw)) return sendGrpcRefusal(reply, err.status, requestId);
+  if (transport === 'h2' && isGrpcContentType(raw.headers['content-type'])) return sendGrpcRefusal(reply, err.status, requestId);
+  // An HTTP/1.1 body not read yet would have to be drained, for as long as the caller cares to trickle it, before
+  // the connection could carry another request: the connection ends with this answer instead.
+  if (transport === 'h1' && !raw.complete && hasHttp1Body(raw.headers)) reply.header('connection', 'close');
   reply.code(err.status).header('content-type', 'application/json; charset=utf-8').header('x-request-id', requestId).send(err.body);
 }
 
@@ -46,6 +57,15 @@ function duplicateHost(rawHeaders: string[]): boolean {
     seen = true;
   }
   return false;
+}
+
+/**
+ * An HTTP/1 connection carries HTTP/1.0 and HTTP/1.1 request lines only. Node's parser also takes `HTTP/2.0` and
+ * `HTTP/0.9` lines there (httpVersionMajor 2 or 0): they are refused, so nothing downstream meets a version number
+ * that disagrees with the connection.
+ */
+function isHttp1Line(raw: FastifyRequest['raw']): boolean {
+  return raw.httpVersionMajor === 1 && (raw.httpVersionMinor === 0 || raw.httpVersionMinor === 1);
 }
 
 const kReply = Symbol('mtls-sidecar.reply');
@@ -83,7 +103,8 @@ function admitConnection(request: FastifyRequest, reply: FastifyReply, metrics: 
   const raw = request.raw;
   const requestId = acceptOrGenerateRequestId(raw.headers['x-request-id']);
   const conn = connectionOf(raw);
-  const ctx: RequestContext = { requestId, path: '', conn, decision: 'no_identity', rule: null, route: null };
+  const transport: Transport = h2StreamOf(raw) === undefined ? 'h1' : 'h2';
+  const ctx: RequestContext = { requestId, transport, path: '', conn, decision: 'no_identity', rule: null, route: null };
   setContext(request, ctx);
   (request as FastifyRequest & { [kReply]?: FastifyReply })[kReply] = reply;
   if (conn === undefined) {
@@ -146,8 +167,11 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
     const { requestId, conn } = ctx;
     if (conn === undefined) return;
     const normalized = normalizePath(raw.url ?? '');
-    const http1 = raw.httpVersionMajor === 1;
-    if (!normalized.ok || (http1 && raw.headers.host === undefined) || hostConflict(raw.headers) || duplicateHost(raw.rawHeaders)) {
+    const http1 = ctx.transport === 'h1';
+    const foreignLine = http1 && !isHttp1Line(raw);
+    if (!normalized.ok || foreignLine || (http1 && raw.headers.host === undefined) || hostConflict(raw.headers) || duplicateHost(raw.rawHeaders)) {
+      // After a request line of another version, nothing more on this connection can be trusted to be framed as HTTP/1.1.
+      if (foreignLine) reply.header('connection', 'close');
       ctx.decision = 'bad_request';
       ctx.path = (raw.url ?? '').split('?', 1)[0] ?? '';
       metrics.authzDecisions.inc({ decision: 'bad_request' });
@@ -174,7 +198,7 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
     metrics.authzDecisions.inc({ decision: 'allow' });
     if (isDraining()) {
       // Shutting down: judged as usual, but not forwarded. HTTP/1.1 keep-alive callers are told to go elsewhere.
-      if (raw.httpVersionMajor === 1) reply.header('connection', 'close');
+      if (http1) reply.header('connection', 'close');
       sendErrorReply(reply, serviceUnavailable(requestId), requestId);
       return;
     }

@@ -78,7 +78,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.ctx.requestId;
     // An HTTP/1.1 connection cannot carry another request until this one's body was read in full.
     const raw = this.request.raw;
-    if (h2StreamOf(raw) === undefined && !raw.complete) headers.connection = 'close';
+    if (this.ctx.transport === 'h1' && !raw.complete) headers.connection = 'close';
     try {
       res.writeHead(statusCode, headers);
     } catch {
