@@ -67,11 +67,11 @@ export const CONNECTION_ERRORS: Record<string, { ended: boolean; bytes: Buffer }
 };
 
 /** The whole first flight of such a connection: opening, request on stream 1 (a POST announces a body), the bad frame. */
-export function connectionErrorFlight(kind: string, path = '/h2-error'): Buffer {
+export function connectionErrorFlight(kind: string, path = '/h2-error', requestId = kind): Buffer {
   const spec = CONNECTION_ERRORS[kind];
   if (spec === undefined) throw new Error(`unknown connection error ${kind}`);
   const method = spec.ended ? 'GET' : 'POST';
-  const headers = frame(FrameType.HEADERS, Flag.END_HEADERS | (spec.ended ? Flag.END_STREAM : 0), 1, requestHeaders(method, path, [['x-request-id', `${kind}`]]));
+  const headers = frame(FrameType.HEADERS, Flag.END_HEADERS | (spec.ended ? Flag.END_STREAM : 0), 1, requestHeaders(method, path, [['x-request-id', requestId]]));
   return Buffer.concat([clientOpening(), headers, spec.bytes]);
 }
 
