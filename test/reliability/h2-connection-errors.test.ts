@@ -130,6 +130,9 @@ t.test('connection errors and foreign request lines leave nothing behind', async
   // Audit: one access line per exchange the upstream ran, none for the same request twice.
   const ours = new Set([...jobs.map((j) => j.id), ...lineJobs.map((j) => j.id)]);
   t.ok(await waitFor(() => [...upstream.seen.keys()].filter((id) => ours.has(id)).every((id) => proxy.logLines().some((l) => l.msg === 'access' && l.requestId === id)), 10_000), 'every exchange the upstream ran is logged');
+  // Access lines are written in batches (at least once a second): wait for the foreign lines' ones too.
+  const lineIds = new Set(lineJobs.map((j) => j.id));
+  await waitFor(() => proxy.logLines().filter((l) => l.msg === 'access' && lineIds.has(String(l.requestId))).length >= lineJobs.length, 10_000);
   const lines = proxy.logLines().filter((l) => l.msg === 'access' && ours.has(String(l.requestId)));
   const perId = new Map<string, number>();
   for (const l of lines) perId.set(String(l.requestId), (perId.get(String(l.requestId)) ?? 0) + 1);
