@@ -7,13 +7,25 @@ import { normalizePath } from '../http/normalize-path.js';
 import { badRequest, forbidden, serviceUnavailable, type ErrorReply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, verifiedConnectionOf } from '../tls/connection-gate.js';
-import { isGrpcOverHttp2, sendGrpcRefusal } from './grpc-status.js';
+import { isGrpcContentType, sendGrpcRefusal } from './grpc-status.js';
 import type { SnapshotStore } from './snapshot.js';
-import { setContext, type RequestContext } from './request-context.js';
+import { contextOf, setContext, type RequestContext, type Transport } from './request-context.js';
+
+/** The transport recorded at admission; before admission (framework errors), judged by the same fact: the stream. */
+export function transportOf(request: FastifyRequest): Transport {
+  return contextOf(request)?.transport ?? (h2StreamOf(request.raw) === undefined ? 'h1' : 'h2');
+}
 
 export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: string): void {
+  const request = reply.request;
+  const raw = request.raw;
+  const transport = transportOf(request);
   // A gRPC caller cannot read a JSON body: it gets the matching gRPC status in one trailers-only frame.
-  if (isGrpcOverHttp2(reply.request.raw)) return sendGrpcRefusal(reply, err.status, requestId);
+  if (transport === 'h2' && isGrpcContentType(raw.headers['content-type'])) return sendGrpcRefusal(reply, err.status, requestId);
+  // An HTTP/1.1 body not read yet would have to be drained, for as long as the caller cares to trickle it, before
+  // the connection could carry another request. The authorize hook bounds that drain (a body already in flight
+  // finishes, and requests pipelined behind it are still answered); any other refusal ends the connection instead.
+  if (transport === 'h1' && !raw.complete && hasHttp1Body(raw.headers) && !drainBounded.has(raw)) reply.header('connection', 'close');
   reply.code(err.status).header('content-type', 'application/json; charset=utf-8').header('x-request-id', requestId).send(err.body);
 }
 
@@ -47,6 +59,33 @@ function duplicateHost(rawHeaders: string[]): boolean {
   }
   return false;
 }
+
+/**
+ * An HTTP/1 connection carries HTTP/1.0 and HTTP/1.1 request lines only. Node's parser also takes `HTTP/2.0` and
+ * `HTTP/0.9` lines there (httpVersionMajor 2 or 0): they are refused, so nothing downstream meets a version number
+ * that disagrees with the connection.
+ */
+function isHttp1Line(raw: FastifyRequest['raw']): boolean {
+  return raw.httpVersionMajor === 1 && (raw.httpVersionMinor === 0 || raw.httpVersionMinor === 1);
+}
+
+/**
+ * RFC 9112 §6.1: a request with Transfer-Encoding whose final coding is not `chunked` has a body of unknowable length
+ * (400, and the connection closes). Node's parser lets such a request through and fails on its body afterwards.
+ */
+function chunkedLast(headers: IncomingHttpHeaders): boolean {
+  const te = headers['transfer-encoding'];
+  if (te === undefined) return true;
+  const codings = te.split(',');
+  return codings[codings.length - 1]?.trim().toLowerCase() === 'chunked';
+}
+
+function expectsContinue(headers: IncomingHttpHeaders): boolean {
+  return headers.expect?.toLowerCase() === '100-continue';
+}
+
+/** Refused HTTP/1.1 requests whose remaining body has a deadline (see refuseRequest). */
+const drainBounded = new WeakSet<FastifyRequest['raw']>();
 
 const kReply = Symbol('mtls-sidecar.reply');
 
@@ -83,7 +122,8 @@ function admitConnection(request: FastifyRequest, reply: FastifyReply, metrics: 
   const raw = request.raw;
   const requestId = acceptOrGenerateRequestId(raw.headers['x-request-id']);
   const conn = connectionOf(raw);
-  const ctx: RequestContext = { requestId, path: '', conn, decision: 'no_identity', rule: null, route: null };
+  const transport: Transport = h2StreamOf(raw) === undefined ? 'h1' : 'h2';
+  const ctx: RequestContext = { requestId, transport, path: '', conn, decision: 'no_identity', rule: null, route: null };
   setContext(request, ctx);
   (request as FastifyRequest & { [kReply]?: FastifyReply })[kReply] = reply;
   if (conn === undefined) {
@@ -133,6 +173,7 @@ function limitRequestBody(raw: FastifyRequest['raw'], limits: BodyLimits): void 
     socket.setTimeout(0);
   });
   raw.once('close', () => clearTimeout(deadline));
+  socket.once('close', () => clearTimeout(deadline));
 }
 
 export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metrics; isDraining?: () => boolean; bodyLimits?: BodyLimits }) {
@@ -145,20 +186,35 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
     if (ctx === null) return;
     const { requestId, conn } = ctx;
     if (conn === undefined) return;
+    /**
+     * A refused HTTP/1.1 request's remaining body is read and dropped for at most --idle-timeout in all (then the
+     * connection is cut): a trickled body cannot hold it longer, and one already sent lets pipelined requests through.
+     */
+    const refuse = (err: ErrorReply): void => {
+      if (ctx.transport === 'h1' && bodyLimits !== undefined && hasHttp1Body(raw.headers) && !raw.complete && reply.getHeader('connection') !== 'close') {
+        limitRequestBody(raw, { idleMs: bodyLimits.idleMs, totalMs: bodyLimits.idleMs });
+        drainBounded.add(raw);
+      }
+      sendErrorReply(reply, err, requestId);
+    };
     const normalized = normalizePath(raw.url ?? '');
-    const http1 = raw.httpVersionMajor === 1;
-    if (!normalized.ok || (http1 && raw.headers.host === undefined) || hostConflict(raw.headers) || duplicateHost(raw.rawHeaders)) {
+    const http1 = ctx.transport === 'h1';
+    const unframed = http1 && (!isHttp1Line(raw) || !chunkedLast(raw.headers));
+    if (!normalized.ok || unframed || (http1 && raw.headers.host === undefined) || hostConflict(raw.headers) || duplicateHost(raw.rawHeaders)) {
+      // After a request line of another version or a body of unknowable length, nothing more on this connection can
+      // be trusted to be framed as HTTP/1.1.
+      if (unframed) reply.header('connection', 'close');
       ctx.decision = 'bad_request';
       ctx.path = (raw.url ?? '').split('?', 1)[0] ?? '';
       metrics.authzDecisions.inc({ decision: 'bad_request' });
-      sendErrorReply(reply, badRequest(requestId), requestId);
+      refuse(badRequest(requestId));
       return;
     }
     ctx.path = normalized.path;
     if (refreshRevocation(conn, store)) {
       ctx.decision = 'revoked';
       metrics.authzDecisions.inc({ decision: 'deny' });
-      sendErrorReply(reply, forbidden(requestId), requestId);
+      refuse(forbidden(requestId));
       return;
     }
     const decision = store.current.policy.decide(raw.method ?? 'GET', normalized.path, conn.identity);
@@ -168,17 +224,19 @@ export function createAuthorizeHook(deps: { store: SnapshotStore; metrics: Metri
       ctx.decision = 'deny';
       ctx.refusal = decision.refusal;
       metrics.authzDecisions.inc({ decision: 'deny' });
-      sendErrorReply(reply, forbidden(requestId), requestId);
+      refuse(forbidden(requestId));
       return;
     }
     ctx.decision = 'allow';
     metrics.authzDecisions.inc({ decision: 'allow' });
     if (isDraining()) {
       // Shutting down: judged as usual, but not forwarded. HTTP/1.1 keep-alive callers are told to go elsewhere.
-      if (raw.httpVersionMajor === 1) reply.header('connection', 'close');
+      if (http1) reply.header('connection', 'close');
       sendErrorReply(reply, serviceUnavailable(requestId), requestId);
       return;
     }
+    // Admitted: only now is the caller invited to send the body it held back (no upstream hop carries Expect).
+    if (expectsContinue(raw.headers)) reply.raw.writeContinue();
     // WebSocket tunnels manage their own lifetime; a request without a body is already complete.
     if (http1 && bodyLimits !== undefined && hasHttp1Body(raw.headers) && raw.headers.upgrade === undefined) limitRequestBody(raw, bodyLimits);
     // The path the policy judged is exactly the path forwarded; the query goes through untouched.

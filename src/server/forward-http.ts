@@ -80,7 +80,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.ctx.requestId;
     // An HTTP/1.1 connection cannot carry another request until this one's body was read in full.
     const raw = this.request.raw;
-    if (h2StreamOf(raw) === undefined && !raw.complete) headers.connection = 'close';
+    if (this.ctx.transport === 'h1' && !raw.complete) headers.connection = 'close';
     try {
       res.writeHead(statusCode, headers);
     } catch {
@@ -104,7 +104,10 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onComplete(): void {
     if (!this.finish()) return;
-    this.res.end(); // recorded by fastify's onResponse once the answer is out
+    this.res.end();
+    // The exchange with the upstream is over: recorded now, not when the caller's connection lets the last bytes go
+    // (a broken HTTP/2 session may never flush them; fastify's onResponse finds it recorded).
+    this.deps.record(this.request, this.reply, this.res.statusCode);
   }
 
   onError(err: UpstreamError): void {
@@ -118,6 +121,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.ctx.upstreamError = reason;
     this.deps.metrics.upstreamErrors.inc({ reason });
     sendErrorReply(this.reply, body, this.ctx.requestId);
+    this.deps.record(this.request, this.reply, body.status);
   }
 
   /** The answer's head is out and cannot be taken back: record 502, then cut the caller's connection or stream. */

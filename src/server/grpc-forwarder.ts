@@ -2,6 +2,7 @@
 import type { Http2ServerRequest } from 'node:http2';
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -11,10 +12,12 @@ import { buildUpstreamCallHeaders, runGrpcCall } from './grpc-call.js';
 import { forwardOverH2, isPlainHttpRequest } from './grpc-h2-http.js';
 import { GrpcStatus, grpcStatusOf, isGrpcContentType, noteGrpcStatus, sendGrpcRefusal } from './grpc-status.js';
 import { createUpstreamSessions, type UpstreamSessions } from './grpc-upstream.js';
+import { answerPipelineFailure } from './pipeline-failure.js';
 import { contextOf } from './request-context.js';
 
 export interface GrpcForwardingDeps {
   metrics: Metrics;
+  log: Logger;
 }
 
 const CODE_NAMES = [
@@ -90,7 +93,11 @@ export function registerGrpcForwarding(app: FastifyInstance, config: Config, dep
     if (!isGrpcContentType(request.raw.headers['content-type'])) {
       const plainCtx = contextOf(request);
       if (config.upstreamProtocol === 'h2' && isPlainHttpRequest(request) && plainCtx?.decision === 'allow') {
-        forwardOverH2(request, reply, upstream, config, deps.metrics);
+        try {
+          forwardOverH2(request, reply, upstream, config, deps.metrics);
+        } catch (err) {
+          answerPipelineFailure(request, reply, err, deps.log);
+        }
         return;
       }
       done();
@@ -98,7 +105,7 @@ export function registerGrpcForwarding(app: FastifyInstance, config: Config, dep
     }
     const ctx = contextOf(request);
     const requestId = ctx?.requestId ?? '';
-    if (request.raw.httpVersionMajor !== 2) {
+    if (ctx?.transport !== 'h2') {
       refuseHttp1(reply, requestId);
       return;
     }
@@ -113,7 +120,11 @@ export function registerGrpcForwarding(app: FastifyInstance, config: Config, dep
       return;
     }
     reply.hijack();
-    forwardCall(request, upstream, deps.metrics, config.stripHeaders);
+    try {
+      forwardCall(request, upstream, deps.metrics, config.stripHeaders);
+    } catch (err) {
+      answerPipelineFailure(request, reply, err, deps.log);
+    }
   });
 
   app.addHook('onResponse', (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void => {

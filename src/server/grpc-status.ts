@@ -40,11 +40,6 @@ export function isGrpcContentType(value: string | string[] | undefined): boolean
   return next === '' || next === '+' || next === ';';
 }
 
-/** A gRPC call the proxy can answer in gRPC terms: gRPC content type on an HTTP/2 stream. */
-export function isGrpcOverHttp2(raw: FastifyRequest['raw']): boolean {
-  return raw.httpVersionMajor === 2 && isGrpcContentType(raw.headers['content-type']);
-}
-
 /** The gRPC status a proxy-made HTTP error stands for (an HTTP 400 is the caller's malformed request). */
 export function grpcStatusForHttp(status: number): number {
   if (status === 400) return GrpcStatus.INVALID_ARGUMENT;

@@ -2,6 +2,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { clientErrorReply, formatRawHttp1Reply } from '../http/error-replies.js';
@@ -10,6 +11,7 @@ import type { RateLimitedLog } from '../ops/rate-limited-log.js';
 import { verifiedConnectionOf } from '../tls/connection-gate.js';
 import { buildServerTlsOptions } from '../tls/secure-context.js';
 import type { TlsMaterial } from '../tls/material.js';
+import { sessionGraceMs, superviseSession } from './session-supervisor.js';
 
 /** fastify's request handler; it tells HTTP/2 compat requests from HTTP/1.1 ones per request. */
 export type ListenerHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -50,6 +52,9 @@ export function createListenerServer(
     },
     handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
   ) as ListenerServer;
+  // `Expect: 100-continue` goes through the same handler: the authorize hook sends 100 Continue once it has admitted
+  // the request (Node would otherwise send it before any check, inviting a body it is about to refuse).
+  server.on('checkContinue', handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
   const h1 = server as unknown as Http1Timeouts;
   h1.headersTimeout = config.headersTimeoutMs;
   // Bodies may stream for as long as data flows; idle and header timeouts bound slow callers.
@@ -61,11 +66,20 @@ export function createListenerServer(
   h1.requireHostHeader = false;
 
   const sessions = new Set<ServerHttp2Session>();
+  // The TLS socket a session is made from: 'session' is emitted from within this same 'secureConnection' dispatch.
+  let accepted: TLSSocket | undefined;
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    accepted = socket;
+  });
+  const limits = { idleMs: config.idleTimeoutMs, graceMs: sessionGraceMs(config.idleTimeoutMs) };
   server.on('session', (session: ServerHttp2Session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
-    // An HTTP/2 connection with no frames for --idle-timeout is closed politely (GOAWAY), like an idle keep-alive.
-    session.setTimeout(config.idleTimeoutMs, () => session.close());
+    const socket = accepted;
+    accepted = undefined;
+    // Idle sessions get GOAWAY; broken or silent ones lose their socket (see superviseSession).
+    if (socket !== undefined) superviseSession(session, socket, limits);
+    else session.setTimeout(config.idleTimeoutMs, () => session.close());
   });
 
   server.closeAllConnections = () => {
@@ -99,6 +113,20 @@ export function createClientErrorHandler(deps: { metrics: Metrics; log: Logger; 
       socket.destroy();
       return;
     }
+    // Node's parser stays failed and reports every later chunk again: the connection is already being ended.
+    if (ending.has(socket)) return;
+    ending.add(socket);
+    // Bytes after a request that asked to close (Connection: close, HTTP/1.0) are not requests: ignored, not refused.
+    if (err.code === 'HPE_CLOSED_CONNECTION') {
+      endAfterAnswers(socket, null);
+      return;
+    }
+    const current = (socket as SocketWithMessage)._httpMessage ?? null;
+    // Bytes inside the body of the request being answered belong to that exchange, already judged and recorded.
+    if (current !== null && current.req?.complete === false) {
+      endAfterAnswers(socket, null);
+      return;
+    }
     const reply = clientErrorReply(err.code);
     deps.metrics.requests.inc({ method: 'OTHER', code: String(reply.status) });
     if (reply.status !== 408) deps.metrics.authzDecisions.inc({ decision: 'bad_request' });
@@ -106,10 +134,32 @@ export function createClientErrorHandler(deps: { metrics: Metrics; log: Logger; 
     deps.limiter.log(code, () =>
       deps.log.warn({ status: reply.status, code, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` }, 'unparsable HTTP/1.1 request refused'),
     );
-    // An earlier response still being written on this connection (pipelining) would be corrupted by ours, and a 4xx
-    // in its place would tell the caller "not processed" about a request the upstream did process: close instead.
-    const pending = (socket as Socket & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (socket.writable && (pending === undefined || pending === null)) socket.write(formatRawHttp1Reply(reply));
-    socket.destroy();
+    // Requests accepted before the bad bytes (pipelining) are answered first, in order; this answer comes last.
+    endAfterAnswers(socket, formatRawHttp1Reply(reply));
   };
+}
+
+type SocketWithMessage = Socket & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null };
+
+const ending = new WeakSet<Socket>();
+
+/**
+ * Lets the responses Node still owes on this connection finish (Node hands the next queued one to the socket when
+ * one finishes), then writes `last` (if any) and closes. Nothing more is read: the parser has failed.
+ */
+function endAfterAnswers(socket: Socket, last: string | null): void {
+  const current = (socket as SocketWithMessage)._httpMessage ?? null;
+  if (current !== null && !current.writableFinished && !current.destroyed) {
+    const next = (): void => {
+      current.removeListener('finish', next);
+      current.removeListener('close', next);
+      if (current.writableFinished) setImmediate(() => endAfterAnswers(socket, last));
+      else socket.destroy(); // cut mid-answer: nothing after it can be delivered in order
+    };
+    current.once('finish', next);
+    current.once('close', next);
+    return;
+  }
+  if (last !== null && socket.writable) socket.write(last);
+  socket.destroySoon();
 }

@@ -1,8 +1,13 @@
 // What the authorize hook learned about a request, carried to the proxy and the access log.
 import type { VerifiedConnection } from '../tls/connection-gate.js';
 
+/** How the request came: an HTTP/2 stream, or an HTTP/1.x connection (whatever version its request line claims). */
+export type Transport = 'h1' | 'h2';
+
 export interface RequestContext {
   requestId: string;
+  /** Decided once, at admission, from the connection; every later choice that depends on the protocol reads it. */
+  transport: Transport;
   /** Normalized path (no query): judged and forwarded. */
   path: string;
   conn: VerifiedConnection | undefined;

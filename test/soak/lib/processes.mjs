@@ -60,7 +60,8 @@ export async function waitFor(probe, timeoutMs, everyMs = 50) {
  */
 export async function startProxyProcess({ args, env = {}, readyTimeoutMs = 15_000, port } = {}) {
   const listenPort = port ?? (await freePort());
-  const child = spawn(process.execPath, [cliPath(), 'run', '--listen', `127.0.0.1:${listenPort}`, ...args], {
+  // MTLS_RELIABILITY_NODE runs the proxy on another Node binary (e.g. to compare majors); the tests' own Node by default.
+  const child = spawn(process.env.MTLS_RELIABILITY_NODE ?? process.execPath, [cliPath(), 'run', '--listen', `127.0.0.1:${listenPort}`, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

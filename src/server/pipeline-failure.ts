@@ -1,0 +1,40 @@
+// An error thrown inside the proxy's own exchange code is answered (fixed 500, or gRPC INTERNAL), logged and counted, even after the reply was taken over from fastify.
+import http2 from 'node:http2';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { internalError } from '../http/error-replies.js';
+import { h2StreamOf } from '../http/message-body.js';
+import { sendErrorReply } from './authorize-hook.js';
+import { GrpcStatus, isGrpcContentType, noteGrpcStatus, respondTrailersOnly } from './grpc-status.js';
+import { contextOf } from './request-context.js';
+
+/**
+ * fastify runs with `logger: false` and, once a reply is hijacked, drops an error a hook throws without answering:
+ * the caller would wait forever. Here the caller gets the fixed 500 (a gRPC caller: INTERNAL, trailers-only), or a
+ * cut when an answer had already begun; fastify's onResponse then writes the access line and counts it.
+ */
+export function answerPipelineFailure(request: FastifyRequest, reply: FastifyReply, err: unknown, log: Logger): void {
+  const ctx = contextOf(request);
+  const requestId = ctx?.requestId ?? '';
+  log.warn({ requestId, code: (err as { code?: unknown } | null)?.code, status: 500 }, 'request failed inside the proxy');
+  if (!reply.sent) {
+    sendErrorReply(reply, internalError(requestId), requestId);
+    return;
+  }
+  const res = reply.raw;
+  const stream = h2StreamOf(res);
+  if (stream !== undefined && isGrpcContentType(request.raw.headers['content-type'])) {
+    noteGrpcStatus(request, GrpcStatus.INTERNAL);
+    if (!respondTrailersOnly(stream, GrpcStatus.INTERNAL, requestId)) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  if (res.headersSent) {
+    if (stream !== undefined) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    else res.destroy();
+    return;
+  }
+  const body = internalError(requestId).body;
+  if (ctx?.transport !== 'h2') res.setHeader('connection', 'close');
+  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+  res.end(body);
+}

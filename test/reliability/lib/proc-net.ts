@@ -1,0 +1,30 @@
+// TCP socket states read from /proc/net/tcp and tcp6: an oracle for connections a process holds, independent of the process itself.
+import { readFileSync } from 'node:fs';
+
+const STATES: Record<string, string> = { '01': 'ESTABLISHED', '06': 'TIME_WAIT', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2', '07': 'CLOSE', '0B': 'CLOSING' };
+
+/**
+ * Counts of the TCP sockets whose local port (or, with `side` 'remote', remote port) is `port`, by state name (a
+ * listening socket included, as LISTEN).
+ */
+export function socketStatesOnPort(port: number, side: 'local' | 'remote' = 'local'): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const address = side === 'local' ? cols[1] : cols[2];
+      const state = cols[3];
+      if (address === undefined || state === undefined) continue;
+      if (parseInt(address.slice(address.lastIndexOf(':') + 1), 16) !== port) continue;
+      const name = STATES[state] ?? state;
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
