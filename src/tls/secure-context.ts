@@ -18,14 +18,15 @@ export function buildSecureContextOptions(material: TlsMaterial, config: Pick<Co
   };
 }
 
-/** Server-level TLS options: request a certificate, verify it ourselves after the handshake (to keep the reason). */
+/** Server-level TLS options: demand a certificate in the handshake; the gate judges it right after (keeping the reason). */
 export function buildServerTlsOptions(material: TlsMaterial, config: Config): TlsOptions {
   return {
     ...buildSecureContextOptions(material, config),
     requestCert: true,
-    // Verification is enforced in the connection gate, which destroys the socket before any request is
-    // read; with `true` Node would reset the connection and the rejection reason would be lost.
-    rejectUnauthorized: false,
+    // OpenSSL then refuses a client without a certificate with an alert. Every other verdict is handed to the
+    // connection gate during the handshake (tls/verdict-handoff.ts), which destroys the socket before any request
+    // is read and keeps the reason.
+    rejectUnauthorized: true,
     handshakeTimeout: config.handshakeTimeoutMs,
   };
 }
