@@ -93,7 +93,8 @@ function parseListItem(value: unknown, flag: FlagSpec): Parsed<string> {
   const text = parseString(value, flag);
   if (!text.ok) return text;
   const compact = text.value.replace(/:/g, '');
-  if (flag.format === 'hex' && !/^[0-9a-fA-F]+$/.test(compact)) {
+  // A leading "-": non-compliant negative serials exist, and X-Client-Serial writes them that way.
+  if (flag.format === 'hex' && !/^-?[0-9a-fA-F]+$/.test(compact)) {
     return fail(`${showValue(text.value)} is not a hexadecimal serial number; e.g. ${flag.example}`);
   }
   if (flag.format === 'fingerprint' && !/^[0-9a-fA-F]{64}$/.test(compact.replace(/^sha256/i, ''))) {

@@ -8,6 +8,7 @@ import { buildIdentityHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import type { SnapshotStore } from '../server/snapshot.js';
+import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
 import { explainUnverified, judgeVerifiedChains, type Refusal } from './judge-chain.js';
@@ -74,6 +75,15 @@ export function refreshRevocation(conn: VerifiedConnection, store: SnapshotStore
     conn.judgedVersion = snapshot.version;
   }
   return conn.revoked || conn.identity.notAfter.getTime() <= Date.now();
+}
+
+/** DER size of the peer's leaf as far as the handshake got, 0 when unknown. */
+function peerCertificateSize(socket: TLSSocket): number {
+  try {
+    return (socket.getPeerCertificate() as { raw?: Buffer } | null)?.raw?.length ?? 0;
+  } catch {
+    return 0;
+  }
 }
 
 export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(): void } {
@@ -217,10 +227,17 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     // Node itself destroys a socket whose certificate did not verify when the verdict was not handed to the gate
     // (see keepVerdictsInGate); it then reports only a hang-up, and the verification code says why.
     const verifyCode = socket.authorizationError === null || socket.authorizationError === undefined ? '' : String(socket.authorizationError);
-    const reason: RejectReason = verifyCode !== '' ? classifyVerifyError(verifyCode, true) : classifyClientError(err);
+    let reason: RejectReason = verifyCode !== '' ? classifyVerifyError(verifyCode, true) : classifyClientError(err);
+    let detail = verifyCode || err.code || err.message;
+    // TLS 1.2 makes the session ticket inside the handshake; a client certificate too large for one fails it there.
+    const size = reason === 'other' ? peerCertificateSize(socket) : 0;
+    if (size > MAX_CERTIFICATE_BYTES) {
+      reason = 'bad_certificate';
+      detail = `certificate 0: ${size} bytes (at most ${MAX_CERTIFICATE_BYTES}); the handshake failed with ${detail}`;
+    }
     metrics.handshakeFailures.inc({ reason });
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    rejectionLog.log(reason, () => log.warn({ reason, peer, detail: verifyCode || err.code || err.message }, 'tls handshake failed'));
+    rejectionLog.log(reason, () => log.warn({ reason, peer, detail }, 'tls handshake failed'));
   };
 
   // Prepended so the verdict runs before the HTTP layer attaches to the socket.

@@ -19,6 +19,9 @@ export interface Refusal {
 export function explainUnverified(code: string, chain: readonly X509Certificate[]): Refusal {
   const defect = code === 'UNSPECIFIED' ? explainUnspecified(chain) : findChainDefect(chain);
   if (defect) return { reason: defect.kind, detail: defect.detail };
+  // Node names every "cannot build a path" code; what it leaves UNSPECIFIED are rules a chain broke (a CA that may
+  // not sign certificates is not even linked into the chain Node reports, so it cannot be pointed at here).
+  if (code === 'UNSPECIFIED') return { reason: 'invalid_chain', detail: 'OpenSSL refused the chain for a rule Node does not name (UNSPECIFIED): e.g. a CA without keyCertSign' };
   return { reason: classifyVerifyError(code, true), detail: code || 'unknown verification error' };
 }
 

@@ -1,4 +1,5 @@
 // Test-only PKI shapes that real deployments and attackers bring (openssl CLI): chains with intermediates, several CAs, weak keys, junk and oversized chains.
+import { createPrivateKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openssl, removeDir, type CertFiles } from './pki.js';
@@ -115,3 +116,37 @@ export function pemOf(...certs: CertFiles[]): string {
   return certs.map((c) => (c.certPem.endsWith('\n') ? c.certPem : `${c.certPem}\n`)).join('');
 }
 
+
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/**
+ * A leaf (EC issuer required) carrying two subjectAltName extensions, which the openssl CLI refuses to write: made with a
+ * placeholder extension 2.5.29.99 of the same length, renamed to 2.5.29.17 in the DER and signed again with Node's crypto.
+ */
+export function makeDuplicateSanLeaf(dir: string, name: string, issuer: CertFiles): CertFiles {
+  const san = '300b8209622e6578616d706c65'; // GeneralNames { dNSName "b.example" }
+  const made = makeCert(dir, name, { issuer, extraExtLines: ['subjectAltName = URI:spiffe://example.org/ns/prod/sa/dup', `2.5.29.99 = DER:${san}`] });
+  const der = Buffer.from(made.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  // Certificate ::= SEQUENCE { tbs, signatureAlgorithm, signature }: find the TBS by its own header.
+  const outerHeader = der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2;
+  const tbsLenBytes = der[outerHeader + 1]! & 0x80 ? der[outerHeader + 1]! & 0x7f : 0;
+  const tbsLen = tbsLenBytes === 0 ? der[outerHeader + 1]! : der.subarray(outerHeader + 2, outerHeader + 2 + tbsLenBytes).reduce((n, b) => n * 256 + b, 0);
+  const tbsEnd = outerHeader + 2 + tbsLenBytes + tbsLen;
+  const tbs = Buffer.from(der.subarray(outerHeader, tbsEnd));
+  const placeholder = tbs.indexOf(Buffer.from('0603551d63', 'hex'));
+  if (placeholder < 0) throw new Error('makeDuplicateSanLeaf: placeholder extension not found');
+  tbs[placeholder + 4] = 0x11;
+  const sigAlg = der.subarray(tbsEnd, tbsEnd + 2 + der[tbsEnd + 1]!);
+  const signature = sign('sha256', tbs, createPrivateKey(issuer.keyPem));
+  const bitString = Buffer.concat([Buffer.from([0x03]), derLength(signature.length + 1), Buffer.from([0]), signature]);
+  const body = Buffer.concat([tbs, sigAlg, bitString]);
+  const cert = Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+  const pem = `-----BEGIN CERTIFICATE-----\n${cert.toString('base64').replace(/.{64}/g, '$&\n').replace(/\n?$/, '\n')}-----END CERTIFICATE-----\n`;
+  writeFileSync(made.cert, pem);
+  return { ...made, certPem: pem };
+}
