@@ -8,7 +8,7 @@ import { buildIdentityHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import type { SnapshotStore } from '../server/snapshot.js';
-import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
+import { findChainDefect, MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
 import { explainUnverified, judgeVerifiedChains, type Refusal } from './judge-chain.js';
@@ -138,17 +138,27 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     server.setTicketKeys(randomBytes(48));
   };
 
-  const refuseUnverified = (socket: GatedSocket, peer: PeerChain | null): void => {
+  /**
+   * Why OpenSSL refused. Only the leaf is read (the abbreviated read costs the same whatever else the client sent;
+   * the detailed one copies every sent certificate), unless Node's UNSPECIFIED hides a defect the leaf does not show.
+   */
+  const refuseUnverified = (socket: GatedSocket): void => {
     const code = String(socket.authorizationError ?? '');
-    if (peer === null) {
+    const raw = (socket.getPeerCertificate() as { raw?: Buffer } | null)?.raw;
+    if (raw === undefined) {
       reject(socket, 'no_certificate', 'the client sent no certificate');
       return;
     }
-    if (peer.tooLong) {
-      reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
-      return;
+    let chain = [new X509Certificate(raw)];
+    if (code === 'UNSPECIFIED' && findChainDefect(chain) === null) {
+      const peer = readPeerChain(socket);
+      if (peer?.tooLong === true) {
+        reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
+        return;
+      }
+      if (peer !== null) chain = x509Of(peer);
     }
-    const refusal = explainUnverified(code, x509Of(peer));
+    const refusal = explainUnverified(code, chain);
     reject(socket, refusal.reason, refusal.detail);
   };
 
@@ -171,9 +181,14 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   const onSecureConnection = (socket: GatedSocket): void => {
+    if (socket.authorized !== true) {
+      refuseUnverified(socket);
+      return;
+    }
     const peer = readPeerChain(socket);
-    if (socket.authorized !== true || peer === null || peer.tooLong) {
-      refuseUnverified(socket, peer);
+    if (peer === null || peer.tooLong) {
+      if (peer === null) reject(socket, 'no_certificate', 'the client sent no certificate');
+      else reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
       return;
     }
     const snapshot = store.current;

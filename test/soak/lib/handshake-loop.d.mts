@@ -17,4 +17,5 @@ export declare function runHandshakes(o: {
   request?: boolean;
   timeoutMs?: number;
   maxVersion?: SecureVersion;
+  signal?: AbortSignal;
 }): Promise<HandshakeLoopResult>;

@@ -27,16 +27,16 @@ function oneConnection({ port, secureContext, request, timeoutMs, maxVersion }) 
 }
 
 /**
- * `count` connections, `concurrency` at a time, each a full handshake; with `request`, one GET per connection
- * (Connection: close). Resolves with counts: handshakes the client saw complete, HTTP statuses, client-side errors.
+ * `count` connections (or until `signal` aborts), `concurrency` at a time, each a full handshake; with `request`,
+ * one GET per connection (Connection: close). Resolves with counts: handshakes the client saw complete, HTTP statuses, client-side errors.
  */
-export async function runHandshakes({ port, ca, cert, key, count, concurrency = 8, request = false, timeoutMs = 15_000, maxVersion }) {
+export async function runHandshakes({ port, ca, cert, key, count, concurrency = 8, request = false, timeoutMs = 15_000, maxVersion, signal }) {
   const result = { done: 0, secured: 0, statuses: {}, errors: {} };
   // One context for all connections: parsing a long chain's PEM per connection would cost the client more than the handshake.
   const secureContext = tls.createSecureContext({ ca, cert, key });
   let next = 0;
   const loop = async () => {
-    while (next < count) {
+    while (next < count && signal?.aborted !== true) {
       next += 1;
       const r = await oneConnection({ port, secureContext, request, timeoutMs, maxVersion });
       result.done += 1;
