@@ -8,7 +8,7 @@ import { buildIdentityHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import type { SnapshotStore } from '../server/snapshot.js';
-import { findChainDefect, MAX_CERTIFICATE_BYTES } from './chain-defects.js';
+import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
 import { explainUnverified, judgeVerifiedChains, type Refusal } from './judge-chain.js';
@@ -138,27 +138,19 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     server.setTicketKeys(randomBytes(48));
   };
 
-  /**
-   * Why OpenSSL refused. Only the leaf is read (the abbreviated read costs the same whatever else the client sent;
-   * the detailed one copies every sent certificate), unless Node's UNSPECIFIED hides a defect the leaf does not show.
-   */
+  /** Why OpenSSL refused, from its code and the chain as far as Node links it (at most MAX_CHAIN_LENGTH certificates). */
   const refuseUnverified = (socket: GatedSocket): void => {
     const code = String(socket.authorizationError ?? '');
-    const raw = (socket.getPeerCertificate() as { raw?: Buffer } | null)?.raw;
-    if (raw === undefined) {
+    const peer = readPeerChain(socket);
+    if (peer === null) {
       reject(socket, 'no_certificate', 'the client sent no certificate');
       return;
     }
-    let chain = [new X509Certificate(raw)];
-    if (code === 'UNSPECIFIED' && findChainDefect(chain) === null) {
-      const peer = readPeerChain(socket);
-      if (peer?.tooLong === true) {
-        reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
-        return;
-      }
-      if (peer !== null) chain = x509Of(peer);
+    if (peer.tooLong) {
+      reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
+      return;
     }
-    const refusal = explainUnverified(code, chain);
+    const refusal = explainUnverified(code, x509Of(peer));
     reject(socket, refusal.reason, refusal.detail);
   };
 
