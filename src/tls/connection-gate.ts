@@ -138,19 +138,20 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     server.setTicketKeys(randomBytes(48));
   };
 
-  /** Why OpenSSL refused, from its code and the chain as far as Node links it (at most MAX_CHAIN_LENGTH certificates). */
-  const refuseUnverified = (socket: GatedSocket): void => {
-    const code = String(socket.authorizationError ?? '');
+  /** The peer's chain; null once a connection without a certificate, or with too long a chain, is refused. */
+  const peerChainOrRefuse = (socket: GatedSocket): PeerChain | null => {
     const peer = readPeerChain(socket);
-    if (peer === null) {
-      reject(socket, 'no_certificate', 'the client sent no certificate');
-      return;
-    }
-    if (peer.tooLong) {
-      reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
-      return;
-    }
-    const refusal = explainUnverified(code, x509Of(peer));
+    if (peer === null) reject(socket, 'no_certificate', 'the client sent no certificate');
+    else if (peer.tooLong) reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
+    else return peer;
+    return null;
+  };
+
+  /** Why OpenSSL refused, from its code and the chain as far as Node links it. */
+  const refuseUnverified = (socket: GatedSocket): void => {
+    const peer = peerChainOrRefuse(socket);
+    if (peer === null) return;
+    const refusal = explainUnverified(String(socket.authorizationError ?? ''), x509Of(peer));
     reject(socket, refusal.reason, refusal.detail);
   };
 
@@ -177,12 +178,8 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       refuseUnverified(socket);
       return;
     }
-    const peer = readPeerChain(socket);
-    if (peer === null || peer.tooLong) {
-      if (peer === null) reject(socket, 'no_certificate', 'the client sent no certificate');
-      else reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
-      return;
-    }
+    const peer = peerChainOrRefuse(socket);
+    if (peer === null) return;
     const snapshot = store.current;
     const { caCerts, crls } = snapshot.material;
     syncMemory(caCerts);
