@@ -9,6 +9,8 @@ import { runHandshakes } from '../soak/lib/handshake-loop.mjs';
 import { freePort, processStats, proxyArgs, startProxyProcess, waitFor, type ProxyProcess } from '../soak/lib/processes.mjs';
 
 const HANDSHAKES = Number(process.env.MTLS_LEAK_HANDSHAKES ?? 5000);
+// 18,000 full handshakes (three shapes, each with its warm-up) take one to several minutes on a busy 2-core machine.
+t.setTimeout(900_000);
 const MAX_GROWTH_MB = 30;
 const GC_PRELOAD = new URL('../soak/lib/gc-on-signal.mjs', import.meta.url).pathname;
 
