@@ -147,16 +147,19 @@ async function main() {
       if (c.kind !== 'sidecar-log') {
         const hs = cfg.handshakeSeconds;
         const n = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'new', certs, cpu: LOAD_CPU }));
+        const chained = { ...certs, clientCert: certs.chainedClientCert, clientKey: certs.chainedClientKey };
+        const nc = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'new', extra: ['-CAfile', certs.caAndIntermediate], certs: chained, cpu: LOAD_CPU }));
         const r12 = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'reuse', extra: ['-tls1_2'], certs, cpu: LOAD_CPU }));
         const r13 = await measured(c, upstream, () => runNodeResume({ port: c.port, seconds: hs, certs, version: 'TLSv1.3' }));
         Object.assign(row, {
           newHandshakes: n.result.handshakes, cpuUsPerNewHandshake: (n.cpu * 1e6) / n.result.handshakes,
+          newChainedHandshakes: nc.result.handshakes, cpuUsPerNewChainedHandshake: (nc.cpu * 1e6) / nc.result.handshakes,
           resumed12: r12.result.resumed, handshakes12: r12.result.handshakes, cpuUsPerResumed12: r12.result.resumed > 0 ? (r12.cpu * 1e6) / r12.result.handshakes : null,
           resumed13: r13.result.resumed, handshakes13: r13.result.handshakes, cpuUsPerResumed13: r13.result.resumed > 0 ? (r13.cpu * 1e6) / r13.result.handshakes : null,
         });
       }
       c.rounds.push(row);
-      say(`round ${round + 1}/${cfg.rounds} ${c.name}: ${row.rps.toFixed(0)} req/s, ${row.cpuUsPerRequest.toFixed(1)} µs CPU/req (contender ${row.contenderCpuPercent.toFixed(0)}% of a core, generator ${row.generatorCpuPercent?.toFixed(0) ?? '?'}%)${row.newHandshakes !== undefined ? `, ${row.cpuUsPerNewHandshake.toFixed(0)} µs/new hs (${row.newHandshakes}), ${row.cpuUsPerResumed12?.toFixed(0) ?? '–'} µs/resumed 1.2 (${row.resumed12}/${row.handshakes12}), ${row.cpuUsPerResumed13?.toFixed(0) ?? '–'} µs/resumed 1.3 (${row.resumed13}/${row.handshakes13})` : ''}${row.non2xx || row.socketErrors ? `, ERRORS non2xx=${row.non2xx} socket=${row.socketErrors}` : ''}`);
+      say(`round ${round + 1}/${cfg.rounds} ${c.name}: ${row.rps.toFixed(0)} req/s, ${row.cpuUsPerRequest.toFixed(1)} µs CPU/req (contender ${row.contenderCpuPercent.toFixed(0)}% of a core, generator ${row.generatorCpuPercent?.toFixed(0) ?? '?'}%)${row.newHandshakes !== undefined ? `, ${row.cpuUsPerNewHandshake.toFixed(0)} µs/new hs (${row.newHandshakes}), ${row.cpuUsPerNewChainedHandshake.toFixed(0)} µs/new hs leaf+intermediate (${row.newChainedHandshakes}), ${row.cpuUsPerResumed12?.toFixed(0) ?? '–'} µs/resumed 1.2 (${row.resumed12}/${row.handshakes12}), ${row.cpuUsPerResumed13?.toFixed(0) ?? '–'} µs/resumed 1.3 (${row.resumed13}/${row.handshakes13})` : ''}${row.non2xx || row.socketErrors ? `, ERRORS non2xx=${row.non2xx} socket=${row.socketErrors}` : ''}`);
     }
   }
   for (const c of contenders) {
@@ -171,6 +174,7 @@ async function main() {
     c.ratios = {
       cpuPerRequest: paired(c, base, 'cpuUsPerRequest'),
       cpuPerNewHandshake: paired(c, base, 'cpuUsPerNewHandshake'),
+      cpuPerNewChainedHandshake: paired(c, base, 'cpuUsPerNewChainedHandshake'),
       cpuPerResumed12: paired(c, base, 'cpuUsPerResumed12'),
       cpuPerResumed13: paired(c, base, 'cpuUsPerResumed13'),
       peakRss: ratio(c.peakRssMb, base?.peakRssMb),

@@ -104,6 +104,7 @@ ${temps}
     ssl_certificate_key ${certs.serverKey};
     ssl_client_certificate ${certs.ca};
     ssl_verify_client on;
+    ssl_verify_depth 3;
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_session_cache shared:SSL:10m;
     ssl_session_timeout 1h;

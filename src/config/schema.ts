@@ -120,7 +120,8 @@ function parseListItem(value: unknown, flag: FlagSpec): Parsed<string> {
   // `issuer=<DN>;<value>` narrows a rule to one CA (authz/issuer-scope.ts); hex values never contain ';'.
   const body = flag.format !== undefined && text.value.startsWith('issuer=') ? text.value.slice(text.value.lastIndexOf(';') + 1) : text.value;
   const compact = body.replace(/:/g, '');
-  if (flag.format === 'hex' && !/^[0-9a-fA-F]+$/.test(compact)) {
+  // A leading "-": non-compliant negative serials exist, and X-Client-Serial writes them that way.
+  if (flag.format === 'hex' && !/^-?[0-9a-fA-F]+$/.test(compact)) {
     return fail(`${showValue(text.value)} is not a hexadecimal serial number; e.g. ${flag.example} or "issuer=CN=Team CA,O=Acme;0A1B2C"`);
   }
   if (flag.format === 'fingerprint' && !/^[0-9a-fA-F]{64}$/.test(compact.replace(/^sha256/i, ''))) {

@@ -1,5 +1,5 @@
 // Judges every TLS connection once, right after its handshake: verified, non-empty, unrevoked certificate or destroyed.
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { tryComputeIdentity } from '../identity/identity.js';
@@ -8,16 +8,22 @@ import { buildIdentityHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import type { SnapshotStore } from '../server/snapshot.js';
+import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
+import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
-import { buildSignedChain, isBuiltChainAnchored, isChainAnchored, isChainRevoked } from './revocation.js';
+import { explainUnverified, judgeVerifiedChains, type Refusal } from './judge-chain.js';
+import { chainKeyOf, readPeerChain, MAX_CHAIN_LENGTH, type PeerChain } from './peer-chain.js';
+import { buildSignedChain, isChainAnchored, isChainRevoked } from './revocation.js';
+import { createVerdictCache, type ChainVerdict } from './verdict-cache.js';
+import { keepVerdictsInGate } from './verdict-handoff.js';
 
 export const kConnection = Symbol('mtls-sidecar.connection');
 
 export interface VerifiedConnection {
   identity: Identity;
   identityHeaders: ReadonlyArray<readonly [string, string]>;
-  /** The peer chain (leaf first) as verified; kept so revocation can be re-judged after a CRL reload. */
-  chain: X509Certificate[];
+  /** The chains (leaf first) the connection was admitted on; kept so revocation can be re-judged after a CRL reload. */
+  chains: X509Certificate[][];
   remoteAddress: string;
   /** Snapshot version this connection was last judged under, and the verdict then. */
   judgedVersion: number;
@@ -42,34 +48,8 @@ export interface GateDeps {
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
 const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
 
-/** More than any real chain; bounds the walk over what a peer sent. */
-const MAX_SENT_CERTIFICATES = 32;
-
 /**
- * The certificates above the leaf as Node reports them through `issuerCertificate`: those the peer sent, in the order
- * sent, and where that ends, the issuer Node found among the loaded CAs. Cheaper than a detailed
- * getPeerCertificate(true), which converts every certificate of the chain into a plain object with all its fields
- * and three fingerprints.
- */
-function reportedIssuersOf(leaf: X509Certificate): X509Certificate[] {
-  const issuers: X509Certificate[] = [];
-  const seen = new Set<string>([leaf.fingerprint256]);
-  let node = leaf;
-  // The links follow the order the peer sent its certificates, repeats and strays included (OpenSSL builds the
-  // verified path from them by itself): a repeat is skipped, not taken as the end, so a later real issuer is kept.
-  for (let depth = 0; depth < MAX_SENT_CERTIFICATES; depth += 1) {
-    const next = node.issuerCertificate;
-    if (next === undefined) break;
-    node = next;
-    if (seen.has(next.fingerprint256)) continue;
-    seen.add(next.fingerprint256);
-    issuers.push(next);
-  }
-  return issuers;
-}
-
-/**
- * The reported issuers except those that are byte for byte a loaded CA (sent again by the peer, or filled in by Node):
+ * The reported issuers except those that are byte for byte a loaded CA (filled in by Node from the loaded CAs):
  * buildSignedChain tries the loaded CAs first, so such a copy could never be picked.
  */
 function peerSentOf(issuers: readonly X509Certificate[], caCerts: readonly X509Certificate[]): X509Certificate[] {
@@ -78,49 +58,8 @@ function peerSentOf(issuers: readonly X509Certificate[], caCerts: readonly X509C
   return issuers.filter((issuer) => !loaded.has(issuer.fingerprint256));
 }
 
-/** What a verified chain yields, a pure function of the chain's DER and the snapshot it was judged under. */
-interface ChainVerdict {
-  identity: Identity;
-  identityHeaders: ReadonlyArray<readonly [string, string]>;
-  chain: X509Certificate[];
-}
-
-const MAX_CACHED_VERDICTS = 1024;
-
-/**
- * Admitted chains of the current snapshot, keyed by the SHA-256 fingerprints of the leaf and of every certificate
- * reported above it (so another chain for the same leaf, say with a different intermediate, is judged afresh).
- * OpenSSL still verifies every handshake; a hit only skips re-deriving chain, anchoring, revocation and identity,
- * which depend on nothing else. Any snapshot swap (CAs, CRLs, policy) empties it.
- */
-function createVerdictCache() {
-  const entries = new Map<string, ChainVerdict>();
-  let version = -1;
-  const sync = (current: number): void => {
-    if (current === version) return;
-    entries.clear();
-    version = current;
-  };
-  return {
-    get(key: string, current: number): ChainVerdict | undefined {
-      sync(current);
-      return entries.get(key);
-    },
-    set(key: string, current: number, verdict: ChainVerdict): void {
-      sync(current);
-      if (entries.size >= MAX_CACHED_VERDICTS) {
-        const oldest = entries.keys().next().value;
-        if (oldest !== undefined) entries.delete(oldest);
-      }
-      entries.set(key, verdict);
-    },
-  };
-}
-
-function verdictKeyOf(leaf: X509Certificate, issuers: readonly X509Certificate[]): string {
-  let key = leaf.fingerprint256;
-  for (const issuer of issuers) key += `/${issuer.fingerprint256}`;
-  return key;
+function x509Of(peer: PeerChain): X509Certificate[] {
+  return peer.certs.map((c) => new X509Certificate(c.raw));
 }
 
 /**
@@ -132,10 +71,19 @@ export function refreshRevocation(conn: VerifiedConnection, store: SnapshotStore
   const snapshot = store.current;
   if (conn.judgedVersion !== snapshot.version) {
     const { crls, caCerts } = snapshot.material;
-    conn.revoked = isChainRevoked(conn.chain, crls) || !isChainAnchored(conn.chain, caCerts);
+    conn.revoked = conn.chains.some((chain) => isChainRevoked(chain, crls) || !isChainAnchored(chain, caCerts));
     conn.judgedVersion = snapshot.version;
   }
   return conn.revoked || conn.identity.notAfter.getTime() <= Date.now();
+}
+
+/** DER size of the peer's leaf as far as the handshake got, 0 when unknown. */
+function peerCertificateSize(socket: TLSSocket): number {
+  try {
+    return (socket.getPeerCertificate() as { raw?: Buffer } | null)?.raw?.length ?? 0;
+  } catch {
+    return 0;
+  }
 }
 
 export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(): void } {
@@ -164,41 +112,104 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     observeRemainingLifetime(verdict.identity);
   };
 
+  // Full handshake verdicts are cached by the presented chain; resumed ones by the leaf and the chains remembered for it.
+  const chainMemory = createChainMemory();
+  let memoryCas: readonly X509Certificate[] | null = null;
+  let memoryTrust = '';
+  let lastRotation = 0;
+
+  /** Remembered chains describe sessions whose tickets are still valid; the reloader rotates tickets with the CAs. */
+  const syncMemory = (caCerts: readonly X509Certificate[]): void => {
+    if (memoryCas === caCerts) return;
+    memoryCas = caCerts;
+    const trust = caCerts.map((c) => c.fingerprint256).join('/');
+    if (trust !== memoryTrust) chainMemory.clear();
+    memoryTrust = trust;
+  };
+
+  /**
+   * A resumed session whose chain is not remembered (evicted) is refused, but the client may already hold a new
+   * ticket for it (TLS 1.3 sends tickets before the gate runs) and would be refused again on every call: new ticket
+   * keys make its next connection a full handshake. At most once per ten seconds.
+   */
+  const forceFullHandshakes = (): void => {
+    if (Date.now() - lastRotation < 10_000) return;
+    lastRotation = Date.now();
+    server.setTicketKeys(randomBytes(48));
+  };
+
+  /** The peer's chain; null once a connection without a certificate, or with too long a chain, is refused. */
+  const peerChainOrRefuse = (socket: GatedSocket): PeerChain | null => {
+    const peer = readPeerChain(socket);
+    if (peer === null) reject(socket, 'no_certificate', 'the client sent no certificate');
+    else if (peer.tooLong) reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
+    else return peer;
+    return null;
+  };
+
+  /** Why OpenSSL refused, from its code and the chain as far as Node links it. */
+  const refuseUnverified = (socket: GatedSocket): void => {
+    const peer = peerChainOrRefuse(socket);
+    if (peer === null) return;
+    const refusal = explainUnverified(String(socket.authorizationError ?? ''), x509Of(peer));
+    reject(socket, refusal.reason, refusal.detail);
+  };
+
+  /** The chains a verified handshake stands on, or why it cannot stand. */
+  const chainsOf = (socket: GatedSocket, peer: PeerChain, caCerts: readonly X509Certificate[]): X509Certificate[][] | Refusal => {
+    const [leaf, ...reported] = x509Of(peer);
+    if (leaf === undefined) return { reason: 'no_certificate', detail: 'the client sent no certificate' };
+    const chain = buildSignedChain(leaf, peerSentOf(reported, caCerts), caCerts);
+    if (!socket.isSessionReused()) {
+      chainMemory.remember(leaf.fingerprint256, chain);
+      return [chain];
+    }
+    // The ticket kept only the leaf: judge every chain a full handshake verified for it. A leaf issued by a loaded
+    // CA needs none. Without either, refuse: the client's next full handshake gets judged whole.
+    const remembered = chainMemory.recall(leaf.fingerprint256);
+    if (remembered !== null) return remembered.chains;
+    if (chain.length > 1 && isChainAnchored(chain, caCerts)) return [chain];
+    forceFullHandshakes();
+    return { reason: 'unknown_ca', detail: 'resumed session whose verified chain is not known here; a full handshake is needed' };
+  };
+
   const onSecureConnection = (socket: GatedSocket): void => {
-    // One read of the peer's certificates: Node 20 hands out the peer chain once, and a second read (detailed
-    // getPeerCertificate or getPeerX509Certificate) would miss a client-sent intermediate.
-    const leaf = socket.getPeerX509Certificate();
-    if (socket.authorized !== true || leaf === undefined) {
-      reject(socket, classifyVerifyError(String(socket.authorizationError ?? ''), leaf !== undefined), String(socket.authorizationError ?? ''));
+    if (socket.authorized !== true) {
+      refuseUnverified(socket);
       return;
     }
+    const peer = peerChainOrRefuse(socket);
+    if (peer === null) return;
     const snapshot = store.current;
-    const issuers = reportedIssuersOf(leaf);
-    const key = verdictKeyOf(leaf, issuers);
+    const { caCerts, crls } = snapshot.material;
+    syncMemory(caCerts);
+    const resumed = socket.isSessionReused();
+    const leafFingerprint = peer.certs[0]!.fingerprint256;
+    const key = resumed ? `resumed:${leafFingerprint}:${chainMemory.recall(leafFingerprint)?.tag ?? chainKeyOf(peer.certs)}` : chainKeyOf(peer.certs);
     const cached = verdicts.get(key, snapshot.version);
     if (cached !== undefined) {
+      if (!resumed) chainMemory.remember(leafFingerprint, cached.chains[0]!);
       admit(socket, cached, snapshot.version);
       return;
     }
-    const { caCerts, crls } = snapshot.material;
-    // Built always, not only when CRLs are loaded: a CRL that appears later re-judges this connection.
-    const chain = buildSignedChain(leaf, peerSentOf(issuers, caCerts), caCerts);
-    if (isChainRevoked(chain, crls)) {
-      reject(socket, 'revoked');
+    const chains = chainsOf(socket, peer, caCerts);
+    if (!Array.isArray(chains)) {
+      reject(socket, chains.reason, chains.detail);
       return;
     }
-    // A socket accepted before a reload handshakes with the secure context of that moment; judge its chain
-    // against the CAs in force now, exactly as refreshRevocation does for later requests.
-    if (!isBuiltChainAnchored(chain, caCerts)) {
-      reject(socket, 'unknown_ca', 'issuer no longer trusted');
+    // A socket accepted before a reload handshakes with the secure context of that moment; its chains are judged
+    // against the CAs and CRLs in force now, exactly as refreshRevocation does for later requests.
+    const refusal = judgeVerifiedChains(chains, { caCerts, crls }, !resumed);
+    if (refusal !== null) {
+      reject(socket, refusal.reason, refusal.detail);
       return;
     }
-    const identity = tryComputeIdentity(leaf);
+    const identity = tryComputeIdentity(chains[0]![0]!);
     if (identity === null) {
-      reject(socket, 'other', 'certificate could not be parsed');
+      reject(socket, 'bad_certificate', 'certificate could not be parsed');
       return;
     }
-    const verdict: ChainVerdict = { identity, identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }), chain };
+    const verdict: ChainVerdict = { identity, identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }), chains };
     verdicts.set(key, snapshot.version, verdict);
     admit(socket, verdict, snapshot.version);
   };
@@ -217,17 +228,29 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   const onClientError = (err: Error & { code?: string }, socket: TLSSocket): void => {
-    const reason = classifyClientError(err);
+    // Node itself destroys a socket whose certificate did not verify when the verdict was not handed to the gate
+    // (see keepVerdictsInGate); it then reports only a hang-up, and the verification code says why.
+    const verifyCode = socket.authorizationError === null || socket.authorizationError === undefined ? '' : String(socket.authorizationError);
+    let reason: RejectReason = verifyCode !== '' ? classifyVerifyError(verifyCode, true) : classifyClientError(err);
+    let detail = verifyCode || err.code || err.message;
+    // TLS 1.2 makes the session ticket inside the handshake; a client certificate too large for one fails it there.
+    const size = reason === 'other' ? peerCertificateSize(socket) : 0;
+    if (size > MAX_CERTIFICATE_BYTES) {
+      reason = 'bad_certificate';
+      detail = `certificate 0: ${size} bytes (at most ${MAX_CERTIFICATE_BYTES}); the handshake failed with ${detail}`;
+    }
     metrics.handshakeFailures.inc({ reason });
     const peer = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    rejectionLog.log(reason, () => log.warn({ reason, peer, detail: err.code ?? err.message }, 'tls handshake failed'));
+    rejectionLog.log(reason, () => log.warn({ reason, peer, detail }, 'tls handshake failed'));
   };
 
   // Prepended so the verdict runs before the HTTP layer attaches to the socket.
   server.prependListener('secureConnection', onSecureConnection);
   server.on('tlsClientError', onClientError);
+  const alerts = keepVerdictsInGate(server);
   return {
     stop() {
+      alerts.stop();
       server.removeListener('secureConnection', onSecureConnection);
       server.removeListener('tlsClientError', onClientError);
       rejectionLog.stop();

@@ -1,4 +1,4 @@
-// Maps OpenSSL verification codes and TLS client errors to the bounded reason labels of SPEC §5.
+// Maps OpenSSL verification codes and TLS client errors to the small, documented set of reason labels (README "Probes and metrics").
 
 export type RejectReason =
   | 'no_certificate'
@@ -7,6 +7,12 @@ export type RejectReason =
   | 'not_yet_valid'
   | 'revoked'
   | 'bad_key_usage'
+  | 'invalid_chain'
+  | 'chain_too_long'
+  | 'weak_key'
+  | 'weak_signature'
+  | 'bad_certificate'
+  | 'timeout'
   | 'protocol'
   | 'other';
 
@@ -17,6 +23,12 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'not_yet_valid',
   'revoked',
   'bad_key_usage',
+  'invalid_chain',
+  'chain_too_long',
+  'weak_key',
+  'weak_signature',
+  'bad_certificate',
+  'timeout',
   'protocol',
   'other',
 ];
@@ -29,9 +41,9 @@ const VERIFY_CODE_REASONS: Readonly<Record<string, RejectReason>> = {
   DEPTH_ZERO_SELF_SIGNED_CERT: 'unknown_ca',
   CERT_SIGNATURE_FAILURE: 'unknown_ca',
   CERT_UNTRUSTED: 'unknown_ca',
-  CERT_CHAIN_TOO_LONG: 'unknown_ca',
-  INVALID_CA: 'unknown_ca',
-  PATH_LENGTH_EXCEEDED: 'unknown_ca',
+  CERT_CHAIN_TOO_LONG: 'chain_too_long',
+  INVALID_CA: 'invalid_chain',
+  PATH_LENGTH_EXCEEDED: 'invalid_chain',
   CERT_HAS_EXPIRED: 'expired',
   CERT_NOT_YET_VALID: 'not_yet_valid',
   CERT_REVOKED: 'revoked',
@@ -46,14 +58,16 @@ export function classifyVerifyError(code: string | undefined, hasPeerCertificate
   return VERIFY_CODE_REASONS[code] ?? 'other';
 }
 
-/** Reason for a handshake that failed inside OpenSSL (`tlsClientError`). */
+/** Reason for a handshake that failed inside OpenSSL or Node (`tlsClientError`). */
 export function classifyClientError(err: { code?: string; message?: string }): RejectReason {
   const code = err.code ?? '';
   const message = err.message ?? '';
   if (code === 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE' || /peer did not return a certificate/i.test(message)) {
     return 'no_certificate';
   }
+  if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'timeout';
   if (/CERTIFICATE_VERIFY_FAILED|certificate verify failed/i.test(code + message)) return 'unknown_ca';
+  if (/EXCESSIVE_MESSAGE_SIZE|CERT_LENGTH_MISMATCH|BAD_CERTIFICATE|CERTIFICATE_TOO_LARGE/i.test(code)) return 'bad_certificate';
   if (
     /UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE|WRONG_VERSION_NUMBER|VERSION_TOO_LOW|NO_SHARED_CIPHER|HTTP_REQUEST|HTTPS_PROXY_REQUEST|UNKNOWN_PROTOCOL|WRONG_SSL_VERSION|INAPPROPRIATE_FALLBACK|NO_APPLICATION_PROTOCOL|PACKET_LENGTH_TOO_LONG|RECORD_LENGTH_MISMATCH|UNEXPECTED_MESSAGE|BAD_PACKET|NO_SUITABLE/i.test(
       code,

@@ -84,11 +84,14 @@ async function main() {
       if (!opt['no-handshakes']) {
         const n = await cpuOf(c, () => runSTime({ port: c.port, seconds: hs, mode: 'new', certs, cpu: 1 }));
         const r = await cpuOf(c, () => runSTime({ port: c.port, seconds: hs, mode: 'reuse', extra: ['-tls1_2'], certs, cpu: 1 }));
+        const chained = { ...certs, clientCert: certs.chainedClientCert, clientKey: certs.chainedClientKey };
+        const nc = await cpuOf(c, () => runSTime({ port: c.port, seconds: hs, mode: 'new', extra: ['-CAfile', certs.caAndIntermediate], certs: chained, cpu: 1 }));
         row.cpuUsPerNew = (n.cpu * 1e6) / n.r.handshakes;
+        row.cpuUsPerNewChained = (nc.cpu * 1e6) / nc.r.handshakes;
         row.cpuUsPerResumed12 = r.r.resumed > 0 ? (r.cpu * 1e6) / r.r.handshakes : null;
       }
       c.rounds.push(row);
-      say(`round ${round + 1} ${c.name}: ${row.rps.toFixed(0)} req/s, ${row.cpuUsPerRequest.toFixed(1)} µs/req, new ${row.cpuUsPerNew?.toFixed(0) ?? '–'} µs, resumed ${row.cpuUsPerResumed12?.toFixed(0) ?? '–'} µs${row.errors ? `, ERRORS ${row.errors}` : ''}`);
+      say(`round ${round + 1} ${c.name}: ${row.rps.toFixed(0)} req/s, ${row.cpuUsPerRequest.toFixed(1)} µs/req, new ${row.cpuUsPerNew?.toFixed(0) ?? '–'} µs, new leaf+intermediate ${row.cpuUsPerNewChained?.toFixed(0) ?? '–'} µs, resumed ${row.cpuUsPerResumed12?.toFixed(0) ?? '–'} µs${row.errors ? `, ERRORS ${row.errors}` : ''}`);
     }
   }
   for (const c of contenders) c.peakRssMb = treeMemoryMb(c.pid, 'VmHWM');
@@ -106,14 +109,15 @@ async function main() {
   const lines = [
     `A/B, ${opt.rounds} interleaved rounds of ${seconds}s, load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`,
     '',
-    '| contender | req/s | µs CPU/req | ×nginx | ×first | µs/new hs | ×nginx | ×first | µs/resumed 1.2 | ×nginx | RSS after start MB | peak RSS MB | idle-conn RSS MB |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| contender | req/s | µs CPU/req | ×nginx | ×first | µs/new hs | ×nginx | ×first | µs/new hs, leaf + intermediate | ×first | µs/resumed 1.2 | ×nginx | RSS after start MB | peak RSS MB | idle-conn RSS MB |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const c of contenders) {
     const req = med(c, 'cpuUsPerRequest');
     const nw = med(c, 'cpuUsPerNew');
     const rs = med(c, 'cpuUsPerResumed12');
-    lines.push(`| ${c.name} | ${f(med(c, 'rps'), 0)} | ${f(req)} | ${r(req, nginx && med(nginx, 'cpuUsPerRequest'))} | ${r(req, med(first, 'cpuUsPerRequest'))} | ${f(nw, 0)} | ${r(nw, nginx && med(nginx, 'cpuUsPerNew'))} | ${r(nw, med(first, 'cpuUsPerNew'))} | ${f(rs, 0)} | ${r(rs, nginx && med(nginx, 'cpuUsPerResumed12'))} | ${f(c.rssAfterStartMb)} | ${f(c.peakRssMb)} | ${f(c.idleResult?.rssOpenMb)} |`);
+    const nc = med(c, 'cpuUsPerNewChained');
+    lines.push(`| ${c.name} | ${f(med(c, 'rps'), 0)} | ${f(req)} | ${r(req, nginx && med(nginx, 'cpuUsPerRequest'))} | ${r(req, med(first, 'cpuUsPerRequest'))} | ${f(nw, 0)} | ${r(nw, nginx && med(nginx, 'cpuUsPerNew'))} | ${r(nw, med(first, 'cpuUsPerNew'))} | ${f(nc, 0)} | ${r(nc, med(first, 'cpuUsPerNewChained'))} | ${f(rs, 0)} | ${r(rs, nginx && med(nginx, 'cpuUsPerResumed12'))} | ${f(c.rssAfterStartMb)} | ${f(c.peakRssMb)} | ${f(c.idleResult?.rssOpenMb)} |`);
   }
   for (const c of contenders) await stopProcess(c.child);
   process.stdout.write(`${lines.join('\n')}\n`);

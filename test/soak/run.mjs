@@ -4,6 +4,7 @@
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
+import { runHandshakes } from './lib/handshake-loop.mjs';
 import { runLoad } from './lib/load-client.mjs';
 import { freePort, processStats, proxyArgs, startProxyProcess, startTokenUpstream } from './lib/processes.mjs';
 import { makeSoakPki } from './lib/soak-pki.mjs';
@@ -85,6 +86,11 @@ try {
   const stop = new AbortController();
   const t0 = performance.now();
   const load = runLoad({ port: proxy.port, ...client, connections, durationMs: minutes * 60_000, signal: stop.signal, report: live });
+  // Alongside: full handshakes from a leaf + intermediate client (each must get 200) and from a hostile client
+  // sending an untrusted leaf + 40 junk certificates (each must be refused).
+  const sideLoops = new AbortController();
+  const chainedLoop = runHandshakes({ port: proxy.port, ca: pki.caPem, ...pki.chainedPem, count: Infinity, concurrency: 2, request: true, signal: sideLoops.signal });
+  const hostileLoop = runHandshakes({ port: proxy.port, ca: pki.caPem, ...pki.hostilePem, count: Infinity, concurrency: 2, request: true, signal: sideLoops.signal });
   const samples = [];
   let reloadStep = 0;
   let current = 0;
@@ -118,6 +124,8 @@ try {
   const stopOnSignal = () => stop.abort();
   process.once('SIGINT', stopOnSignal);
   const { report } = await load;
+  sideLoops.abort();
+  const [chainedReport, hostileReport] = await Promise.all([chainedLoop, hostileLoop]);
   clearInterval(reloadTimer);
   clearInterval(reportTimer);
   await sample();
@@ -133,6 +141,10 @@ try {
   log('summary:');
   log(`  soak ${minutes} min: ${report.sent} requests in ${(report.elapsedMs / 1000).toFixed(0)} s (${Math.round((report.sent / report.elapsedMs) * 1000)} req/s), ` +
     `statuses ${JSON.stringify(report.byStatus)}, mismatched ${report.mismatched}, lost ${report.lost}, truncated ${report.truncated}, reconnects ${report.connects - connections}`);
+  log(`  leaf + intermediate client: ${chainedReport.done} full handshakes, statuses ${JSON.stringify(chainedReport.statuses)}, errors ${JSON.stringify(chainedReport.errors)}`);
+  log(`  hostile client (untrusted leaf + 40 junk certificates): ${hostileReport.done} handshakes, answered ${JSON.stringify(hostileReport.statuses)} (must be none)`);
+  if (chainedReport.done === 0 || chainedReport.statuses['200'] !== chainedReport.done) failures.push('leaf + intermediate client not admitted');
+  if (Object.keys(hostileReport.statuses).length > 0 || hostileReport.done === 0) failures.push('hostile client answered (or never ran)');
   log(`  upstream: ${seen.once} ids once, ${seen.dup} duplicated, ${seen.missingIdentity} without identity headers`);
   log(`  reloads: ${samples[samples.length - 1].reloads} successful, ${samples[samples.length - 1].refused} refused (certificate swaps, CRL re-issues, SIGHUPs every ${args['reload-every']} s)`);
   log(`  RSS: start ${mb(start.rssKb)}, min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}, end ${mb(end.rssKb)}; growth over the second half ${mb(growth)}`);

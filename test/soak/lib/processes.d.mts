@@ -28,7 +28,7 @@ export interface ProxyProcess {
   alive(): boolean;
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ExitInfo>;
 }
-export declare function startProxyProcess(o: { args: string[]; env?: Record<string, string>; readyTimeoutMs?: number; port?: number }): Promise<ProxyProcess>;
+export declare function startProxyProcess(o: { args: string[]; env?: Record<string, string>; readyTimeoutMs?: number; port?: number; nodeArgs?: string[] }): Promise<ProxyProcess>;
 
 export interface UpstreamSummary {
   received: number;

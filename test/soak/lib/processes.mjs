@@ -55,13 +55,13 @@ export async function waitFor(probe, timeoutMs, everyMs = 50) {
 }
 
 /**
- * Starts `node <cli> run --listen 127.0.0.1:<free port> ...args` and resolves once the port accepts TCP.
+ * Starts `node [nodeArgs] <cli> run --listen 127.0.0.1:<free port> ...args` and resolves once the port accepts TCP.
  * The returned `exited` promise resolves with `{ code, signal }`; `output()` is the captured stdout+stderr tail.
  */
-export async function startProxyProcess({ args, env = {}, readyTimeoutMs = 15_000, port } = {}) {
+export async function startProxyProcess({ args, env = {}, readyTimeoutMs = 15_000, port, nodeArgs = [] } = {}) {
   const listenPort = port ?? (await freePort());
   // MTLS_RELIABILITY_NODE runs the proxy on another Node binary (e.g. to compare majors); the tests' own Node by default.
-  const child = spawn(process.env.MTLS_RELIABILITY_NODE ?? process.execPath, [cliPath(), 'run', '--listen', `127.0.0.1:${listenPort}`, ...args], {
+  const child = spawn(process.env.MTLS_RELIABILITY_NODE ?? process.execPath, [...nodeArgs, cliPath(), 'run', '--listen', `127.0.0.1:${listenPort}`, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
