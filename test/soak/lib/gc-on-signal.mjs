@@ -1,0 +1,7 @@
+// Test-only preload for the proxy under test (`node --expose-gc --import <this> dist/main.js ...`): SIGUSR2 runs V8's
+// most thorough collection (what it does under memory pressure) and prints a marker that processes.mjs waits for, so
+// a test can read RSS without garbage in it. Production builds never load this file.
+process.on('SIGUSR2', () => {
+  globalThis.gc?.({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  process.stderr.write('mtls-test-gc-done\n');
+});
