@@ -2,14 +2,15 @@
 // 2,000 idle mTLS connections and RSS after they close, for each variant in interleaved rounds (a fresh process each).
 // Usage: node bench/footprint.mjs [--rounds N] [--seconds S] [--idle N] [--variants default,semi1,semi2,...]
 //   variants: default, semiN (--max-semi-space-size=N), oldN (--max-old-space-size=N), cg256 (defaults inside a
-//   256 MiB memory cgroup, v1 or v2, created under the current one when writable), combinations joined by '+'.
+//   256 MiB memory cgroup, v1 or v2, created under the current one when writable), floor (the reference plain-Node
+//   proxy instead of the sidecar), combinations joined by '+'.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
-import { sidecarArgs, startUpstream } from './lib/contenders.mjs';
+import { sidecarArgs, startNodeFloor, startUpstream } from './lib/contenders.mjs';
 import { measureIdleConnections } from './lib/extras.mjs';
 import { runWrk } from './lib/load.mjs';
 import { freePort, killAllSync, pinSelf, runCommand, sleep, startProcess, stopProcess, treeCpuSeconds, treeMemoryMb, waitForPort } from './lib/procs.mjs';
@@ -60,6 +61,7 @@ function nodeFlags(variant) {
 }
 
 async function startVariant(variant, certs, upstreamPort) {
+  if (variant.split('+').includes('floor')) return startNodeFloor(certs, upstreamPort, 0, { nodeFlags: nodeFlags(variant) });
   const port = await freePort();
   const args = [...nodeFlags(variant), ...sidecarArgs(certs, port, upstreamPort)];
   const inCgroup = variant.split('+').includes('cg256');
@@ -88,7 +90,7 @@ async function oneRound(variant, ctx) {
     const cpuUsPerReq = ((treeCpuSeconds(child.pid) - c0) * 1e6) / w.requests;
     const peak32 = treeMemoryMb(child.pid, 'VmHWM');
     const rssAfterLoad = treeMemoryMb(child.pid, 'VmRSS');
-    const idle = await measureIdleConnections({ port, pid: child.pid, certs: ctx.certs, count: Number(opt.idle) });
+    const idle = Number(opt.idle) > 0 ? await measureIdleConnections({ port, pid: child.pid, certs: ctx.certs, count: Number(opt.idle) }) : {};
     await sleep(1500);
     return {
       variant, rps: w.rps, errors: w.socketErrors + w.non2xx, cpuUsPerReq, peak32, rssAfterLoad,
