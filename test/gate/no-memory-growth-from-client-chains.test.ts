@@ -6,21 +6,17 @@ import type { AddressInfo } from 'node:net';
 import { makeCa, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
 import { makeCert, makeChain, makeJunkCertificate, makeJunkCertificates, pemOf } from '../helpers/hostile-pki.js';
 import { runHandshakes } from '../soak/lib/handshake-loop.mjs';
-import { freePort, processStats, proxyArgs, startProxyProcess, waitFor, type ProxyProcess } from '../soak/lib/processes.mjs';
+import { freePort, GC_ON_SIGNAL_ARGS, processStats, proxyArgs, startProxyProcess, waitFor, type ProxyProcess } from '../soak/lib/processes.mjs';
 
 const HANDSHAKES = Number(process.env.MTLS_LEAK_HANDSHAKES ?? 5000);
 // 18,000 full handshakes (three shapes, each with its warm-up) take one to several minutes on a busy 2-core machine.
 t.setTimeout(900_000);
 const MAX_GROWTH_MB = 30;
 const LEAK_GUARD_MB = 100;
-const GC_PRELOAD = new URL('../soak/lib/gc-on-signal.mjs', import.meta.url).pathname;
 
-async function rssAfterGc(proxy: ProxyProcess, round: { n: number }): Promise<number> {
+async function rssAfterGc(proxy: ProxyProcess): Promise<number> {
   for (let i = 0; i < 2; i += 1) {
-    round.n += 1;
-    const want = `gc-done ${round.n}\n`;
-    proxy.child.kill('SIGUSR2');
-    if (!(await waitFor(() => proxy.output().includes(want), 30_000))) throw new Error('the proxy did not report its forced GC');
+    if (!(await proxy.collectGarbage(30_000))) throw new Error('the proxy did not report its forced GC');
   }
   return processStats(proxy.pid).rssKb / 1024;
 }
@@ -53,7 +49,7 @@ t.test('RSS stays flat across handshakes with hostile and chained client certifi
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
   const metricsPort = await freePort();
   const proxy = await startProxyProcess({
-    nodeArgs: ['--expose-gc', '--import', GC_PRELOAD],
+    nodeArgs: GC_ON_SIGNAL_ARGS,
     args: proxyArgs({
       upstream: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`, cert: server.cert, key: server.key, clientCa: root.cert,
       metricsListen: `127.0.0.1:${metricsPort}`, extra: ['--allow-uri', 'spiffe://example.org/ns/prod/*'],
@@ -65,7 +61,6 @@ t.test('RSS stays flat across handshakes with hostile and chained client certifi
     await new Promise<void>((r) => upstream.close(() => r()));
     removeDir(dir);
   });
-  const gcRound = { n: 0 };
   const shapes = [
     { name: 'untrusted leaf + one ~55 KB junk certificate', cert: pemOf(untrusted, bigJunk), key: untrusted.keyPem, admitted: false },
     { name: 'untrusted leaf + 99 junk certificates', cert: pemOf(untrusted, ...junk), key: untrusted.keyPem, admitted: false },
@@ -76,7 +71,7 @@ t.test('RSS stays flat across handshakes with hostile and chained client certifi
     const client = { port: proxy.port, ca: root.certPem, cert: shape.cert, key: shape.key, request: shape.admitted };
     // Until the heap and the allocator settle (an admitted connection also runs a request through the HTTP stack).
     await runHandshakes({ ...client, count: 1000 });
-    const before = await rssAfterGc(proxy, gcRound);
+    const before = await rssAfterGc(proxy);
     const failuresBefore = await failures(metricsPort);
     const upstreamBefore = upstreamRequests;
     const started = Date.now();
@@ -84,7 +79,7 @@ t.test('RSS stays flat across handshakes with hostile and chained client certifi
     const result = await runHandshakes({ ...client, count: HANDSHAKES });
     const cpuMs = ((cpuSeconds(proxy.pid) - cpuBefore) * 1000) / HANDSHAKES;
     const seconds = (Date.now() - started) / 1000;
-    const after = await rssAfterGc(proxy, gcRound);
+    const after = await rssAfterGc(proxy);
     const refused = (await failures(metricsPort)) - failuresBefore;
     figures.push(`${shape.name}: RSS ${before.toFixed(1)} → ${after.toFixed(1)} MB after ${HANDSHAKES} handshakes in ${seconds.toFixed(1)} s, proxy CPU ${cpuMs.toFixed(2)} ms each`);
     t.ok(proxy.alive(), `${shape.name}: proxy still running`);

@@ -47,11 +47,12 @@ export interface Stack {
   proxy: ProxyProcess;
 }
 
-/** Token upstream + proxy child process in front of it; `extra` are more CLI flags. */
-export async function startStack(pki: ReliabilityPki, extra: string[] = [], upstreamCapacity?: number): Promise<Stack> {
+/** Token upstream + proxy child process in front of it; `extra` are more CLI flags, `nodeArgs` Node flags for the proxy. */
+export async function startStack(pki: ReliabilityPki, extra: string[] = [], upstreamCapacity?: number, nodeArgs: string[] = []): Promise<Stack> {
   const upstream = await startTokenUpstream(upstreamCapacity === undefined ? {} : { capacity: upstreamCapacity });
   const proxy = await startProxyProcess({
     args: proxyArgs({ upstream: upstream.url, cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert, extra: [...ALLOW_PROD, ...extra] }),
+    nodeArgs,
   });
   return { pki, upstream, proxy };
 }

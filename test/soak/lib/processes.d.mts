@@ -27,7 +27,9 @@ export interface ProxyProcess {
   logLines(): Array<Record<string, unknown>>;
   alive(): boolean;
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<ExitInfo>;
+  collectGarbage(timeoutMs?: number): Promise<boolean>;
 }
+export declare const GC_ON_SIGNAL_ARGS: string[];
 export declare function startProxyProcess(o: { args: string[]; env?: Record<string, string>; readyTimeoutMs?: number; port?: number; nodeArgs?: string[] }): Promise<ProxyProcess>;
 
 export interface UpstreamSummary {

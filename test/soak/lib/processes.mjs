@@ -3,7 +3,7 @@ import { fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(here, '..', '..', '..');
@@ -14,6 +14,10 @@ export function cliPath() {
   if (!existsSync(bin)) throw new Error(`${bin} not found: run \`npm run build\` first (npm test does)`);
   return bin;
 }
+
+/** Node flags that let a test trigger a full garbage collection in the proxy (`collectGarbage()`); test-only. */
+export const GC_ON_SIGNAL_ARGS = ['--expose-gc', '--import', pathToFileURL(join(here, 'gc-on-signal.mjs')).href];
+const GC_MARKER = 'mtls-test-gc-done';
 
 /** A port the kernel just handed out and released; the tiny reuse race is acceptable on loopback. */
 export function freePort() {
@@ -82,6 +86,12 @@ export async function startProxyProcess({ args, env = {}, readyTimeoutMs = 15_00
     /** JSON log lines printed so far. */
     logLines: () => out.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }),
     alive: () => exitInfo === undefined,
+    /** Full GC in the proxy (started with GC_ON_SIGNAL_ARGS); resolves once it reports done, false on timeout. */
+    async collectGarbage(timeoutMs = 10_000) {
+      const before = out.split(GC_MARKER).length;
+      child.kill('SIGUSR2');
+      return waitFor(() => out.split(GC_MARKER).length > before, timeoutMs, 20);
+    },
     async stop(signal = 'SIGTERM', timeoutMs = 10_000) {
       if (exitInfo) return exitInfo;
       child.kill(signal);

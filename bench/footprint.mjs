@@ -1,0 +1,133 @@
+// Memory footprint of the sidecar under Node flags: peak RSS and CPU per request at 32 keep-alive connections, then
+// 2,000 idle mTLS connections and RSS after they close, for each variant in interleaved rounds (a fresh process each).
+// Usage: node bench/footprint.mjs [--rounds N] [--seconds S] [--idle N] [--variants default,semi1,semi2,...]
+//   variants: default, semiN (--max-semi-space-size=N), oldN (--max-old-space-size=N), cg256 (defaults inside a
+//   256 MiB memory cgroup, v1 or v2, created under the current one when writable), floor (the reference plain-Node
+//   proxy instead of the sidecar), combinations joined by '+'.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { makeCertificates } from './lib/certs.mjs';
+import { sidecarArgs, startNodeFloor, startUpstream } from './lib/contenders.mjs';
+import { measureIdleConnections } from './lib/extras.mjs';
+import { runWrk } from './lib/load.mjs';
+import { freePort, killAllSync, pinSelf, runCommand, sleep, startProcess, stopProcess, treeCpuSeconds, treeMemoryMb, waitForPort } from './lib/procs.mjs';
+import { median } from './lib/report.mjs';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const { values: opt } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, idle: { type: 'string', default: '2000' },
+    variants: { type: 'string', default: 'default,semi1,semi2,semi4,semi8' },
+  },
+});
+const rounds = Number(opt.rounds);
+const seconds = Number(opt.seconds);
+const variants = opt.variants.split(',');
+const say = (m) => process.stderr.write(`[footprint] ${m}\n`);
+
+const work = mkdtempSync(join(tmpdir(), 'mtls-footprint-'));
+let cgroupDir = null;
+process.on('exit', () => {
+  killAllSync();
+  rmSync(work, { recursive: true, force: true });
+  if (cgroupDir) try { rmdirSync(cgroupDir); } catch { /* still has a member; the kernel frees it when empty */ }
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+/** A 256 MiB memory cgroup below our own (cgroup v1 memory controller or v2), or null when not writable. */
+function memoryCgroup() {
+  const v1 = readFileSync('/proc/self/cgroup', 'utf8').match(/^\d+:memory:(.*)$/m);
+  const candidates = v1 ? [join('/sys/fs/cgroup/memory', v1[1]), '/sys/fs/cgroup/memory'] : ['/sys/fs/cgroup'];
+  for (const base of candidates) {
+    const dir = join(base, `mtls-footprint-${process.pid}`);
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(256 * 1024 * 1024));
+      return dir;
+    } catch { /* try the next */ }
+  }
+  return null;
+}
+
+function nodeFlags(variant) {
+  return variant.split('+').flatMap((part) => {
+    const m = part.match(/^(semi|old)(\d+)$/);
+    if (m) return [`--max-${m[1] === 'semi' ? 'semi' : 'old'}-space-size=${m[2]}`];
+    return [];
+  });
+}
+
+async function startVariant(variant, certs, upstreamPort) {
+  if (variant.split('+').includes('floor')) return startNodeFloor(certs, upstreamPort, 0, { nodeFlags: nodeFlags(variant) });
+  const port = await freePort();
+  const args = [...nodeFlags(variant), ...sidecarArgs(certs, port, upstreamPort)];
+  const inCgroup = variant.split('+').includes('cg256');
+  if (inCgroup && !cgroupDir) throw new Error('cg256: cannot create a memory cgroup here');
+  const child = inCgroup
+    ? startProcess('sh', ['-c', `echo $$ > ${cgroupDir}/cgroup.procs && exec "$0" "$@"`, process.execPath, ...args], { cpu: 0, stdio: ['ignore', 'ignore', 'inherit'] })
+    : startProcess(process.execPath, args, { cpu: 0, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, 20_000, child);
+  return { port, child };
+}
+
+async function buildShim() {
+  const out = join(work, 'client-cert-shim.so');
+  const r = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', out, join(HERE, 'client-cert-shim.c'), '-ldl']);
+  if (r.status !== 0) throw new Error(`shim build failed: ${r.stderr.slice(0, 300)}`);
+  return out;
+}
+
+async function oneRound(variant, ctx) {
+  const { port, child } = await startVariant(variant, ctx.certs, ctx.upstream.port);
+  try {
+    const load = (s) => runWrk({ port, seconds: s, connections: 32, shim: ctx.shim, certs: ctx.certs, cpu: 1 });
+    await load(2);
+    const c0 = treeCpuSeconds(child.pid);
+    const w = await load(seconds);
+    const cpuUsPerReq = ((treeCpuSeconds(child.pid) - c0) * 1e6) / w.requests;
+    const peak32 = treeMemoryMb(child.pid, 'VmHWM');
+    const rssAfterLoad = treeMemoryMb(child.pid, 'VmRSS');
+    const idle = Number(opt.idle) > 0 ? await measureIdleConnections({ port, pid: child.pid, certs: ctx.certs, count: Number(opt.idle) }) : {};
+    await sleep(1500);
+    return {
+      variant, rps: w.rps, errors: w.socketErrors + w.non2xx, cpuUsPerReq, peak32, rssAfterLoad,
+      idleOpened: idle.opened, idleBefore: idle.rssBeforeMb, idleOpen: idle.rssOpenMb, idlePeak: idle.peakRssMb,
+      kbPerConn: idle.kbPerConnection, rssAfterClose: treeMemoryMb(child.pid, 'VmRSS'),
+    };
+  } finally {
+    await stopProcess(child);
+  }
+}
+
+async function main() {
+  if (!existsSync(join(HERE, '..', 'dist', 'main.js'))) throw new Error('dist/main.js missing: run `npm run build` first');
+  pinSelf(1);
+  if (variants.some((v) => v.includes('cg256'))) cgroupDir = memoryCgroup();
+  const ctx = { certs: await makeCertificates(work, 'ec'), shim: await buildShim(), upstream: await startUpstream(work, 1) };
+  say(`node ${process.version}; variants ${variants.join(', ')}; ${rounds} rounds of ${seconds}s; cgroup ${cgroupDir ?? 'none'}`);
+  const results = [];
+  for (let r = 0; r < rounds; r += 1) {
+    const order = r % 2 === 0 ? variants : [...variants].reverse();
+    for (const v of order) {
+      const res = { round: r, ...(await oneRound(v, ctx)) };
+      say(JSON.stringify(res, (k, x) => (typeof x === 'number' ? Math.round(x * 10) / 10 : x)));
+      results.push(res);
+    }
+  }
+  const base = variants[0];
+  const fmt = (x, d = 1) => (x == null ? '–' : x.toFixed(d));
+  console.log(`| variant | CPU µs/req | CPU ×${base} (per round) | peak RSS 32 conns MB | RSS with ${opt.idle} idle MB | KB/idle conn | peak MB | RSS after close MB |`);
+  console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
+  for (const v of variants) {
+    const mine = results.filter((x) => x.variant === v);
+    const ratios = mine.map((x) => x.cpuUsPerReq / results.find((y) => y.variant === base && y.round === x.round).cpuUsPerReq);
+    const m = (k) => median(mine.map((x) => x[k]));
+    console.log(`| ${v} | ${fmt(m('cpuUsPerReq'))} | ${fmt(median(ratios), 3)} (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) | ` +
+      `${fmt(m('peak32'))} | ${fmt(m('idleOpen'))} | ${fmt(m('kbPerConn'))} | ${fmt(m('idlePeak'))} | ${fmt(m('rssAfterClose'))} |`);
+  }
+}
+
+main().then(() => process.exit(0), (e) => { say(e.stack ?? String(e)); process.exit(1); });
