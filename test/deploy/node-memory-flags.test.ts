@@ -20,7 +20,9 @@ const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'
 t.match(scripts['start'], new RegExp(`^node ${flags[0]} dist/main\\.js run$`), 'npm start runs with the image\'s flag');
 t.match(scripts['dev'], new RegExp(`&& node ${flags[0]} dist/main\\.js dev$`), 'npm run dev runs with the image\'s flag');
 
-// The largest new space V8 reports while a loop allocates short-lived objects: two semi-spaces at most.
+// The largest new space V8 reports while a loop allocates short-lived objects. Node 24's V8 reports 8–11 MB of new
+// space with 4 MB semi-spaces (its accounting includes more than the two semi-spaces), so the bound is four of them:
+// still a quarter of what it grows to without the flag.
 const probe = `const v8 = require('node:v8'); let max = 0, keep = [];
 for (let i = 0; i < 3e6; i++) {
   keep.push({ i, s: 'x' + i }); if (keep.length > 2e4) keep = [];
@@ -35,12 +37,12 @@ const newSpaceMb = (nodeFlags: string[]): number => {
 
 t.test('the shipped runtime accepts the flag and the young generation stays within it', async (t) => {
   const bounded = newSpaceMb(flags);
-  t.ok(bounded > 0 && bounded <= 2 * semiMb, `new space at most ${2 * semiMb} MB with ${flags.join(' ')} (saw ${bounded} MB)`);
+  t.ok(bounded > 0 && bounded <= 4 * semiMb, `new space at most ${4 * semiMb} MB with ${flags.join(' ')} (saw ${bounded} MB)`);
   // Without a memory limit V8 sizes the young generation from the host's memory (up to 64 MB of new space with
   // 16 GB); inside a small cgroup, or on a small host, it picks 1 MB semi-spaces itself and there is nothing to compare.
   const limit = process.constrainedMemory?.() ?? 0;
   const roomy = totalmem() >= 4 * 2 ** 30 && (limit === 0 || limit >= 4 * 2 ** 30);
   if (!roomy) return t.comment(`memory-limited host (${totalmem()} bytes, cgroup ${limit}): not comparing with the default`);
   const unbounded = newSpaceMb([]);
-  t.ok(unbounded > 2 * semiMb, `the probe can tell: without the flag new space grew to ${unbounded} MB`);
+  t.ok(unbounded > 4 * semiMb, `the probe can tell: without the flag new space grew to ${unbounded} MB`);
 });

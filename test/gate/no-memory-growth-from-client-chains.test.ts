@@ -93,8 +93,7 @@ t.test('RSS stays flat across handshakes with hostile and chained client certifi
     // The leak this guards against grew 355 MB (55 KB junk) and ~2 GB (99 junk) over 5,000 handshakes.
     t.ok(after - before < LEAK_GUARD_MB, `${shape.name}: RSS growth ${(after - before).toFixed(1)} MB < ${LEAK_GUARD_MB} MB (no per-certificate leak)`);
     // Refused shapes still grew 37–57 MB per 5,000 on a busy machine (a bare Node TLS server grows too): not met yet.
-    const todo = shape.admitted ? undefined : 'refused handshakes still grow ~8-10 KB each on Node 24 (see README limits)';
-    t.ok(after - before < MAX_GROWTH_MB, `${shape.name}: RSS growth ${(after - before).toFixed(1)} MB < ${MAX_GROWTH_MB} MB`, { todo });
+    t.ok(after - before < MAX_GROWTH_MB, `${shape.name}: RSS growth ${(after - before).toFixed(1)} MB < ${MAX_GROWTH_MB} MB`);
   }
   t.comment(`Node ${process.version}\n  ${figures.join('\n  ')}`);
 });
