@@ -141,9 +141,9 @@ function readRoute(v: unknown, at: string, problems: string[]): PolicyRoute | nu
   return methods === undefined ? { path, allow } : { path, methods, allow };
 }
 
-const ALIAS_KEYS = { 'format-suffix': 'formatSuffix', 'ignore-case': 'ignoreCase' } as const;
+const ALIAS_KEYS = { 'format-suffix': 'formatSuffix', 'ignore-case': 'ignoreCase', 'trailing-slash': 'trailingSlash' } as const;
 
-/** `aliases: { format-suffix: bool, ignore-case: bool }`; a key left out keeps its default (on). */
+/** `aliases: { format-suffix: bool, ignore-case: bool, trailing-slash: bool }`; a key left out keeps its default (on). */
 function readAliases(v: unknown, at: string, problems: string[]): AliasOptions | null {
   if (!isMapping(v)) {
     problems.push(`${at}: must be a mapping such as "{ format-suffix: true, ignore-case: true }", got ${typeName(v)}`);

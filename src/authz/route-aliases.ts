@@ -11,6 +11,8 @@
 //   covers the trailing dot that Windows-based servers drop (`/admin.` → `/admin`).
 // - Case: Express (by default) and ASP.NET match routes without regard to ASCII case, so `/ADMIN` is also `/admin`.
 //   Only ASCII letters fold: no Unicode case mapping, which would let look-alikes in.
+// - Trailing slash: Express (non-strict routing, its default), Spring before 6 and ASP.NET serve `/admin` from an
+//   `/admin/` route, so a path without a trailing slash is also read with one (a route `/admin/` covers `/admin`).
 // - Only the final segment: no router listed takes a format suffix from an inner segment (`/admin.json/x`).
 
 export interface AliasOptions {
@@ -18,9 +20,11 @@ export interface AliasOptions {
   formatSuffix: boolean;
   /** Judge a path as its ASCII lower-case form too, against lower-cased route paths. */
   ignoreCase: boolean;
+  /** Judge `/x` as `/x/` too. */
+  trailingSlash: boolean;
 }
 
-export const DEFAULT_ALIASES: AliasOptions = Object.freeze({ formatSuffix: true, ignoreCase: true });
+export const DEFAULT_ALIASES: AliasOptions = Object.freeze({ formatSuffix: true, ignoreCase: true, trailingSlash: true });
 
 /** One reading of a request path: the path to match routes against, and whether route paths are compared lower-cased. */
 export interface PathReading {
@@ -52,18 +56,23 @@ export function formatSuffixAliases(path: string): string[] {
 }
 
 /**
- * Every reading of a normalized path the policy must judge: the path itself first, then its format-suffix aliases,
+ * Every reading of a normalized path the policy must judge: the path itself first, then it with a trailing slash and
+ * its format-suffix aliases,
  * then (with ignoreCase) the lower-cased path and its aliases, for routes compared lower-cased. `routesHaveUpperCase`
  * says whether any route path has an upper-case letter: when neither the path nor a route has one, the lower-cased
  * readings repeat the literal ones and are left out.
  */
 export function pathReadings(path: string, options: AliasOptions, routesHaveUpperCase: boolean): PathReading[] {
-  const readings: PathReading[] = [{ path, folded: false }];
-  if (options.formatSuffix) for (const alias of formatSuffixAliases(path)) readings.push({ path: alias, folded: false });
+  const readings: PathReading[] = [];
+  const addReadings = (p: string, folded: boolean): void => {
+    readings.push({ path: p, folded });
+    if (options.trailingSlash && !p.endsWith('/')) readings.push({ path: `${p}/`, folded });
+    if (options.formatSuffix) for (const alias of formatSuffixAliases(p)) readings.push({ path: alias, folded });
+  };
+  addReadings(path, false);
   if (!options.ignoreCase) return readings;
   const lower = foldAsciiCase(path);
   if (lower === path && !routesHaveUpperCase) return readings;
-  readings.push({ path: lower, folded: true });
-  if (options.formatSuffix) for (const alias of formatSuffixAliases(lower)) readings.push({ path: alias, folded: true });
+  addReadings(lower, true);
   return readings;
 }

@@ -71,7 +71,7 @@ function describeAllow(labels: string[], spec: AllowSpec): string {
 }
 
 function describeAliases(a: AliasOptions): string {
-  const on = [a.formatSuffix ? 'format suffixes (/x.json is also /x)' : '', a.ignoreCase ? 'ASCII case (/X is also /x)' : ''].filter((s) => s !== '');
+  const on = [a.formatSuffix ? 'format suffixes (/x.json is also /x)' : '', a.ignoreCase ? 'ASCII case (/X is also /x)' : '', a.trailingSlash ? 'a trailing slash (/x is also /x/)' : ''].filter((s) => s !== '');
   return `paths also judged as: ${on.length > 0 ? on.join(', ') : 'nothing else (aliases off)'}`;
 }
 

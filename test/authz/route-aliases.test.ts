@@ -35,7 +35,7 @@ t.test('ASCII case folding only: no Unicode mapping, escapes fold consistently',
 });
 
 t.test('readings: literal first, suffix aliases, then lower-cased ones only when case can differ', async (t) => {
-  const on = { formatSuffix: true, ignoreCase: true };
+  const on = { formatSuffix: true, ignoreCase: true, trailingSlash: false };
   t.same(pathReadings('/admin', on, false), [{ path: '/admin', folded: false }]);
   t.same(pathReadings('/admin', on, true), [{ path: '/admin', folded: false }, { path: '/admin', folded: true }]);
   t.same(pathReadings('/Admin.JSON', on, false), [
@@ -46,9 +46,21 @@ t.test('readings: literal first, suffix aliases, then lower-cased ones only when
     { path: '/admin', folded: true },
     { path: '/admin/', folded: true },
   ]);
-  t.same(pathReadings('/Admin.JSON', { formatSuffix: false, ignoreCase: true }, false), [
+  t.same(pathReadings('/Admin.JSON', { formatSuffix: false, ignoreCase: true, trailingSlash: false }, false), [
     { path: '/Admin.JSON', folded: false },
     { path: '/admin.json', folded: true },
   ]);
-  t.same(pathReadings('/Admin.JSON', { formatSuffix: false, ignoreCase: false }, true), [{ path: '/Admin.JSON', folded: false }]);
+  t.same(pathReadings('/Admin.JSON', { formatSuffix: false, ignoreCase: false, trailingSlash: false }, true), [{ path: '/Admin.JSON', folded: false }]);
+});
+
+t.test('readings: a path without a trailing slash is also read with one (Express, ASP.NET serve /x from /x/)', async (t) => {
+  const on = { formatSuffix: true, ignoreCase: true, trailingSlash: true };
+  t.same(pathReadings('/admin', on, false), [{ path: '/admin', folded: false }, { path: '/admin/', folded: false }]);
+  t.same(pathReadings('/admin/', on, false), [{ path: '/admin/', folded: false }], 'nothing added to a trailing slash');
+  t.same(pathReadings('/ADMIN', on, false), [
+    { path: '/ADMIN', folded: false },
+    { path: '/ADMIN/', folded: false },
+    { path: '/admin', folded: true },
+    { path: '/admin/', folded: true },
+  ]);
 });

@@ -73,7 +73,7 @@ t.test('a permissive route never widens through an alias', async (t) => {
 });
 
 t.test('never admits more than the literal path would (random paths, identities and methods)', async (t) => {
-  const literalOnly = compilePolicy(parsePolicyFile(`${POLICY}aliases: { format-suffix: false, ignore-case: false }\n`, 'p.yaml'), null);
+  const literalOnly = compilePolicy(parsePolicyFile(`${POLICY}aliases: { format-suffix: false, ignore-case: false, trailing-slash: false }\n`, 'p.yaml'), null);
   const pieces = ['admin', 'Admin', 'orders', 'Reports', 'public', 'x', '.json', '.', 'ADMIN', '/', '.tar'];
   let seed = 7;
   const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
@@ -96,9 +96,20 @@ t.test('aliases can be switched off per family; bad values are configuration err
   t.match(off.describe().at(-1), /ASCII case/);
   const err = t.throws(() => parsePolicyFile(`${POLICY}aliases: { ignore-case: yes please, suffix: true }\n`, 'p.yaml')) as ConfigError;
   t.same(err.problems, [
-    'p.yaml: aliases.suffix: unknown key (allowed here: format-suffix, ignore-case)',
+    'p.yaml: aliases.suffix: unknown key (allowed here: format-suffix, ignore-case, trailing-slash)',
     'p.yaml: aliases.ignore-case: must be true or false, got string "yes please"',
   ]);
   const notMap = t.throws(() => parsePolicyFile(`${POLICY}aliases: true\n`, 'p.yaml')) as ConfigError;
   t.match(notMap.problems[0], /^p\.yaml: aliases: must be a mapping/);
+});
+
+t.test('a route written with a trailing slash also covers the path without it (Express, ASP.NET serve /x from /x/)', async (t) => {
+  for (const path of ['/users', '/USERS', '/users.json', '/Users']) {
+    t.same(policy.decide('GET', path, orders), { allowed: false, route: 'routes[4] /users/', rule: null, refusal: 'no_rule_matched' }, `${path}: refused by /users/`);
+  }
+  t.equal(policy.decide('GET', '/users/', ops).allowed, true, 'the route\'s own caller still gets in');
+  t.equal(policy.decide('GET', '/usersx', orders).allowed, true, 'another name is not covered');
+  const off = compilePolicy(parsePolicyFile(`${POLICY}aliases: { trailing-slash: false, format-suffix: false, ignore-case: false }\n`, 'p.yaml'), null);
+  t.equal(off.decide('GET', '/users', orders).allowed, true, 'switched off: /users is decided by the default');
+  t.match(policy.describe().at(-1), /a trailing slash/);
 });

@@ -81,6 +81,6 @@ t.test('describe lists routes in order and the default, with rule labels only', 
     'routes[3] /api*: cn=api',
     'routes[4] /Public: any-verified',
     'default: cn=orders',
-    'paths also judged as: format suffixes (/x.json is also /x), ASCII case (/X is also /x)',
+    'paths also judged as: format suffixes (/x.json is also /x), ASCII case (/X is also /x), a trailing slash (/x is also /x/)',
   ]);
 });
