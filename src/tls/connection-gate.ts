@@ -25,6 +25,8 @@ export interface VerifiedConnection {
   /** The chains (leaf first) the connection was admitted on; kept so revocation can be re-judged after a CRL reload. */
   chains: X509Certificate[][];
   remoteAddress: string;
+  /** When the first certificate of any admitted chain (leaf, intermediate or CA) expires, in ms since the epoch. */
+  validUntilMs: number;
   /** Snapshot version this connection was last judged under, and the verdict then. */
   judgedVersion: number;
   revoked: boolean;
@@ -74,7 +76,14 @@ export function refreshRevocation(conn: VerifiedConnection, store: SnapshotStore
     conn.revoked = conn.chains.some((chain) => isChainRevoked(chain, crls) || !isChainAnchored(chain, caCerts));
     conn.judgedVersion = snapshot.version;
   }
-  return conn.revoked || conn.identity.notAfter.getTime() <= Date.now();
+  return conn.revoked || conn.validUntilMs <= Date.now();
+}
+
+/** The earliest expiry of any certificate in the chains: an open connection is judged expired from then on. */
+function validUntilOf(chains: readonly X509Certificate[][]): number {
+  let earliest = Number.POSITIVE_INFINITY;
+  for (const chain of chains) for (const cert of chain) earliest = Math.min(earliest, cert.validToDate.getTime());
+  return earliest;
 }
 
 /** DER size of the peer's leaf as far as the handshake got, 0 when unknown. */
@@ -106,7 +115,13 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   const admit = (socket: GatedSocket, verdict: ChainVerdict, version: number): void => {
-    socket[kConnection] = { ...verdict, remoteAddress: socket.remoteAddress ?? '', judgedVersion: version, revoked: false };
+    socket[kConnection] = {
+      ...verdict,
+      remoteAddress: socket.remoteAddress ?? '',
+      validUntilMs: validUntilOf(verdict.chains),
+      judgedVersion: version,
+      revoked: false,
+    };
     metrics.activeConnections.inc();
     socket.on('close', onClose);
     observeRemainingLifetime(verdict.identity);

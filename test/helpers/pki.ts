@@ -149,7 +149,7 @@ function signWithCa(dir: string, fileBase: string, keyPath: string, issuer: Cert
 export function makeCa(
   dir: string,
   name: string,
-  opts: { subject?: string; issuer?: CertFiles; days?: number } = {},
+  opts: { subject?: string; issuer?: CertFiles; days?: number; notBefore?: string; notAfter?: string } = {},
 ): CertFiles {
   const base = safeFileName(name);
   const key = join(dir, `${base}.key`);
@@ -172,6 +172,8 @@ export function makeCa(
   const cert = signWithCa(dir, base, key, opts.issuer, {
     subject,
     days,
+    notBefore: opts.notBefore,
+    notAfter: opts.notAfter,
     extLines: [
       'basicConstraints = critical,CA:TRUE',
       'keyUsage = critical,keyCertSign,cRLSign',
