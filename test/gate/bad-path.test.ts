@@ -1,16 +1,9 @@
 // Paths with an encoded slash or backslash, a NUL, or a `..` above the root get 400; the upstream receives nothing.
 import t from 'tap';
-import { baseConfig, makeTestPki, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
 
 t.test('unsafe paths → 400', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   for (const target of ['/a%2fb', '/a%2Fb', '/a%5cb', '/a%00', '/../etc/passwd', '/a/../../b', '/%2e%2e/admin', '/admin/..;/x']) {
     const result = await rawTlsExchange({
       port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem,

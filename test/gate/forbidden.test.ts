@@ -1,17 +1,10 @@
 // A verified caller that no allow rule admits gets 403 with the fixed body; the upstream receives nothing.
 import t from 'tap';
 import { makeLeaf } from '../helpers/pki.js';
-import { baseConfig, httpsRequest, makeTestPki, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { httpsRequest, startGateStack } from '../helpers/gate-harness.js';
 
 t.test('no matching allow rule → 403, upstream untouched', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   // Look-alikes of the allowed `spiffe://example.org/ns/prod/*` prefix.
   const callers = [
     makeLeaf(pki.dir, 'production', pki.ca, { san: ['URI:spiffe://example.org/ns/production/sa/x'] }),

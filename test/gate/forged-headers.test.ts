@@ -1,16 +1,9 @@
 // Forged identity headers, in every spelling a framework might fold together, never reach the upstream.
 import t from 'tap';
-import { baseConfig, makeTestPki, rawHeaderValues, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { rawHeaderValues, rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
 
 t.test('forged identity headers are stripped on the wire', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { forwardCert: true }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t, { forwardCert: true });
 
   const forged = [
     'X-Client-Subject: CN=admin',
@@ -67,14 +60,7 @@ t.test('forged identity headers are stripped on the wire', async (t) => {
 });
 
 t.test('a well-formed X-Request-Id is kept and echoed', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const payload = 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: abc.DEF_123-x\r\nConnection: close\r\n\r\n';
   const result = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload });
   t.match(result.received, /x-request-id: abc\.DEF_123-x\r\n/i);

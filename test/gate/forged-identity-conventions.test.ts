@@ -2,7 +2,7 @@
 // reach the upstream in any spelling (any case, `_` for `-`, repeated); the upstream's raw header list is the oracle.
 import t from 'tap';
 import { normalizeHeaderName } from '../../src/http/header-sanitize.js';
-import { baseConfig, makeTestPki, rawHeaderValues, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, rawHeaderValues, rawTlsExchange, startGateStack, startTestProxy } from '../helpers/gate-harness.js';
 import { startH2cOnlyUpstream } from '../protocols/lib/h2c-upstream.js';
 import { startWsUpstream } from '../protocols/lib/ws-upstream.js';
 
@@ -54,14 +54,7 @@ function leakedNames(rawHeaders: string[]): string[] {
 }
 
 t.test('identity conventions and --strip-header names are removed in every spelling', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { stripHeaders: STRIP }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t, { stripHeaders: STRIP });
 
   const payload = `GET /ok HTTP/1.1\r\nHost: localhost\r\n${forgedLines()}\r\nX-Kept: yes\r\nX-Tenant: not-listed\r\nContent-Length: 0\r\n\r\n`;
   const result = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload, timeoutMs: 3000 });

@@ -4,17 +4,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-import { baseConfig, httpsRequest, makeTestPki, rawHeaderValues, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { httpsRequest, rawHeaderValues, startGateStack } from '../helpers/gate-harness.js';
 
 t.test('authorized GET reaches the upstream with identity headers', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
 
   // curl is the independent client here.
   const { stdout: out } = await run('curl', [
@@ -41,14 +34,7 @@ t.test('authorized GET reaches the upstream with identity headers', async (t) =>
 });
 
 t.test('POST bodies stream intact in both directions', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const body = Buffer.alloc(3 * 1024 * 1024 + 7, 'abcdefghij');
   const res = await httpsRequest({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, method: 'POST', path: '/upload', body });
   t.equal(res.status, 200);

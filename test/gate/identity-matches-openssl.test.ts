@@ -1,21 +1,14 @@
 // Identity headers on the wire equal what the openssl CLI prints for certificates the openssl CLI made.
 import t from 'tap';
 import { makeLeaf, openssl } from '../helpers/pki.js';
-import { baseConfig, httpsRequest, makeTestPki, rawHeaderValues, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { httpsRequest, rawHeaderValues, startGateStack } from '../helpers/gate-harness.js';
 
 function opensslField(certFile: string, args: string[]): string {
   return openssl(['x509', '-in', certFile, '-noout', ...args]).trim();
 }
 
 t.test('hard subjects and SANs, end to end', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const spiffe = 'URI:spiffe://example.org/ns/prod/sa/zoe';
   const certs = [
     makeLeaf(pki.dir, 'comma-plus', pki.ca, { subject: '/C=DE/O=Acme\\, Inc+Co/OU=payments/OU=risk/CN=Zoë', san: [spiffe, 'DNS:zoe.example.org'] }),

@@ -4,19 +4,12 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, makeTestPki, rawHeaderValues, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { rawHeaderValues, rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
 
 const run = promisify(execFile);
 
 t.test('override headers are stripped; 100-continue uploads pass', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const forged = [
     'X-HTTP-Method-Override', 'X_HTTP_Method_Override', 'X-HTTP-Method', 'X-Method-Override', 'X-Original-URL', 'X-Rewrite-URL',
     'X-Forwarded-Prefix', 'X-Forwarded-Ssl', 'Front-End-Https', 'X-Url-Scheme', 'True-Client-IP', 'X-Client-IP', 'X-Cluster-Client-IP',

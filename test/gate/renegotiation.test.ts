@@ -1,17 +1,10 @@
 // Client-initiated renegotiation (TLS 1.2) is refused: the renegotiation never completes and nothing is forwarded by it.
 import t from 'tap';
 import tls from 'node:tls';
-import { baseConfig, makeTestPki, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { startGateStack } from '../helpers/gate-harness.js';
 
 t.test('renegotiation is refused', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const socket = tls.connect({
     host: '127.0.0.1', port: proxy.port, servername: 'localhost', ca: pki.ca.certPem,
     cert: pki.client.certPem, key: pki.client.keyPem, maxVersion: 'TLSv1.2',

@@ -2,19 +2,12 @@
 // and the upstream receives nothing.
 import t from 'tap';
 import { makeCa, makeLeaf, type CertFiles } from '../helpers/pki.js';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { metricValue, rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
 
 const REQUEST = 'GET /secret HTTP/1.1\r\nHost: localhost\r\n\r\n';
 
 t.test('TLS rejections', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
 
   const rogueCa = makeCa(pki.dir, 'Rogue CA');
   const spiffe = ['URI:spiffe://example.org/ns/prod/sa/orders'];
@@ -56,14 +49,7 @@ t.test('TLS rejections', async (t) => {
 });
 
 t.test('TLS below --min-tls-version is refused in the handshake and counted as protocol', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { minTlsVersion: 'TLSv1.3' }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t, { minTlsVersion: 'TLSv1.3' });
   const result = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: REQUEST, maxVersion: 'TLSv1.2' });
   t.equal(result.handshake, false, 'handshake failed');
   t.equal(result.received, '');

@@ -1,6 +1,6 @@
 // gRPC needs HTTP/2: a gRPC content type over HTTP/1.1 gets 505 with the upstream untouched; grpc-web stays plain HTTP.
 import t from 'tap';
-import { baseConfig, makeTestPki, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, startGateStack, startTestProxy } from '../helpers/gate-harness.js';
 import { curl } from '../protocols/lib/curl.js';
 import { makeLeaf } from '../helpers/pki.js';
 import { startGrpcUpstream } from './lib/grpc-harness.js';
@@ -38,14 +38,7 @@ t.test('application/grpc over HTTP/1.1: 505', async (t) => {
 });
 
 t.test('grpc-web is plain HTTP: forwarded by the HTTP proxy path', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const res = await curl({
     port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/shop.v1.Orders/GetOrder', http1: true,
     headers: ['Content-Type: application/grpc-web+proto'], args: ['--data-binary', 'AAAAAAA='],

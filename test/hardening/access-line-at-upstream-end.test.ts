@@ -1,18 +1,11 @@
 // The access line and requests_total of a forwarded request are written when the exchange with the upstream ends, not when the caller's connection has taken the last byte (or goes).
 import t from 'tap';
-import { baseConfig, makeTestPki, metricValue, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { metricValue, startGateStack } from '../helpers/gate-harness.js';
 import { Flag, FrameType, PREFACE, frame, rawH2Exchange, requestHeaders } from '../helpers/h2-frames.js';
 import { accessLines, waitFor } from './lib/raw.js';
 
 t.test('an HTTP/2 caller that never opens its flow-control window still gets its exchange logged', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { idleTimeoutMs: 60_000 }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t, { idleTimeoutMs: 60_000 });
 
   // SETTINGS_INITIAL_WINDOW_SIZE = 0: the proxy may send headers but not one byte of body until a WINDOW_UPDATE.
   const settings = Buffer.from([0x00, 0x04, 0, 0, 0, 0]);

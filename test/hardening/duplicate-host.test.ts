@@ -1,17 +1,10 @@
 // An HTTP/1.1 request with more than one Host field is refused with the fixed 400 (RFC 9112 §3.2) and never forwarded.
 import t from 'tap';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { metricValue, rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
 import { accessLines } from './lib/raw.js';
 
 t.test('two Host fields → 400; one → forwarded', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const send = (id: string, hostLines: string): Promise<string> =>
     rawTlsExchange({
       port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, timeoutMs: 2000,

@@ -1,6 +1,6 @@
 // Request lines other than HTTP/1.0 and HTTP/1.1 on an HTTP/1 connection (`HTTP/2.0`, `HTTP/0.9`…) get the fixed 400, are logged and counted, the connection closes, and the upstream sees nothing; the transport is the connection's, never the line's version.
 import t from 'tap';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { metricValue, rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
 import { accessLines } from './lib/raw.js';
 
 const CASES: Array<[string, string]> = [
@@ -15,14 +15,7 @@ const CASES: Array<[string, string]> = [
 ];
 
 t.test('HTTP/1 connections take HTTP/1.0 and HTTP/1.1 request lines only', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { idleTimeoutMs: 30_000, requestTimeoutMs: 60_000 }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t, { idleTimeoutMs: 30_000, requestTimeoutMs: 60_000 });
   for (const [id, payload] of CASES) {
     const started = Date.now();
     const res = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload, timeoutMs: 15_000 });

@@ -1,19 +1,12 @@
 // Requests pipelined before a close (Connection: close, an HTTP/1.0 request) or before a bad line are all answered, in order, before the connection closes; bytes after a close are ignored, a bad line gets its 400 last.
 import t from 'tap';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { metricValue, rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
 import { accessLines } from './lib/raw.js';
 
 const get = (path: string, extra = ''): string => `GET ${path} HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: ${path.slice(1)}\r\n${extra}\r\n`;
 
 t.test('accepted pipelined requests are answered before the connection ends', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const cases = [
     { name: 'after Connection: close', payload: get('/c1') + get('/c2', 'Connection: close\r\n') + get('/c3'), answers: ['200', '200'], ran: ['/c1', '/c2'] },
     { name: 'after HTTP/1.0', payload: get('/h1') + 'GET /h2 HTTP/1.0\r\nHost: localhost\r\nX-Request-Id: h2\r\n\r\n' + get('/h3'), answers: ['200', '200'], ran: ['/h1', '/h2'] },

@@ -1,7 +1,7 @@
 // HTTP/2 methods fastify's router does not know (`get`, `FOO`) are connection-checked, logged, counted and answered with the fixed 400 and a request id; HTTP/1.1 odd methods keep going through the hooks.
 import t from 'tap';
 import http2 from 'node:http2';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
+import { metricValue, rawTlsExchange, startGateStack, type TestPki } from '../helpers/gate-harness.js';
 import { accessLines } from './lib/raw.js';
 
 interface H2Answer {
@@ -41,14 +41,7 @@ function h2Request(pki: TestPki, port: number, headers: http2.OutgoingHttpHeader
 }
 
 t.test('unknown HTTP/2 methods get the fixed 400 through the same checks as any request', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
 
   const lower = await h2Request(pki, proxy.port, { ':method': 'get', ':path': '/orders?secret=1', 'x-request-id': 'h2-lower-get' });
   t.same(lower, { status: 400, requestId: 'h2-lower-get', body: '{"error":"bad_request","requestId":"h2-lower-get"}' }, '`:method: get` → fixed 400 with the caller\'s request id');
@@ -78,14 +71,7 @@ t.test('unknown HTTP/2 methods get the fixed 400 through the same checks as any 
 });
 
 t.test('an unknown HTTP/2 method on a connection without verified state is dropped unanswered', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   // Detaching the gate leaves new connections without verified state (what the request-level check exists for).
   proxy.proxy.stopGate();
   t.equal(await h2Request(pki, proxy.port, { ':method': 'FOO', ':path': '/orders' }), null, 'session dropped, no status received');

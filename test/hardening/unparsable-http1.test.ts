@@ -1,6 +1,6 @@
 // HTTP/1.1 bytes Node's parser refuses get fixed bodies (400 bad_request, 431 header_too_large, 408 request_timeout) with Connection: close, are counted and rate-limit-logged, and never echo the input.
 import t from 'tap';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startGateStack, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
 import { accessLines, openHttp1, waitFor } from './lib/raw.js';
 
 const BAD_REQUEST = 'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: 38\r\nConnection: close\r\n\r\n{"error":"bad_request","requestId":""}';
@@ -17,14 +17,7 @@ function send(pki: TestPki, port: number, payload: string, timeoutMs = 3000): Pr
 }
 
 t.test('malformed HTTP/1.1 gets fixed bodies, is counted and logged, nothing is forwarded', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { headersTimeoutMs: 600 }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t, { headersTimeoutMs: 600 });
   const badRequests: Array<[string, string]> = [
     ['header name with trailing space', `GET /x HTTP/1.1\r\nHost : localhost\r\nX-M: ${MARKER}\r\n\r\n`],
     ['header name with trailing tab', `GET /x HTTP/1.1\r\nHost\t: localhost\r\nX-M: ${MARKER}\r\n\r\n`],

@@ -129,6 +129,25 @@ export async function startTestProxy(config: Config): Promise<TestProxy> {
   return Object.assign(running, { logLines: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) });
 }
 
+export interface GateStack {
+  pki: TestPki;
+  upstream: RecordingUpstream;
+  proxy: TestProxy;
+}
+
+/** The usual stack of a gate test (test PKI, recording upstream, in-process proxy), torn down with the test. */
+export async function startGateStack(t: { teardown(fn: () => unknown): void }, overrides: Partial<Config> = {}): Promise<GateStack> {
+  const pki = makeTestPki();
+  const upstream = await startRecordingUpstream();
+  const proxy = await startTestProxy(baseConfig(pki, upstream.url, overrides));
+  t.teardown(async () => {
+    await proxy.close(100);
+    await upstream.close();
+    pki.cleanup();
+  });
+  return { pki, upstream, proxy };
+}
+
 export interface ClientOptions {
   port: number;
   ca: string;

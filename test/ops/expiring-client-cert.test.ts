@@ -2,18 +2,11 @@
 // client_certificate_remaining_seconds histogram, read here from /metrics over HTTP.
 import t from 'tap';
 import { makeLeaf, openssl } from '../helpers/pki.js';
-import { baseConfig, httpsRequest, makeTestPki, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { httpsRequest, startGateStack } from '../helpers/gate-harness.js';
 import { opsGet, sampleValue } from './lib/cli-process.js';
 
 t.test('expiring caller certificates', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { metricsListen: { host: '127.0.0.1', port: 0 } }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t, { metricsListen: { host: '127.0.0.1', port: 0 } });
   const soon = makeLeaf(pki.dir, 'soon', pki.ca, { subject: '/CN=soon', san: ['URI:spiffe://example.org/ns/prod/sa/soon'], days: 3 });
   const remaining = (Date.parse(openssl(['x509', '-noout', '-enddate', '-in', soon.cert]).trim().replace(/^notAfter=/, '')) - Date.now()) / 1000;
   t.ok(remaining > 86_400 && remaining < 604_800, 'openssl says: between one and seven days left');

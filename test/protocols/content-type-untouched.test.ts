@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
-import { baseConfig, makeTestPki, rawHeaderValues, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, rawHeaderValues, startGateStack, startTestProxy } from '../helpers/gate-harness.js';
 import { curl } from './lib/curl.js';
 import { startH2Rig } from './lib/h2c-upstream.js';
 
@@ -22,14 +22,7 @@ const CONTENT_TYPES: Array<[header: string, sent: string]> = [
 ];
 
 t.test('odd content types reach the upstream as sent, with their bodies', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const body = randomBytes(64 * 1024);
   const bodyFile = join(pki.dir, 'body.bin');
   writeFileSync(bodyFile, body);

@@ -4,18 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, makeTestPki, rawHeaderValues, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, rawHeaderValues, startGateStack, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
 import { curl } from './lib/curl.js';
 
 t.test('identity over HTTP/2, forged headers stripped', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const res = await curl({
     port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/api//v1/./items?q=a%2Fb&x=%7e',
     headers: [

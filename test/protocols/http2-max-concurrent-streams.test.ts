@@ -1,7 +1,7 @@
 // The HTTP/2 listener advertises SETTINGS_MAX_CONCURRENT_STREAMS (--max-concurrent-streams, default 100) and a stream above it never reaches the upstream.
 import t from 'tap';
 import type { ServerResponse } from 'node:http';
-import { baseConfig, makeTestPki, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, startGateStack, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
 import { connectRawH2, ERROR, errorCodeOf, FLAG, FRAME, headersFrame, requestHeaders, SETTING, settingsOf, type RawH2 } from './lib/raw-h2-frames.js';
 
 async function serverSettings(h2: RawH2): Promise<Map<number, number>> {
@@ -10,14 +10,7 @@ async function serverSettings(h2: RawH2): Promise<Map<number, number>> {
 }
 
 t.test('the default is advertised in the server SETTINGS frame: 100', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const h2 = await connectRawH2({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
   t.equal((await serverSettings(h2)).get(SETTING.MAX_CONCURRENT_STREAMS), 100);
   h2.socket.destroy();

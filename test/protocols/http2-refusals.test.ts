@@ -4,18 +4,11 @@ import http2 from 'node:http2';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeLeaf } from '../helpers/pki.js';
-import { baseConfig, makeTestPki, metricValue, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, metricValue, startGateStack, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
 import { curl } from './lib/curl.js';
 
 t.test('refused HTTP/2 caller gets 403, upstream untouched', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   const stranger = makeLeaf(pki.dir, 'stranger', pki.ca, { san: ['URI:spiffe://example.org/ns/production/sa/x'] });
   const res = await curl({ port: proxy.port, ca: pki.ca.cert, client: stranger, path: '/orders', headers: ['X-Request-Id: h2-denied'], args: ['-X', 'POST', '--data-binary', 'payload'] });
   t.equal(res.httpVersion, '2');

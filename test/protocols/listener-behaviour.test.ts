@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import { execFile } from 'node:child_process';
 import { loadTlsMaterial } from '../../src/tls/material.js';
 import { buildSecureContextOptions } from '../../src/tls/secure-context.js';
-import { baseConfig, makeTestPki, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
+import { baseConfig, makeTestPki, startGateStack, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
 
 /** Opens a TLS connection; resolves with everything received and how long until the server closed it. */
 function holdConnection(pki: TestPki, port: number, writes: Array<{ at: number; data: string }>, maxMs: number): Promise<{ received: string; closedAfterMs: number | null }> {
@@ -42,14 +42,7 @@ function alpnOf(port: number, pki: TestPki, offer: string): Promise<string> {
 }
 
 t.test('HTTP/1.1 on the HTTP/2 listener', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { headersTimeoutMs: 600, idleTimeoutMs: 800 }));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t, { headersTimeoutMs: 600, idleTimeoutMs: 800 });
   const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
 
   const keepAlive = await holdConnection(pki, proxy.port, [{ at: 0, data: get('/one') }, { at: 150, data: get('/two') }], 5000);

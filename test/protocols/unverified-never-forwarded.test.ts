@@ -1,7 +1,7 @@
 // A connection whose TLS socket carries no verified state is never forwarded, over HTTP/2 or HTTP/1.1: it is dropped unanswered.
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { metricValue, rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
 
 function curlExit(args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolve) => {
@@ -10,14 +10,7 @@ function curlExit(args: string[]): Promise<{ code: number; stdout: string }> {
 }
 
 t.test('no verified state on the socket → no answer, nothing forwarded', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  t.teardown(async () => {
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { pki, upstream, proxy } = await startGateStack(t);
   // Detaching the connection gate leaves new connections without verified state: the situation the
   // request-level check exists for (a gate bug, a listener added in the wrong order).
   proxy.proxy.stopGate();

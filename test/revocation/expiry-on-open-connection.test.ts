@@ -3,21 +3,14 @@
 import https from 'node:https';
 import t from 'tap';
 import { chainPem, makeCa, makeLeaf } from '../helpers/pki.js';
-import { baseConfig, httpsRequest, makeTestPki, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import { httpsRequest, startGateStack } from '../helpers/gate-harness.js';
 
 const asn1 = (ms: number): string => `${new Date(ms).toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
 
 t.test('expiry during an open connection', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
+  const { pki, upstream, proxy } = await startGateStack(t);
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-  t.teardown(async () => {
-    agent.destroy();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  t.teardown(() => agent.destroy());
   const expiresAt = Date.now() + 4000;
   const shortLived = makeLeaf(pki.dir, 'short', pki.ca, {
     san: ['URI:spiffe://example.org/ns/prod/sa/short'],
@@ -32,16 +25,9 @@ t.test('expiry during an open connection', async (t) => {
 });
 
 t.test('an intermediate that expires during an open connection: refused on the next request too', async (t) => {
-  const pki = makeTestPki();
-  const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url));
+  const { pki, upstream, proxy } = await startGateStack(t);
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
-  t.teardown(async () => {
-    agent.destroy();
-    await proxy.close(100);
-    await upstream.close();
-    pki.cleanup();
-  });
+  t.teardown(() => agent.destroy());
   const expiresAt = Date.now() + 5000;
   const intermediate = makeCa(pki.dir, 'Short Intermediate', { issuer: pki.ca, notBefore: asn1(Date.now() - 60_000), notAfter: asn1(expiresAt) });
   const leaf = makeLeaf(pki.dir, 'under-short', intermediate, { san: ['URI:spiffe://example.org/ns/prod/sa/under-short'] });
