@@ -1,25 +1,10 @@
 // A caller refused in the handshake learns why from a TLS alert (openssl s_client and curl as oracles), and the gate
 // still labels every other refusal itself (the verdict is handed to it during the handshake, not left to Node).
-import { spawn } from 'node:child_process';
 import t from 'tap';
 import { makeCa, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
 import { makeChain } from '../helpers/hostile-pki.js';
+import { runCollect as run } from '../helpers/run-collect.js';
 import { baseConfig, metricValue, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
-
-function run(cmd: string, args: string[], input: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args);
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out });
-    });
-    child.stdin.end(input);
-  });
-}
 
 const REQUEST = 'GET /alerts HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
 

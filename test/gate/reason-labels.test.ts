@@ -1,5 +1,5 @@
 // Each refusal the gate makes is counted and logged under a truthful reason label, and the upstream receives nothing.
-import { spawn } from 'node:child_process';
+import { runCollect } from '../helpers/run-collect.js';
 import net from 'node:net';
 import t from 'tap';
 import { makeCa, makeLeaf, makeTmpDir, removeDir, type CertFiles } from '../helpers/pki.js';
@@ -7,19 +7,8 @@ import { makeCert, makeChain, makeDuplicateSanLeaf, pemOf } from '../helpers/hos
 import { baseConfig, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
 
 /** openssl s_client sending one request (asynchronously: the proxy runs in this process); stdout and stderr together. */
-function sClientRequest(args: string[]): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn('openssl', ['s_client', '-ign_eof', ...args]);
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    child.stdin.end(REQUEST);
-  });
+async function sClientRequest(args: string[]): Promise<string> {
+  return (await runCollect('openssl', ['s_client', '-ign_eof', ...args], REQUEST)).out;
 }
 
 const REQUEST = 'GET /secret HTTP/1.1\r\nHost: localhost\r\n\r\n';

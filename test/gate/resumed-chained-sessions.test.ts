@@ -1,6 +1,6 @@
 // Resumed sessions of clients that send leaf + intermediate (only the root loaded) are admitted; revocation of the
 // leaf or the intermediate, CA removal and policy changes apply to them exactly as to full handshakes.
-import { spawn } from 'node:child_process';
+import { runCollect } from '../helpers/run-collect.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -35,20 +35,10 @@ function agentGet(proxy: TestProxy, agent: https.Agent, root: CertFiles, chain: 
 }
 
 /** openssl s_client sending leaf + intermediate (-cert_chain), saving or resuming a session; its output is the oracle. */
-function sClient(port: number, root: CertFiles, chain: Chain, version: '-tls1_2' | '-tls1_3', session: string, mode: 'out' | 'in') {
-  return new Promise<string>((resolve) => {
-    const child = spawn('openssl', ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', version, '-ign_eof',
-      '-CAfile', root.cert, '-cert', chain.leaf.cert, '-key', chain.leaf.key, '-cert_chain', chain.intermediates[0]!.cert, `-sess_${mode}`, session]);
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    child.stdin.end('GET /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
-  });
+async function sClient(port: number, root: CertFiles, chain: Chain, version: '-tls1_2' | '-tls1_3', session: string, mode: 'out' | 'in'): Promise<string> {
+  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', version, '-ign_eof',
+    '-CAfile', root.cert, '-cert', chain.leaf.cert, '-key', chain.leaf.key, '-cert_chain', chain.intermediates[0]!.cert, `-sess_${mode}`, session];
+  return (await runCollect('openssl', args, 'GET /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).out;
 }
 
 t.test('resumed sessions of a verified leaf + intermediate chain', async (t) => {

@@ -1,23 +1,10 @@
 // TLS 1.2 offers only ECDHE with AES-GCM or ChaCha20-Poly1305: static-RSA and CBC suites are refused (openssl s_client and curl as clients).
-import { spawn } from 'node:child_process';
+import { runCollect } from '../helpers/run-collect.js';
 import t from 'tap';
 import { makeCa, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
 import { baseConfig, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
 
-function run(cmd: string, args: string[], input: string): Promise<string> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args);
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('close', () => {
-      clearTimeout(timer);
-      resolve(out);
-    });
-    child.stdin.end(input);
-  });
-}
+const run = async (cmd: string, args: string[], input: string): Promise<string> => (await runCollect(cmd, args, input)).out;
 
 t.test('TLS 1.2 cipher suites', async (t) => {
   const dir = makeTmpDir('mtls-ciphers-');
