@@ -4,8 +4,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { internalError } from '../http/error-replies.js';
 import { h2StreamOf } from '../http/message-body.js';
-import { sendErrorReply } from './authorize-hook.js';
-import { GrpcStatus, isGrpcContentType, noteGrpcStatus, respondTrailersOnly } from './grpc-status.js';
+import { sendErrorReply } from '../judgement/authorize-hook.js';
+import { GrpcStatus, isGrpcContentType, noteGrpcStatus, respondTrailersOnly } from '../http/grpc-status.js';
 import { contextOf } from './request-context.js';
 
 /**

@@ -16,9 +16,9 @@ import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { listsToken } from '../http/header-sanitize.js';
 import { badRequest, upstreamFailure } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { refreshRevocation, type VerifiedConnection } from '../tls/connection-gate.js';
+import { refreshRevocation, type VerifiedConnection } from '../gate/connection-gate.js';
 import type { SnapshotStore } from './snapshot.js';
-import { sendErrorReply } from './authorize-hook.js';
+import { sendErrorReply } from '../judgement/authorize-hook.js';
 import { contextOf } from './request-context.js';
 
 const kUpgrade = Symbol('mtls-sidecar.upgrade');

@@ -6,10 +6,10 @@ import { h2StreamOf, hasHttp1Body } from '../http/message-body.js';
 import { normalizePath } from '../http/normalize-path.js';
 import { badRequest, forbidden, serviceUnavailable, type ErrorReply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { refreshRevocation, verifiedConnectionOf } from '../tls/connection-gate.js';
-import { isGrpcContentType, sendGrpcRefusal } from './grpc-status.js';
-import type { SnapshotStore } from './snapshot.js';
-import { contextOf, setContext, type RequestContext, type Transport } from './request-context.js';
+import { refreshRevocation, verifiedConnectionOf } from '../gate/connection-gate.js';
+import { isGrpcContentType, sendGrpcRefusal } from '../http/grpc-status.js';
+import type { SnapshotStore } from '../server/snapshot.js';
+import { contextOf, setContext, type RequestContext, type Transport } from '../server/request-context.js';
 
 /** The transport recorded at admission; before admission (framework errors), judged by the same fact: the stream. */
 export function transportOf(request: FastifyRequest): Transport {

@@ -13,7 +13,7 @@ import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
 import { explainUnverified, judgeVerifiedChains, type Refusal } from './judge-chain.js';
 import { chainKeyOf, readPeerChain, MAX_CHAIN_LENGTH, type PeerChain } from './peer-chain.js';
-import { buildSignedChain, isChainAnchored, isChainRevoked } from './revocation.js';
+import { buildSignedChain, isChainAnchored, isChainRevoked } from '../tls/revocation.js';
 import { createVerdictCache, type ChainVerdict } from './verdict-cache.js';
 import { keepVerdictsInGate } from './verdict-handoff.js';
 
