@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { internalError } from '../http/error-replies.js';
 import { h2StreamOf } from '../http/message-body.js';
-import { sendErrorReply } from '../judgement/authorize-hook.js';
+import { sendErrorReply } from '../http/send-error-reply.js';
 import { GrpcStatus, isGrpcContentType, noteGrpcStatus, respondTrailersOnly } from '../http/grpc-status.js';
 import { contextOf } from './request-context.js';
 

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import type { Logger } from 'pino';
 import { h2StreamOf } from '../http/message-body.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
-import { verifiedConnectionOf } from '../gate/connection-gate.js';
+import { verifiedConnectionOf } from '../gate/verified-connection.js';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 

@@ -1,5 +1,5 @@
 // What the authorize hook learned about a request, carried to the proxy and the access log.
-import type { VerifiedConnection } from '../gate/connection-gate.js';
+import type { VerifiedConnection } from '../gate/verified-connection.js';
 
 /** How the request came: an HTTP/2 stream, or an HTTP/1.x connection (whatever version its request line claims). */
 export type Transport = 'h1' | 'h2';

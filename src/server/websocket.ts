@@ -16,9 +16,11 @@ import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { listsToken } from '../http/header-sanitize.js';
 import { badRequest, upstreamFailure } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { refreshRevocation, type VerifiedConnection } from '../gate/connection-gate.js';
+import { callerStandingOf, type VerifiedConnection } from '../gate/verified-connection.js';
+import { judgeRequest } from '../judgement/judge-request.js';
+import { requestHeadOf, type RequestHead } from '../judgement/request-head.js';
 import type { SnapshotStore } from './snapshot.js';
-import { sendErrorReply } from '../judgement/authorize-hook.js';
+import { sendErrorReply } from '../http/send-error-reply.js';
 import { contextOf } from './request-context.js';
 
 const kUpgrade = Symbol('mtls-sidecar.upgrade');
@@ -53,7 +55,8 @@ const REJUDGE_INTERVAL_MS = 1000;
 
 interface Tunnel {
   conn: VerifiedConnection;
-  path: string;
+  /** The upgrade request's head as forwarded (its target already the judged path): judged again after a reload. */
+  head: RequestHead;
 }
 
 /**
@@ -96,8 +99,7 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
     if (snapshot.version === judgedVersion) return;
     judgedVersion = snapshot.version;
     for (const [socket, tunnel] of tunnels) {
-      const revoked = refreshRevocation(tunnel.conn, deps.store);
-      if (revoked || !snapshot.policy.decide('GET', tunnel.path, tunnel.conn.identity).allowed) {
+      if (judgeRequest(tunnel.head, callerStandingOf(tunnel.conn, snapshot), snapshot, false).decision !== 'allow') {
         deps.metrics.authzDecisions.inc({ decision: 'deny' });
         socket.destroy();
       }
@@ -167,7 +169,7 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
       }
       reply.hijack();
       pending.socket.write(formatSwitchingHead(res));
-      joinTunnel({ conn, path: ctx.path }, pending.socket, pending.head, upSocket, upHead);
+      joinTunnel({ conn, head: requestHeadOf(raw, 'h1') }, pending.socket, pending.head, upSocket, upHead);
       deps.record(request, reply, 101);
     });
     upReq.on('response', (res) => {
