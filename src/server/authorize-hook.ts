@@ -9,7 +9,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, verifiedConnectionOf } from '../tls/connection-gate.js';
 import { isGrpcContentType, sendGrpcRefusal } from './grpc-status.js';
 import type { SnapshotStore } from './snapshot.js';
-import { contextOf, setContext, type RequestContext, type Transport } from './request-context.js';
+import { contextOf, setContext, type RequestContext, type Transport } from '../record/request-context.js';
 
 /** The transport recorded at admission; before admission (framework errors), judged by the same fact: the stream. */
 export function transportOf(request: FastifyRequest): Transport {

@@ -5,22 +5,22 @@ import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { badRequest, internalError } from '../http/error-replies.js';
-import { logAccess } from '../ops/access-log.js';
+import { logAccess } from '../record/access-log.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
 import { attachAdmissionLimits } from './admission-limits.js';
 import { attachResetBudget, createResetStreamGuard } from './rapid-reset.js';
 import { createAuthorizeHook, createFrameworkErrorHandler, replyOf, sendErrorReply } from './authorize-hook.js';
-import { registerGrpcForwarding } from './grpc-forwarder.js';
+import { registerGrpcForwarding } from '../upstream/grpc-forwarder.js';
 import { grpcAccessFields } from './grpc-status.js';
 import { createClientErrorHandler, createListenerServer, type ListenerServer } from './listener.js';
-import { contextOf } from './request-context.js';
+import { contextOf } from '../record/request-context.js';
 import type { SnapshotStore } from './snapshot.js';
-import { createUpstreamPool } from './upstream.js';
-import { createHttpForwarder } from './forward-http.js';
+import { createUpstreamPool } from '../upstream/upstream.js';
+import { createHttpForwarder } from '../upstream/forward-http.js';
 import { keepContentTypeOpaque } from './opaque-content-type.js';
-import { createWebSocketSupport, dispatchUpgrades } from './websocket.js';
+import { createWebSocketSupport, dispatchUpgrades } from '../upstream/websocket.js';
 
 export interface ProxyDeps {
   store: SnapshotStore;

@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import fastify from 'fastify';
 import pino from 'pino';
-import { answerPipelineFailure } from '../../src/server/pipeline-failure.js';
-import { setContext } from '../../src/server/request-context.js';
+import { answerPipelineFailure } from '../../src/upstream/pipeline-failure.js';
+import { setContext } from '../../src/record/request-context.js';
 
 t.test('a throw after hijack is answered 500 with the fixed body, logged, and reaches onResponse', async (t) => {
   const logged: Array<Record<string, unknown>> = [];

@@ -2,7 +2,7 @@
 // written out by hand: names lower-cased whatever their spelling, repeated names kept in order, hop-by-hop names
 // and every name listed in any Connection header left out.
 import t from 'tap';
-import { relayableResponseHeaders } from '../../src/server/response-headers.js';
+import { relayableResponseHeaders } from '../../src/upstream/response-headers.js';
 
 const raw = (...pairs: string[]): Buffer[] => pairs.map((p) => Buffer.from(p, 'latin1'));
 

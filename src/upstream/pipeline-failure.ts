@@ -4,9 +4,9 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { internalError } from '../http/error-replies.js';
 import { h2StreamOf } from '../http/message-body.js';
-import { sendErrorReply } from './authorize-hook.js';
-import { GrpcStatus, isGrpcContentType, noteGrpcStatus, respondTrailersOnly } from './grpc-status.js';
-import { contextOf } from './request-context.js';
+import { sendErrorReply } from '../server/authorize-hook.js';
+import { GrpcStatus, isGrpcContentType, noteGrpcStatus, respondTrailersOnly } from '../server/grpc-status.js';
+import { contextOf } from '../record/request-context.js';
 
 /**
  * fastify runs with `logger: false` and, once a reply is hijacked, drops an error a hook throws without answering:

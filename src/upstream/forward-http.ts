@@ -7,8 +7,8 @@ import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { upstreamFailure } from '../http/error-replies.js';
 import { h2StreamOf, hasHttp1Body } from '../http/message-body.js';
 import type { Metrics } from '../ops/metrics.js';
-import { forwardedHostOf, sendErrorReply } from './authorize-hook.js';
-import { contextOf, type RequestContext } from './request-context.js';
+import { forwardedHostOf, sendErrorReply } from '../server/authorize-hook.js';
+import { contextOf, type RequestContext } from '../record/request-context.js';
 import { relayableResponseHeaders } from './response-headers.js';
 import type { UpstreamPool } from './upstream.js';
 

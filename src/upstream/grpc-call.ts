@@ -1,7 +1,7 @@
 // Forwards one authorized gRPC call between the caller's HTTP/2 stream and an upstream HTTP/2 stream: headers, data, trailers, resets, deadline.
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { MAX_DURATION_MS } from '../config/flags.js';
-import { GrpcStatus, encodeGrpcMessage, grpcMessageOf, grpcStatusForReset, parseGrpcTimeout, respondTrailersOnly } from './grpc-status.js';
+import { GrpcStatus, encodeGrpcMessage, grpcMessageOf, grpcStatusForReset, parseGrpcTimeout, respondTrailersOnly } from '../server/grpc-status.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 

@@ -7,13 +7,13 @@ import type { Config } from '../config/types.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { tooManyStreams } from '../http/error-replies.js';
-import { forwardedHostOf, sendErrorReply } from './authorize-hook.js';
+import { forwardedHostOf, sendErrorReply } from '../server/authorize-hook.js';
 import { buildUpstreamCallHeaders, runGrpcCall } from './grpc-call.js';
 import { forwardOverH2, isPlainHttpRequest } from './grpc-h2-http.js';
-import { GrpcStatus, grpcStatusOf, isGrpcContentType, noteGrpcStatus, sendGrpcRefusal } from './grpc-status.js';
+import { GrpcStatus, grpcStatusOf, isGrpcContentType, noteGrpcStatus, sendGrpcRefusal } from '../server/grpc-status.js';
 import { createUpstreamSessions, type UpstreamSessions } from './grpc-upstream.js';
 import { answerPipelineFailure } from './pipeline-failure.js';
-import { contextOf } from './request-context.js';
+import { contextOf } from '../record/request-context.js';
 
 export interface GrpcForwardingDeps {
   metrics: Metrics;

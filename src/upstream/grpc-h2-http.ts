@@ -5,10 +5,10 @@ import type { Config } from '../config/types.js';
 import { tooManyStreams, upstreamFailure, upstreamTimeout } from '../http/error-replies.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
-import { forwardedHostOf, sendErrorReply } from './authorize-hook.js';
+import { forwardedHostOf, sendErrorReply } from '../server/authorize-hook.js';
 import { buildUpstreamCallHeaders } from './grpc-call.js';
 import type { UpstreamSessions } from './grpc-upstream.js';
-import { contextOf } from './request-context.js';
+import { contextOf } from '../record/request-context.js';
 
 const { NGHTTP2_CANCEL } = http2.constants;
 

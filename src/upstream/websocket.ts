@@ -17,9 +17,9 @@ import { listsToken } from '../http/header-sanitize.js';
 import { badRequest, upstreamFailure } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, type VerifiedConnection } from '../tls/connection-gate.js';
-import type { SnapshotStore } from './snapshot.js';
-import { sendErrorReply } from './authorize-hook.js';
-import { contextOf } from './request-context.js';
+import type { SnapshotStore } from '../server/snapshot.js';
+import { sendErrorReply } from '../server/authorize-hook.js';
+import { contextOf } from '../record/request-context.js';
 
 const kUpgrade = Symbol('mtls-sidecar.upgrade');
 
