@@ -2,19 +2,14 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
-import { h2StreamOf, hasHttp1Body } from '../http/message-body.js';
+import { hasHttp1Body } from '../http/message-body.js';
 import { normalizePath } from '../http/normalize-path.js';
 import { badRequest, forbidden, serviceUnavailable, type ErrorReply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, verifiedConnectionOf } from '../tls/connection-gate.js';
 import { isGrpcContentType, sendGrpcRefusal } from './grpc-status.js';
 import type { SnapshotStore } from './snapshot.js';
-import { contextOf, setContext, type RequestContext, type Transport } from '../record/request-context.js';
-
-/** The transport recorded at admission; before admission (framework errors), judged by the same fact: the stream. */
-export function transportOf(request: FastifyRequest): Transport {
-  return contextOf(request)?.transport ?? (h2StreamOf(request.raw) === undefined ? 'h1' : 'h2');
-}
+import { contextOf, openRequestContext, transportOf, type RequestContext } from '../record/request-context.js';
 
 export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: string): void {
   const request = reply.request;
@@ -87,11 +82,9 @@ function expectsContinue(headers: IncomingHttpHeaders): boolean {
 /** Refused HTTP/1.1 requests whose remaining body has a deadline (see refuseRequest). */
 const drainBounded = new WeakSet<FastifyRequest['raw']>();
 
-const kReply = Symbol('mtls-sidecar.reply');
-
 /** The reply of a request the authorize hook has seen (for hooks fastify gives only the request, like onRequestAbort). */
 export function replyOf(request: FastifyRequest): FastifyReply | undefined {
-  return (request as FastifyRequest & { [kReply]?: FastifyReply })[kReply];
+  return contextOf(request)?.reply;
 }
 
 /**
@@ -107,8 +100,8 @@ function connectionOf(raw: FastifyRequest['raw']): ReturnType<typeof verifiedCon
 }
 
 /** Fail closed: drops the whole connection without an answer (HTTP/2 sockets may not be touched, only their session). */
-function dropConnection(raw: FastifyRequest['raw']): void {
-  const stream = h2StreamOf(raw);
+function dropConnection(ctx: RequestContext, raw: FastifyRequest['raw']): void {
+  const stream = ctx.h2Stream;
   if (stream !== undefined) {
     if (stream.session) stream.session.destroy();
     else stream.destroy();
@@ -122,15 +115,12 @@ function admitConnection(request: FastifyRequest, reply: FastifyReply, metrics: 
   const raw = request.raw;
   const requestId = acceptOrGenerateRequestId(raw.headers['x-request-id']);
   const conn = connectionOf(raw);
-  const transport: Transport = h2StreamOf(raw) === undefined ? 'h1' : 'h2';
-  const ctx: RequestContext = { requestId, transport, path: '', conn, decision: 'no_identity', rule: null, route: null };
-  setContext(request, ctx);
-  (request as FastifyRequest & { [kReply]?: FastifyReply })[kReply] = reply;
+  const ctx = openRequestContext(request, reply, { requestId, conn });
   if (conn === undefined) {
     // Fail closed: a request from a connection without a verified certificate is never answered or forwarded.
     metrics.authzDecisions.inc({ decision: 'no_identity' });
     reply.hijack();
-    dropConnection(raw);
+    dropConnection(ctx, raw);
     return null;
   }
   return ctx;

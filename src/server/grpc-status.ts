@@ -1,6 +1,7 @@
 // gRPC vocabulary for the proxy: which requests are gRPC, the status codes it answers with, and its trailers-only refusals.
-import http2, { type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import http2, { type ServerHttp2Stream } from 'node:http2';
+import type { FastifyReply } from 'fastify';
+import { contextOf } from '../record/request-context.js';
 
 /** The canonical gRPC status codes the proxy itself produces or reports. */
 export const GrpcStatus = {
@@ -64,23 +65,6 @@ export function grpcStatusForReset(code: number): number {
   return GrpcStatus.INTERNAL;
 }
 
-// The grpc-status of each answered gRPC call, for its access line and metric; keyed by the fastify request.
-const statuses = new WeakMap<object, number>();
-
-export function noteGrpcStatus(request: FastifyRequest, code: number): void {
-  statuses.set(request, code);
-}
-
-export function grpcStatusOf(request: FastifyRequest): number | undefined {
-  return statuses.get(request);
-}
-
-/** Extra access-log fields for a gRPC call (`grpcStatus`); empty for everything else. */
-export function grpcAccessFields(request: FastifyRequest): { grpcStatus?: number } {
-  const code = statuses.get(request);
-  return code === undefined ? {} : { grpcStatus: code };
-}
-
 /** grpc-message is percent-encoded (gRPC PROTOCOL-HTTP2): everything outside printable ASCII, and `%` itself. */
 export function encodeGrpcMessage(text: string): string {
   return Array.from(Buffer.from(text, 'utf8'), (b) => (b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
@@ -115,9 +99,12 @@ export function respondTrailersOnly(stream: ServerHttp2Stream, code: number, req
  */
 export function sendGrpcRefusal(reply: FastifyReply, httpStatus: number, requestId: string): void {
   const code = grpcStatusForHttp(httpStatus);
-  noteGrpcStatus(reply.request, code);
+  const ctx = contextOf(reply.request);
+  // Unreachable: callers refuse this way only requests admitted over HTTP/2.
+  if (ctx?.h2Stream === undefined) throw new Error('a gRPC refusal needs an admitted HTTP/2 request');
+  ctx.grpcStatus = code;
   reply.hijack();
-  const stream = (reply.request.raw as unknown as Http2ServerRequest).stream;
+  const stream = ctx.h2Stream;
   if (!respondTrailersOnly(stream, code, requestId)) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
 }
 

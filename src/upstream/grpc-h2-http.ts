@@ -1,29 +1,18 @@
 // With --upstream-protocol h2, plain HTTP requests ride the same HTTP/2 upstream session as gRPC calls (from HTTP/1.1 or HTTP/2 callers).
-import http2, { type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import http2, { type ClientHttp2Stream } from 'node:http2';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/types.js';
-import { tooManyStreams, upstreamFailure, upstreamTimeout } from '../http/error-replies.js';
+import { tooManyStreams } from '../http/error-replies.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
-import type { Metrics } from '../ops/metrics.js';
+import type { OutcomeRecorder } from '../record/outcome.js';
+import { contextOf } from '../record/request-context.js';
 import { forwardedHostOf, sendErrorReply } from '../server/authorize-hook.js';
 import { buildUpstreamCallHeaders } from './grpc-call.js';
-import type { UpstreamSessions } from './grpc-upstream.js';
-import { contextOf } from '../record/request-context.js';
+import { relayableHeaderObject } from './response-headers.js';
+import { ResponseRelay } from './response-relay.js';
+import type { Upstream } from './upstream.js';
 
-const { NGHTTP2_CANCEL } = http2.constants;
-
-/** Response header names HTTP/1.1 callers must not be handed from an HTTP/2 response (and HTTP/2 ones cannot be). */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
-
-function copyResponse(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
-    if (value === undefined || name.charCodeAt(0) === 58 /* ':' */ || HOP_BY_HOP.has(name)) continue;
-    out[name] = value;
-  }
-  return out;
-}
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
 
 /**
  * Upgrade requests (Node's `upgrade` event: `Connection: upgrade` with an `Upgrade` header) keep their HTTP/1.1 path,
@@ -35,12 +24,18 @@ export function isPlainHttpRequest(request: FastifyRequest): boolean {
 }
 
 /**
- * Forwards one authorized request over an HTTP/2 stream. Until the upstream's response headers arrive, failures get
- * the same fixed bodies as the HTTP/1.1 path (502, or 504 after --upstream-timeout); after that the reply is taken
- * over and the body streams with backpressure, upstream trailers passed on where the caller's protocol carries them.
- * A body silent for --idle-timeout is cut, like the HTTP/1.1 path's body timeout.
+ * Forwards one authorized request over an HTTP/2 stream, with the same outcomes as the HTTP/1.1 path (the fixed
+ * 502, or 504 after --upstream-timeout, before the response head; 499 for a caller gone; a recorded 502 and a cut
+ * after), upstream trailers passed on where the caller's protocol carries them. A body silent for --idle-timeout
+ * is cut, like the HTTP/1.1 path's body timeout.
  */
-export function forwardOverH2(request: FastifyRequest, reply: FastifyReply, upstream: UpstreamSessions, config: Config, metrics: Metrics): void {
+export function forwardOverH2(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  upstream: Upstream,
+  config: Pick<Config, 'stripHeaders' | 'upstreamTimeoutMs' | 'idleTimeoutMs'>,
+  outcomes: OutcomeRecorder,
+): void {
   const ctx = contextOf(request);
   const raw = request.raw;
   if (ctx === undefined || ctx.conn === undefined) return;
@@ -51,80 +46,46 @@ export function forwardOverH2(request: FastifyRequest, reply: FastifyReply, upst
     requestId,
     strip: config.stripHeaders,
   });
-  const headers = buildUpstreamCallHeaders(composed, { method: raw.method ?? 'GET', path: raw.url ?? '/', scheme: upstream.scheme, authority: upstream.authority }, { forceTrailers: false });
-  if (upstream.callerAtLimit(ctx.conn)) {
+  const { target, sessions } = upstream;
+  const headers = buildUpstreamCallHeaders(composed, { method: raw.method ?? 'GET', path: raw.url ?? '/', scheme: target.scheme, authority: target.authority }, { forceTrailers: false });
+  if (sessions.callerAtLimit(ctx.conn)) {
     sendErrorReply(reply, tooManyStreams(requestId), requestId);
     return;
   }
-  let answered = false;
-  const failBefore = (err: Error & { code?: string; statusCode?: number; cause?: unknown }, stream?: ClientHttp2Stream): void => {
-    if (answered) return;
-    answered = true;
-    const { reason, reply: body } = upstreamFailure(err, requestId);
-    ctx.upstreamError = reason;
-    metrics.upstreamErrors.inc({ reason });
-    if (stream !== undefined && !stream.closed) stream.close(NGHTTP2_CANCEL);
-    sendErrorReply(reply, body, requestId);
-  };
-
+  const relay = new ResponseRelay(ctx, outcomes);
   let stream: ClientHttp2Stream;
   try {
-    stream = upstream.request(headers, ctx.conn);
+    stream = sessions.request(headers, ctx.conn);
   } catch (err) {
-    failBefore(err as Error);
+    relay.fail(err as Error);
     return;
   }
-  const headersTimer = setTimeout(() => {
-    if (answered) return;
-    answered = true;
-    ctx.upstreamError = 'timeout';
-    metrics.upstreamErrors.inc({ reason: 'timeout' });
-    stream.close(NGHTTP2_CANCEL);
-    sendErrorReply(reply, upstreamTimeout(requestId), requestId);
-  }, config.upstreamTimeoutMs);
+  relay.cancelUpstream = () => {
+    if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+  };
+  const headersTimer = setTimeout(() => relay.fail(Object.assign(new Error('upstream response headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), config.upstreamTimeoutMs);
 
   raw.pipe(stream);
-  stream.on('error', (err: Error & { code?: string }) => {
-    clearTimeout(headersTimer);
-    if (!answered) failBefore(err, stream);
-    else reply.raw.destroy(); // mid-body: the caller must see a cut, never a short body that looks complete
+  let streamError: Error | undefined;
+  stream.on('error', (err: Error) => {
+    streamError = err;
   });
   stream.on('close', () => {
     clearTimeout(headersTimer);
-    if (!answered) {
-      failBefore(Object.assign(new Error('upstream stream closed before a response'), { code: 'ECONNRESET' }), stream);
-      return;
-    }
-    const res = reply.raw;
-    if (res.writableEnded || res.destroyed) return;
     // Node ends the readable side before it reports a reset, so completeness is judged here, with the reset code known.
-    if (stream.readableEnded && (stream.rstCode ?? 0) === http2.constants.NGHTTP2_NO_ERROR) res.end();
-    else res.destroy();
+    if (stream.readableEnded && (stream.rstCode ?? NGHTTP2_NO_ERROR) === NGHTTP2_NO_ERROR && streamError === undefined) relay.complete(trailers);
+    else relay.fail(Object.assign(streamError ?? new Error('upstream stream closed before the response ended'), { code: (streamError as { code?: string } | undefined)?.code ?? 'ECONNRESET' }));
+  });
+  let trailers: Record<string, string | string[]> | undefined;
+  stream.on('trailers', (received) => {
+    trailers = relayableHeaderObject(received) as Record<string, string | string[]>;
   });
   stream.on('response', (responseHeaders) => {
     clearTimeout(headersTimer);
-    if (answered) return;
-    answered = true;
-    reply.hijack();
-    const res = reply.raw;
-    const out = copyResponse(responseHeaders);
-    if (out['x-request-id'] === undefined) out['x-request-id'] = requestId;
-    try {
-      res.writeHead(Number(responseHeaders[':status'] ?? 502), out);
-    } catch {
-      stream.close(NGHTTP2_CANCEL);
-      res.destroy();
-      return;
-    }
-    stream.setTimeout(config.idleTimeoutMs, () => {
-      stream.close(NGHTTP2_CANCEL);
-      res.destroy();
+    if (!relay.head(Number(responseHeaders[':status'] ?? 502), relayableHeaderObject(responseHeaders))) return;
+    stream.setTimeout(config.idleTimeoutMs, () => relay.fail(Object.assign(new Error('upstream body idle'), { code: 'UND_ERR_BODY_TIMEOUT' })));
+    stream.on('data', (chunk: Buffer) => {
+      if (!relay.write(chunk, () => stream.resume())) stream.pause();
     });
-    stream.on('trailers', (trailers) => res.addTrailers(copyResponse(trailers)));
-    stream.pipe(res, { end: false });
-  });
-  // The caller went away: stop the upstream work too.
-  reply.raw.on('close', () => {
-    if (!stream.closed && !reply.raw.writableFinished) stream.close(NGHTTP2_CANCEL);
   });
 }

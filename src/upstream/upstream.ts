@@ -1,21 +1,12 @@
-// The upstream connection pool: undici keep-alive connections to the configured origin (http, https with verification, or a unix socket).
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+// The one upstream object, built at start: its target (resolved once) and the pools every forwarding kind draws from.
 import type { Pool as UndiciPool } from 'undici';
 import type { Config } from '../config/types.js';
+import { createUpstreamSessions, type UpstreamSessions } from './grpc-upstream.js';
+import { resolveUpstreamTarget, type UpstreamTarget } from './target.js';
+import { Pool } from './undici-internals.js';
 
-// undici's index also loads fetch, WebSocket, caches and mocks: about 8 MB of RSS in every pod for code never run.
-// The pool is all the forwarding uses; this is the module undici's own index exports as `Pool`.
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
-
-export interface UpstreamPool {
-  pool: UndiciPool;
-  /** The Host header sent upstream: the upstream's own authority (`localhost` for a unix socket). */
-  host: string;
-}
-
-export function createUpstreamPool(config: Config): UpstreamPool {
-  const upstream = config.upstream;
+/** undici keep-alive connections to the upstream (HTTP/1.1 forwarding). */
+function createUpstreamPool(target: UpstreamTarget, config: Pick<Config, 'limits' | 'upstreamTimeoutMs' | 'idleTimeoutMs'>): UndiciPool {
   const options: UndiciPool.Options = {
     // One upstream connection per request in flight, up to --upstream-max-connections (default 512, the default
     // --max-connections: HTTP/1.1 callers alone never wait for one). Unbounded, HTTP/2 callers opening and
@@ -24,18 +15,36 @@ export function createUpstreamPool(config: Config): UpstreamPool {
     pipelining: 1,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
-    // SPEC: --upstream-timeout is the time to response headers; bodies may stream for as long as data flows.
+    // --upstream-timeout is the time to response headers; bodies may stream for as long as data flows.
     headersTimeout: config.upstreamTimeoutMs,
     bodyTimeout: config.idleTimeoutMs,
   };
-  if (upstream.kind === 'unix') {
-    return { pool: new Pool('http://localhost', { ...options, socketPath: upstream.socketPath }), host: 'localhost' };
-  }
-  if (upstream.kind === 'https') {
-    options.connect = {
-      rejectUnauthorized: true,
-      ...(config.upstreamCa ? { ca: readFileSync(config.upstreamCa, 'utf8') } : {}),
-    };
-  }
-  return { pool: new Pool(upstream.origin, options), host: upstream.url.host };
+  if ('socketPath' in target.address) options.socketPath = target.address.socketPath;
+  if (target.tls !== undefined) options.connect = { ...target.tls };
+  return new Pool(target.origin, options);
+}
+
+export interface Upstream {
+  target: UpstreamTarget;
+  /** HTTP/1.1 connections (plain requests with --upstream-protocol http1). */
+  pool: UndiciPool;
+  /** HTTP/2 sessions (gRPC calls; plain requests with --upstream-protocol h2). */
+  sessions: UpstreamSessions;
+  /** Drops every upstream connection, in-flight requests included (once every caller connection is gone). */
+  close(): Promise<void>;
+}
+
+export function createUpstream(config: Config): Upstream {
+  const target = resolveUpstreamTarget(config);
+  const pool = createUpstreamPool(target, config);
+  const sessions = createUpstreamSessions(target, config.limits);
+  return {
+    target,
+    pool,
+    sessions,
+    async close() {
+      sessions.close();
+      await pool.destroy();
+    },
+  };
 }
