@@ -9,7 +9,7 @@ import { contextOf } from '../record/request-context.js';
 import { forwardedHostOf, sendErrorReply } from '../server/authorize-hook.js';
 import { buildUpstreamCallHeaders } from './grpc-call.js';
 import { relayableHeaderObject } from './response-headers.js';
-import { ResponseRelay } from './response-relay.js';
+import { ResponseRelay, type UpstreamError } from './response-relay.js';
 import type { Upstream } from './upstream.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants;
@@ -66,15 +66,20 @@ export function forwardOverH2(
   const headersTimer = setTimeout(() => relay.fail(Object.assign(new Error('upstream response headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), config.upstreamTimeoutMs);
 
   raw.pipe(stream);
-  let streamError: Error | undefined;
-  stream.on('error', (err: Error) => {
+  let streamError: UpstreamError | undefined;
+  stream.on('error', (err: UpstreamError) => {
     streamError = err;
   });
   stream.on('close', () => {
     clearTimeout(headersTimer);
     // Node ends the readable side before it reports a reset, so completeness is judged here, with the reset code known.
-    if (stream.readableEnded && (stream.rstCode ?? NGHTTP2_NO_ERROR) === NGHTTP2_NO_ERROR && streamError === undefined) relay.complete(trailers);
-    else relay.fail(Object.assign(streamError ?? new Error('upstream stream closed before the response ended'), { code: (streamError as { code?: string } | undefined)?.code ?? 'ECONNRESET' }));
+    if (stream.readableEnded && (stream.rstCode ?? NGHTTP2_NO_ERROR) === NGHTTP2_NO_ERROR && streamError === undefined) {
+      relay.complete(trailers);
+      return;
+    }
+    // The upstream reset the stream (or closed it short): a reset. A failed session reports its own cause.
+    const failed = streamError !== undefined && streamError.code !== 'ERR_HTTP2_STREAM_ERROR' ? streamError : undefined;
+    relay.fail(failed ?? Object.assign(new Error('upstream stream reset'), { code: 'ECONNRESET' }));
   });
   let trailers: Record<string, string | string[]> | undefined;
   stream.on('trailers', (received) => {
