@@ -4,6 +4,16 @@ import type { Pool as UndiciPool } from 'undici';
 
 const require = createRequire(import.meta.url);
 
+/** Loads one private undici module, or stops the start with a message naming it and the version checked. */
+function loadInternal<T>(path: string): T {
+  try {
+    return require(path) as T;
+  } catch (err) {
+    const installed = (require('undici/package.json') as { version: string }).version;
+    throw new Error(`undici ${installed} has no ${path} (checked against undici ${UNDICI_VERSION_CHECKED}): ${(err as Error).message}`);
+  }
+}
+
 /** The version these internals were checked against (package.json pins undici to it exactly). */
 export const UNDICI_VERSION_CHECKED = '7.30.2';
 
@@ -17,7 +27,7 @@ export const UNDICI_INTERNALS = {
  * undici's index also loads fetch, WebSocket, caches and mocks: about 8 MB of RSS in every pod for code never run.
  * The pool is all the forwarding uses; this is the module undici's own index exports as `Pool`.
  */
-export const Pool = require(UNDICI_INTERNALS.pool) as typeof UndiciPool;
+export const Pool = loadInternal<typeof UndiciPool>(UNDICI_INTERNALS.pool);
 
 type LowerCasedName = (name: Buffer) => string;
 
@@ -25,7 +35,7 @@ type LowerCasedName = (name: Buffer) => string;
  * undici's own reader for header names (loaded with its pool anyway): well-known names come from a lookup tree as
  * interned lower-case strings, without decoding the bytes. Should it be missing, names are decoded and lower-cased.
  */
-const util = require(UNDICI_INTERNALS.util) as { bufferToLowerCasedHeaderName?: LowerCasedName };
+const util = loadInternal<{ bufferToLowerCasedHeaderName?: LowerCasedName }>(UNDICI_INTERNALS.util);
 export const lowerCasedHeaderName: LowerCasedName = util.bufferToLowerCasedHeaderName ?? ((name) => name.toString('latin1').toLowerCase());
 
 /** Whether undici's helper was found (the fallback is correct, only slower): for the shape test. */
