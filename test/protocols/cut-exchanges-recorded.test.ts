@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { makeTestPki, type TestPki } from '../helpers/gate-harness.js';
-import { frameOrderRequest, startRawH2cUpstream } from '../grpc/lib/raw-h2.js';
+import { frameOrderRequest, startRawH2cUpstream, type RawUpstream } from '../grpc/lib/raw-h2.js';
 import { cliMissing, opsGet, sampleValue, startCli, waitFor, type CliProcess, type LogLine } from '../ops/lib/cli-process.js';
 
 const accessOf = (cli: CliProcess, id: string): LogLine[] => cli.lines().filter((l) => l.msg === 'access' && l.requestId === id);
@@ -27,10 +27,18 @@ function startProxy(pki: TestPki, upstreamUrl: string, extra: string[] = []): Pr
   ]);
 }
 
-function connectH2(port: number, pki: TestPki): http2.ClientHttp2Session {
-  const session = http2.connect(`https://localhost:${port}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
+/** The built proxy in front of `upstream`, and an HTTP/2 caller connected to it; all torn down with the test. */
+async function startH2Caller(t: { teardown(fn: () => unknown): void }, pki: TestPki, upstream: RawUpstream, extra: string[] = []) {
+  const cli = await startProxy(pki, upstream.url, extra);
+  const session = http2.connect(`https://localhost:${cli.port}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
   session.on('error', () => undefined);
-  return session;
+  t.teardown(async () => {
+    session.destroy();
+    await cli.stop();
+    await upstream.close();
+    pki.cleanup();
+  });
+  return { cli, session };
 }
 
 t.test('gRPC: a caller that cancels mid-call is recorded 499 (CANCELLED), not an upstream error', { skip: cliMissing() }, async (t) => {
@@ -40,14 +48,7 @@ t.test('gRPC: a caller that cancels mid-call is recorded 499 (CANCELLED), not an
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
     stream.write(frameOrderRequest('first'));
   });
-  const cli = await startProxy(pki, upstream.url);
-  const session = connectH2(cli.port, pki);
-  t.teardown(async () => {
-    session.destroy();
-    await cli.stop();
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { cli, session } = await startH2Caller(t, pki, upstream);
   const call = session.request({ ':method': 'POST', ':path': '/shop.v1.Orders/WatchOrders', 'content-type': 'application/grpc', te: 'trailers', 'x-request-id': 'grpc-cancel' });
   call.on('error', () => undefined);
   call.write(frameOrderRequest('x'));
@@ -106,14 +107,7 @@ t.test('--upstream-protocol h2: caller gone is 499; an upstream that breaks off 
       if (headers[':path'] === '/break') setTimeout(() => stream.destroy(new Error('upstream broke off')), 100);
     });
   });
-  const cli = await startProxy(pki, upstream.url, ['--upstream-protocol', 'h2']);
-  const session = connectH2(cli.port, pki);
-  t.teardown(async () => {
-    session.destroy();
-    await cli.stop();
-    await upstream.close();
-    pki.cleanup();
-  });
+  const { cli, session } = await startH2Caller(t, pki, upstream, ['--upstream-protocol', 'h2']);
 
   const hang = session.request({ ':path': '/hang', 'x-request-id': 'h2-gone' });
   hang.on('error', () => undefined);
