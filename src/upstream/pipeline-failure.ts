@@ -6,6 +6,7 @@ import { internalError } from '../http/error-replies.js';
 import { contextOf } from '../record/request-context.js';
 import { sendErrorReply } from '../server/authorize-hook.js';
 import { GrpcStatus, isGrpcContentType, respondTrailersOnly } from '../server/grpc-status.js';
+import { cutResponse } from './response-relay.js';
 
 /**
  * fastify runs with `logger: false` and, once a reply is hijacked, drops an error a hook throws without answering:
@@ -28,7 +29,7 @@ export function answerPipelineFailure(request: FastifyRequest, reply: FastifyRep
     return;
   }
   if (res.headersSent) {
-    if (stream !== undefined) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    if (ctx !== undefined) cutResponse(ctx);
     else res.destroy();
     return;
   }

@@ -108,16 +108,16 @@ export class ResponseRelay {
     this.outcomes.noteUpstreamFailure(this.ctx, reason);
     this.outcomes.recordExchange(this.ctx, 502);
     this.cancelUpstream?.();
-    this.cut();
+    cutResponse(this.ctx);
   }
+}
 
-  /**
-   * Cuts a response whose head was sent. HTTP/1.1: the connection is destroyed (no terminating chunk, or fewer bytes
-   * than Content-Length). HTTP/2: the stream is reset with INTERNAL_ERROR; destroying the compat response would reset
-   * it with NO_ERROR, which a client reads as a normal end.
-   */
-  private cut(): void {
-    if (this.ctx.h2Stream !== undefined) this.ctx.h2Stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    else this.res.destroy();
-  }
+/**
+ * Cuts a response whose head was sent. HTTP/1.1: the connection is destroyed (no terminating chunk, or fewer bytes
+ * than Content-Length). HTTP/2: the stream is reset with INTERNAL_ERROR; destroying the compat response would reset
+ * it with NO_ERROR, which a client reads as a normal end.
+ */
+export function cutResponse(ctx: RequestContext): void {
+  if (ctx.h2Stream !== undefined) ctx.h2Stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+  else ctx.reply.raw.destroy();
 }
