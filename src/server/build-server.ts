@@ -1,5 +1,5 @@
 // Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, undici forwarding, WebSocket tunnels, fixed error bodies, access log.
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastify, { type FastifyInstance } from 'fastify';
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';

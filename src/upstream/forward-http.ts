@@ -1,6 +1,6 @@
 // Forwards an authorized request to the upstream over undici and relays the answer straight into the caller's response.
 import type { Dispatcher } from 'undici';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { hasHttp1Body } from '../http/message-body.js';
 import type { OutcomeRecorder } from '../record/outcome.js';
@@ -66,13 +66,13 @@ function hasRequestBody(ctx: RequestContext, raw: FastifyRequest['raw']): boolea
 
 export interface HttpForwarder {
   /** fastify route handler: forwards the request the authorize hook allowed (path already normalized in raw.url). */
-  handle(request: FastifyRequest, reply: FastifyReply): void;
+  handle(request: FastifyRequest): void;
 }
 
 export function createHttpForwarder(upstream: Upstream, deps: HttpForwarderDeps): HttpForwarder {
   const { pool, target } = upstream;
   return {
-    handle(request, reply) {
+    handle(request) {
       const ctx = contextOf(request);
       // Unreachable while the authorize hook runs first; fail closed if the wiring ever changes.
       if (ctx === undefined || ctx.conn === undefined || ctx.decision !== 'allow') throw new Error('unverified request reached the proxy stage');
