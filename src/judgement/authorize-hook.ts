@@ -3,11 +3,11 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 import type { ChainTrust } from '../gate/judge-chain.js';
 import { callerStandingOf, verifiedConnectionOf } from '../gate/verified-connection.js';
 import { badRequest, forbidden, serviceUnavailable } from '../http/error-replies.js';
-import { h2StreamOf, hasHttp1Body } from '../http/message-body.js';
+import { hasHttp1Body } from '../http/message-body.js';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
-import { markDrainBounded, sendErrorReply } from '../http/send-error-reply.js';
+import { markDrainBounded, sendErrorReply } from '../record/error-reply.js';
 import type { Metrics } from '../ops/metrics.js';
-import { setContext, type RequestContext, type Transport } from '../server/request-context.js';
+import { contextOf, openRequestContext, type RequestContext, type Transport } from '../record/request-context.js';
 import { judgeRequest, type JudgedSnapshot, type RequestVerdict } from './judge-request.js';
 import { requestHeadOf } from './request-head.js';
 
@@ -15,11 +15,9 @@ function expectsContinue(headers: FastifyRequest['raw']['headers']): boolean {
   return headers.expect?.toLowerCase() === '100-continue';
 }
 
-const kReply = Symbol('mtls-sidecar.reply');
-
 /** The reply of a request the authorize hook has seen (for hooks fastify gives only the request, like onRequestAbort). */
 export function replyOf(request: FastifyRequest): FastifyReply | undefined {
-  return (request as FastifyRequest & { [kReply]?: FastifyReply })[kReply];
+  return contextOf(request)?.reply;
 }
 
 /**
@@ -35,8 +33,8 @@ function connectionOf(raw: FastifyRequest['raw']): ReturnType<typeof verifiedCon
 }
 
 /** Fail closed: drops the whole connection without an answer (HTTP/2 sockets may not be touched, only their session). */
-function dropConnection(raw: FastifyRequest['raw']): void {
-  const stream = h2StreamOf(raw);
+function dropConnection(ctx: RequestContext, raw: FastifyRequest['raw']): void {
+  const stream = ctx.h2Stream;
   if (stream !== undefined) {
     if (stream.session) stream.session.destroy();
     else stream.destroy();
@@ -50,15 +48,12 @@ function admitConnection(request: FastifyRequest, reply: FastifyReply, metrics: 
   const raw = request.raw;
   const requestId = acceptOrGenerateRequestId(raw.headers['x-request-id']);
   const conn = connectionOf(raw);
-  const transport: Transport = h2StreamOf(raw) === undefined ? 'h1' : 'h2';
-  const ctx: RequestContext = { requestId, transport, path: '', conn, decision: 'no_identity', rule: null, route: null };
-  setContext(request, ctx);
-  (request as FastifyRequest & { [kReply]?: FastifyReply })[kReply] = reply;
+  const ctx = openRequestContext(request, reply, { requestId, conn });
   if (conn === undefined) {
     // Fail closed: a request from a connection without a verified certificate is never answered or forwarded.
     metrics.authzDecisions.inc({ decision: 'no_identity' });
     reply.hijack();
-    dropConnection(raw);
+    dropConnection(ctx, raw);
     return null;
   }
   return ctx;
