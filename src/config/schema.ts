@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { HostPort, Upstream } from './types.js';
 import { parseDuration } from './durations.js';
 import { MAX_DURATION_MS, type FlagSpec } from './flags.js';
-import { normalizeHeaderName } from '../http/header-sanitize.js';
+import { normalizeHeaderName } from './header-name.js';
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });

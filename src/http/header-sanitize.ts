@@ -1,14 +1,7 @@
 // Which incoming request headers a caller may not pass to the upstream, and the name normalization used to find them.
+import { normalizeHeaderName } from '../config/header-name.js';
 
-/**
- * Normalized form used for every comparison: lower case with `_` as `-`, because many frameworks
- * (CGI/WSGI, Rack, PHP, some Node middlewares) fold the two, so `X_Client_Subject` reaches the app as
- * `x-client-subject`. Returns `name` unchanged when it is already normalized.
- */
-export function normalizeHeaderName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.indexOf('_') === -1 ? lower : lower.replaceAll('_', '-');
-}
+export { normalizeHeaderName };
 
 /** The identity headers this proxy sets; all of them are always stripped, even those a connection omits. */
 export const IDENTITY_HEADER_NAMES: readonly string[] = [
