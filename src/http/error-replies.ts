@@ -1,4 +1,4 @@
-// The fixed error bodies of SPEC §5: never stack traces, upstream error text or policy contents.
+// The fixed error bodies (README "How a request is judged"): never stack traces, upstream error text or policy contents.
 import { STATUS_CODES } from 'node:http';
 
 export interface ErrorReply {

@@ -18,7 +18,7 @@ export const IDENTITY_HEADER_NAMES: readonly string[] = [
 ];
 
 /**
- * Headers stripped from every request (normalized names). Beyond SPEC §4 (identity, Client-Cert(-Chain),
+ * Headers stripped from every request (normalized names). Beyond the identity headers (and Client-Cert(-Chain),
  * X-Forwarded-*, X-Request-Id) this drops:
  * - hop-by-hop headers (RFC 9110 §7.6.1) meant for this proxy only; `proxy-authorization` is a credential
  *   for a proxy, never for the upstream;

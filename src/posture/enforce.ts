@@ -1,4 +1,4 @@
-// Probes the posture for a configuration, logs and exports every finding, and refuses a critical posture at start (SPEC §7).
+// Probes the posture for a configuration, logs and exports every finding, and refuses a critical posture at start.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';

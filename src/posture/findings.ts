@@ -1,4 +1,4 @@
-// Turns posture facts into findings with a severity and the Kubernetes or compose setting that fixes each (SPEC §7).
+// Turns posture facts into findings with a severity and the Kubernetes or compose setting that fixes each.
 import { DANGEROUS_CAPABILITIES, selectDangerousCapabilities } from './capabilities.js';
 import { evaluateHostExposure } from './findings-host.js';
 import type { PostureFacts } from './probe.js';
@@ -164,8 +164,4 @@ export function evaluatePosture(facts: PostureFacts): Finding[] {
     ...evaluateMaterial(facts),
   ];
   return findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
-}
-
-export function hasCritical(findings: readonly Finding[]): boolean {
-  return findings.some((finding) => finding.severity === 'critical');
 }
