@@ -1,6 +1,6 @@
 // The lint check fails on an import that runs up a layer and on an import cycle; every folder of src/ is in a layer.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
@@ -53,6 +53,27 @@ t.test('every folder and top-level file of src/ belongs to a layer', async (t) =
   for (const entry of readdirSync(join(ROOT, 'src'))) {
     t.ok(named.has(`src/${entry}`), `src/${entry} is in eslint.config.js LAYERS`);
   }
+});
+
+t.test('README "Architecture" lists the layers in the order the lint rule enforces', async (t) => {
+  const eslint = new ESLint({ cwd: ROOT });
+  const config = await eslint.calculateConfigForFile(join(ROOT, 'src/cli/program.ts'));
+  type LayerOptions = { zones: Array<{ target: string[]; from: string[] }> } | undefined;
+  const zones = (config?.rules?.[LAYER_RULE]?.[1] as LayerOptions)?.zones ?? [];
+  const enforced = [...zones.flatMap((z) => z.target), ...(zones.at(-1)?.from ?? [])].map((p) =>
+    p.slice('src/'.length),
+  );
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('\n## Architecture\n'), readme.indexOf('\n## Development\n'));
+  const documented = [...section.matchAll(/^\| \d+ \| (.+?) \|/gm)].flatMap((row) =>
+    [...(row[1] ?? '').matchAll(/`([^`]+)`/g)].map((m) => (m[1] ?? '').replace(/\/$/, '')),
+  );
+  t.ok(documented.length >= 18, 'the README table names the folders');
+  t.same(
+    enforced.filter((entry) => documented.includes(entry)),
+    documented,
+    'every documented folder is enforced, in the same order',
+  );
 });
 
 t.test('the cycle check fails on an import cycle, type-only imports included, and passes without one', async (t) => {
