@@ -1,5 +1,4 @@
-// The reason labels of refused TLS handshakes (README "Probes and metrics"): below the TLS gate, so metrics can
-// list them without importing it.
+// The documented reason labels of a refused TLS connection (README "Probes and metrics"): the metric's label set.
 
 export type RejectReason =
   | 'no_certificate'
