@@ -2,9 +2,9 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { startProxy } from '../server/start-proxy.js';
-import { runWorkerProcess } from '../server/worker-process.js';
-import { startWorkerPrimary } from '../server/workers.js';
+import { startProxy } from '../lifecycle/start-proxy.js';
+import { runWorkerProcess } from '../lifecycle/worker-process.js';
+import { startWorkerPrimary } from '../lifecycle/workers.js';
 
 /** What the signal loop drives: a single proxy process, or the primary of --workers. */
 interface Serving {

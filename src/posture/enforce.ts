@@ -5,7 +5,7 @@ import type { Config } from '../config/types.js';
 import { EXAMPLE_SERVER_CERT_SHA256 } from '../devcerts/example-cert.js';
 import { ConfigError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { parseCertificateBundle } from '../tls/pem.js';
+import { parseCertificateBundle } from '../state/pem.js';
 import { evaluatePosture, type Finding, type Severity } from './findings.js';
 import { probePosture, type PostureInputs, type ProbeOptions } from './probe.js';
 

@@ -8,7 +8,7 @@ import { badRequest, forbidden, serviceUnavailable, type ErrorReply } from '../h
 import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, verifiedConnectionOf } from '../tls/connection-gate.js';
 import { isGrpcContentType, sendGrpcRefusal } from './grpc-status.js';
-import type { SnapshotStore } from './snapshot.js';
+import type { SnapshotStore } from '../state/snapshot.js';
 import { contextOf, setContext, type RequestContext, type Transport } from './request-context.js';
 
 /** The transport recorded at admission; before admission (framework errors), judged by the same fact: the stream. */

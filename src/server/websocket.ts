@@ -17,7 +17,7 @@ import { listsToken } from '../http/header-sanitize.js';
 import { badRequest, upstreamFailure } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import { refreshRevocation, type VerifiedConnection } from '../tls/connection-gate.js';
-import type { SnapshotStore } from './snapshot.js';
+import type { SnapshotStore } from '../state/snapshot.js';
 import { sendErrorReply } from './authorize-hook.js';
 import { contextOf } from './request-context.js';
 

@@ -7,13 +7,13 @@ import type { Identity } from '../identity/types.js';
 import { buildIdentityHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
-import type { SnapshotStore } from '../server/snapshot.js';
+import type { SnapshotStore } from '../state/snapshot.js';
 import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
 import { explainUnverified, judgeVerifiedChains, type Refusal } from './judge-chain.js';
 import { chainKeyOf, readPeerChain, MAX_CHAIN_LENGTH, type PeerChain } from './peer-chain.js';
-import { buildSignedChain, isChainAnchored, isChainRevoked } from './revocation.js';
+import { buildSignedChain, isChainAnchored, isChainRevoked } from '../state/revocation.js';
 import { createVerdictCache, type ChainVerdict } from './verdict-cache.js';
 import { keepVerdictsInGate } from './verdict-handoff.js';
 

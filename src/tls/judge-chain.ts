@@ -1,10 +1,10 @@
 // Pure verdicts on presented chains: why an unverified one was refused, and whether verified ones stand under the current CAs and CRLs.
 import type { X509Certificate } from 'node:crypto';
-import type { ParsedCrl } from './crl.js';
+import type { ParsedCrl } from '../state/crl.js';
 import { explainUnspecified, findChainDefect } from './chain-defects.js';
 import { classifyVerifyError, type RejectReason } from './handshake-reason.js';
 import { MAX_CHAIN_LENGTH } from './peer-chain.js';
-import { isBuiltChainAnchored, isChainAnchored, isChainRevoked } from './revocation.js';
+import { isBuiltChainAnchored, isChainAnchored, isChainRevoked } from '../state/revocation.js';
 
 export interface Refusal {
   reason: RejectReason;

@@ -10,8 +10,8 @@ import { createLogger } from '../ops/logger.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { createReadiness, startUpstreamProbe, type Readiness, type UpstreamProbe } from '../ops/readiness.js';
 import { enforcePosture } from '../posture/enforce.js';
-import { loadTlsMaterial, MaterialError, type TlsMaterial } from '../tls/material.js';
-import { serverCertUsageProblems } from '../tls/server-cert-usage.js';
+import { loadTlsMaterial, MaterialError, type TlsMaterial } from '../state/material.js';
+import { serverCertUsageProblems } from '../state/server-cert-usage.js';
 import {
   digestWatchedFiles,
   recordMaterialGauges,
@@ -20,9 +20,9 @@ import {
   type ReloadableServer,
   type ReloadResult,
   type ReloadTrigger,
-} from '../tls/reloader.js';
-import { buildProxyServer, type ProxyServer } from './build-server.js';
-import { SnapshotStore } from './snapshot.js';
+} from '../state/reloader.js';
+import { buildProxyServer, type ProxyServer } from '../listener/build-server.js';
+import { SnapshotStore } from '../state/snapshot.js';
 
 export interface RunningProxy {
   config: Config;

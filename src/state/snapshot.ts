@@ -1,6 +1,6 @@
 // The immutable run-time state (TLS material, compiled policy) that the reloader swaps whole.
 import type { CompiledPolicy } from '../authz/route-policy.js';
-import type { TlsMaterial } from '../tls/material.js';
+import type { TlsMaterial } from './material.js';
 
 export interface Snapshot {
   /** Grows by one on every swap; connections remember the version they were last judged under. */

@@ -8,7 +8,7 @@ import type { Config } from '../config/types.js';
 import { UserError, ConfigError } from '../errors.js';
 import { tryComputeIdentity } from '../identity/identity.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { SnapshotStore } from '../server/snapshot.js';
+import type { SnapshotStore } from './snapshot.js';
 import { findCrlRollbacks } from './crl-rollback.js';
 import { loadTlsMaterial, MaterialError, type TlsMaterial } from './material.js';
 import { buildSecureContextOptions } from './secure-context.js';

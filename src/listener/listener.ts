@@ -9,8 +9,8 @@ import { clientErrorReply, formatRawHttp1Reply } from '../http/error-replies.js'
 import type { Metrics } from '../ops/metrics.js';
 import type { RateLimitedLog } from '../ops/rate-limited-log.js';
 import { verifiedConnectionOf } from '../tls/connection-gate.js';
-import { buildServerTlsOptions } from '../tls/secure-context.js';
-import type { TlsMaterial } from '../tls/material.js';
+import { buildServerTlsOptions } from '../state/secure-context.js';
+import type { TlsMaterial } from '../state/material.js';
 import { sessionGraceMs, superviseSession } from './session-supervisor.js';
 
 /** fastify's request handler; it tells HTTP/2 compat requests from HTTP/1.1 ones per request. */

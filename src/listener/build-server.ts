@@ -11,16 +11,16 @@ import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { attachConnectionGate } from '../tls/connection-gate.js';
 import { attachAdmissionLimits } from './admission-limits.js';
 import { attachResetBudget, createResetStreamGuard } from './rapid-reset.js';
-import { createAuthorizeHook, createFrameworkErrorHandler, replyOf, sendErrorReply } from './authorize-hook.js';
-import { registerGrpcForwarding } from './grpc-forwarder.js';
-import { grpcAccessFields } from './grpc-status.js';
+import { createAuthorizeHook, createFrameworkErrorHandler, replyOf, sendErrorReply } from '../server/authorize-hook.js';
+import { registerGrpcForwarding } from '../server/grpc-forwarder.js';
+import { grpcAccessFields } from '../server/grpc-status.js';
 import { createClientErrorHandler, createListenerServer, type ListenerServer } from './listener.js';
-import { contextOf } from './request-context.js';
-import type { SnapshotStore } from './snapshot.js';
-import { createUpstreamPool } from './upstream.js';
-import { createHttpForwarder } from './forward-http.js';
+import { contextOf } from '../server/request-context.js';
+import type { SnapshotStore } from '../state/snapshot.js';
+import { createUpstreamPool } from '../server/upstream.js';
+import { createHttpForwarder } from '../server/forward-http.js';
 import { keepContentTypeOpaque } from './opaque-content-type.js';
-import { createWebSocketSupport, dispatchUpgrades } from './websocket.js';
+import { createWebSocketSupport, dispatchUpgrades } from '../server/websocket.js';
 
 export interface ProxyDeps {
   store: SnapshotStore;
