@@ -10,7 +10,7 @@ import { assessPosture, describePostureRefusal } from '../posture/enforce.js';
 import { evaluatePosture } from '../posture/findings.js';
 import { probePosture } from '../posture/probe.js';
 import { countFindings } from '../posture/report.js';
-import { loadMaterialOrRefuse } from '../lifecycle/start-proxy.js';
+import { loadMaterialOrRefuse } from '../state/load-state.js';
 import type { TlsMaterial } from '../state/material.js';
 import { parseCertificateBundle } from '../state/pem.js';
 import { serverCertUsageProblems } from '../state/server-cert-usage.js';

@@ -12,7 +12,7 @@ import { buildIdentityHeaders } from '../http/identity-headers.js';
 import { computeIdentity, DerError, tryComputeIdentity } from '../identity/identity.js';
 import type { Identity } from '../identity/types.js';
 import { uriSanProblem } from '../identity/uri-san.js';
-import { loadMaterialOrRefuse } from '../lifecycle/start-proxy.js';
+import { loadMaterialOrRefuse } from '../state/load-state.js';
 import type { TlsMaterial } from '../state/material.js';
 import { parseCertificateBundle, splitPem } from '../state/pem.js';
 import { judgeHandshake, type HandshakeVerdict } from './inspect-verdict.js';

@@ -10,10 +10,13 @@ export interface Snapshot {
   policyDigest: string;
 }
 
+/** What a load produces; the store numbers it. */
+export type SnapshotContent = Omit<Snapshot, 'version'>;
+
 export class SnapshotStore {
   #current: Snapshot;
 
-  constructor(initial: Omit<Snapshot, 'version'>) {
+  constructor(initial: SnapshotContent) {
     this.#current = { ...initial, version: 1 };
   }
 
@@ -21,7 +24,7 @@ export class SnapshotStore {
     return this.#current;
   }
 
-  swap(next: Omit<Snapshot, 'version'>): Snapshot {
+  swap(next: SnapshotContent): Snapshot {
     this.#current = { ...next, version: this.#current.version + 1 };
     return this.#current;
   }
