@@ -42,13 +42,17 @@ function http1Options(config: Config): Http1ServerOptions {
 
 /** Creates the listener; requests reach no one until serveRequests gives it a handler. */
 export function createListenerServer(material: TlsMaterial, config: Config): ListenerServer {
+  const http1 = http1Options(config);
   const server = http2.createSecureServer({
     ...buildServerTlsOptions(material, config),
     allowHTTP1: true,
-    http1Options: http1Options(config),
+    http1Options: http1,
     // RFC 8441 (WebSocket over HTTP/2) stays off: clients then open WebSockets over HTTP/1.1, the path tested here.
     settings: { enableConnectProtocol: false, maxConcurrentStreams: config.limits.maxConcurrentStreams },
   }) as ListenerServer;
+  // Node 24 releases whose http2 server does not read http1Options yet (nodejs/node#59783) take these from the server
+  // object itself, as http.Server does; setting them there too keeps every Node 24 on the configured values.
+  Object.assign(server, http1);
 
   const sessions = new Set<ServerHttp2Session>();
   // The TLS socket a session is made from: 'session' is emitted from within this same 'secureConnection' dispatch.
