@@ -2,7 +2,7 @@
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { serveUntilStopped } from '../lifecycle/signals.js';
+import { serveUntilStopped, servingProxy } from '../lifecycle/signals.js';
 import { startProxy } from '../lifecycle/start-proxy.js';
 import { runWorkerProcess } from '../lifecycle/worker-process.js';
 import { startWorkerPrimary } from '../lifecycle/workers.js';
@@ -18,8 +18,7 @@ export async function runCommand(config: Config): Promise<void> {
   } else {
     const running = await startProxy(config);
     log = running.log;
-    const serving = { log, reload: () => running.reload('signal'), close: (ms: number) => running.close(ms) };
-    await serveUntilStopped(serving, { graceMs: config.shutdownGraceMs, repeatedSignal: 'cut' });
+    await serveUntilStopped(servingProxy(running), { graceMs: config.shutdownGraceMs, repeatedSignal: 'cut' });
   }
   log.info('stopped');
   // The logger writes asynchronously; main exits right after this returns.

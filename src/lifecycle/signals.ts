@@ -1,6 +1,7 @@
 // The one signal handler of a serving process (one proxy, the workers' primary, or a worker): SIGTERM and SIGINT
 // drain within --shutdown-grace, SIGHUP reloads.
 import type { Logger } from 'pino';
+import type { RunningProxy } from './start-proxy.js';
 
 /** What the handler drives. */
 export interface Serving {
@@ -8,6 +9,11 @@ export interface Serving {
   reload(): void;
   /** Drains within `graceMs`; called again with 0 while draining, cuts what is left. */
   close(graceMs: number): Promise<void>;
+}
+
+/** One proxy as the handler drives it: SIGHUP reloads with the 'signal' trigger. */
+export function servingProxy(running: Pick<RunningProxy, 'log' | 'reload' | 'close'>): Serving {
+  return { log: running.log, reload: () => running.reload('signal'), close: (graceMs) => running.close(graceMs) };
 }
 
 /** The requests the handler takes, from signals or from another source (`attach`). */

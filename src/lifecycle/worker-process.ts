@@ -3,7 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
-import { serveUntilStopped, type StopControl } from './signals.js';
+import { serveUntilStopped, servingProxy, type StopControl } from './signals.js';
 import { isPrimaryMessage, type WorkerMessage } from './worker-messages.js';
 import { startProxy, type RunningProxy } from './start-proxy.js';
 
@@ -46,8 +46,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   // Workers never bind the ops listener (the primary serves it) and never probe the upstream themselves.
   const running = await startProxy({ ...config, metricsListen: null }, { log, metrics, postureEnforced: true });
   sendToPrimary({ type: 'mtls-sidecar:ready' });
-  const serving = { log, reload: () => running.reload('signal'), close: (ms: number) => running.close(ms) };
-  await serveUntilStopped(serving, { graceMs: config.shutdownGraceMs, repeatedSignal: 'ignore', attach: (control) => listenToPrimary(running, control) });
+  await serveUntilStopped(servingProxy(running), { graceMs: config.shutdownGraceMs, repeatedSignal: 'ignore', attach: (control) => listenToPrimary(running, control) });
   log.info('worker stopped');
   await new Promise<void>((resolve) => log.flush(() => resolve()));
 }
