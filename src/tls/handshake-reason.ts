@@ -1,8 +1,37 @@
 // Maps OpenSSL verification codes and TLS client errors to the small, documented set of reason labels (README "Probes and metrics").
 
-import type { RejectReason } from '../ops/handshake-reasons.js';
+export type RejectReason =
+  | 'no_certificate'
+  | 'unknown_ca'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'revoked'
+  | 'bad_key_usage'
+  | 'invalid_chain'
+  | 'chain_too_long'
+  | 'weak_key'
+  | 'weak_signature'
+  | 'bad_certificate'
+  | 'timeout'
+  | 'protocol'
+  | 'other';
 
-export type { RejectReason } from '../ops/handshake-reasons.js';
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'no_certificate',
+  'unknown_ca',
+  'expired',
+  'not_yet_valid',
+  'revoked',
+  'bad_key_usage',
+  'invalid_chain',
+  'chain_too_long',
+  'weak_key',
+  'weak_signature',
+  'bad_certificate',
+  'timeout',
+  'protocol',
+  'other',
+];
 
 const VERIFY_CODE_REASONS: Readonly<Record<string, RejectReason>> = {
   UNABLE_TO_GET_ISSUER_CERT: 'unknown_ca',
