@@ -5,10 +5,6 @@ import { listsToken, normalizeHeaderName, parseConnectionTokens, STRIPPED_HEADER
 import { escapeNonPrintable, escapeWith, LIST_ITEM } from '../identity/printable.js';
 import { formatXfcc } from './xfcc.js';
 
-export interface ConnectionFacts {
-  remoteAddress: string;
-}
-
 export type IdentityHeaders = ReadonlyArray<readonly [string, string]>;
 
 /** SAN list: items joined by `,` with `,` `"` `\` space and non-printable bytes inside an item as `\XX`. */

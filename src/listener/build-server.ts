@@ -1,26 +1,25 @@
 // Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, undici forwarding, WebSocket tunnels, fixed error bodies, access log.
-import { readFileSync } from 'node:fs';
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { badRequest, internalError } from '../http/error-replies.js';
-import { logAccess } from '../ops/access-log.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
-import { attachConnectionGate } from '../tls/connection-gate.js';
+import { createOutcomeRecorder } from '../record/outcome.js';
+import { attachConnectionGate } from '../gate/connection-gate.js';
 import { attachAdmissionLimits } from './admission-limits.js';
 import { attachResetBudget, createResetStreamGuard } from './rapid-reset.js';
-import { createAuthorizeHook, createFrameworkErrorHandler, replyOf, sendErrorReply } from '../server/authorize-hook.js';
-import { registerGrpcForwarding } from '../server/grpc-forwarder.js';
-import { grpcAccessFields } from '../server/grpc-status.js';
+import { createAuthorizeHook, createFrameworkErrorHandler, replyOf } from '../judgement/authorize-hook.js';
+import { sendErrorReply } from '../record/error-reply.js';
+import { registerGrpcForwarding } from '../upstream/grpc-forwarder.js';
 import { fastifyServerFactory } from './fastify-server.js';
 import { createClientErrorHandler, createListenerServer, type ListenerServer } from './listener.js';
-import { contextOf } from '../server/request-context.js';
+import { contextOf } from '../record/request-context.js';
 import type { SnapshotStore } from '../state/snapshot.js';
-import { createUpstreamPool } from '../server/upstream.js';
-import { createHttpForwarder } from '../server/forward-http.js';
+import { createUpstream } from '../upstream/upstream.js';
+import { createHttpForwarder } from '../upstream/forward-http.js';
 import { keepContentTypeOpaque } from './opaque-content-type.js';
-import { createWebSocketSupport, dispatchUpgrades } from '../server/websocket.js';
+import { createWebSocketSupport, dispatchUpgrades } from '../upstream/websocket.js';
 
 export interface ProxyDeps {
   store: SnapshotStore;
@@ -44,48 +43,17 @@ function refuseSchemas(): never {
 /** Methods forwarded; any other is answered 400 by the not-found handler. */
 const FORWARDED_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
 
-const kRecorded = Symbol('mtls-sidecar.recorded');
-
-/**
- * One access line and the request metrics for an exchange, once: an exchange can end by more than one path (a caller
- * that aborts after its answer was written; an error answer attempted after the abort was recorded), and the first wins.
- */
-function recordExchange(deps: ProxyDeps, request: FastifyRequest, reply: FastifyReply, status: number): void {
-  const marked = request as FastifyRequest & { [kRecorded]?: true };
-  if (marked[kRecorded]) return;
-  marked[kRecorded] = true;
-  const ctx = contextOf(request);
-  const method = request.raw.method ?? '';
-  deps.metrics.requests.inc({ method: methodLabel(method), code: String(status) });
-  deps.metrics.requestDuration.observe(reply.elapsedTime / 1000);
-  const identity = ctx?.conn?.identity;
-  logAccess(deps.log, {
-    requestId: ctx?.requestId ?? '',
-    method,
-    path: ctx?.path ?? '',
-    status,
-    durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
-    subject: identity?.subject,
-    uri: identity?.uris[0],
-    serial: identity?.serial,
-    issuer: identity?.issuer,
-    decision: ctx?.decision ?? 'none',
-    route: ctx?.route ?? undefined,
-    rule: ctx?.rule,
-    reason: ctx?.upstreamError ?? ctx?.refusal,
-    ...grpcAccessFields(request),
-  });
-}
-
 export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise<ProxyServer> {
-  const record = (request: FastifyRequest, reply: FastifyReply, status: number): void => recordExchange(deps, request, reply, status);
+  const outcomes = createOutcomeRecorder(deps);
+  const { record } = outcomes;
   const onFrameworkError = createFrameworkErrorHandler({ metrics: deps.metrics, record });
+  const upstream = createUpstream(config);
   const websockets = createWebSocketSupport({
+    upstream,
     config,
-    upstreamCaPem: config.upstream.kind === 'https' && config.upstreamCa ? readFileSync(config.upstreamCa, 'utf8') : undefined,
     store: deps.store,
     metrics: deps.metrics,
-    record,
+    outcomes,
   });
   const server = createListenerServer(deps.store.current.material, config);
   const clientErrorLog = createRateLimitedLog({ limit: 20, windowMs: 10_000 }, (suppressed, total) =>
@@ -114,7 +82,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
       bodyLimits: { idleMs: config.idleTimeoutMs, totalMs: config.requestTimeoutMs },
     }));
   app.addHook('onRequest', createResetStreamGuard(record)); // HTTP/2: a stream reset in the same flight starts nothing
-  registerGrpcForwarding(app, config, deps); // after authorization: only allowed gRPC calls reach it
+  registerGrpcForwarding(app, upstream, config, { outcomes, log: deps.log }); // after authorization: only allowed gRPC calls reach it
   app.addHook('onResponse', (request, reply, done) => {
     // An exchange the forwarder still owns records its own outcome (an HTTP/2 stream reset by the caller reports
     // 'finish' too, and must be 499, not the status whose head was sent).
@@ -159,8 +127,9 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     sendErrorReply(reply, badRequest(requestId), requestId);
   });
 
-  const forwarder = createHttpForwarder(createUpstreamPool(config), { metrics: deps.metrics, record, stripHeaders: config.stripHeaders });
-  app.addHook('onClose', async () => forwarder.close());
+  const forwarder = createHttpForwarder(upstream, { outcomes, stripHeaders: config.stripHeaders });
+  // Once every caller connection is gone (finished or cut at the grace deadline): nobody is left to answer.
+  app.addHook('onClose', async () => upstream.close());
   // Bodies are streamed to the upstream untouched: a pass-through parser leaves the request stream unread.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));

@@ -8,7 +8,7 @@ import type { Config } from '../config/types.js';
 import { clientErrorReply, formatRawHttp1Reply } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { RateLimitedLog } from '../ops/rate-limited-log.js';
-import { verifiedConnectionOf } from '../tls/connection-gate.js';
+import { verifiedConnectionOf } from '../gate/verified-connection.js';
 import { buildServerTlsOptions } from '../state/secure-context.js';
 import type { TlsMaterial } from '../state/material.js';
 import { sessionGraceMs, superviseSession } from './session-supervisor.js';

@@ -2,9 +2,9 @@
 import http2, { type Http2SecureServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Logger } from 'pino';
-import { h2StreamOf } from '../http/message-body.js';
+import { contextOf } from '../record/request-context.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
-import { verifiedConnectionOf } from '../tls/connection-gate.js';
+import { verifiedConnectionOf } from '../gate/verified-connection.js';
 
 const { NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
@@ -45,7 +45,7 @@ function isGone(stream: ServerHttp2Stream): boolean {
  */
 export function createResetStreamGuard(record: (request: FastifyRequest, reply: FastifyReply, status: number) => void) {
   return function guardResetStreams(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    const stream = h2StreamOf(request.raw);
+    const stream = contextOf(request)?.h2Stream;
     if (stream === undefined) {
       done();
       return;

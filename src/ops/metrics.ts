@@ -1,6 +1,6 @@
 // Every metric of SPEC §6 on one injected prom-client registry (no globals, so tests and workers never collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { REJECT_REASONS } from '../tls/handshake-reason.js';
+import { REJECT_REASONS } from './reject-reasons.js';
 
 const PREFIX = 'mtls_sidecar_';
 

@@ -33,7 +33,7 @@ export function buildServerTlsOptions(material: TlsMaterial, config: Config): Tl
     ...buildSecureContextOptions(material, config),
     requestCert: true,
     // OpenSSL then refuses a client without a certificate with an alert. Every other verdict is handed to the
-    // connection gate during the handshake (tls/verdict-handoff.ts), which destroys the socket before any request
+    // connection gate during the handshake (gate/verdict-handoff.ts), which destroys the socket before any request
     // is read and keeps the reason.
     rejectUnauthorized: true,
     handshakeTimeout: config.handshakeTimeoutMs,

@@ -5,8 +5,8 @@ import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import fastify from 'fastify';
 import pino from 'pino';
-import { answerPipelineFailure } from '../../src/server/pipeline-failure.js';
-import { setContext } from '../../src/server/request-context.js';
+import { answerPipelineFailure } from '../../src/upstream/pipeline-failure.js';
+import { openRequestContext } from '../../src/record/request-context.js';
 
 t.test('a throw after hijack is answered 500 with the fixed body, logged, and reaches onResponse', async (t) => {
   const logged: Array<Record<string, unknown>> = [];
@@ -14,7 +14,7 @@ t.test('a throw after hijack is answered 500 with the fixed body, logged, and re
   const app = fastify({ logger: false });
   const finished: number[] = [];
   app.addHook('onRequest', (request, reply) => {
-    setContext(request, { requestId: 'boom-1', transport: 'h1', path: '/x', conn: undefined, decision: 'allow', rule: null, route: null });
+    Object.assign(openRequestContext(request, reply, { requestId: 'boom-1', conn: undefined }), { path: '/x', decision: 'allow' });
     reply.hijack();
     try {
       throw Object.assign(new Error('secret detail'), { code: 'ERR_TEST' });

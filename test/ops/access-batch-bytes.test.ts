@@ -5,7 +5,7 @@ import { mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { logAccess } from '../../src/ops/access-log.js';
+import { logAccess } from '../../src/record/access-log.js';
 import { createLogger } from '../../src/ops/logger.js';
 
 t.test('byte batches keep every line whole and in order', async (t) => {

@@ -4,7 +4,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import t from 'tap';
-import { formatAccessLine, type AccessEntry } from '../../src/ops/access-log.js';
+import { formatAccessLine, type AccessEntry } from '../../src/record/access-log.js';
 
 function pinoLine(entry: AccessEntry, time: string, pid: number): string {
   let out = '';

@@ -9,12 +9,12 @@ import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { cliMissing, REPO_ROOT } from './lib/cli-process.js';
 
-const dist = (file: string): string => pathToFileURL(join(REPO_ROOT, 'dist/ops', file)).href;
+const dist = (file: string): string => pathToFileURL(join(REPO_ROOT, 'dist', file)).href;
 
 const PRELUDE = `
 import { writeSync, open } from 'node:fs';
-import { createLogger } from '${dist('logger.js')}';
-import { logAccess } from '${dist('access-log.js')}';
+import { createLogger } from '${dist('ops/logger.js')}';
+import { logAccess } from '${dist('record/access-log.js')}';
 const log = createLogger('info', 1);
 let total = 0;
 const line = () => logAccess(log, { requestId: 'r' + total++, method: 'GET', path: '/items/' + 'x'.repeat(200), status: 200, durationMs: 1.5, decision: 'allow', rule: null });

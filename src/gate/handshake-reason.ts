@@ -1,37 +1,5 @@
 // Maps OpenSSL verification codes and TLS client errors to the small, documented set of reason labels (README "Probes and metrics").
-
-export type RejectReason =
-  | 'no_certificate'
-  | 'unknown_ca'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'revoked'
-  | 'bad_key_usage'
-  | 'invalid_chain'
-  | 'chain_too_long'
-  | 'weak_key'
-  | 'weak_signature'
-  | 'bad_certificate'
-  | 'timeout'
-  | 'protocol'
-  | 'other';
-
-export const REJECT_REASONS: readonly RejectReason[] = [
-  'no_certificate',
-  'unknown_ca',
-  'expired',
-  'not_yet_valid',
-  'revoked',
-  'bad_key_usage',
-  'invalid_chain',
-  'chain_too_long',
-  'weak_key',
-  'weak_signature',
-  'bad_certificate',
-  'timeout',
-  'protocol',
-  'other',
-];
+import type { RejectReason } from '../ops/reject-reasons.js';
 
 const VERIFY_CODE_REASONS: Readonly<Record<string, RejectReason>> = {
   UNABLE_TO_GET_ISSUER_CERT: 'unknown_ca',

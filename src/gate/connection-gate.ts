@@ -2,46 +2,25 @@
 import { randomBytes, X509Certificate } from 'node:crypto';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import { tryComputeIdentity } from '../identity/identity.js';
 import type { Identity } from '../identity/types.js';
 import { buildIdentityHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
-import type { SnapshotStore } from '../state/snapshot.js';
+import type { RejectReason } from '../ops/reject-reasons.js';
 import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
-import { classifyClientError, classifyVerifyError, type RejectReason } from './handshake-reason.js';
-import { explainUnverified, judgeVerifiedChains, type Refusal } from './judge-chain.js';
-import { chainKeyOf, readPeerChain, MAX_CHAIN_LENGTH, type PeerChain } from './peer-chain.js';
-import { buildSignedChain, isChainAnchored, isChainRevoked } from '../state/revocation.js';
+import { classifyClientError, classifyVerifyError } from './handshake-reason.js';
+import { judgeChain, type ChainTrust, type PresentedChain } from './judge-chain.js';
+import { chainKeyOf, readPeerChain, type PeerChain } from './peer-chain.js';
 import { createVerdictCache, type ChainVerdict } from './verdict-cache.js';
 import { keepVerdictsInGate } from './verdict-handoff.js';
-
-export const kConnection = Symbol('mtls-sidecar.connection');
-
-export interface VerifiedConnection {
-  identity: Identity;
-  identityHeaders: ReadonlyArray<readonly [string, string]>;
-  /** The chains (leaf first) the connection was admitted on; kept so revocation can be re-judged after a CRL reload. */
-  chains: X509Certificate[][];
-  remoteAddress: string;
-  /** When the first certificate of any admitted chain (leaf, intermediate or CA) expires, in ms since the epoch. */
-  validUntilMs: number;
-  /** Snapshot version this connection was last judged under, and the verdict then. */
-  judgedVersion: number;
-  revoked: boolean;
-}
+import { kConnection, validUntilOf, type VerifiedConnection } from './verified-connection.js';
 
 type GatedSocket = TLSSocket & { [kConnection]?: VerifiedConnection };
 
-/** The verified state of the connection a request arrived on; undefined means: never forward. */
-export function verifiedConnectionOf(socket: unknown): VerifiedConnection | undefined {
-  if (socket === null || typeof socket !== 'object') return undefined;
-  return (socket as GatedSocket)[kConnection];
-}
-
 export interface GateDeps {
-  store: SnapshotStore;
+  /** The snapshot store: the CAs and CRLs in force now, and a version that changes with them. */
+  store: { readonly current: { version: number; material: ChainTrust } };
   metrics: Metrics;
   log: Logger;
   forwardCert: boolean;
@@ -49,42 +28,6 @@ export interface GateDeps {
 
 const EXPIRY_WARNING_MS = 7 * 86_400_000;
 const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
-
-/**
- * The reported issuers except those that are byte for byte a loaded CA (filled in by Node from the loaded CAs):
- * buildSignedChain tries the loaded CAs first, so such a copy could never be picked.
- */
-function peerSentOf(issuers: readonly X509Certificate[], caCerts: readonly X509Certificate[]): X509Certificate[] {
-  if (issuers.length === 0) return issuers as X509Certificate[];
-  const loaded = new Set(caCerts.map((c) => c.fingerprint256));
-  return issuers.filter((issuer) => !loaded.has(issuer.fingerprint256));
-}
-
-function x509Of(peer: PeerChain): X509Certificate[] {
-  return peer.certs.map((c) => new X509Certificate(c.raw));
-}
-
-/**
- * Re-judges an open connection under the current snapshot: revoked by a CRL, no longer chaining to a loaded
- * CA, or expired since the handshake all count as revoked (the request gets 403). Cheap unless the snapshot
- * changed since the connection was last judged.
- */
-export function refreshRevocation(conn: VerifiedConnection, store: SnapshotStore): boolean {
-  const snapshot = store.current;
-  if (conn.judgedVersion !== snapshot.version) {
-    const { crls, caCerts } = snapshot.material;
-    conn.revoked = conn.chains.some((chain) => isChainRevoked(chain, crls) || !isChainAnchored(chain, caCerts));
-    conn.judgedVersion = snapshot.version;
-  }
-  return conn.revoked || conn.validUntilMs <= Date.now();
-}
-
-/** The earliest expiry of any certificate in the chains: an open connection is judged expired from then on. */
-function validUntilOf(chains: readonly X509Certificate[][]): number {
-  let earliest = Number.POSITIVE_INFINITY;
-  for (const chain of chains) for (const cert of chain) earliest = Math.min(earliest, cert.validToDate.getTime());
-  return earliest;
-}
 
 /** DER size of the peer's leaf as far as the handshake got, 0 when unknown. */
 function peerCertificateSize(socket: TLSSocket): number {
@@ -153,77 +96,42 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     server.setTicketKeys(randomBytes(48));
   };
 
-  /** The peer's chain; null once a connection without a certificate, or with too long a chain, is refused. */
-  const peerChainOrRefuse = (socket: GatedSocket): PeerChain | null => {
-    const peer = readPeerChain(socket);
-    if (peer === null) reject(socket, 'no_certificate', 'the client sent no certificate');
-    else if (peer.tooLong) reject(socket, 'chain_too_long', `more than ${MAX_CHAIN_LENGTH} certificates`);
-    else return peer;
-    return null;
-  };
-
-  /** Why OpenSSL refused, from its code and the chain as far as Node links it. */
-  const refuseUnverified = (socket: GatedSocket): void => {
-    const peer = peerChainOrRefuse(socket);
-    if (peer === null) return;
-    const refusal = explainUnverified(String(socket.authorizationError ?? ''), x509Of(peer));
-    reject(socket, refusal.reason, refusal.detail);
-  };
-
-  /** The chains a verified handshake stands on, or why it cannot stand. */
-  const chainsOf = (socket: GatedSocket, peer: PeerChain, caCerts: readonly X509Certificate[]): X509Certificate[][] | Refusal => {
-    const [leaf, ...reported] = x509Of(peer);
-    if (leaf === undefined) return { reason: 'no_certificate', detail: 'the client sent no certificate' };
-    const chain = buildSignedChain(leaf, peerSentOf(reported, caCerts), caCerts);
-    if (!socket.isSessionReused()) {
-      chainMemory.remember(leaf.fingerprint256, chain);
-      return [chain];
-    }
-    // The ticket kept only the leaf: judge every chain a full handshake verified for it. A leaf issued by a loaded
-    // CA needs none. Without either, refuse: the client's next full handshake gets judged whole.
-    const remembered = chainMemory.recall(leaf.fingerprint256);
-    if (remembered !== null) return remembered.chains;
-    if (chain.length > 1 && isChainAnchored(chain, caCerts)) return [chain];
-    forceFullHandshakes();
-    return { reason: 'unknown_ca', detail: 'resumed session whose verified chain is not known here; a full handshake is needed' };
+  /** The peer's chain as judgeChain reads it; a chain that is too long is refused before any of it is parsed. */
+  const presentedOf = (socket: TLSSocket, peer: PeerChain | null, resumed: boolean, remembered: X509Certificate[][] | null): PresentedChain | null => {
+    if (peer === null) return null;
+    const verifyError = socket.authorized === true ? null : String(socket.authorizationError ?? '');
+    const certs = peer.tooLong ? [] : peer.certs.map((c) => new X509Certificate(c.raw));
+    return { certs, tooLong: peer.tooLong, verifyError, resumed, remembered };
   };
 
   const onSecureConnection = (socket: GatedSocket): void => {
-    if (socket.authorized !== true) {
-      refuseUnverified(socket);
+    const peer = readPeerChain(socket);
+    const snapshot = store.current;
+    if (peer === null || peer.tooLong || socket.authorized !== true) {
+      const refusal = judgeChain(presentedOf(socket, peer, false, null), snapshot.material, Date.now());
+      if (!refusal.admitted) reject(socket, refusal.reason, refusal.detail);
+      else socket.destroy(); // never admitted without a verified chain: fail closed
       return;
     }
-    const peer = peerChainOrRefuse(socket);
-    if (peer === null) return;
-    const snapshot = store.current;
-    const { caCerts, crls } = snapshot.material;
-    syncMemory(caCerts);
+    syncMemory(snapshot.material.caCerts);
     const resumed = socket.isSessionReused();
     const leafFingerprint = peer.certs[0]!.fingerprint256;
-    const key = resumed ? `resumed:${leafFingerprint}:${chainMemory.recall(leafFingerprint)?.tag ?? chainKeyOf(peer.certs)}` : chainKeyOf(peer.certs);
+    const memory = resumed ? chainMemory.recall(leafFingerprint) : null;
+    const key = resumed ? `resumed:${leafFingerprint}:${memory?.tag ?? chainKeyOf(peer.certs)}` : chainKeyOf(peer.certs);
     const cached = verdicts.get(key, snapshot.version);
     if (cached !== undefined) {
       if (!resumed) chainMemory.remember(leafFingerprint, cached.chains[0]!);
       admit(socket, cached, snapshot.version);
       return;
     }
-    const chains = chainsOf(socket, peer, caCerts);
-    if (!Array.isArray(chains)) {
-      reject(socket, chains.reason, chains.detail);
+    const judgement = judgeChain(presentedOf(socket, peer, resumed, memory?.chains ?? null), snapshot.material, Date.now());
+    if (!resumed && judgement.built !== undefined) chainMemory.remember(leafFingerprint, judgement.built);
+    if (!judgement.admitted) {
+      if (judgement.fullHandshakeNeeded === true) forceFullHandshakes();
+      reject(socket, judgement.reason, judgement.detail);
       return;
     }
-    // A socket accepted before a reload handshakes with the secure context of that moment; its chains are judged
-    // against the CAs and CRLs in force now, exactly as refreshRevocation does for later requests.
-    const refusal = judgeVerifiedChains(chains, { caCerts, crls }, !resumed);
-    if (refusal !== null) {
-      reject(socket, refusal.reason, refusal.detail);
-      return;
-    }
-    const identity = tryComputeIdentity(chains[0]![0]!);
-    if (identity === null) {
-      reject(socket, 'bad_certificate', 'certificate could not be parsed');
-      return;
-    }
+    const { identity, chains } = judgement;
     const verdict: ChainVerdict = { identity, identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }), chains };
     verdicts.set(key, snapshot.version, verdict);
     admit(socket, verdict, snapshot.version);

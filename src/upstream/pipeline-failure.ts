@@ -3,10 +3,10 @@ import http2 from 'node:http2';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { internalError } from '../http/error-replies.js';
-import { h2StreamOf } from '../http/message-body.js';
-import { sendErrorReply } from './authorize-hook.js';
-import { GrpcStatus, isGrpcContentType, noteGrpcStatus, respondTrailersOnly } from './grpc-status.js';
-import { contextOf } from './request-context.js';
+import { contextOf } from '../record/request-context.js';
+import { sendErrorReply } from '../record/error-reply.js';
+import { GrpcStatus, isGrpcContentType, respondTrailersOnly } from '../http/grpc-status.js';
+import { cutResponse } from './response-relay.js';
 
 /**
  * fastify runs with `logger: false` and, once a reply is hijacked, drops an error a hook throws without answering:
@@ -22,19 +22,19 @@ export function answerPipelineFailure(request: FastifyRequest, reply: FastifyRep
     return;
   }
   const res = reply.raw;
-  const stream = h2StreamOf(res);
-  if (stream !== undefined && isGrpcContentType(request.raw.headers['content-type'])) {
-    noteGrpcStatus(request, GrpcStatus.INTERNAL);
+  const stream = ctx?.h2Stream;
+  if (ctx !== undefined && stream !== undefined && isGrpcContentType(request.raw.headers['content-type'])) {
+    ctx.grpcStatus = GrpcStatus.INTERNAL;
     if (!respondTrailersOnly(stream, GrpcStatus.INTERNAL, requestId)) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     return;
   }
   if (res.headersSent) {
-    if (stream !== undefined) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    if (ctx !== undefined) cutResponse(ctx);
     else res.destroy();
     return;
   }
   const body = internalError(requestId).body;
-  if (ctx?.transport !== 'h2') res.setHeader('connection', 'close');
+  if (stream === undefined) res.setHeader('connection', 'close');
   res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
   res.end(body);
 }

@@ -1,11 +1,12 @@
 // Forwards one authorized gRPC call between the caller's HTTP/2 stream and an upstream HTTP/2 stream: headers, data, trailers, resets, deadline.
 import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { MAX_DURATION_MS } from '../config/flags.js';
-import { GrpcStatus, encodeGrpcMessage, grpcMessageOf, grpcStatusForReset, parseGrpcTimeout, respondTrailersOnly } from './grpc-status.js';
+import { GrpcStatus, encodeGrpcMessage, grpcMessageOf, grpcStatusForReset, parseGrpcTimeout, respondTrailersOnly } from '../http/grpc-status.js';
+import { relayableHeaderObject } from './response-headers.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
-/** Headers HTTP/2 forbids (RFC 9113 §8.2.2) that HTTP/1.1-minded code may still hand over; `te` is set apart. */
+/** Request headers HTTP/2 forbids (RFC 9113 §8.2.2) that HTTP/1.1-minded code may still hand over; `te` is set apart. */
 const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host'];
 
 export interface GrpcCallHooks {
@@ -15,6 +16,8 @@ export interface GrpcCallHooks {
   onStatus(code: number): void;
   /** The proxy answered in place of the upstream: bounded reason for the log and upstream_errors_total. */
   onUpstreamFailure(reason: 'timeout' | 'refused' | 'reset' | 'tls' | 'other'): void;
+  /** The caller cancelled, or its connection went away, before the call ended. */
+  onCallerGone(): void;
 }
 
 /** Request headers for the upstream: the sanitized set (identity already applied) plus HTTP/2 pseudo-headers. */
@@ -33,17 +36,6 @@ export function buildUpstreamCallHeaders(
   out[':path'] = pseudo.path;
   // gRPC requires it (PROTOCOL-HTTP2); it is the only TE value HTTP/2 allows (composeUpstreamHeaders kept no other).
   if (opts.forceTrailers) out.te = 'trailers';
-  return out;
-}
-
-/** Response headers or trailers from the upstream, without pseudo-headers other than :status. */
-function copyResponseHeaders(incoming: IncomingHttpHeaders, keepStatus: boolean): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const name of Object.keys(incoming)) {
-    if (name.charCodeAt(0) === 58 /* ':' */ && !(keepStatus && name === ':status')) continue;
-    if (CONNECTION_SPECIFIC.includes(name)) continue;
-    out[name] = incoming[name];
-  }
   return out;
 }
 
@@ -112,7 +104,7 @@ export function runGrpcCall(inbound: ServerHttp2Stream, headers: OutgoingHttpHea
 
   upstream.on('response', (responseHeaders, flags) => {
     if (settled || inbound.destroyed || inbound.closed) return;
-    const out = copyResponseHeaders(responseHeaders, true);
+    const out: OutgoingHttpHeaders = relayableHeaderObject(responseHeaders, { keepStatus: true });
     if (out['x-request-id'] === undefined) out['x-request-id'] = requestId;
     try {
       if ((flags & NGHTTP2_FLAG_END_STREAM) !== 0) {
@@ -131,7 +123,7 @@ export function runGrpcCall(inbound: ServerHttp2Stream, headers: OutgoingHttpHea
     upstream.pipe(inbound, { end: false });
   });
   upstream.on('trailers', (trailers) => {
-    upstreamTrailers = copyResponseHeaders(trailers, false);
+    upstreamTrailers = relayableHeaderObject(trailers);
   });
   const endResponse = (): void => {
     if (inbound.headersSent && !inbound.writableEnded && !inbound.destroyed) inbound.end(); // 'wantTrailers' follows
@@ -190,6 +182,7 @@ export function runGrpcCall(inbound: ServerHttp2Stream, headers: OutgoingHttpHea
     if (!settled) {
       settled = true;
       hooks.onStatus(GrpcStatus.CANCELLED); // the caller cancelled or its connection is gone
+      hooks.onCallerGone();
     }
     if (!upstream.closed) upstream.close(NGHTTP2_CANCEL);
   });

@@ -1,6 +1,5 @@
 // gRPC vocabulary for the proxy: which requests are gRPC, the status codes it answers with, and its trailers-only refusals.
-import http2, { type Http2ServerRequest, type ServerHttp2Stream } from 'node:http2';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import http2, { type ServerHttp2Stream } from 'node:http2';
 
 /** The canonical gRPC status codes the proxy itself produces or reports. */
 export const GrpcStatus = {
@@ -64,23 +63,6 @@ export function grpcStatusForReset(code: number): number {
   return GrpcStatus.INTERNAL;
 }
 
-// The grpc-status of each answered gRPC call, for its access line and metric; keyed by the fastify request.
-const statuses = new WeakMap<object, number>();
-
-export function noteGrpcStatus(request: FastifyRequest, code: number): void {
-  statuses.set(request, code);
-}
-
-export function grpcStatusOf(request: FastifyRequest): number | undefined {
-  return statuses.get(request);
-}
-
-/** Extra access-log fields for a gRPC call (`grpcStatus`); empty for everything else. */
-export function grpcAccessFields(request: FastifyRequest): { grpcStatus?: number } {
-  const code = statuses.get(request);
-  return code === undefined ? {} : { grpcStatus: code };
-}
-
 /** grpc-message is percent-encoded (gRPC PROTOCOL-HTTP2): everything outside printable ASCII, and `%` itself. */
 export function encodeGrpcMessage(text: string): string {
   return Array.from(Buffer.from(text, 'utf8'), (b) => (b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
@@ -106,19 +88,6 @@ export function respondTrailersOnly(stream: ServerHttp2Stream, code: number, req
   if (stream.destroyed || stream.headersSent || stream.closed) return false;
   stream.respond(trailersOnlyHeaders(code, requestId), { endStream: true });
   return true;
-}
-
-/**
- * The proxy's own refusal of a gRPC call (authorization, bad path, upstream failure) as a trailers-only response
- * with the gRPC status matching `httpStatus`, instead of a JSON body a gRPC client cannot read. fastify's reply is
- * hijacked; its onResponse hooks still run when the stream closes, with HTTP status 200.
- */
-export function sendGrpcRefusal(reply: FastifyReply, httpStatus: number, requestId: string): void {
-  const code = grpcStatusForHttp(httpStatus);
-  noteGrpcStatus(reply.request, code);
-  reply.hijack();
-  const stream = (reply.request.raw as unknown as Http2ServerRequest).stream;
-  if (!respondTrailersOnly(stream, code, requestId)) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
 }
 
 const TIMEOUT_UNITS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };

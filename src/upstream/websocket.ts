@@ -16,10 +16,15 @@ import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { listsToken } from '../http/header-sanitize.js';
 import { badRequest, upstreamFailure } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
-import { refreshRevocation, type VerifiedConnection } from '../tls/connection-gate.js';
+import { callerStandingOf, type VerifiedConnection } from '../gate/verified-connection.js';
+import { judgeRequest } from '../judgement/judge-request.js';
+import { requestHeadOf, type RequestHead } from '../judgement/request-head.js';
 import type { SnapshotStore } from '../state/snapshot.js';
-import { sendErrorReply } from './authorize-hook.js';
-import { contextOf } from './request-context.js';
+import { sendErrorReply } from '../record/error-reply.js';
+import { CALLER_GONE, type OutcomeRecorder } from '../record/outcome.js';
+import { contextOf } from '../record/request-context.js';
+import { relayableHeaderObject } from './response-headers.js';
+import type { Upstream } from './upstream.js';
 
 const kUpgrade = Symbol('mtls-sidecar.upgrade');
 
@@ -31,12 +36,12 @@ interface PendingUpgrade {
 type UpgradeRequest = IncomingMessage & { [kUpgrade]?: PendingUpgrade };
 
 export interface TunnelDeps {
-  config: Pick<Config, 'upstream' | 'upstreamCa' | 'upstreamTimeoutMs' | 'stripHeaders'>;
-  upstreamCaPem: string | undefined;
+  upstream: Upstream;
+  config: Pick<Config, 'upstreamTimeoutMs' | 'stripHeaders'>;
   store: SnapshotStore;
   metrics: Metrics;
-  /** Writes the access line and request metrics for an exchange fastify's onResponse will not see (a 101). */
-  record(request: FastifyRequest, reply: FastifyReply, status: number): void;
+  /** Records what fastify's onResponse will not see: a 101, a caller gone before the upstream answered. */
+  outcomes: OutcomeRecorder;
 }
 
 export interface WebSocketSupport {
@@ -53,7 +58,8 @@ const REJUDGE_INTERVAL_MS = 1000;
 
 interface Tunnel {
   conn: VerifiedConnection;
-  path: string;
+  /** The upgrade request's head as forwarded (its target already the judged path): judged again after a reload. */
+  head: RequestHead;
 }
 
 /**
@@ -73,10 +79,6 @@ export function dispatchUpgrades(server: { on(event: 'upgrade', l: (req: Incomin
   });
 }
 
-function upstreamHostHeader(upstream: Config['upstream']): string {
-  return upstream.kind === 'unix' ? 'localhost' : upstream.url.host;
-}
-
 /** The 101 head exactly as the upstream sent it (names and values already validated by Node's parser). */
 function formatSwitchingHead(res: IncomingMessage): string {
   let out = `HTTP/1.1 101 ${res.statusMessage || 'Switching Protocols'}\r\n`;
@@ -86,7 +88,7 @@ function formatSwitchingHead(res: IncomingMessage): string {
 
 export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
   const tunnels = new Map<Duplex, Tunnel>();
-  const { upstream } = deps.config;
+  const { target } = deps.upstream;
 
   // A tunnel has no next request to judge, so after a reload (CRL, CA, policy) each open one is judged again, as
   // its upgrade request would be now: a revoked or no longer admitted caller loses the connection.
@@ -96,8 +98,7 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
     if (snapshot.version === judgedVersion) return;
     judgedVersion = snapshot.version;
     for (const [socket, tunnel] of tunnels) {
-      const revoked = refreshRevocation(tunnel.conn, deps.store);
-      if (revoked || !snapshot.policy.decide('GET', tunnel.path, tunnel.conn.identity).allowed) {
+      if (judgeRequest(tunnel.head, callerStandingOf(tunnel.conn, snapshot), snapshot, false).decision !== 'allow') {
         deps.metrics.authzDecisions.inc({ decision: 'deny' });
         socket.destroy();
       }
@@ -136,60 +137,55 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
     });
     // The sanitizer drops Connection (hop-by-hop); this hop is an upgrade again.
     headers.connection = 'Upgrade';
-    headers.host = upstreamHostHeader(upstream);
-    const target =
-      upstream.kind === 'unix'
-        ? { socketPath: upstream.socketPath }
-        : { host: upstream.host, port: upstream.port, servername: upstream.kind === 'https' ? upstream.host : undefined };
-    const transport = upstream.kind === 'https' ? https : http;
-    const upReq = transport.request({
-      ...target,
+    headers.host = target.authority;
+    const upReq = (target.tls === undefined ? http : https).request({
+      ...target.address,
+      ...target.tls,
       method: 'GET',
       path: raw.url ?? '/',
       headers,
       agent: false,
-      ...(upstream.kind === 'https' ? { rejectUnauthorized: true, ...(deps.upstreamCaPem ? { ca: deps.upstreamCaPem } : {}) } : {}),
     });
     let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      clearTimeout(timer);
+      pending.socket.removeListener('close', onClientGone);
+      return true;
+    };
+    // The caller left before the upstream answered its handshake: 499, and the upstream request is dropped.
     const onClientGone = (): void => {
-      if (!settled) upReq.destroy();
+      if (!settle()) return;
+      upReq.destroy();
+      deps.outcomes.recordExchange(ctx, CALLER_GONE);
     };
     pending.socket.once('close', onClientGone);
     const timer = setTimeout(() => upReq.destroy(Object.assign(new Error('upstream handshake timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), deps.config.upstreamTimeoutMs);
 
     upReq.on('upgrade', (res, upSocket, upHead) => {
-      settled = true;
-      clearTimeout(timer);
-      pending.socket.removeListener('close', onClientGone);
-      if (pending.socket.destroyed) {
+      if (pending.socket.destroyed) onClientGone();
+      if (!settle()) {
         upSocket.destroy();
         return;
       }
       reply.hijack();
       pending.socket.write(formatSwitchingHead(res));
-      joinTunnel({ conn, path: ctx.path }, pending.socket, pending.head, upSocket, upHead);
-      deps.record(request, reply, 101);
+      joinTunnel({ conn, head: requestHeadOf(raw, 'h1') }, pending.socket, pending.head, upSocket, upHead);
+      deps.outcomes.recordExchange(ctx, 101);
     });
     upReq.on('response', (res) => {
       // The upstream refused the upgrade: its answer goes back like any proxied response.
-      settled = true;
-      clearTimeout(timer);
-      pending.socket.removeListener('close', onClientGone);
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(res.headers)) {
-        if (value === undefined || name === 'connection' || name === 'keep-alive' || name === 'transfer-encoding' || name === 'upgrade') continue;
-        out[name] = value;
+      if (!settle()) {
+        res.destroy();
+        return;
       }
-      reply.code(res.statusCode ?? 502).headers(out).header('x-request-id', ctx.requestId).send(res);
+      reply.code(res.statusCode ?? 502).headers(relayableHeaderObject(res.headers)).header('x-request-id', ctx.requestId).send(res);
     });
     upReq.on('error', (err: Error & { code?: string }) => {
-      clearTimeout(timer);
-      if (settled || reply.sent) return;
-      settled = true;
-      pending.socket.removeListener('close', onClientGone);
+      if (!settle() || reply.sent) return;
       const { reason, reply: body } = upstreamFailure(err, ctx.requestId);
-      ctx.upstreamError = reason;
-      deps.metrics.upstreamErrors.inc({ reason });
+      deps.outcomes.noteUpstreamFailure(ctx, reason);
       sendErrorReply(reply, body, ctx.requestId);
     });
     upReq.end();

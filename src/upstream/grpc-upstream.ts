@@ -1,13 +1,10 @@
 // node:http2 client sessions to the upstream (h2c, h2 over verified TLS, or h2c over a unix socket): another session when the open ones are at their stream limit, and a cap on one caller connection's streams.
-import { readFileSync } from 'node:fs';
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
 import net from 'node:net';
 import type { Config } from '../config/types.js';
+import type { UpstreamTarget } from './target.js';
 
 export interface UpstreamSessions {
-  /** `:scheme` and `:authority` of requests sent upstream. */
-  scheme: 'http' | 'https';
-  authority: string;
   /** Whether `owner` (a caller connection) already has --upstream-streams-per-connection streams open upstream. */
   callerAtLimit(owner: object): boolean;
   /**
@@ -36,23 +33,14 @@ interface Pooled {
   settled: boolean;
 }
 
-function authorityOf(config: Config): string {
-  const up = config.upstream;
-  if (up.kind === 'unix') return 'localhost';
-  return up.url.host;
-}
-
 function isUsable(entry: Pooled): boolean {
   return !entry.session.closed && !entry.session.destroyed;
 }
 
-export function createUpstreamSessions(config: Config): UpstreamSessions {
-  const up = config.upstream;
-  const scheme = up.kind === 'https' ? 'https' : 'http';
-  const authority = authorityOf(config);
-  const ca = up.kind === 'https' && config.upstreamCa ? readFileSync(config.upstreamCa, 'utf8') : undefined;
-  const maxSessions = config.limits.upstreamMaxConnections;
-  const perCaller = config.limits.upstreamStreamsPerConnection;
+export function createUpstreamSessions(target: UpstreamTarget, limits: Config['limits']): UpstreamSessions {
+  const maxSessions = limits.upstreamMaxConnections;
+  const perCaller = limits.upstreamStreamsPerConnection;
+  const { address, tls } = target;
   const pool = new Set<Pooled>();
   const callerStreams = new WeakMap<object, number>();
   let closed = false;
@@ -62,21 +50,10 @@ export function createUpstreamSessions(config: Config): UpstreamSessions {
     entry.settled ? (entry.session.remoteSettings.maxConcurrentStreams ?? DEFAULT_STREAM_LIMIT) : assumedLimit;
 
   const connect = (): Pooled => {
-    const options: SecureClientSessionOptions = { settings: { initialWindowSize: STREAM_WINDOW, enablePush: false } };
-    let target: string;
-    if (up.kind === 'unix') {
-      target = 'http://localhost';
-      options.createConnection = () => net.connect(up.socketPath);
-    } else if (up.kind === 'https') {
-      target = up.origin;
-      // Verified like the HTTP path: --upstream-ca, else the system store; the name checked is the URL's host.
-      options.rejectUnauthorized = true;
-      if (ca !== undefined) options.ca = ca;
-      if (!net.isIP(up.host)) options.servername = up.host;
-    } else {
-      target = up.origin; // http:// means h2c with prior knowledge, as gRPC servers expect
-    }
-    const session = http2.connect(target, options);
+    // http:// and unix: mean h2c with prior knowledge, as gRPC servers expect; https:// is verified like every kind.
+    const options: SecureClientSessionOptions = { settings: { initialWindowSize: STREAM_WINDOW, enablePush: false }, ...tls };
+    if ('socketPath' in address) options.createConnection = () => net.connect(address.socketPath);
+    const session = http2.connect(target.origin, options);
     const entry: Pooled = { session, active: 0, settled: false };
     const forget = (): void => {
       pool.delete(entry);
@@ -109,8 +86,6 @@ export function createUpstreamSessions(config: Config): UpstreamSessions {
   };
 
   return {
-    scheme,
-    authority,
     callerAtLimit: (owner) => (callerStreams.get(owner) ?? 0) >= perCaller,
     request(headers, owner) {
       if (closed) throw new Error('upstream sessions closed');

@@ -1,6 +1,6 @@
 // One access line per request: who called, what was decided, how long it took. Never the query string or secrets.
 import type { Logger } from 'pino';
-import { accessSinkOf } from './logger.js';
+import { accessSinkOf } from '../ops/logger.js';
 
 export interface AccessEntry {
   requestId: string;
