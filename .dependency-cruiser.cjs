@@ -6,8 +6,7 @@ module.exports = {
       name: 'no-circular',
       severity: 'error',
       comment: 'src/ has no import cycle, not even through type-only imports (README "Architecture")',
-      // Legacy, as in eslint.config.js: the folders issue 18 splits up. Delete this line once both are gone.
-      from: { pathNot: '^src/(server|tls)/' },
+      from: {},
       to: { circular: true },
     },
   ],

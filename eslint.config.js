@@ -23,9 +23,6 @@ export const LAYERS = [
   ['src/record'],
   ['src/judgement'],
   ['src/upstream'],
-  // Legacy: what is left of the two folders issue 18 splits into the layers around this entry. Delete the entry
-  // once both folders are gone.
-  ['src/server', 'src/tls'],
   ['src/listener'],
   ['src/lifecycle'],
   ['src/devcerts'],

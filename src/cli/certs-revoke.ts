@@ -6,8 +6,8 @@ import { ConfigError } from '../errors.js';
 import { issuedBy, loadCaDirectory, type CaDirectory } from '../devcerts/ca-directory.js';
 import { buildCrl, certificateSerialHex, crlToPem, DEFAULT_CRL_DAYS, readCrlState, type CrlState, type RevokedEntry } from '../devcerts/crl-builder.js';
 import { writeMaterialFiles } from '../devcerts/write-files.js';
-import { splitPem } from '../tls/pem.js';
-import { parseCrlPem } from '../tls/crl.js';
+import { splitPem } from '../state/pem.js';
+import { parseCrlPem } from '../state/crl.js';
 
 export const CRL_FILE = 'crl.pem';
 const LOCK_FILE = '.crl.pem.lock';

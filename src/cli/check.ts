@@ -10,10 +10,10 @@ import { assessPosture, describePostureRefusal } from '../posture/enforce.js';
 import { evaluatePosture } from '../posture/findings.js';
 import { probePosture } from '../posture/probe.js';
 import { countFindings } from '../posture/report.js';
-import { loadMaterialOrRefuse } from '../server/start-proxy.js';
-import type { TlsMaterial } from '../tls/material.js';
-import { parseCertificateBundle } from '../tls/pem.js';
-import { serverCertUsageProblems } from '../tls/server-cert-usage.js';
+import { loadMaterialOrRefuse } from '../state/load-state.js';
+import type { TlsMaterial } from '../state/material.js';
+import { parseCertificateBundle } from '../state/pem.js';
+import { serverCertUsageProblems } from '../state/server-cert-usage.js';
 import {
   formatCheckReport,
   formatIsoSeconds,

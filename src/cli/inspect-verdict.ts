@@ -5,8 +5,8 @@
 // checked here on the same chain.
 import type { X509Certificate } from 'node:crypto';
 import type { Identity } from '../identity/types.js';
-import type { TlsMaterial } from '../tls/material.js';
-import { buildSignedChain, isChainAnchored, isChainRevoked } from '../tls/revocation.js';
+import type { TlsMaterial } from '../state/material.js';
+import { buildSignedChain, isChainAnchored, isChainRevoked } from '../state/revocation.js';
 
 export type HandshakeRefusal = 'unknown_ca' | 'expired' | 'not_yet_valid' | 'revoked' | 'bad_key_usage';
 

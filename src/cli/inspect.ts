@@ -12,9 +12,9 @@ import { buildIdentityHeaders } from '../http/identity-headers.js';
 import { computeIdentity, DerError, tryComputeIdentity } from '../identity/identity.js';
 import type { Identity } from '../identity/types.js';
 import { uriSanProblem } from '../identity/uri-san.js';
-import { loadMaterialOrRefuse } from '../server/start-proxy.js';
-import type { TlsMaterial } from '../tls/material.js';
-import { parseCertificateBundle, splitPem } from '../tls/pem.js';
+import { loadMaterialOrRefuse } from '../state/load-state.js';
+import type { TlsMaterial } from '../state/material.js';
+import { parseCertificateBundle, splitPem } from '../state/pem.js';
 import { judgeHandshake, type HandshakeVerdict } from './inspect-verdict.js';
 import { formatInspectReport, formatIsoSeconds, type InspectReport, type InspectRouteResult } from './report-format.js';
 

@@ -5,7 +5,6 @@ import { UserError, EXIT_OK, EXIT_USAGE } from '../errors.js';
 import { ENV_PREFIX, FLAGS, describeFlag, isNonFlagEnvName, type FlagSpec } from '../config/flags.js';
 import { loadConfig } from '../config/load-config.js';
 import type { ConfigInput, RawOptions } from '../config/types.js';
-import { runCommand } from './run.js';
 
 export const EXIT_SOFTWARE = 70;
 
@@ -86,12 +85,14 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
 
   const inputFrom = (cmd: Command): ConfigInput => ({ flags: readConfigFlags(cmd), env });
 
+  // Every command loads on demand: `check` and `inspect` never load the server (fastify, undici), `run` never pays for
+  // node-forge (dev certificates) or the report code.
   configCommand(program.command('run'), 'start the proxy (the default command)').action(async (_opts, cmd: Command) => {
+    const { runCommand } = await import('./run.js');
     await runCommand(loadConfig(inputFrom(cmd)));
   });
   configCommand(program.command('dev'), 'local gateway with development certificates in ./.mtls-dev and a built-in echo upstream', DEV_DEFAULTS).action(
     async (_opts, cmd: Command) => {
-      // The other commands load on demand: `run` never pays for node-forge (dev certificates) or the report code.
       const { devCommand } = await import('./dev.js');
       await devCommand(inputFrom(cmd));
     },

@@ -1,4 +1,4 @@
-// Readiness: material loaded, listener up, not draining, and an upstream that answered a recent TCP connect.
+// Readiness: not draining, serving (listener up, or every worker ready), and an upstream that answered a recent TCP connect.
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Upstream } from '../config/types.js';
@@ -63,26 +63,21 @@ export function startUpstreamProbe(upstream: Upstream, log: Logger, options: { i
 export interface Readiness {
   /** Empty when ready; otherwise the short reasons why not (shown in the /readyz body). */
   notReadyReasons(): string[];
-  readonly draining: boolean;
-  startDraining(): void;
 }
 
-export function createReadiness(deps: { isListening(): boolean; hasMaterial(): boolean; upstream: UpstreamProbe }): Readiness {
-  let draining = false;
+/**
+ * Not ready while draining, while what serves is not up (`serving` says why: the listener, or workers not yet ready),
+ * and while the upstream did not answer the latest probe.
+ */
+export function createReadiness(deps: { isDraining(): boolean; serving(): string | null; upstream: UpstreamProbe }): Readiness {
   return {
     notReadyReasons() {
       const reasons: string[] = [];
-      if (draining) reasons.push('draining');
-      if (!deps.hasMaterial()) reasons.push('no TLS material');
-      if (!deps.isListening()) reasons.push('not listening');
+      if (deps.isDraining()) reasons.push('draining');
+      const notServing = deps.serving();
+      if (notServing !== null) reasons.push(notServing);
       if (!deps.upstream.reachable) reasons.push('upstream not reachable');
       return reasons;
-    },
-    get draining() {
-      return draining;
-    },
-    startDraining() {
-      draining = true;
     },
   };
 }

@@ -19,7 +19,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { callerStandingOf, type VerifiedConnection } from '../gate/verified-connection.js';
 import { judgeRequest } from '../judgement/judge-request.js';
 import { requestHeadOf, type RequestHead } from '../judgement/request-head.js';
-import type { SnapshotStore } from '../server/snapshot.js';
+import type { SnapshotStore } from '../state/snapshot.js';
 import { sendErrorReply } from '../record/error-reply.js';
 import { CALLER_GONE, type OutcomeRecorder } from '../record/outcome.js';
 import { contextOf } from '../record/request-context.js';

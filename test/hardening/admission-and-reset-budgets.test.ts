@@ -1,7 +1,7 @@
 // The two pure rules behind the admission limits and the rapid-reset budget, case by case.
 import t from 'tap';
-import { acceptCeiling } from '../../src/server/admission-limits.js';
-import { createResetBudget } from '../../src/server/rapid-reset.js';
+import { acceptCeiling } from '../../src/listener/admission-limits.js';
+import { createResetBudget } from '../../src/listener/rapid-reset.js';
 
 t.test('acceptCeiling: how many connections may be open now', async (t) => {
   const limits = { maxConnections: 10, maxHandshakes: 3 };

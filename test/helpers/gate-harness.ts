@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import type { Config } from '../../src/config/types.js';
-import { startProxy, type RunningProxy } from '../../src/server/start-proxy.js';
+import { startProxy, type RunningProxy } from '../../src/lifecycle/start-proxy.js';
 import { makeCa, makeLeaf, makeTmpDir, removeDir, type CertFiles } from './pki.js';
 
 export interface TestPki {

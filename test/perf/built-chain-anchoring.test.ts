@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { buildSignedChain, isBuiltChainAnchored, isChainAnchored } from '../../src/tls/revocation.js';
+import { buildSignedChain, isBuiltChainAnchored, isChainAnchored } from '../../src/state/revocation.js';
 import { makeCa, makeLeaf, makeTmpDir, openssl, removeDir, type CertFiles } from '../helpers/pki.js';
 
 /** Mulberry32: a small seeded generator, so a failure can be replayed. */

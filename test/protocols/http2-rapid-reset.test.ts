@@ -1,7 +1,7 @@
 // HTTP/2 rapid reset (CVE-2023-44487): streams opened and reset at once start no upstream work, a connection that keeps resetting is told to calm down, and the upstream pool stays bounded.
 import t from 'tap';
 import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
-import { RESET_BURST, RESETS_PER_SECOND } from '../../src/server/rapid-reset.js';
+import { RESET_BURST, RESETS_PER_SECOND } from '../../src/listener/rapid-reset.js';
 import { startCountingUpstream } from './lib/counting-upstream.js';
 import { connectRawH2, ERROR, errorCodeOf, FLAG, FRAME, headersFrame, pingFrame, requestHeaders, rstStreamFrame } from './lib/raw-h2-frames.js';
 

@@ -3,8 +3,8 @@ import t from 'tap';
 import tls from 'node:tls';
 import http2 from 'node:http2';
 import { execFile } from 'node:child_process';
-import { loadTlsMaterial } from '../../src/tls/material.js';
-import { buildSecureContextOptions } from '../../src/tls/secure-context.js';
+import { loadTlsMaterial } from '../../src/state/material.js';
+import { buildSecureContextOptions } from '../../src/state/secure-context.js';
 import { baseConfig, makeTestPki, startGateStack, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
 
 /** Opens a TLS connection; resolves with everything received and how long until the server closed it. */

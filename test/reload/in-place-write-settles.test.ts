@@ -4,7 +4,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
-import { SETTLE_MS } from '../../src/tls/reloader.js';
+import { SETTLE_MS } from '../../src/state/reloader.js';
 import { baseConfig, httpsRequest, makeTestPki, metricValue, startRecordingUpstream, startTestProxy, type TestProxy } from '../helpers/gate-harness.js';
 import { chainPem, makeCa, makeCrlWithNumber, makeLeaf, openssl } from '../helpers/pki.js';
 

@@ -4,9 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import t from 'tap';
-import { parseCrlPem } from '../../src/tls/crl.js';
-import { loadTlsMaterial, MaterialError } from '../../src/tls/material.js';
-import { normalizeSerial } from '../../src/tls/revocation.js';
+import { normalizeSerial, parseCrlPem } from '../../src/state/crl.js';
+import { loadTlsMaterial, MaterialError } from '../../src/state/material.js';
 import { makeCa, makeCrl, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
 import { makeCustomCrl, makeRsaCa, opensslCrlSerials, opensslLastUpdate, opensslNextUpdate } from './lib/crl-tools.js';
 

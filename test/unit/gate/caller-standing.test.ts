@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { callerStandingOf, validUntilOf, type VerifiedConnection } from '../../../src/gate/verified-connection.js';
 import { computeIdentity } from '../../../src/identity/identity.js';
-import { parseCrlPem } from '../../../src/tls/crl.js';
+import { parseCrlPem } from '../../../src/state/crl.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const cert = (name: string): X509Certificate => new X509Certificate(fixture(`${name}.crt`));

@@ -1,5 +1,5 @@
 // The TLS listener: one server speaking HTTP/2 and HTTP/1.1 (ALPN), with the HTTP/1.1 timeouts kept, fixed answers to unparsable HTTP/1.1, and a way to drain both.
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerOptions as Http1ServerOptions, ServerResponse } from 'node:http';
 import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -9,61 +9,50 @@ import { clientErrorReply, formatRawHttp1Reply } from '../http/error-replies.js'
 import type { Metrics } from '../ops/metrics.js';
 import type { RateLimitedLog } from '../ops/rate-limited-log.js';
 import { verifiedConnectionOf } from '../gate/verified-connection.js';
-import { buildServerTlsOptions } from '../tls/secure-context.js';
-import type { TlsMaterial } from '../tls/material.js';
+import { buildServerTlsOptions } from '../state/secure-context.js';
+import type { TlsMaterial } from '../state/material.js';
 import { sessionGraceMs, superviseSession } from './session-supervisor.js';
 
-/** fastify's request handler; it tells HTTP/2 compat requests from HTTP/1.1 ones per request. */
-export type ListenerHandler = (req: IncomingMessage, res: ServerResponse) => void;
+/** What the listener hands every request to: HTTP/1.1 ones as http messages, HTTP/2 ones as compat messages. */
+export type ListenerHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
 
 export interface ListenerServer extends Http2SecureServer {
-  /** Destroys every connection at once: HTTP/1.1 sockets, HTTP/2 sessions and upgraded (WebSocket) tunnels. */
-  closeAllConnections(): void;
+  /**
+   * Closes the HTTP/1.1 connections that have no request in flight. Node defines it on an http2 secure server with
+   * allowHTTP1 (since 20.12); @types/node does not declare it yet.
+   */
+  closeIdleConnections(): void;
   /** Sends GOAWAY on every HTTP/2 session: open streams finish, new ones are refused. */
   drainSessions(): void;
 }
 
-type Http1Timeouts = {
-  headersTimeout: number;
-  requestTimeout: number;
-  keepAliveTimeout: number;
-  connectionsCheckingInterval: number;
-  requireHostHeader: boolean;
-};
+/** The timeouts of the HTTP/1.1 connections, which Node serves with its http machinery from `http1Options`. */
+function http1Options(config: Config): Http1ServerOptions {
+  return {
+    headersTimeout: config.headersTimeoutMs,
+    // Bodies may stream for as long as data flows; idle and header timeouts bound slow callers.
+    requestTimeout: 0,
+    keepAliveTimeout: config.idleTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4))),
+    // A Host-less HTTP/1.1 request is refused by the authorize hook (fixed 400, logged): Node's own check answers
+    // 400 + close but still dispatches a request pipelined behind it, whose answer would then be lost.
+    requireHostHeader: false,
+  };
+}
 
-/**
- * Creates the listener. HTTP/1.1 connections are handed by Node to the plain http connection logic, which reads
- * its timeouts from properties of this server object (they are not constructor options of http2), so they are set
- * here before listen. `extraClose` is called by closeAllConnections for connections this module does not see
- * (upgraded sockets leave the HTTP/1.1 connection list).
- */
-export function createListenerServer(
-  material: TlsMaterial,
-  config: Config,
-  handler: ListenerHandler,
-  extraClose: () => void,
-): ListenerServer {
-  const server = http2.createSecureServer(
-    {
-      ...buildServerTlsOptions(material, config),
-      allowHTTP1: true,
-      // RFC 8441 (WebSocket over HTTP/2) stays off: clients then open WebSockets over HTTP/1.1, the path tested here.
-      settings: { enableConnectProtocol: false, maxConcurrentStreams: config.limits.maxConcurrentStreams },
-    },
-    handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
-  ) as ListenerServer;
-  // `Expect: 100-continue` goes through the same handler: the authorize hook sends 100 Continue once it has admitted
-  // the request (Node would otherwise send it before any check, inviting a body it is about to refuse).
-  server.on('checkContinue', handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
-  const h1 = server as unknown as Http1Timeouts;
-  h1.headersTimeout = config.headersTimeoutMs;
-  // Bodies may stream for as long as data flows; idle and header timeouts bound slow callers.
-  h1.requestTimeout = 0;
-  h1.keepAliveTimeout = config.idleTimeoutMs;
-  h1.connectionsCheckingInterval = Math.max(100, Math.min(1000, Math.floor(config.headersTimeoutMs / 4)));
-  // A Host-less HTTP/1.1 request is refused by the authorize hook (fixed 400, logged): Node's own check answers
-  // 400 + close but still dispatches a request pipelined behind it, whose answer would then be lost.
-  h1.requireHostHeader = false;
+/** Creates the listener; requests reach no one until serveRequests gives it a handler. */
+export function createListenerServer(material: TlsMaterial, config: Config): ListenerServer {
+  const http1 = http1Options(config);
+  const server = http2.createSecureServer({
+    ...buildServerTlsOptions(material, config),
+    allowHTTP1: true,
+    http1Options: http1,
+    // RFC 8441 (WebSocket over HTTP/2) stays off: clients then open WebSockets over HTTP/1.1, the path tested here.
+    settings: { enableConnectProtocol: false, maxConcurrentStreams: config.limits.maxConcurrentStreams },
+  }) as ListenerServer;
+  // Node 24 releases whose http2 server does not read http1Options yet (nodejs/node#59783) take these from the server
+  // object itself, as http.Server does; setting them there too keeps every Node 24 on the configured values.
+  Object.assign(server, http1);
 
   const sessions = new Set<ServerHttp2Session>();
   // The TLS socket a session is made from: 'session' is emitted from within this same 'secureConnection' dispatch.
@@ -82,15 +71,18 @@ export function createListenerServer(
     else session.setTimeout(config.idleTimeoutMs, () => session.close());
   });
 
-  server.closeAllConnections = () => {
-    http.Server.prototype.closeAllConnections.call(server as unknown as http.Server);
-    for (const session of sessions) session.destroy();
-    extraClose();
-  };
   server.drainSessions = () => {
     for (const session of sessions) session.close();
   };
   return server;
+}
+
+/** Hands every request of the listener to `handler`. */
+export function serveRequests(server: ListenerServer, handler: ListenerHandler): void {
+  server.on('request', handler);
+  // `Expect: 100-continue` goes through the same handler: the authorize hook sends 100 Continue once it has admitted
+  // the request (Node would otherwise send it before any check, inviting a body it is about to refuse).
+  server.on('checkContinue', handler);
 }
 
 /**

@@ -18,7 +18,15 @@ import {
 import { formatSerial } from '../identity/identity.js';
 import { formatRfc4514, readName } from '../identity/rfc4514.js';
 import { splitPem } from './pem.js';
-import { normalizeSerial } from './revocation.js';
+
+/** Uppercase hex without colons or leading zeros, padded to whole bytes, so serials from any source compare equal. */
+export function normalizeSerial(serial: string): string {
+  const hex = serial.replace(/[:\s]/g, '').toUpperCase();
+  const sign = hex.startsWith('-') ? '-' : '';
+  const trimmed = hex.slice(sign.length).replace(/^0+/, '');
+  if (trimmed === '') return '00';
+  return sign + (trimmed.length % 2 === 1 ? `0${trimmed}` : trimmed);
+}
 
 export interface ParsedCrl {
   /** The loaded CA whose key signed this CRL. */

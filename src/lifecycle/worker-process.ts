@@ -3,6 +3,7 @@ import pino, { type Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
+import { serveUntilStopped, servingProxy, type StopControl } from './signals.js';
 import { isPrimaryMessage, type WorkerMessage } from './worker-messages.js';
 import { startProxy, type RunningProxy } from './start-proxy.js';
 
@@ -21,50 +22,21 @@ function sendToPrimary(message: WorkerMessage): void {
   if (process.connected) process.send?.(message);
 }
 
-/** Serves until the primary asks for a drain (or this process gets SIGTERM/SIGINT itself), then drains. */
-function serveUntilShutdown(running: RunningProxy, graceMs: number): Promise<void> {
-  return new Promise<void>((resolve) => {
-    let stopping: Promise<void> | null = null;
-    // A terminal's Ctrl-C reaches the whole process group: the worker sees the signal and the primary's message
-    // for one stop, so repeats never escalate here; only the primary's explicit `graceMs: 0` cuts.
-    const stop = (ms: number): void => {
-      if (stopping) {
-        if (ms === 0) void running.close(0);
-        return;
-      }
-      stopping = running.close(ms).then(done, done);
-    };
-    const onMessage = (message: unknown): void => {
-      if (!isPrimaryMessage(message)) return;
-      if (message.type === 'mtls-sidecar:reload') onHangup();
-      else if (message.type === 'mtls-sidecar:shutdown') stop(message.graceMs);
-      else {
-        running.metrics.registry.getMetricsAsJSON().then(
-          (metrics) => sendToPrimary({ type: 'mtls-sidecar:metrics', id: message.id, metrics }),
-          (err: Error) => running.log.error({ err: err.message }, 'collecting metrics for the primary failed'),
-        );
-      }
-    };
-    const onHangup = (): void => {
-      try {
-        running.reload('signal');
-      } catch (err) {
-        running.log.error({ err: (err as Error).message }, 'reload on SIGHUP failed');
-      }
-    };
-    const onSignal = (): void => stop(graceMs);
-    const done = (): void => {
-      process.off('message', onMessage);
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      process.off('SIGHUP', onHangup);
-      resolve();
-    };
-    process.on('message', onMessage);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGHUP', onHangup);
-  });
+/** The primary's messages: reload, drain (a second one with 0 cuts), and metrics requests. Returns the remover. */
+function listenToPrimary(running: RunningProxy, control: StopControl): () => void {
+  const onMessage = (message: unknown): void => {
+    if (!isPrimaryMessage(message)) return;
+    if (message.type === 'mtls-sidecar:reload') control.reload();
+    else if (message.type === 'mtls-sidecar:shutdown') control.stop(message.graceMs);
+    else {
+      running.metrics.registry.getMetricsAsJSON().then(
+        (metrics) => sendToPrimary({ type: 'mtls-sidecar:metrics', id: message.id, metrics }),
+        (err: Error) => running.log.error({ err: err.message }, 'collecting metrics for the primary failed'),
+      );
+    }
+  };
+  process.on('message', onMessage);
+  return () => process.off('message', onMessage);
 }
 
 /** The body of a worker process; a start-up failure is thrown (and exits this worker 78), which the primary sees. */
@@ -74,7 +46,7 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   // Workers never bind the ops listener (the primary serves it) and never probe the upstream themselves.
   const running = await startProxy({ ...config, metricsListen: null }, { log, metrics, postureEnforced: true });
   sendToPrimary({ type: 'mtls-sidecar:ready' });
-  await serveUntilShutdown(running, config.shutdownGraceMs);
+  await serveUntilStopped(servingProxy(running), { graceMs: config.shutdownGraceMs, repeatedSignal: 'ignore', attach: (control) => listenToPrimary(running, control) });
   log.info('worker stopped');
   await new Promise<void>((resolve) => log.flush(() => resolve()));
 }

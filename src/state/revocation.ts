@@ -1,17 +1,8 @@
 // Checks a verified chain against loaded CRLs: each CRL judges only the certificates its issuer signed.
 import type { X509Certificate } from 'node:crypto';
-import type { ParsedCrl } from './crl.js';
+import { normalizeSerial, type ParsedCrl } from './crl.js';
 
 const MAX_CHAIN = 16;
-
-/** Uppercase hex without colons or leading zeros, padded to whole bytes, so serials from any source compare equal. */
-export function normalizeSerial(serial: string): string {
-  const hex = serial.replace(/[:\s]/g, '').toUpperCase();
-  const sign = hex.startsWith('-') ? '-' : '';
-  const trimmed = hex.slice(sign.length).replace(/^0+/, '');
-  if (trimmed === '') return '00';
-  return sign + (trimmed.length % 2 === 1 ? `0${trimmed}` : trimmed);
-}
 
 function signed(cert: X509Certificate, issuer: X509Certificate): boolean {
   try {

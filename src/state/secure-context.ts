@@ -14,8 +14,6 @@ export const CIPHERS = [
   'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-const NO_RENEGOTIATION: number = (constants as unknown as Record<string, number | undefined>).SSL_OP_NO_RENEGOTIATION ?? 0;
-
 /** Options for `tls.createSecureContext` / `server.setSecureContext`: everything that a reload may change. */
 export function buildSecureContextOptions(material: TlsMaterial, config: Pick<Config, 'minTlsVersion'>): SecureContextOptions {
   return {
@@ -25,7 +23,7 @@ export function buildSecureContextOptions(material: TlsMaterial, config: Pick<Co
     minVersion: config.minTlsVersion,
     ciphers: CIPHERS,
     // Refuse client-initiated renegotiation outright (TLS 1.2); TLS 1.3 has none.
-    secureOptions: NO_RENEGOTIATION,
+    secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
   };
 }
 

@@ -1,17 +1,16 @@
-// Re-reads certificate, key, CA, CRL and policy files by content; builds the whole new state, then swaps it in.
+// The one reloader of the snapshot: watches the certificate, key, CA, CRL and policy files by content, loads TLS material
+// and policy together (load-state.ts), then swaps the whole snapshot and hands the new material to the TLS server.
 import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
 import type { Logger } from 'pino';
-import { loadPolicy } from '../authz/load-policy.js';
 import type { Config } from '../config/types.js';
 import { UserError, ConfigError } from '../errors.js';
 import { tryComputeIdentity } from '../identity/identity.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { SnapshotStore } from '../server/snapshot.js';
-import { findCrlRollbacks } from './crl-rollback.js';
-import { loadTlsMaterial, MaterialError, type TlsMaterial } from './material.js';
-import { buildSecureContextOptions } from './secure-context.js';
+import { loadNextState, type NextState, type StateConfig } from './load-state.js';
+import { MaterialError, type TlsMaterial } from './material.js';
+import type { SnapshotStore } from './snapshot.js';
 
 /** The part of a TLS server a reload touches (an https or http2 secure server). */
 export interface ReloadableServer {
@@ -34,7 +33,7 @@ export interface Reloader {
   stop(): void;
 }
 
-type WatchedConfig = Pick<Config, 'cert' | 'key' | 'clientCa' | 'crl' | 'policy' | 'allow' | 'allowAnyVerified' | 'minTlsVersion' | 'reloadIntervalMs'>;
+type WatchedConfig = StateConfig & Pick<Config, 'reloadIntervalMs'>;
 
 /**
  * SHA-256 over the bytes of every watched file (following symlinks, so a Kubernetes `..data` swap changes it).
@@ -121,16 +120,9 @@ export function startReloader(deps: {
     const settled = stability.settle(before, trigger !== 'interval');
     if (settled === null) return 'unchanged';
     before = settled;
-    let material: TlsMaterial;
-    let loaded: ReturnType<typeof loadPolicy>;
-    let options: SecureContextOptions;
+    let next: NextState;
     try {
-      material = loadTlsMaterial({ cert: config.cert, key: config.key, clientCa: config.clientCa, crl: config.crl });
-      loaded = loadPolicy(config, material.caCerts);
-      options = buildSecureContextOptions(material, config);
-      createSecureContext(options);
-      const rollbacks = findCrlRollbacks(store.current.material.crls, material.crls, material.caCerts);
-      if (rollbacks.length > 0) throw new MaterialError(rollbacks);
+      next = loadNextState(config, store.current);
     } catch (err) {
       // Remembered, so a broken file is reported once, not on every tick until someone fixes it.
       lastDigest = before;
@@ -141,17 +133,18 @@ export function startReloader(deps: {
     // A file changed while we read it (a writer mid-way): try again next time rather than swap a mixture.
     if (digestWatchedFiles(config) !== before) return 'unchanged';
     lastDigest = before;
+    const { material, contextOptions } = next;
     const current = store.current;
     const materialChanged = material.digest !== current.material.digest;
-    const policyChanged = loaded.digest !== current.policyDigest;
+    const policyChanged = next.policyDigest !== current.policyDigest;
     if (!materialChanged && !policyChanged) return 'unchanged';
     const trustChanged =
       material.caPem.join('\0') !== current.material.caPem.join('\0') || material.crlPem.join('\0') !== current.material.crlPem.join('\0');
 
-    store.swap({ material, policy: loaded.policy, policyDigest: loaded.digest });
+    store.swap({ material, policy: next.policy, policyDigest: next.policyDigest });
     if (materialChanged) {
       // A new context also brings fresh ticket keys; rotating explicitly keeps that true whatever Node does.
-      server.setSecureContext(options);
+      server.setSecureContext(contextOptions);
       if (trustChanged) server.setTicketKeys(randomBytes(48));
       recordMaterialGauges(metrics, material);
     }

@@ -1,6 +1,6 @@
 // The immutable run-time state (TLS material, compiled policy) that the reloader swaps whole.
 import type { CompiledPolicy } from '../authz/route-policy.js';
-import type { TlsMaterial } from '../tls/material.js';
+import type { TlsMaterial } from './material.js';
 
 export interface Snapshot {
   /** Grows by one on every swap; connections remember the version they were last judged under. */
@@ -10,10 +10,13 @@ export interface Snapshot {
   policyDigest: string;
 }
 
+/** What a load produces; the store numbers it. */
+export type SnapshotContent = Omit<Snapshot, 'version'>;
+
 export class SnapshotStore {
   #current: Snapshot;
 
-  constructor(initial: Omit<Snapshot, 'version'>) {
+  constructor(initial: SnapshotContent) {
     this.#current = { ...initial, version: 1 };
   }
 
@@ -21,7 +24,7 @@ export class SnapshotStore {
     return this.#current;
   }
 
-  swap(next: Omit<Snapshot, 'version'>): Snapshot {
+  swap(next: SnapshotContent): Snapshot {
     this.#current = { ...next, version: this.#current.version + 1 };
     return this.#current;
   }

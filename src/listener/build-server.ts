@@ -1,6 +1,5 @@
 // Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, undici forwarding, WebSocket tunnels, fixed error bodies, access log.
 import fastify, { type FastifyInstance } from 'fastify';
-import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { badRequest, internalError } from '../http/error-replies.js';
@@ -13,9 +12,10 @@ import { attachResetBudget, createResetStreamGuard } from './rapid-reset.js';
 import { createAuthorizeHook, createFrameworkErrorHandler, replyOf } from '../judgement/authorize-hook.js';
 import { sendErrorReply } from '../record/error-reply.js';
 import { registerGrpcForwarding } from '../upstream/grpc-forwarder.js';
+import { fastifyServerFactory } from './fastify-server.js';
 import { createClientErrorHandler, createListenerServer, type ListenerServer } from './listener.js';
 import { contextOf } from '../record/request-context.js';
-import type { SnapshotStore } from './snapshot.js';
+import type { SnapshotStore } from '../state/snapshot.js';
 import { createUpstream } from '../upstream/upstream.js';
 import { createHttpForwarder } from '../upstream/forward-http.js';
 import { keepContentTypeOpaque } from './opaque-content-type.js';
@@ -25,6 +25,8 @@ export interface ProxyDeps {
   store: SnapshotStore;
   metrics: Metrics;
   log: Logger;
+  /** The process's drain flag (lifecycle/drain.ts): while it is up, requests are answered 503. */
+  isDraining(): boolean;
 }
 
 export interface ProxyServer {
@@ -53,18 +55,13 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     metrics: deps.metrics,
     outcomes,
   });
-  let tlsServer: ListenerServer | undefined;
-  let draining = false;
+  const server = createListenerServer(deps.store.current.material, config);
   const clientErrorLog = createRateLimitedLog({ limit: 20, windowMs: 10_000 }, (suppressed, total) =>
     deps.log.warn({ suppressed, total }, 'unparsable HTTP/1.1 requests suppressed from the log'),
   );
   const app = fastify({
     logger: false,
-    serverFactory: (handler) => {
-      tlsServer = createListenerServer(deps.store.current.material, config, handler, () => websockets.closeAll());
-      // fastify handles HTTP/2 and HTTP/1.1 requests per request; its types only know one server class.
-      return tlsServer as unknown as HttpServer;
-    },
+    serverFactory: fastifyServerFactory(server),
     keepAliveTimeout: config.idleTimeoutMs,
     // While draining, the authorize hook answers with the fixed 503 body (request id, access line) instead of fastify.
     return503OnClosing: false,
@@ -75,14 +72,13 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     frameworkErrors: onFrameworkError,
     clientErrorHandler: createClientErrorHandler({ metrics: deps.metrics, log: deps.log, limiter: clientErrorLog }),
   });
-  const server = tlsServer as unknown as ListenerServer;
   const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
   const admission = attachAdmissionLimits(server, config.limits, deps);
   const resetBudget = attachResetBudget(server, deps.log);
 
   app.addHook('onRequest', createAuthorizeHook({
       ...deps,
-      isDraining: () => draining,
+      isDraining: deps.isDraining,
       bodyLimits: { idleMs: config.idleTimeoutMs, totalMs: config.requestTimeoutMs },
     }));
   app.addHook('onRequest', createResetStreamGuard(record)); // HTTP/2: a stream reset in the same flight starts nothing
@@ -103,7 +99,6 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   // Draining: HTTP/2 sessions get GOAWAY (open streams finish); HTTP/1.1 idle connections are closed by fastify.
   // Open WebSocket tunnels are left to finish within the grace period, like in-flight requests.
   app.addHook('preClose', (done) => {
-    draining = true;
     server.drainSessions();
     done();
   });
