@@ -1,37 +1,10 @@
-// Hostile certificate bytes never crash the process: the reader fails with DerError or yields printable output.
+// Hostile certificate bytes never crash the process: truncations and mutations of a real openssl certificate, and
+// hostile names inside one, fail with DerError or come out printable (certificate-free cases: test/unit/identity/hostile-der).
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
-import { computeIdentity, computeIdentityFromDer, DerError, tryComputeIdentity } from '../../src/identity/identity.js';
+import { computeIdentity, computeIdentityFromDer, tryComputeIdentity } from '../../src/identity/identity.js';
+import { makeRandom, PRINTABLE_ASCII, probe } from '../helpers/der-probe.js';
 import { makeCa, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
-
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
-
-/** Small deterministic PRNG so a failure can be replayed. */
-function makeRandom(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
-
-/** Runs the reader; anything other than success or a DerError is a bug. Returns the error kind seen. */
-function probe(der: Buffer): 'ok' | 'der-error' | string {
-  try {
-    const id = computeIdentityFromDer(der);
-    if (!PRINTABLE_ASCII.test(id.subject) || !PRINTABLE_ASCII.test(id.cnEscaped) || !PRINTABLE_ASCII.test(id.issuer)) {
-      return `non-printable output: ${JSON.stringify(id.subject)}`;
-    }
-    return 'ok';
-  } catch (err) {
-    if (err instanceof DerError) return 'der-error';
-    return `unexpected ${(err as Error).name}: ${(err as Error).message}`;
-  }
-}
 
 const dir = makeTmpDir();
 t.teardown(() => removeDir(dir));
@@ -41,22 +14,6 @@ const leaf = makeLeaf(dir, 'victim', root, {
   san: ['URI:spiffe://example.org/ns/prod/sa/victim', 'DNS:victim.example', 'IP:10.0.0.1', 'email:v@example.org'],
 });
 const good = new X509Certificate(leaf.certPem).raw;
-
-t.test('random bytes are refused with DerError, never another exception', async (t) => {
-  const random = makeRandom(0x5eed);
-  const failures: string[] = [];
-  for (let i = 0; i < 3000; i++) {
-    const len = Math.floor(random() * 700);
-    const buf = Buffer.alloc(len);
-    for (let j = 0; j < len; j++) buf[j] = Math.floor(random() * 256);
-    // Half the time, start like a certificate so the reader gets past the first TLV.
-    if (i % 2 === 0 && len > 4) buf.set([0x30, 0x82, (len - 4) >> 8, (len - 4) & 0xff]);
-    const r = probe(buf);
-    if (r !== 'ok' && r !== 'der-error') failures.push(`#${i}: ${r}`);
-    if ((tryComputeIdentity(buf) === null) !== (r === 'der-error')) failures.push(`#${i}: tryComputeIdentity disagrees`);
-  }
-  t.same(failures, []);
-});
 
 t.test('every truncation of a real certificate is refused', async (t) => {
   const results = new Set<string>();
@@ -88,25 +45,6 @@ t.test('byte mutations of a real certificate never escape as other exceptions or
   }
   t.same(failures, []);
   t.ok(parsedByNode > 0, `Node accepted ${parsedByNode} mutants, all handled`);
-});
-
-t.test('absurd lengths, indefinite lengths and deep nesting are refused quickly', async (t) => {
-  const cases = [
-    Buffer.from([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]),
-    Buffer.from([0x30, 0x89, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
-    Buffer.from([0x30, 0x80, 0x00, 0x00]),
-    Buffer.from([0x1f, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x00]),
-    Buffer.from([]),
-    Buffer.concat(Array.from({ length: 20000 }, () => Buffer.from([0x30, 0x00]))),
-  ];
-  let nested = Buffer.from([0x05, 0x00]);
-  for (let i = 0; i < 2000 && nested.length < 0xfff0; i++) {
-    nested = Buffer.concat([Buffer.from([0x30, 0x82, nested.length >> 8, nested.length & 0xff]), nested]);
-  }
-  cases.push(nested);
-  const started = Date.now();
-  for (const c of cases) t.equal(probe(c), 'der-error');
-  t.ok(Date.now() - started < 2000);
 });
 
 t.test('NUL, CR LF, quotes, non-ASCII and invalid UTF-8 inside a CN come out printable and escaped', async (t) => {
