@@ -1,46 +1,14 @@
-// Shared helpers for config tests: temp files standing in for certificates, and a runner for the built CLI.
+// Runner for the built CLI, shared by the config and CLI tests (the temp files live in test/helpers/temp-files.ts).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+export { makeTempFiles, type TempFiles } from '../helpers/temp-files.js';
+
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = join(REPO, 'dist', 'main.js');
-
-export interface TempFiles {
-  dir: string;
-  cert: string;
-  key: string;
-  ca: string;
-  ca2: string;
-  crl: string;
-  policy: string;
-  /** Write a file into the temp dir and return its path. */
-  write: (name: string, text: string) => string;
-  cleanup: () => void;
-}
-
-/** Files whose content does not matter to config loading: only existence and readability are checked. */
-export function makeTempFiles(): TempFiles {
-  const dir = mkdtempSync(join(tmpdir(), 'mtls-config-'));
-  const write = (name: string, text: string): string => {
-    const path = join(dir, name);
-    writeFileSync(path, text);
-    return path;
-  };
-  return {
-    dir,
-    cert: write('server.crt', 'not really a certificate\n'),
-    key: write('server.key', 'not really a key\n'),
-    ca: write('ca.pem', 'not really a CA\n'),
-    ca2: write('ca2.pem', 'not really a second CA\n'),
-    crl: write('ca.crl', 'not really a CRL\n'),
-    policy: write('policy.yaml', 'routes: []\n'),
-    write,
-    cleanup: () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
 
 export interface CliResult {
   status: number | null;

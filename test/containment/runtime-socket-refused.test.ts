@@ -22,15 +22,15 @@ function skipReason(): string | false {
 }
 
 // Inside its own mount namespace (propagation private, so nothing reaches the host): a tmpfs over /run,
-// a real listener on /run/docker.sock that uid 10001 may connect to, then the proxy as uid 10001.
+// a real listener on /run/docker.sock that uid 10001 may connect to (it marks itself ready once the socket's mode is
+// set; the loop polls for that, bounded), then the proxy as uid 10001.
 const SCRIPT = `
 set -u
 mount -t tmpfs -o mode=0755 tmpfs /run || exit 90
-"$1" -e 'const s = require("net").createServer().listen("/run/docker.sock", () => require("fs").chmodSync("/run/docker.sock", 0o666)); setTimeout(() => s.close(), 60000);' &
+"$1" -e 'const fs = require("fs"); const s = require("net").createServer().listen("/run/docker.sock", () => { fs.chmodSync("/run/docker.sock", 0o666); fs.writeFileSync("/run/.listener-ready", ""); }); setTimeout(() => s.close(), 60000);' &
 listener=$!
 i=0
-while [ ! -S /run/docker.sock ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
-sleep 0.1
+while [ ! -e /run/.listener-ready ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 shift
 setpriv "$@"
 rc=$?

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { makeCa, makeLeaf, type CertFiles } from '../helpers/pki.js';
 import { metricValue, rawTlsExchange, startGateStack } from '../helpers/gate-harness.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const REQUEST = 'GET /secret HTTP/1.1\r\nHost: localhost\r\n\r\n';
 
@@ -54,7 +55,8 @@ t.test('TLS below --min-tls-version is refused in the handshake and counted as p
   t.equal(result.handshake, false, 'handshake failed');
   t.equal(result.received, '');
   t.equal(upstream.received.length, 0);
-  // The server learns of the failure asynchronously; give it a moment.
-  await new Promise((r) => setTimeout(r, 100));
-  t.equal(await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'protocol' }), 1);
+  // The server learns of the failure asynchronously: wait for the count, then check it exactly.
+  const counted = (): Promise<number> => metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'protocol' });
+  await waitFor(async () => (await counted()) >= 1, { timeoutMs: 10_000, what: 'the protocol failure counted' });
+  t.equal(await counted(), 1);
 });

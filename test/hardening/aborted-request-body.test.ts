@@ -72,8 +72,11 @@ t.test('a caller that leaves mid-body after its answer was complete is recorded 
   conn.socket.write('POST /early HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: early\r\nContent-Length: 100\r\n\r\n0123456789');
   t.ok(await waitFor(() => /upstream-ok \/early$/.test(conn.received())), 'the upstream answer reached the caller before the body ended');
   conn.socket.destroy();
+  const linesOfEarly = (): Array<Record<string, unknown>> => accessLines(proxy.logLines()).filter((l) => l.requestId === 'early');
+  t.ok(await waitFor(() => linesOfEarly().length > 0), 'access line written');
+  // Any second record (a late error answer, onResponse) would land within this time.
   await new Promise((r) => setTimeout(r, 500));
-  const lines = accessLines(proxy.logLines()).filter((l) => l.requestId === 'early');
+  const lines = linesOfEarly();
   t.equal(lines.length, 1, 'exactly one access line');
   t.match(lines[0], { status: 200, decision: 'allow' });
   const total =

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { compilePolicy } from '../../src/authz/route-policy.js';
 import { normalizePath } from '../../src/http/normalize-path.js';
-import { makeIdentity } from '../authz/identity-fixture.js';
+import { makeIdentity } from '../unit/authz/identity-fixture.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures/frameworks');
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';

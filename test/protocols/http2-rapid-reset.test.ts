@@ -47,6 +47,8 @@ t.test('rapid reset: HEADERS + RST_STREAM pairs start no upstream work and end i
     if (goaway !== null) goaways.push(errorCodeOf(goaway));
     h2.socket.destroy();
   }
+  // The upstream counts below are upper bounds (a negative assertion): any request or connection a reset stream
+  // started would reach the upstream within this second.
   await new Promise((r) => setTimeout(r, 1000));
   t.comment(`rapid reset: ${pairs} HEADERS+RST_STREAM pairs over 10 connections; upstream accepted ${upstream.counts.connections} connections and began ${upstream.counts.requests} requests; GOAWAY codes ${JSON.stringify(goaways)} after ${JSON.stringify(pairsBeforeGoaway)} pairs`);
   t.same(goaways, Array(10).fill(ERROR.ENHANCE_YOUR_CALM), 'every connection that kept resetting got GOAWAY ENHANCE_YOUR_CALM');

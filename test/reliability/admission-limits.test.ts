@@ -9,6 +9,7 @@ import { makeLeaf } from '../helpers/pki.js';
 import { runLoad } from '../soak/lib/load-client.mjs';
 import { freePort, processStats, proxyArgs, startProxyProcess, startTokenUpstream, waitFor } from '../soak/lib/processes.mjs';
 import { ALLOW_PROD, clientTls, formatKb, makeReliabilityPki } from './lib/fixture.js';
+import { heldConnections } from './lib/proc-net.js';
 
 // deploy/kubernetes/deployment.yaml: resources.limits.memory of the mtls-sidecar container.
 const SHIPPED_LIMIT_KB = 256 * 1024;
@@ -106,7 +107,7 @@ t.test('at the default limits, connection floods stay under the shipped memory l
 
   // Warm-up with the authorized traffic shape, so JIT and pool growth are inside the baseline.
   await runLoad({ port, ...tlsOpts, connections: 1, requests: 1000, firstId: 1_000_000 });
-  await new Promise((r) => setTimeout(r, 1000));
+  t.ok(await waitFor(() => heldConnections(port) === 0, 30_000), 'the warm-up connection is closed on the proxy side before the baseline');
   const baseline = processStats(pid);
 
   const stop = new AbortController();
@@ -114,13 +115,20 @@ t.test('at the default limits, connection floods stay under the shipped memory l
 
   // 1. Bare TCP: connect, send nothing. Only --max-handshakes of them may be held; the rest are closed at accept.
   const bare = await peakRssDuring(pid, async () => {
-    for (let i = 0; i < BARE_FLOOD; i += 1) {
-      const s = net.connect({ host: '127.0.0.1', port });
-      s.on('error', () => undefined);
-      open.push(s);
-      if (i % 100 === 99) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < BARE_FLOOD; i += 100) {
+      // In batches of 100, each connected (or closed at accept) before the next: the flood goes as fast as the proxy accepts.
+      await Promise.all(Array.from({ length: Math.min(100, BARE_FLOOD - i) }, () => new Promise<void>((resolve) => {
+        const s = net.connect({ host: '127.0.0.1', port });
+        s.on('error', () => undefined);
+        s.once('connect', () => resolve());
+        s.once('close', () => resolve());
+        open.push(s);
+      })));
     }
     await waitFor(() => processStats(pid).fds - baseline.fds >= DEFAULT_MAX_HANDSHAKES - 1, 30_000);
+    // Every connection the proxy refuses is closed at accept: wait until the client has seen all those closes.
+    await waitFor(async () => open.filter((s) => s.closed).length === metric(await scrape(), 'mtls_sidecar_connections_refused_total{reason="max_handshakes"}'), 10_000, 100);
+    // The peak-RSS bound is a negative assertion: keep sampling for half a second while the flood is held.
     await new Promise((r) => setTimeout(r, 500));
     return processStats(pid);
   });
@@ -130,7 +138,6 @@ t.test('at the default limits, connection floods stay under the shipped memory l
   const readyDuringBare = await httpGet(metricsPort, '/readyz');
   for (const s of open.splice(0)) s.destroy();
   await waitFor(() => processStats(pid).fds <= baseline.fds + 2, 30_000, 100);
-  await new Promise((r) => setTimeout(r, 1000));
   const afterBare = processStats(pid);
 
   t.ok(bareHeld <= DEFAULT_MAX_HANDSHAKES, `bare flood: at most --max-handshakes (${DEFAULT_MAX_HANDSHAKES}) held open (${bareHeld} of ${BARE_FLOOD})`);
@@ -156,6 +163,9 @@ t.test('at the default limits, connection floods stay under the shipped memory l
         s.once('close', () => resolve());
       })));
     }
+    // Every connection the proxy refuses is closed at accept: wait until the client has seen all those closes.
+    await waitFor(async () => open.filter((s) => s.closed).length === metric(await scrape(), 'mtls_sidecar_connections_refused_total{reason="max_connections"}'), 10_000, 100);
+    // The peak-RSS and held-connection bounds are negative assertions: keep sampling for a second while the flood is held.
     await new Promise((r) => setTimeout(r, 1000));
     return processStats(pid);
   });
@@ -169,7 +179,6 @@ t.test('at the default limits, connection floods stay under the shipped memory l
   const { report } = await authorized;
   for (const s of open.splice(0)) s.destroy();
   const fdsBack = await waitFor(() => processStats(pid).fds <= baseline.fds + 2, 30_000, 100);
-  await new Promise((r) => setTimeout(r, 1000));
   const afterMtls = processStats(pid);
   const newcomerAfter = await freshAuthorizedGet(port, tlsOpts);
 

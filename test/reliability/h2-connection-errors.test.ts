@@ -8,7 +8,7 @@ import { makeLeaf } from '../helpers/pki.js';
 import { processStats, proxyArgs, startProxyProcess, waitFor } from '../soak/lib/processes.mjs';
 import { runBounded } from './lib/abuse.js';
 import { ALLOW_PROD, clientTls, formatKb, makeReliabilityPki, scaled } from './lib/fixture.js';
-import { socketStatesOnPort } from './lib/proc-net.js';
+import { heldConnections, socketStatesOnPort } from './lib/proc-net.js';
 
 const IDLE_MS = 1500;
 /** How the client leaves after its flight: half-close, drop the connection, or stay until the proxy closes it. */
@@ -62,10 +62,7 @@ t.test('connection errors and foreign request lines leave nothing behind', async
   });
   const port = proxy.port;
   const auth = clientTls(pki);
-  const held = (): number => {
-    const s = socketStatesOnPort(port);
-    return (s.ESTABLISHED ?? 0) + (s.CLOSE_WAIT ?? 0) + (s.LAST_ACK ?? 0) + (s.FIN_WAIT1 ?? 0) + (s.FIN_WAIT2 ?? 0) + (s.CLOSING ?? 0);
-  };
+  const held = (): number => heldConnections(port);
 
   // Warm every path once (HTTP/2 and HTTP/1.1 forwarding, a refusal) so lazily loaded code is in the baseline.
   for (const kind of Object.keys(CONNECTION_ERRORS)) await rawH2Exchange({ port, ...auth, flight: connectionErrorFlight(kind, '/warm', `warm-${kind}`), endAfter: true, timeoutMs: 10_000 });

@@ -5,6 +5,7 @@ import { runLoad } from '../soak/lib/load-client.mjs';
 import { GC_ON_SIGNAL_ARGS, processStats, waitFor, type ProcessStats } from '../soak/lib/processes.mjs';
 import { captureClientHello, handshakeThenRequest, rawAttempt, runBounded, type AttemptResult } from './lib/abuse.js';
 import { clientTls, formatKb, makeReliabilityPki, scaled, startStack, stopStack } from './lib/fixture.js';
+import { heldConnections } from './lib/proc-net.js';
 
 // 3 rounds of 1,000 (3,000 abusive handshakes): the first rounds absorb one-time growth, the last shows whether memory
 // keeps climbing. RSS is read after a full garbage collection: V8's young generation grows with the allocation rate
@@ -35,7 +36,8 @@ t.test('handshake abuse does not disturb an authorized caller or leak', async (t
   await runLoad({ port: stack.proxy.port, ...tlsOpts, connections: 2, requests: 2000, firstId: 1_000_000 });
   const beforeGc: number[] = [];
   const settle = async (): Promise<ProcessStats> => {
-    await new Promise((r) => setTimeout(r, 1500));
+    // Read once the proxy holds no client connection any more (the kernel's view), not after a fixed pause.
+    t.ok(await waitFor(() => heldConnections(stack.proxy.port) === 0, 30_000, 50), 'every connection closed on the proxy side before the reading');
     beforeGc.push(processStats(pid).rssKb);
     t.ok(await stack.proxy.collectGarbage(), 'the proxy ran a full garbage collection before the reading');
     return processStats(pid);

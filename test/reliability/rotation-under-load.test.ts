@@ -6,7 +6,7 @@ import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { makeCrl, makeLeaf, openssl } from '../helpers/pki.js';
 import { runLoad } from '../soak/lib/load-client.mjs';
-import { proxyArgs, startProxyProcess, startTokenUpstream } from '../soak/lib/processes.mjs';
+import { proxyArgs, startProxyProcess, startTokenUpstream, waitFor } from '../soak/lib/processes.mjs';
 import { handshakeThenRequest } from './lib/abuse.js';
 import { ALLOW_PROD, clientTls, makeReliabilityPki, scaled } from './lib/fixture.js';
 
@@ -55,19 +55,24 @@ t.test('certificate swap and CRL update under load: zero failures for callers th
   const orders = clientTls(pki);
   const billingTls = clientTls(pki, billing);
   let tRevoked = 0;
+  const keepAliveProgress: { ok?: number } = {};
+  const v2Serial = opensslSerial(serverV2.cert);
+  const served = (): Promise<string> => servedSerial(proxy.port, pki.caPem).catch(() => '');
+  // Each step waits for the previous one to have happened (load under way, new certificate served, revocation
+  // enforced), not for a fixed pause; all of it while the load runs.
   const events = (async () => {
-    await new Promise((r) => setTimeout(r, 2000));
+    await waitFor(() => (keepAliveProgress.ok ?? 0) > 100, 15_000, 20);
     // Key first would briefly pair the new key with the old certificate; the reloader must refuse that
     // mixture and keep serving, then pick up the pair. Order cert, key to exercise exactly that.
     replaceFile(live.cert, serverV2.certPem);
     replaceFile(live.key, serverV2.keyPem);
-    await new Promise((r) => setTimeout(r, 2000));
+    await waitFor(async () => (await served()) === v2Serial, 15_000, 50);
     replaceFile(live.crl, readCrl(makeCrl(pki.dir, pki.ca, [billing])));
     tRevoked = performance.now();
-    await new Promise((r) => setTimeout(r, 1500));
+    await waitFor(async () => (await handshakeThenRequest({ port: proxy.port, ca: pki.caPem, cert: billing.certPem, key: billing.keyPem })) === 'closed', 15_000, 50);
     proxy.child.kill('SIGHUP');
   })();
-  const keepAlive = runLoad({ port: proxy.port, ...orders, connections: 16, durationMs: LOAD_MS });
+  const keepAlive = runLoad({ port: proxy.port, ...orders, connections: 16, durationMs: LOAD_MS, report: keepAliveProgress });
   const churn = runLoad({ port: proxy.port, ...orders, connections: 4, durationMs: LOAD_MS, connectionClose: true, firstId: 5_000_000 });
   const billingStatuses: Array<{ start: number; status: number }> = [];
   const billingLoad = runLoad({
@@ -86,7 +91,7 @@ t.test('certificate swap and CRL update under load: zero failures for callers th
     t.equal(r.lost + r.truncated + r.mismatched + r.connectErrors, 0, `${name}: nothing lost, no failed handshake`);
   }
   t.ok(b.report.connects > 50, 'many handshakes happened across the swaps');
-  t.equal(await servedSerial(proxy.port, pki.caPem), opensslSerial(serverV2.cert), 'new connections get the new certificate');
+  t.equal(await servedSerial(proxy.port, pki.caPem), v2Serial, 'new connections get the new certificate');
 
   const late = billingStatuses.filter((s) => s.start > tRevoked + 1500);
   t.ok(billingStatuses.some((s) => s.status === 200), 'the other caller was admitted before its revocation');

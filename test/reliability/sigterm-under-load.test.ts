@@ -3,6 +3,7 @@ import t from 'tap';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { LOST, TRUNCATED, runLoad } from '../soak/lib/load-client.mjs';
+import { waitFor } from '../soak/lib/processes.mjs';
 import { clientTls, makeReliabilityPki, startStack, stopStack } from './lib/fixture.js';
 
 const GRACE_MS = 8000;
@@ -23,18 +24,25 @@ t.test('SIGTERM while 32 connections are busy', async (t) => {
     pki.cleanup();
   });
   const errorBodies = new Set<string>();
+  const progress = { ok: 0 };
   // Every 7th request takes 1.5 s upstream, so plenty are in flight when the signal lands.
   const load = runLoad({
-    port: stack.proxy.port, ...clientTls(pki), connections: 32, durationMs: 20_000, record: true, recordCapacity: 1_000_000,
+    port: stack.proxy.port, ...clientTls(pki), connections: 32, durationMs: 20_000, record: true, recordCapacity: 1_000_000, report: progress,
     pathOf: (id) => (id % 7 === 0 ? `/slow/1500/${id}` : `/load/${id}`),
     stopOnConnectError: true,
     onErrorResponse: (_id, status, body) => errorBodies.add(`${status} ${body}`),
   });
-  await new Promise((r) => setTimeout(r, 2500));
+  // Signal once the load is well under way (more answers than the "load was running" bound below), not after a pause.
+  t.ok(await waitFor(() => progress.ok > 200, 15_000, 20), 'load under way before the signal');
   const tTerm = performance.now();
   stack.proxy.child.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 300));
-  const refusedWhileDraining = await tcpRefused(stack.proxy.port);
+  // The listener closes when the drain begins: probe until a connection is refused, each probe while the proxy still runs.
+  let refusedWhileDraining = false;
+  await waitFor(async () => {
+    if (!stack.proxy.alive()) return true;
+    refusedWhileDraining = await tcpRefused(stack.proxy.port);
+    return refusedWhileDraining;
+  }, GRACE_MS, 20);
   const exit = await stack.proxy.exited;
   const exitMs = performance.now() - tTerm;
   const { report, records } = await load;

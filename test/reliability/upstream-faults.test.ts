@@ -7,8 +7,12 @@ import { clientTls, makeReliabilityPki, scaled, startStack, stopStack } from './
 
 const CONNECTIONS = 32;
 const LOAD_MS = scaled(6000);
-const KILL_AT_MS = 2000;
+// Requests answered before the kill, so the load is well under way (not a fixed pause).
+const ANSWERED_BEFORE_KILL = 500;
+// How long the upstream stays down: the fault itself, a deliberate duration.
 const OUTAGE_MS = 500;
+// Requests answered after the restart before the load may stop.
+const ANSWERED_AFTER_RESTART = 200;
 
 t.test('upstream killed mid-load and restarted on the same port', async (t) => {
   const pki = makeReliabilityPki();
@@ -24,8 +28,9 @@ t.test('upstream killed mid-load and restarted on the same port', async (t) => {
 
   let tKill = 0;
   let tUp = 0;
+  const progress: { ok?: number } = {};
   const chaos = (async () => {
-    await new Promise((r) => setTimeout(r, KILL_AT_MS));
+    await waitFor(() => (progress.ok ?? 0) >= ANSWERED_BEFORE_KILL, 30_000, 20);
     tKill = performance.now();
     await upstream.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, OUTAGE_MS));
@@ -43,13 +48,15 @@ t.test('upstream killed mid-load and restarted on the same port', async (t) => {
     loadMinimum = true;
     maybeStop();
   }, LOAD_MS);
-  void chaos.then(() => setTimeout(() => {
+  void chaos.then(async () => {
+    const okAtRestart = progress.ok ?? 0;
+    await waitFor(() => (progress.ok ?? 0) >= okAtRestart + ANSWERED_AFTER_RESTART, 30_000, 20);
     chaosDone = true;
     maybeStop();
-  }, 1500));
+  });
   const { report, records, t0 } = await runLoad({
     port: stack.proxy.port, ...clientTls(pki), connections: CONNECTIONS, durationMs: LOAD_MS + 60_000, signal: stop.signal,
-    record: true, recordCapacity: 2_000_000,
+    record: true, recordCapacity: 2_000_000, report: progress,
     onErrorResponse: (id, _status, body) => errorBodies.set(id, body),
   });
   await chaos;

@@ -48,6 +48,7 @@ t.test('a broken certificate file is refused and the old one keeps serving', { s
   writeFileSync(`${certPath}.tmp`, `${pki.server.certPem.slice(0, 200)}\x00\x01garbage`);
   renameSync(`${certPath}.tmp`, certPath);
   t.ok(await waitFor(async () => (await failures()) === 1, 5000), 'counted as one failed reload');
+  // A negative check over three reload ticks (200 ms each): a failure counted per tick would show here.
   await new Promise((r) => setTimeout(r, 600));
   t.equal(await failures(), 1, 'the same broken content is not counted again on every tick');
   t.equal(await servedSerial(cli.port, pki.ca.certPem), original, 'the old certificate still serves new connections');

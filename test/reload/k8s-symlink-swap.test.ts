@@ -7,6 +7,7 @@ import t from 'tap';
 import { makeLeaf, openssl, type CertFiles } from '../helpers/pki.js';
 import { makeTestPki, startRecordingUpstream } from '../helpers/gate-harness.js';
 import { cliMissing, startCli } from '../ops/lib/cli-process.js';
+import { waitFor } from '../helpers/wait-for.js';
 
 const INTERVAL_MS = 500;
 
@@ -82,7 +83,8 @@ t.test('..data symlink swap under load', { skip: cliMissing() }, async (t) => {
     }
   };
   const loops = Promise.all([loop(fresh, false), loop(reused, keepAlive)]);
-  await new Promise((r) => setTimeout(r, 700));
+  // Swap once both loops have been answered a few times with the old certificate (not after a fixed pause).
+  await waitFor(() => fresh.length >= 5 && reused.length >= 5, { timeoutMs: 30_000, what: 'five requests of each loop before the swap' });
   publishVersion(secret, '..2026_01_02_00_00_00.000000002', newCert);
   swappedAt = Date.now();
   await loops;

@@ -38,6 +38,7 @@ t.test('SIGHUP reloads now', { skip: cliMissing() }, async (t) => {
   // Key first, then certificate: in between the pair does not match, which the interval would never see here.
   copyFileSync(next.key, keyPath);
   copyFileSync(next.cert, certPath);
+  // A negative check: a reload nobody asked for (a file watcher, a short interval) would show within half a second.
   await new Promise((r) => setTimeout(r, 500));
   t.not(await servedSerial(cli.port, pki.ca.certPem), nextSerial, 'no reload without the signal (interval is 10 minutes)');
   cli.child.kill('SIGHUP');

@@ -27,6 +27,7 @@ t.test('stale at start', async (t) => {
     opensslNextUpdate(crl).getTime() / 1000,
     'crl_next_update_seconds equals openssl -nextupdate',
   );
+  // A negative check over four reload ticks (100 ms each): a warning logged on every tick would show here.
   await new Promise((r) => setTimeout(r, 400));
   const warnings = proxy.logLines().filter((l) => l.msg === STALE);
   t.equal(warnings.length, 1, 'warned once, not on every reload tick');

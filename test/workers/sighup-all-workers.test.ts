@@ -35,6 +35,7 @@ t.test('SIGHUP reloads every worker', { skip: cliMissing() }, async (t) => {
   const nextSerial = openssl(['x509', '-noout', '-serial', '-in', next.cert]).trim().replace(/^serial=/, '').toUpperCase();
   copyFileSync(next.key, keyPath);
   copyFileSync(next.cert, certPath);
+  // A negative check: a reload nobody asked for (a file watcher, a short interval) would show within half a second.
   await new Promise((r) => setTimeout(r, 500));
   const before: string[] = [];
   for (let i = 0; i < PROBES; i++) before.push(await servedSerial(cli.port, pki.ca.certPem));

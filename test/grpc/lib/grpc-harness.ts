@@ -5,6 +5,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { CertFiles } from '../../helpers/pki.js';
 import { baseConfig, makeTestPki, startTestProxy, type TestPki, type TestProxy } from '../../helpers/gate-harness.js';
 import type { Config } from '../../../src/config/types.js';
+import { poll } from '../../helpers/wait-for.js';
 
 export const PROTO_PATH = fileURLToPath(new URL('../fixtures/shop.proto', import.meta.url));
 
@@ -222,11 +223,7 @@ export function collectStream<T>(call: grpc.ClientReadableStream<T>): Promise<{ 
 
 /** Polls `check` every 20 ms for up to `ms`; bounded, for events that land asynchronously. */
 export async function waitFor(check: () => boolean, ms = 3000): Promise<boolean> {
-  for (let waited = 0; waited < ms; waited += 20) {
-    if (check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return check();
+  return poll(check, { timeoutMs: ms });
 }
 
 export interface GrpcStack {

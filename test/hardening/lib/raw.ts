@@ -3,15 +3,11 @@ import http from 'node:http';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { TestPki } from '../../helpers/gate-harness.js';
+import { poll } from '../../helpers/wait-for.js';
 
 /** Polls `check` every 20 ms until it is true or `ms` have passed; resolves with its last value. */
 export async function waitFor(check: () => boolean | Promise<boolean>, ms = 3000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  return poll(check, { timeoutMs: ms });
 }
 
 export interface HeldConnection {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { poll } from '../../helpers/wait-for.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const CLI_MAIN = join(REPO_ROOT, 'dist/main.js');
@@ -29,12 +30,7 @@ export interface CliProcess {
 
 /** Waits until `check` returns true, polling every `everyMs`, at most `timeoutMs`. */
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 50): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-  return check();
+  return poll(check, { timeoutMs, everyMs });
 }
 
 /**

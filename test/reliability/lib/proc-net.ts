@@ -28,3 +28,9 @@ export function socketStatesOnPort(port: number, side: 'local' | 'remote' = 'loc
   }
   return counts;
 }
+
+/** Connections the process listening on `port` still holds (every state but LISTEN and TIME_WAIT), by /proc/net/tcp. */
+export function heldConnections(port: number): number {
+  const s = socketStatesOnPort(port);
+  return (s.ESTABLISHED ?? 0) + (s.CLOSE_WAIT ?? 0) + (s.LAST_ACK ?? 0) + (s.FIN_WAIT1 ?? 0) + (s.FIN_WAIT2 ?? 0) + (s.CLOSING ?? 0);
+}

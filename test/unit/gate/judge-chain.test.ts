@@ -1,4 +1,4 @@
-// judgeChain without sockets: openssl-made certificates and CRL (fixtures/make-fixtures.ts), expected verdicts written
+// judgeChain without sockets: openssl-made certificates and CRL (test/fixture-makers/gate-verdict-fixtures.ts), expected verdicts written
 // out by hand, identities and chain order checked against what openssl printed for each certificate (manifest.json).
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
