@@ -1,8 +1,9 @@
 // Profiles the sidecar's hot path: runs it under `node --cpu-prof` with keep-alive mTLS load, then prints where the CPU went.
 // Usage: node bench/profile.mjs [--mode requests|resumed|new] [--seconds S] [--connections N] [--dir DIR] [--access-log] [--top N]
-//        [--contender sidecar|reference]   (reference: the plain node:https + undici proxy of the benchmark, for comparison)
+//        [--contender sidecar|reference|h2compat]   (reference: the plain Node floor of the benchmark; h2compat: the floor on an
+//        http2 allowHTTP1 listener, the sidecar's listener kind)
 //   requests: keep-alive GETs (wrk); resumed: TLS 1.2 session resumptions (openssl s_time -reuse); new: full mTLS handshakes (s_time -new)
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,9 +44,9 @@ async function main() {
   const extra = opt['access-log'] ? ['--log-level', 'info'] : [];
   const spawnedAt = Date.now();
   const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
-  const sidecar = opt.contender === 'reference'
-    ? await startNodeFloor(certs, upstream.port, 0, { nodeFlags })
-    : await startSidecar(certs, upstream.port, 0, { extra, nodeFlags });
+  const sidecar = opt.contender === 'sidecar'
+    ? await startSidecar(certs, upstream.port, 0, { extra, nodeFlags })
+    : await startNodeFloor(certs, upstream.port, 0, { nodeFlags, listener: opt.contender === 'h2compat' ? 'h2compat' : 'https' });
   const load = (seconds) => runWrk({ port: sidecar.port, seconds, connections: Number(opt.connections), shim, certs, cpu: 1 });
   await load(3); // warm-up, so the profile shows optimized code
   const c0 = treeCpuSeconds(sidecar.child.pid);
@@ -65,7 +66,15 @@ async function main() {
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (!file) throw new Error(`no new .cpuprofile in ${profDir} (did the sidecar exit cleanly on SIGTERM?)`);
   process.stdout.write(`Profile: ${join(profDir, file)} (mode ${opt.mode}, window ${window.fromMs}-${window.toMs} ms: ${opt.seconds}s of load after a 3s keep-alive warm-up; ${w.requests} ${unit}s, ${((cpu * 1e6) / w.requests).toFixed(1)} µs CPU per ${unit} with the profiler on)\n\n`);
-  process.stdout.write(`${formatSummary(summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')), window), Number(opt.top))}\n`);
+  // For bench/profile-compare.mjs: what the profile's samples are to be divided by.
+  writeFileSync(join(profDir, `${file}.meta.json`), JSON.stringify({ contender: `${opt.contender}${opt['access-log'] ? ' + access log' : ''}`, mode: opt.mode, units: w.requests, cpuUsPerUnit: (cpu * 1e6) / w.requests, window }));
+  const summary = summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')), window);
+  const perUnit = (ms) => ((ms * 1000) / w.requests).toFixed(2);
+  process.stdout.write(`**Self time by module, µs per ${unit}** (sampled time in the window; "(idle)" excluded from the total)\n\n| µs/${unit} | module |\n|--:|---|\n`);
+  const busy = summary.modules.filter(([k]) => k !== '(idle)');
+  for (const [k, v] of busy.slice(0, 20)) process.stdout.write(`| ${perUnit(v)} | ${k} |\n`);
+  process.stdout.write(`| ${perUnit(busy.reduce((a, [, v]) => a + v, 0))} | total sampled, not idle |\n\n`);
+  process.stdout.write(`${formatSummary(summary, Number(opt.top))}\n`);
 }
 
 main().then(() => process.exit(0), (err) => {

@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { sleep, treeFdCount, treeMemoryMb } from './procs.mjs';
 
-function clientTlsOptions(certs, port) {
+export function clientTlsOptions(certs, port) {
   return {
     host: '127.0.0.1', port, servername: 'localhost',
     ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey),
@@ -12,7 +12,7 @@ function clientTlsOptions(certs, port) {
 }
 
 /** One keep-alive GET on a fresh TLS connection; resolves with the socket left open, or null on failure. */
-function openIdleConnection(opts, session, onSession) {
+export function openIdleConnection(opts, session, onSession) {
   return new Promise((resolve) => {
     const s = tls.connect({ ...opts, session });
     const timer = setTimeout(() => (s.destroy(), resolve(null)), 15_000);
