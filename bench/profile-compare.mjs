@@ -72,7 +72,7 @@ if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
   const last = runs.at(-1);
   cats.sort((a, b) => ((last.cats.get(b) ?? 0) - (runs[0].cats.get(b) ?? 0)) - ((last.cats.get(a) ?? 0) - (runs[0].cats.get(a) ?? 0)));
   const f = (x) => (x === undefined ? '–' : x.toFixed(1));
-  const head = runs.map((r) => `${r.meta.contender} µs/${r.meta.mode === 'requests' ? 'req' : 'hs'}`);
+  const head = runs.map((r) => `${r.meta.contender} µs/${r.meta.mode === 'new' || r.meta.mode === 'resumed' ? 'hs' : 'req'}`);
   console.log(`| category | ${head.join(' | ')} | last − first |`);
   console.log(`|---|${runs.map(() => '--:|').join('')}--:|`);
   for (const c of cats) console.log(`| ${c} | ${runs.map((r) => f(r.cats.get(c))).join(' | ')} | ${f((last.cats.get(c) ?? 0) - (runs[0].cats.get(c) ?? 0))} |`);

@@ -3,14 +3,16 @@
 //        [--contender sidecar|reference|h2compat]   (reference: the plain Node floor of the benchmark; h2compat: the floor on an
 //        http2 allowHTTP1 listener, the sidecar's listener kind)
 //   requests: keep-alive GETs (wrk); resumed: TLS 1.2 session resumptions (openssl s_time -reuse); new: full mTLS handshakes (s_time -new)
+//   h2 / grpc: HTTP/2 GETs / gRPC unary calls with h2load (reference: the plain Node http2 floor; grpc: an h2c gRPC upstream)
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
-import { startNodeFloor, startSidecar, startUpstream } from './lib/contenders.mjs';
-import { runSTime, runWrk } from './lib/load.mjs';
+import { startGrpcUpstream, startNodeFloor, startNodeH2Floor, startSidecar, startUpstream } from './lib/contenders.mjs';
+import { GRPC_HEADERS, GRPC_PATH, grpcRequestFile } from './lib/h2-rows.mjs';
+import { runH2load, runSTime, runWrk } from './lib/load.mjs';
 import { killAllSync, pinSelf, runCommand, stopProcess, treeCpuSeconds } from './lib/procs.mjs';
 import { formatSummary, summarizeProfile } from './cpuprofile-summary.mjs';
 
@@ -37,7 +39,8 @@ async function main() {
   const shim = join(work, 'shim.so');
   const cc = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(HERE, 'client-cert-shim.c'), '-ldl']);
   if (cc.status !== 0) throw new Error(`shim build failed: ${cc.stderr}`);
-  const upstream = await startUpstream(work, 1);
+  const h2 = opt.mode === 'h2' || opt.mode === 'grpc';
+  const upstream = opt.mode === 'grpc' ? await startGrpcUpstream(1) : await startUpstream(work, 1);
   const profDir = resolve(opt.dir);
   mkdirSync(profDir, { recursive: true });
   const before = new Set(readdirSync(profDir));
@@ -46,21 +49,26 @@ async function main() {
   const nodeFlags = ['--cpu-prof', `--cpu-prof-dir=${profDir}`];
   const sidecar = opt.contender === 'sidecar'
     ? await startSidecar(certs, upstream.port, 0, { extra, nodeFlags })
-    : await startNodeFloor(certs, upstream.port, 0, { nodeFlags, listener: opt.contender === 'h2compat' ? 'h2compat' : 'https' });
-  const load = (seconds) => runWrk({ port: sidecar.port, seconds, connections: Number(opt.connections), shim, certs, cpu: 1 });
+    : h2
+      ? await startNodeH2Floor(certs, upstream.port, 0, opt.mode === 'grpc' ? 'grpc' : 'http', { nodeFlags })
+      : await startNodeFloor(certs, upstream.port, 0, { nodeFlags, listener: opt.contender === 'h2compat' ? 'h2compat' : 'https' });
+  const grpc = opt.mode === 'grpc' ? { path: GRPC_PATH, headers: GRPC_HEADERS, dataFile: grpcRequestFile(work) } : {};
+  const load = (seconds) => (h2
+    ? runH2load({ port: sidecar.port, seconds, clients: 16, streams: 4, shim, certs, cpu: 1, ...grpc })
+    : runWrk({ port: sidecar.port, seconds, connections: Number(opt.connections), shim, certs, cpu: 1 }));
   await load(3); // warm-up, so the profile shows optimized code
   const c0 = treeCpuSeconds(sidecar.child.pid);
   const window = { fromMs: Date.now() - spawnedAt };
   const seconds = Number(opt.seconds);
   let w;
-  if (opt.mode === 'requests') w = await load(seconds);
+  if (opt.mode === 'requests' || h2) w = await load(seconds);
   else {
     const hs = await runSTime({ port: sidecar.port, seconds, mode: opt.mode === 'new' ? 'new' : 'reuse', extra: opt.mode === 'new' ? [] : ['-tls1_2'], certs, cpu: 1 });
     w = { requests: hs.handshakes, rps: hs.handshakes / seconds };
   }
   window.toMs = Date.now() - spawnedAt;
   const cpu = treeCpuSeconds(sidecar.child.pid) - c0;
-  const unit = opt.mode === 'requests' ? 'request' : `${opt.mode} handshake`;
+  const unit = opt.mode === 'requests' || h2 ? 'request' : `${opt.mode} handshake`;
   process.stderr.write(`${w.requests} ${unit}s, ${w.rps.toFixed(0)}/s, ${((cpu * 1e6) / w.requests).toFixed(1)} µs CPU per ${unit} (profiler overhead included)\n`);
   await stopProcess(sidecar.child, 'SIGTERM', 15_000);
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));

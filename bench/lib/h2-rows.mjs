@@ -8,11 +8,11 @@ import { runH2load } from './load.mjs';
 import { stopProcess, treeCpuSeconds } from './procs.mjs';
 import { median, pairedRatio } from './report.mjs';
 
-const GRPC_PATH = '/shop.v1.Orders/GetOrder';
-const GRPC_HEADERS = ['content-type: application/grpc', 'te: trailers'];
+export const GRPC_PATH = '/shop.v1.Orders/GetOrder';
+export const GRPC_HEADERS = ['content-type: application/grpc', 'te: trailers'];
 
 /** shop.v1.OrderRequest { id: "bench" } as one uncompressed gRPC message frame. */
-function grpcRequestFile(dir) {
+export function grpcRequestFile(dir) {
   const file = join(dir, 'grpc-request.bin');
   const message = Buffer.from([0x0a, 0x05, ...Buffer.from('bench')]);
   writeFileSync(file, Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]));
