@@ -81,11 +81,12 @@ export async function runAb({ port, seconds, connections, certs, cpu, path = '/'
 
 export function parseH2load(out) {
   const num = (re) => Number(out.match(re)?.[1] ?? NaN);
+  const finished = out.match(/finished in ([\d.]+)(us|ms|s),/);
   const m = out.match(/time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/);
   return {
     requests: num(/requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/),
-    seconds: num(/finished in ([\d.]+)s/),
-    rps: num(/finished in [\d.]+s, ([\d.]+) req\/s/),
+    seconds: finished ? toMs(finished[1], finished[2]) / 1000 : NaN,
+    rps: num(/finished in [\d.]+(?:us|ms|s), ([\d.]+) req\/s/),
     meanMs: m ? toMs(m[1], m[2]) : null,
     non2xx: ['3xx', '4xx', '5xx'].reduce((a, k) => a + (num(new RegExp(`(\\d+) ${k}`)) || 0), 0),
     socketErrors: num(/(\d+) failed, \d+ errored/) || 0,
