@@ -179,19 +179,21 @@ async function main() {
     // The sidecar first: its figures are the point; baselines only while time is left.
     const rank = ['sidecar', 'node', 'nginx', 'caddy', 'haproxy'];
     for (const c of contenders.filter((x) => rank.includes(x.kind)).sort((a, b) => rank.indexOf(a.kind) - rank.indexOf(b.kind))) {
-      if (elapsed() > 480_000) {
+      // Each check gets at most half of what is left before the hard limit (less a margin for the report).
+      const left = HARD_LIMIT_MS - 60_000 - elapsed();
+      if (left < 30_000) {
         say('time budget: skipping remaining memory checks');
         break;
       }
       say(`${c.name}: opening ${cfg.idle} idle mTLS connections`);
-      c.idle = await measureIdleConnections({ port: c.port, pid: c.pid, certs, count: cfg.idle, timeBudgetMs: 45_000 });
+      c.idle = await measureIdleConnections({ port: c.port, pid: c.pid, certs, count: cfg.idle, timeBudgetMs: Math.min(45_000, left / 2) });
       say(`${c.name}: ${c.idle.stillOpen} open, RSS ${c.idle.rssBeforeMb.toFixed(1)} → ${c.idle.rssOpenMb.toFixed(1)} MB, ${c.idle.rssAfterCloseMb.toFixed(1)} MB after they closed; streaming ${cfg.uploadMib} MiB upload`);
-      c.upload = await measureUpload({ port: c.port, pid: c.pid, certs, bytes: cfg.uploadMib * 1048576, timeBudgetMs: 60_000 });
+      c.upload = await measureUpload({ port: c.port, pid: c.pid, certs, bytes: cfg.uploadMib * 1048576, timeBudgetMs: Math.min(60_000, Math.max(10_000, HARD_LIMIT_MS - 60_000 - elapsed())) });
       say(`${c.name}: upload ${c.upload.ok ? 'ok' : `FAILED ${c.upload.status} ${c.upload.error ?? ''}`}, ${c.upload.mbPerSecond.toFixed(0)} MB/s, RSS growth ${c.upload.rssGrowthMb.toFixed(1)} MB`);
     }
   }
   let workers = null;
-  if (cfg.extras && cfg.only.includes('sidecar') && elapsed() < 520_000) {
+  if (cfg.extras && cfg.only.includes('sidecar') && elapsed() < HARD_LIMIT_MS - 90_000) {
     say('sidecar --workers 2');
     workers = await measureWorkers({ certs, upstream, load, seconds: Math.min(cfg.seconds, 5), cpu: CONTENDER_CPU, say });
   }

@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import { join } from 'node:path';
 import { startNodeH2Floor, startSidecar } from './contenders.mjs';
 import { runH2load } from './load.mjs';
-import { stopProcess, treeCpuSeconds } from './procs.mjs';
+import { processTree, stopProcess, treeCpuSeconds } from './procs.mjs';
 import { median, pairedRatio } from './report.mjs';
 
 export const GRPC_PATH = '/shop.v1.Orders/GetOrder';
@@ -80,6 +80,7 @@ export async function measureH2Rows({ work, certs, shim, upstream, grpcUpstream,
         for (const t of round % 2 === 0 ? r.targets : [...r.targets].reverse()) {
           t.rounds ??= [];
           const m = await measureOne(t, r.load).catch((err) => ({ error: String(err.message ?? err) }));
+          if (!m.error && !(m.requests > 0)) m.error = `no request completed${processTree(t.pid).length === 0 ? ' (the process has exited)' : ''}`;
           t.rounds.push({ round, ...m });
           say(`${r.row} round ${round + 1}/${rounds} ${t.name}: ${m.error ?? `${m.rps.toFixed(0)} req/s, ${m.cpuUsPerRequest?.toFixed(1)} µs CPU/req${m.errors ? `, ERRORS ${m.errors}` : ''}`}`);
         }
@@ -90,7 +91,8 @@ export async function measureH2Rows({ work, certs, shim, upstream, grpcUpstream,
       const ng = r.targets.find((t) => t.name === 'nginx');
       for (const t of r.targets) {
         t.median = { cpuUsPerRequest: median(t.rounds.map((x) => x.cpuUsPerRequest)), rps: median(t.rounds.map((x) => x.rps)), meanMs: median(t.rounds.map((x) => x.meanMs)) };
-        t.errors = t.rounds.reduce((a, x) => a + (x.errors ?? 0), 0);
+        t.errors = t.rounds.reduce((a, x) => a + (Number.isFinite(x.errors) ? x.errors : 0), 0);
+        t.failedRounds = t.rounds.filter((x) => x.error).length;
         t.toFloor = pairedRatio(t.rounds, floor.rounds, 'cpuUsPerRequest');
         t.toNginx = ng ? pairedRatio(t.rounds, ng.rounds, 'cpuUsPerRequest') : null;
       }
@@ -115,7 +117,7 @@ export function h2Table(result) {
   ];
   for (const row of result.rows) {
     for (const t of row.targets) {
-      lines.push(`| ${row.row} | ${t.name} | ${f(t.median.rps, 0)} | ${f(t.median.meanMs, 2)} | ${f(t.median.cpuUsPerRequest)} | ${r(t.toFloor)} | ${r(t.toNginx)} | ${t.errors} |`);
+      lines.push(`| ${row.row} | ${t.name} | ${f(t.median.rps, 0)} | ${f(t.median.meanMs, 2)} | ${f(t.median.cpuUsPerRequest)} | ${r(t.toFloor)} | ${r(t.toNginx)} | ${t.errors}${t.failedRounds ? ` (${t.failedRounds} round(s) failed: ${t.rounds.find((x) => x.error).error})` : ''} |`);
     }
   }
   return lines.join('\n');

@@ -47,18 +47,30 @@ function relayable(up) {
 
 const pool = mode === 'http' ? new Pool(`http://${upstreamHost}`, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 }) : null;
 
+/** Whether the caller's stream can still be answered (h2load resets its streams when its time is up). */
+const open = (stream) => !stream.closed && !stream.destroyed;
+
+function fail(stream, status) {
+  if (!open(stream)) return;
+  try {
+    if (!stream.headersSent) stream.respond({ ':status': status });
+    stream.end();
+  } catch {
+    stream.destroy();
+  }
+}
+
 function forwardHttp(stream, headers, id) {
   const out = forwardHeaders(headers, id);
   out.host = upstreamHost;
   const method = headers[':method'];
   const hasBody = method !== 'GET' && method !== 'HEAD' && !stream.readableEnded;
   pool.stream({ method, path: headers[':path'], headers: out, body: hasBody ? stream : null }, ({ statusCode, headers: up }) => {
-    if (!stream.destroyed) stream.respond({ ':status': statusCode, ...relayable(up) });
+    // Throwing here makes undici abort the upstream request.
+    if (!open(stream)) throw new Error('caller gone');
+    stream.respond({ ':status': statusCode, ...relayable(up) });
     return stream;
-  }).catch(() => {
-    if (!stream.headersSent && !stream.destroyed) stream.respond({ ':status': 502 });
-    stream.end();
-  });
+  }).catch(() => fail(stream, 502));
 }
 
 let upstream = null;
@@ -78,12 +90,14 @@ function forwardGrpc(stream, headers, id) {
   out[':authority'] = upstreamHost;
   const up = upstreamSession().request(out);
   let trailers = null;
-  up.on('response', (h) => stream.destroyed || stream.respond({ ':status': h[':status'], ...relayable(h) }, { waitForTrailers: true }));
+  up.on('response', (h) => {
+    if (open(stream)) stream.respond({ ':status': h[':status'], ...relayable(h) }, { waitForTrailers: true });
+  });
   up.on('trailers', (t) => (trailers = t));
-  stream.on('wantTrailers', () => stream.sendTrailers(trailers ?? { 'grpc-status': '14' }));
+  stream.on('wantTrailers', () => open(stream) && stream.sendTrailers(trailers ?? { 'grpc-status': '14' }));
   stream.pipe(up);
   up.pipe(stream);
-  up.on('error', () => stream.destroyed || stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
+  up.on('error', () => open(stream) && stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
   stream.on('error', () => up.destroyed || up.close(http2.constants.NGHTTP2_CANCEL));
 }
 
