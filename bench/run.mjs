@@ -226,7 +226,7 @@ async function main() {
     '',
     tables.h2 ?? '',
     '',
-    workers ? `--workers 2: ${workers.summary}` : '',
+    workers ? `--workers 2: ${workers.summary}` : cfg.extras && cfg.only.includes('sidecar') ? '--workers 2: skipped (time budget)' : '',
     `JSON: ${opt.out}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
