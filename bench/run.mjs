@@ -1,7 +1,8 @@
 // `npm run bench`: the sidecar against the plain Node floor, nginx, HAProxy and Caddy on the same mTLS proxy job — CPU per
 // request and per handshake, HTTP/2 and gRPC, latency, memory.
 // Usage: node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--handshake-seconds S] [--h2-seconds S] [--connections N]
-//        [--idle N] [--upload-mib N] [--only sidecar,nginx,haproxy,caddy,node,node-h2compat] [--no-extras] [--no-h2]
+//        [--idle N] [--upload-mib N] [--only sidecar,nginx,haproxy,caddy,node,node-h2compat,node-fastify] [--no-extras] [--no-h2]
+//        (node-fastify, the floor with fastify in front, runs only when named in --only)
 //        [--no-access-log] [--key-type ec|rsa] [--out FILE]
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
@@ -9,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
-import { SHIPPED_NODE_FLAGS, startCaddyContender, startGrpcUpstream, startHaproxyContender, startNginxContender, startNodeFloor, startSidecar, startUpstream } from './lib/contenders.mjs';
+import { SHIPPED_NODE_FLAGS, startCaddyContender, startGrpcUpstream, startHaproxyContender, startNginxContender, startNodeFastifyFloor, startNodeFloor, startSidecar, startUpstream } from './lib/contenders.mjs';
 import { measureIdleConnections, measureUpload } from './lib/extras.mjs';
 import { runAb, runNodeResume, runSTime, runWrk } from './lib/load.mjs';
 import { hasCommand, killAllSync, pinSelf, processTree, runCommand, stopProcess, treeCpuSeconds, treeMemoryMb } from './lib/procs.mjs';
@@ -127,6 +128,7 @@ async function main() {
   if (want('caddy', 'caddy')) await add('Caddy 2.6', 'caddy', () => startCaddyContender(work, certs, upstream.port, CONTENDER_CPU));
   if (want('node')) await add('plain Node floor (https + undici pool.stream)', 'node', () => startNodeFloor(certs, upstream.port, CONTENDER_CPU));
   if (want('node-h2compat')) await add('plain Node floor on http2 allowHTTP1 listener', 'node-h2compat', () => startNodeFloor(certs, upstream.port, CONTENDER_CPU, { listener: 'h2compat' }));
+  if (want('node-fastify')) await add('plain Node floor behind fastify (route + hook + hijack)', 'node-fastify', () => startNodeFastifyFloor(certs, upstream.port, CONTENDER_CPU));
   if (want('sidecar')) await add('**mtls-sidecar** (`--log-level warn`)', 'sidecar', () => startSidecar(certs, upstream.port, CONTENDER_CPU));
   if (want('sidecar') && cfg.accessLog) {
     await add('mtls-sidecar, access log on (default)', 'sidecar-log', () => startSidecar(certs, upstream.port, CONTENDER_CPU, { extra: ['--log-level', 'info'] }));

@@ -178,6 +178,11 @@ export async function startNodeFloor(certs, upstreamPort, cpu, { nodeFlags = [],
   return startNodeScript('node-floor-proxy.mjs', [certs.serverCert, certs.serverKey, certs.ca, listener], upstreamPort, cpu, nodeFlags);
 }
 
+/** The floor with fastify in front (node-floor-fastify.mjs): what fastify itself adds per request. */
+export async function startNodeFastifyFloor(certs, upstreamPort, cpu) {
+  return startNodeScript('node-floor-fastify.mjs', [certs.serverCert, certs.serverKey, certs.ca], upstreamPort, cpu, []);
+}
+
 /** The plain Node HTTP/2 floor (node-floor-h2.mjs): mode 'http' (HTTP/1.1 upstream) or 'grpc' (h2c upstream). */
 export async function startNodeH2Floor(certs, upstreamPort, cpu, mode, { nodeFlags = [] } = {}) {
   return startNodeScript('node-floor-h2.mjs', [certs.serverCert, certs.serverKey, certs.ca, mode], upstreamPort, cpu, nodeFlags);
