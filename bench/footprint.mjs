@@ -2,8 +2,9 @@
 // 2,000 idle mTLS connections and RSS after they close, for each variant in interleaved rounds (a fresh process each).
 // Usage: node bench/footprint.mjs [--rounds N] [--seconds S] [--idle N] [--variants default,semi1,semi2,...]
 //   variants: default, semiN (--max-semi-space-size=N), oldN (--max-old-space-size=N), cg256 (defaults inside a
-//   256 MiB memory cgroup, v1 or v2, created under the current one when writable), floor (the reference plain-Node
-//   proxy instead of the sidecar), combinations joined by '+'.
+//   256 MiB memory cgroup, v1 or v2, created under the current one when writable), floor (the plain Node floor
+//   instead of the sidecar; it always starts with the shipped --max-semi-space-size=4, which a later semiN overrides),
+//   combinations joined by '+'.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';

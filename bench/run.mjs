@@ -1,30 +1,35 @@
-// `npm run bench`: the sidecar against nginx and HAProxy on the same mTLS proxy job — CPU per request and per handshake, latency, memory.
-// Usage: node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--handshake-seconds S] [--connections N]
-//        [--idle N] [--upload-mib N] [--only sidecar,nginx,haproxy,node] [--no-extras] [--no-access-log] [--key-type ec|rsa] [--out FILE]
+// `npm run bench`: the sidecar against the plain Node floor, nginx, HAProxy and Caddy on the same mTLS proxy job — CPU per
+// request and per handshake, HTTP/2 and gRPC, latency, memory.
+// Usage: node bench/run.mjs [--quick] [--rounds N] [--seconds S] [--handshake-seconds S] [--h2-seconds S] [--connections N]
+//        [--idle N] [--upload-mib N] [--only sidecar,nginx,haproxy,caddy,node,node-h2compat,node-fastify] [--no-extras] [--no-h2]
+//        (node-fastify, the floor with fastify in front, runs only when named in --only)
+//        [--no-access-log] [--key-type ec|rsa] [--out FILE]
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
-import { startHaproxyContender, startNginxContender, startNodeFloor, startSidecar, startUpstream } from './lib/contenders.mjs';
+import { SHIPPED_NODE_FLAGS, startCaddyContender, startGrpcUpstream, startHaproxyContender, startNginxContender, startNodeFastifyFloor, startNodeFloor, startSidecar, startUpstream } from './lib/contenders.mjs';
 import { measureIdleConnections, measureUpload } from './lib/extras.mjs';
 import { runAb, runNodeResume, runSTime, runWrk } from './lib/load.mjs';
 import { hasCommand, killAllSync, pinSelf, processTree, runCommand, stopProcess, treeCpuSeconds, treeMemoryMb } from './lib/procs.mjs';
-import { mainTable, memoryTable, pairedRatio, ratio, spreadTable, summarize } from './lib/report.mjs';
+import { h2Table, measureH2Rows } from './lib/h2-rows.mjs';
+import { handshakeTable, mainTable, memoryTable, ratiosAgainst, summarize } from './lib/report.mjs';
 import { measureWorkers } from './lib/workers.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CONTENDER_CPU = 0;
 const LOAD_CPU = 1;
-const HARD_LIMIT_MS = 355_000;
+const HARD_LIMIT_MS = 600_000;
 
 const { values: opt } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' }, seconds: { type: 'string' }, 'handshake-seconds': { type: 'string' },
-    connections: { type: 'string', default: '32' }, idle: { type: 'string' }, 'upload-mib': { type: 'string' },
-    only: { type: 'string' }, 'no-extras': { type: 'boolean', default: false }, 'no-access-log': { type: 'boolean', default: false },
+    connections: { type: 'string', default: '32' }, idle: { type: 'string' }, 'upload-mib': { type: 'string' }, 'h2-seconds': { type: 'string' },
+    only: { type: 'string' }, 'no-extras': { type: 'boolean', default: false }, 'no-h2': { type: 'boolean', default: false },
+    'no-access-log': { type: 'boolean', default: false },
     'key-type': { type: 'string', default: 'ec' }, out: { type: 'string', default: join(HERE, 'results', 'latest.json') },
   },
 });
@@ -36,8 +41,10 @@ const cfg = {
   connections: Number(opt.connections),
   idle: Number(opt.idle ?? (quick ? 500 : 2000)),
   uploadMib: Number(opt['upload-mib'] ?? (quick ? 256 : 1024)),
-  only: opt.only ? opt.only.split(',') : ['sidecar', 'nginx', 'haproxy', 'node'],
+  h2Seconds: Number(opt['h2-seconds'] ?? (quick ? 2 : 3)),
+  only: opt.only ? opt.only.split(',') : ['sidecar', 'nginx', 'haproxy', 'caddy', 'node', 'node-h2compat'],
   extras: !opt['no-extras'],
+  h2: !opt['no-h2'],
   accessLog: !opt['no-access-log'] && !quick,
   keyType: opt['key-type'],
 };
@@ -106,19 +113,25 @@ async function main() {
   const generator = shim ? 'wrk + client-cert LD_PRELOAD shim' : hasCommand('ab') ? 'ab -k -E' : null;
   if (!generator) throw new Error('need wrk (+ cc and libssl-dev for the shim) or ab (apache2-utils)');
   const upstream = await startUpstream(work, LOAD_CPU);
-  say(`upstream: ${upstream.kind} on 127.0.0.1:${upstream.port} (CPU ${LOAD_CPU}); generator: ${generator}`);
+  const grpcUpstream = cfg.h2 ? await startGrpcUpstream(LOAD_CPU) : null;
+  const h2load = cfg.h2 && shim && hasCommand('h2load');
+  say(`upstream: ${upstream.kind} on 127.0.0.1:${upstream.port} (CPU ${LOAD_CPU}); generator: ${generator}${cfg.h2 && !h2load ? '; h2load missing (apt-get install nghttp2-client): no HTTP/2 rows' : ''}`);
 
   const contenders = [];
   const add = async (name, kind, start) => {
     const { port, child } = await start();
     contenders.push({ name, kind, port, pid: child.pid, child, rounds: [] });
   };
-  if (cfg.only.includes('nginx') && hasCommand('nginx')) await add('nginx 1.22', 'nginx', () => startNginxContender(work, certs, upstream.port, CONTENDER_CPU));
-  if (cfg.only.includes('haproxy') && hasCommand('haproxy')) await add('HAProxy', 'haproxy', () => startHaproxyContender(work, certs, upstream.port, CONTENDER_CPU));
-  if (cfg.only.includes('node')) await add('plain node:https + undici Pool (reference)', 'node', () => startNodeFloor(certs, upstream.port, CONTENDER_CPU));
-  if (cfg.only.includes('sidecar')) await add('mtls-sidecar', 'sidecar', () => startSidecar(certs, upstream.port, CONTENDER_CPU));
-  if (cfg.only.includes('sidecar') && cfg.accessLog) {
-    await add('mtls-sidecar, access log on', 'sidecar-log', () => startSidecar(certs, upstream.port, CONTENDER_CPU, { extra: ['--log-level', 'info'] }));
+  const want = (kind, command) => cfg.only.includes(kind) && (!command || hasCommand(command) || void say(`${command} not installed: no ${kind} row`));
+  if (want('nginx', 'nginx')) await add('nginx 1.22', 'nginx', () => startNginxContender(work, certs, upstream.port, CONTENDER_CPU, grpcUpstream?.port));
+  if (want('haproxy', 'haproxy')) await add('HAProxy 2.6', 'haproxy', () => startHaproxyContender(work, certs, upstream.port, CONTENDER_CPU));
+  if (want('caddy', 'caddy')) await add('Caddy 2.6', 'caddy', () => startCaddyContender(work, certs, upstream.port, CONTENDER_CPU));
+  if (want('node')) await add('plain Node floor (https + undici pool.stream)', 'node', () => startNodeFloor(certs, upstream.port, CONTENDER_CPU));
+  if (want('node-h2compat')) await add('plain Node floor on http2 allowHTTP1 listener', 'node-h2compat', () => startNodeFloor(certs, upstream.port, CONTENDER_CPU, { listener: 'h2compat' }));
+  if (want('node-fastify')) await add('plain Node floor behind fastify (route + hook + hijack)', 'node-fastify', () => startNodeFastifyFloor(certs, upstream.port, CONTENDER_CPU));
+  if (want('sidecar')) await add('**mtls-sidecar** (`--log-level warn`)', 'sidecar', () => startSidecar(certs, upstream.port, CONTENDER_CPU));
+  if (want('sidecar') && cfg.accessLog) {
+    await add('mtls-sidecar, access log on (default)', 'sidecar-log', () => startSidecar(certs, upstream.port, CONTENDER_CPU, { extra: ['--log-level', 'info'] }));
   }
   const load = (port, seconds, path) => (shim
     ? runWrk({ port, seconds, connections: cfg.connections, shim, certs, cpu: LOAD_CPU, path })
@@ -144,134 +157,99 @@ async function main() {
         upstreamCpuUsPerRequest: (req.upstreamCpu * 1e6) / w.requests,
         generatorCpuPercent: w.generatorCpuSeconds === null ? null : (w.generatorCpuSeconds / w.seconds) * 100,
       });
-      if (c.kind !== 'sidecar-log') {
-        const hs = cfg.handshakeSeconds;
-        const n = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'new', certs, cpu: LOAD_CPU }));
-        const chained = { ...certs, clientCert: certs.chainedClientCert, clientKey: certs.chainedClientKey };
-        const nc = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'new', extra: ['-CAfile', certs.caAndIntermediate], certs: chained, cpu: LOAD_CPU }));
-        const r12 = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'reuse', extra: ['-tls1_2'], certs, cpu: LOAD_CPU }));
-        const r13 = await measured(c, upstream, () => runNodeResume({ port: c.port, seconds: hs, certs, version: 'TLSv1.3' }));
-        Object.assign(row, {
-          newHandshakes: n.result.handshakes, cpuUsPerNewHandshake: (n.cpu * 1e6) / n.result.handshakes,
-          newChainedHandshakes: nc.result.handshakes, cpuUsPerNewChainedHandshake: (nc.cpu * 1e6) / nc.result.handshakes,
-          resumed12: r12.result.resumed, handshakes12: r12.result.handshakes, cpuUsPerResumed12: r12.result.resumed > 0 ? (r12.cpu * 1e6) / r12.result.handshakes : null,
-          resumed13: r13.result.resumed, handshakes13: r13.result.handshakes, cpuUsPerResumed13: r13.result.resumed > 0 ? (r13.cpu * 1e6) / r13.result.handshakes : null,
-        });
-      }
+      if (HANDSHAKE_KINDS.has(c.kind)) Object.assign(row, await measureHandshakes(c, upstream, certs));
       c.rounds.push(row);
       say(`round ${round + 1}/${cfg.rounds} ${c.name}: ${row.rps.toFixed(0)} req/s, ${row.cpuUsPerRequest.toFixed(1)} µs CPU/req (contender ${row.contenderCpuPercent.toFixed(0)}% of a core, generator ${row.generatorCpuPercent?.toFixed(0) ?? '?'}%)${row.newHandshakes !== undefined ? `, ${row.cpuUsPerNewHandshake.toFixed(0)} µs/new hs (${row.newHandshakes}), ${row.cpuUsPerNewChainedHandshake.toFixed(0)} µs/new hs leaf+intermediate (${row.newChainedHandshakes}), ${row.cpuUsPerResumed12?.toFixed(0) ?? '–'} µs/resumed 1.2 (${row.resumed12}/${row.handshakes12}), ${row.cpuUsPerResumed13?.toFixed(0) ?? '–'} µs/resumed 1.3 (${row.resumed13}/${row.handshakes13})` : ''}${row.non2xx || row.socketErrors ? `, ERRORS non2xx=${row.non2xx} socket=${row.socketErrors}` : ''}`);
     }
   }
+  const byKind = (kind) => contenders.find((c) => c.kind === kind);
   for (const c of contenders) {
     c.peakRssMb = treeMemoryMb(c.pid, 'VmHWM');
     c.processes = processTree(c.pid).length;
     c.median = summarize(c.rounds);
+    c.ratios = { nginx: ratiosAgainst(c, byKind('nginx')), node: ratiosAgainst(c, byKind('node')), caddy: ratiosAgainst(c, byKind('caddy')) };
   }
-  const base = contenders.find((c) => c.kind === 'nginx');
-  const reference = contenders.find((c) => c.kind === 'node');
-  const paired = (c, b, metric) => (b ? pairedRatio(c.rounds, b.rounds, metric) : null);
-  for (const c of contenders) {
-    c.ratios = {
-      cpuPerRequest: paired(c, base, 'cpuUsPerRequest'),
-      cpuPerNewHandshake: paired(c, base, 'cpuUsPerNewHandshake'),
-      cpuPerNewChainedHandshake: paired(c, base, 'cpuUsPerNewChainedHandshake'),
-      cpuPerResumed12: paired(c, base, 'cpuUsPerResumed12'),
-      cpuPerResumed13: paired(c, base, 'cpuUsPerResumed13'),
-      peakRss: ratio(c.peakRssMb, base?.peakRssMb),
-    };
-    c.ratiosToReference = {
-      cpuPerRequest: paired(c, reference, 'cpuUsPerRequest'),
-      cpuPerNewHandshake: paired(c, reference, 'cpuUsPerNewHandshake'),
-    };
+
+  let h2 = null;
+  if (h2load) {
+    say('HTTP/2 and gRPC unary rows (h2load)');
+    h2 = await measureH2Rows({ work, certs, shim, upstream, grpcUpstream, sidecar: byKind('sidecar'), nginx: byKind('nginx'), cpu: CONTENDER_CPU, loadCpu: LOAD_CPU,
+      rounds: cfg.rounds, seconds: cfg.h2Seconds, clients: 16, streams: 4, say });
   }
 
   if (cfg.extras) {
     // The sidecar first: its figures are the point; baselines only while time is left.
-    const rank = { sidecar: 0, node: 1, nginx: 2, haproxy: 3 };
-    for (const c of contenders.filter((x) => x.kind !== 'sidecar-log').sort((a, b) => rank[a.kind] - rank[b.kind])) {
-      if (elapsed() > 270_000) {
+    const rank = ['sidecar', 'node', 'nginx', 'caddy', 'haproxy'];
+    for (const c of contenders.filter((x) => rank.includes(x.kind)).sort((a, b) => rank.indexOf(a.kind) - rank.indexOf(b.kind))) {
+      // Each check gets at most half of what is left before the hard limit (less a margin for the report).
+      const left = HARD_LIMIT_MS - 60_000 - elapsed();
+      if (left < 30_000) {
         say('time budget: skipping remaining memory checks');
         break;
       }
       say(`${c.name}: opening ${cfg.idle} idle mTLS connections`);
-      c.idle = await measureIdleConnections({ port: c.port, pid: c.pid, certs, count: cfg.idle, timeBudgetMs: 45_000 });
-      say(`${c.name}: ${c.idle.stillOpen} open, RSS ${c.idle.rssBeforeMb.toFixed(1)} → ${c.idle.rssOpenMb.toFixed(1)} MB; streaming ${cfg.uploadMib} MiB upload`);
-      c.upload = await measureUpload({ port: c.port, pid: c.pid, certs, bytes: cfg.uploadMib * 1048576, timeBudgetMs: 60_000 });
+      c.idle = await measureIdleConnections({ port: c.port, pid: c.pid, certs, count: cfg.idle, timeBudgetMs: Math.min(45_000, left / 2) });
+      say(`${c.name}: ${c.idle.stillOpen} open, RSS ${c.idle.rssBeforeMb.toFixed(1)} → ${c.idle.rssOpenMb.toFixed(1)} MB, ${c.idle.rssAfterCloseMb.toFixed(1)} MB after they closed; streaming ${cfg.uploadMib} MiB upload`);
+      c.upload = await measureUpload({ port: c.port, pid: c.pid, certs, bytes: cfg.uploadMib * 1048576, timeBudgetMs: Math.min(60_000, Math.max(10_000, HARD_LIMIT_MS - 60_000 - elapsed())) });
       say(`${c.name}: upload ${c.upload.ok ? 'ok' : `FAILED ${c.upload.status} ${c.upload.error ?? ''}`}, ${c.upload.mbPerSecond.toFixed(0)} MB/s, RSS growth ${c.upload.rssGrowthMb.toFixed(1)} MB`);
     }
   }
   let workers = null;
-  if (cfg.extras && cfg.only.includes('sidecar') && elapsed() < 300_000) {
+  if (cfg.extras && cfg.only.includes('sidecar') && elapsed() < HARD_LIMIT_MS - 90_000) {
     say('sidecar --workers 2');
     workers = await measureWorkers({ certs, upstream, load, seconds: Math.min(cfg.seconds, 5), cpu: CONTENDER_CPU, say });
   }
   for (const c of contenders) await stopProcess(c.child);
-  let grpcUnary = null;
-  if (cfg.extras && cfg.only.includes('sidecar') && elapsed() < 320_000) {
-    say('gRPC unary: proxied vs direct');
-    grpcUnary = await measureGrpcUnary();
-  }
 
-  const table = mainTable(contenders);
-  const spread = spreadTable(contenders);
-  const memTable = memoryTable(contenders);
+  const tables = { main: mainTable(contenders), handshakes: handshakeTable(contenders), memory: memoryTable(contenders), h2: h2 ? h2Table(h2) : null };
   const meta = {
     date: new Date().toISOString(), seconds: elapsed() / 1000, config: cfg, generator, upstream: upstream.kind,
-    node: process.version, cpu: cpus()[0]?.model, cpus: cpus().length, loadavgAtEnd: loadavg(),
+    node: process.version, nodeFlags: SHIPPED_NODE_FLAGS, cpu: cpus()[0]?.model, cpus: cpus().length, loadavgAtEnd: loadavg(),
     versions: {
       nginx: hasCommand('nginx') ? (await runCommand('nginx', ['-v'])).stderr.trim() : null,
       haproxy: hasCommand('haproxy') ? (await runCommand('haproxy', ['-v'])).stdout.split('\n')[0] : null,
+      caddy: hasCommand('caddy') ? (await runCommand('caddy', ['version'])).stdout.trim() : null,
       openssl: (await runCommand('openssl', ['version'])).stdout.trim(),
     },
   };
-  const json = {
-    meta,
-    contenders: contenders.map(({ child, ...c }) => c),
-    workers,
-    grpcUnary,
-    tables: { main: table, spread, memory: memTable },
-  };
+  const json = { meta, contenders: contenders.map(({ child, ...c }) => c), workers, h2, tables };
   mkdirSync(dirname(opt.out), { recursive: true });
   writeFileSync(opt.out, `${JSON.stringify(json, null, 2)}\n`);
   const out = [
-    `## mtls-sidecar benchmark (${meta.date}, ${meta.cpu}, ${meta.cpus} CPUs, load average at end ${meta.loadavgAtEnd.map((x) => x.toFixed(1)).join(' ')})`,
+    `## mtls-sidecar benchmark (${meta.date}, ${meta.cpu}, ${meta.cpus} CPUs, load average at end ${meta.loadavgAtEnd.map((x) => x.toFixed(1)).join(' ')}; ${(meta.seconds / 60).toFixed(1)} min)`,
     '',
-    `Contender pinned to CPU ${CONTENDER_CPU}; ${generator} (${cfg.connections} keep-alive connections, HTTP/1.1 GET) and ${upstream.kind} upstream on CPU ${LOAD_CPU}. ${cfg.keyType === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'} certificates. Medians of ${cfg.rounds} interleaved round(s) of ${cfg.seconds}s; handshakes ${cfg.handshakeSeconds}s each. Ratios are the median of per-round ratios (each contender against nginx from the same round).`,
+    `Contender pinned to CPU ${CONTENDER_CPU}; ${generator} (${cfg.connections} keep-alive connections, HTTP/1.1 GET) and ${upstream.kind} upstream on CPU ${LOAD_CPU}. Node contenders: ${process.version} (${process.execPath}), ${SHIPPED_NODE_FLAGS.join(' ')}. ${cfg.keyType === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'} certificates. Medians of ${cfg.rounds} interleaved round(s) of ${cfg.seconds}s; handshakes ${cfg.handshakeSeconds}s each. Every ratio is the median of per-round ratios (each contender against the base measured in the same round), with the range of those per-round ratios.`,
     '',
-    table,
+    tables.main,
     '',
-    spread,
+    tables.handshakes,
     '',
-    memTable,
+    tables.memory,
     '',
-    workers ? `--workers 2: ${workers.summary}` : '',
-    grpcUnary ? grpcTable(grpcUnary) : '',
+    tables.h2 ?? '',
+    '',
+    workers ? `--workers 2: ${workers.summary}` : cfg.extras && cfg.only.includes('sidecar') ? '--workers 2: skipped (time budget)' : '',
     `JSON: ${opt.out}`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 }
 
-/** The gRPC unary row (bench/grpc-unary.mjs, its own process): sidecar CPU per call, proxied vs direct. */
-async function measureGrpcUnary() {
-  const res = await runCommand(process.execPath, [new URL('./grpc-unary.mjs', import.meta.url).pathname, '--seconds', '4', '--rounds', '2', '--json']);
-  try {
-    return JSON.parse(res.stdout);
-  } catch {
-    say(`gRPC unary failed: ${res.stderr.slice(0, 300)}`);
-    return null;
-  }
-}
+const HANDSHAKE_KINDS = new Set(['nginx', 'haproxy', 'caddy', 'node', 'sidecar']);
 
-function grpcTable(g) {
-  const f = (x, d = 0) => (Number.isFinite(x) ? x.toFixed(d) : '-');
-  return [
-    `gRPC unary (${g.concurrency} calls in flight, medians of ${g.rounds} rounds of ${g.seconds}s):`,
-    '| path | calls/s | p50 ms | p99 ms | sidecar CPU µs/call |',
-    '|---|--:|--:|--:|--:|',
-    `| through sidecar (mTLS → h2c) | ${f(g.proxied.rps)} | ${f(g.proxied.p50Ms, 2)} | ${f(g.proxied.p99Ms, 2)} | ${f(g.proxied.sidecarCpuUsPerCall)} |`,
-    `| direct (h2c) | ${f(g.direct.rps)} | ${f(g.direct.p50Ms, 2)} | ${f(g.direct.p99Ms, 2)} | - |`,
-    '',
-  ].join('\n');
+/** CPU per new handshake (leaf only; leaf + intermediate), per resumed TLS 1.2 (s_time -reuse) and TLS 1.3 (node client). */
+async function measureHandshakes(c, upstream, certs) {
+  const hs = cfg.handshakeSeconds;
+  const n = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'new', certs, cpu: LOAD_CPU }));
+  const chained = { ...certs, clientCert: certs.chainedClientCert, clientKey: certs.chainedClientKey };
+  const nc = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'new', extra: ['-CAfile', certs.caAndIntermediate], certs: chained, cpu: LOAD_CPU }));
+  const r12 = await measured(c, upstream, () => runSTime({ port: c.port, seconds: hs, mode: 'reuse', extra: ['-tls1_2'], certs, cpu: LOAD_CPU }));
+  const r13 = await measured(c, upstream, () => runNodeResume({ port: c.port, seconds: hs, certs, version: 'TLSv1.3' }));
+  return {
+    newHandshakes: n.result.handshakes, cpuUsPerNewHandshake: (n.cpu * 1e6) / n.result.handshakes,
+    newChainedHandshakes: nc.result.handshakes, cpuUsPerNewChainedHandshake: (nc.cpu * 1e6) / nc.result.handshakes,
+    resumed12: r12.result.resumed, handshakes12: r12.result.handshakes, cpuUsPerResumed12: r12.result.resumed > 0 ? (r12.cpu * 1e6) / r12.result.handshakes : null,
+    resumed13: r13.result.resumed, handshakes13: r13.result.handshakes, cpuUsPerResumed13: r13.result.resumed > 0 ? (r13.cpu * 1e6) / r13.result.handshakes : null,
+  };
 }
 
 main().then(

@@ -79,18 +79,29 @@ export function sidecarArgs(certs, port, upstreamPort, extra = []) {
   ];
 }
 
+/** What the image and `npm start` run Node with (the Dockerfile's ENTRYPOINT); the Node contenders all get it. */
+export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=4'];
+
 /** The sidecar from dist/ (built by `npm run bench`). nodeFlags go before the script (e.g. --cpu-prof). */
 export async function startSidecar(certs, upstreamPort, cpu, { extra = [], nodeFlags = [], stdout = 'ignore', env } = {}) {
   const port = await freePort();
   const args = sidecarArgs(certs, port, upstreamPort, extra);
   // A later --log-level wins in commander, so `extra` can switch access logging on.
-  const child = startProcess(process.execPath, [...nodeFlags, ...args], { cpu, env, stdio: ['ignore', stdout, 'inherit'] });
+  const child = startProcess(process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeFlags, ...args], { cpu, env, stdio: ['ignore', stdout, 'inherit'] });
   await waitForPort(port, 20_000, child);
   return { port, child };
 }
 
-export async function startNginxContender(dir, certs, upstreamPort, cpu) {
+/** nginx for the same job; HTTP/2 too (ALPN), and with grpcPort gRPC calls to /shop.v1.Orders/ go to that h2c upstream. */
+export async function startNginxContender(dir, certs, upstreamPort, cpu, grpcPort) {
   const port = await freePort();
+  const identity = (verb) => ['X-Client-Subject $ssl_client_s_dn', 'X-Client-Serial $ssl_client_serial', 'X-Client-Fingerprint $ssl_client_fingerprint',
+    'X-Forwarded-For $remote_addr', 'X-Forwarded-Proto https', 'X-Forwarded-Host $host'].map((h) => `      ${verb} ${h};`).join('\n');
+  const grpc = grpcPort ? `    location /shop.v1.Orders/ {
+      grpc_pass grpc://127.0.0.1:${grpcPort};
+${identity('grpc_set_header')}
+    }
+` : '';
   const { head, temps } = nginxPrelude(dir, 'contender-nginx');
   const conf = `${head}http {
   access_log off;
@@ -99,7 +110,7 @@ ${temps}
   keepalive_timeout 300s;
   upstream app { server 127.0.0.1:${upstreamPort}; keepalive 64; }
   server {
-    listen 127.0.0.1:${port} ssl backlog=4096;
+    listen 127.0.0.1:${port} ssl http2 backlog=4096;
     ssl_certificate ${certs.serverCert};
     ssl_certificate_key ${certs.serverKey};
     ssl_client_certificate ${certs.ca};
@@ -115,15 +126,10 @@ ${temps}
       proxy_request_buffering off;
       proxy_set_header Connection "";
       proxy_set_header Host $host;
-      proxy_set_header X-Client-Subject $ssl_client_s_dn;
-      proxy_set_header X-Client-Serial $ssl_client_serial;
-      proxy_set_header X-Client-Fingerprint $ssl_client_fingerprint;
-      proxy_set_header X-Forwarded-For $remote_addr;
-      proxy_set_header X-Forwarded-Proto https;
-      proxy_set_header X-Forwarded-Host $host;
+${identity('proxy_set_header')}
       proxy_set_header X-Request-Id $request_id;
     }
-  }
+${grpc}  }
 }
 `;
   const child = await startNginx(dir, 'contender-nginx', conf, port, cpu);
@@ -164,10 +170,74 @@ backend app
   return { port, child };
 }
 
-/** The reference Node proxy (node-floor-proxy.mjs): what plain node:https + undici costs for this job. */
-export async function startNodeFloor(certs, upstreamPort, cpu, { nodeFlags = [] } = {}) {
+/**
+ * The plain Node floor (node-floor-proxy.mjs), on the shipped Node flags: what node:https + undici costs for this job.
+ * listener 'h2compat' puts the same handler behind http2.createSecureServer({ allowHTTP1 }), the sidecar's listener.
+ */
+export async function startNodeFloor(certs, upstreamPort, cpu, { nodeFlags = [], listener = 'https' } = {}) {
+  return startNodeScript('node-floor-proxy.mjs', [certs.serverCert, certs.serverKey, certs.ca, listener], upstreamPort, cpu, nodeFlags);
+}
+
+/** The floor with fastify in front (node-floor-fastify.mjs): what fastify itself adds per request. */
+export async function startNodeFastifyFloor(certs, upstreamPort, cpu) {
+  return startNodeScript('node-floor-fastify.mjs', [certs.serverCert, certs.serverKey, certs.ca], upstreamPort, cpu, []);
+}
+
+/** The plain Node HTTP/2 floor (node-floor-h2.mjs): mode 'http' (HTTP/1.1 upstream) or 'grpc' (h2c upstream). */
+export async function startNodeH2Floor(certs, upstreamPort, cpu, mode, { nodeFlags = [] } = {}) {
+  return startNodeScript('node-floor-h2.mjs', [certs.serverCert, certs.serverKey, certs.ca, mode], upstreamPort, cpu, nodeFlags);
+}
+
+async function startNodeScript(script, rest, upstreamPort, cpu, nodeFlags) {
   const port = await freePort();
-  const child = startProcess(process.execPath, [...nodeFlags, join(HERE, 'node-floor-proxy.mjs'), String(port), String(upstreamPort), certs.serverCert, certs.serverKey, certs.ca], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = startProcess(process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeFlags, join(HERE, script), String(port), String(upstreamPort), ...rest], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, 15_000, child);
+  return { port, child };
+}
+
+/** The minimal h2c gRPC upstream (grpc-upstream.mjs). */
+export async function startGrpcUpstream(cpu) {
+  const port = await freePort();
+  const child = startProcess(process.execPath, [join(HERE, 'grpc-upstream.mjs'), String(port)], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, 15_000, child);
+  return { port, child };
+}
+
+/**
+ * Caddy for the same job: client certificates required and verified against the CA, identity placeholders as
+ * headers (reverse_proxy adds X-Forwarded-For/-Proto/-Host itself). GOMAXPROCS follows the one-CPU pinning.
+ */
+export async function startCaddyContender(dir, certs, upstreamPort, cpu) {
+  const port = await freePort();
+  const file = join(dir, 'Caddyfile');
+  writeFileSync(file, `{
+  admin off
+  auto_https off
+  default_sni localhost
+  # Caddy turns strict SNI/Host matching on with client authentication; the benchmark's clients send no SNI.
+  servers {
+    strict_sni_host insecure_off
+  }
+  log {
+    level ERROR
+  }
+}
+https://:${port} {
+  bind 127.0.0.1
+  tls ${certs.serverCert} ${certs.serverKey} {
+    client_auth {
+      mode require_and_verify
+      trusted_ca_cert_file ${certs.ca}
+    }
+  }
+  reverse_proxy 127.0.0.1:${upstreamPort} {
+    header_up X-Client-Subject {tls_client_subject}
+    header_up X-Client-Serial {tls_client_serial}
+    header_up X-Client-Fingerprint {tls_client_fingerprint}
+  }
+}
+`);
+  const child = startProcess('caddy', ['run', '--config', file, '--adapter', 'caddyfile'], { cpu, env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, GOMAXPROCS: '1' }, stdio: ['ignore', 'ignore', 'ignore'], cwd: dir });
   await waitForPort(port, 15_000, child);
   return { port, child };
 }

@@ -2,9 +2,9 @@
 import https from 'node:https';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { sleep, treeMemoryMb } from './procs.mjs';
+import { sleep, treeFdCount, treeMemoryMb } from './procs.mjs';
 
-function clientTlsOptions(certs, port) {
+export function clientTlsOptions(certs, port) {
   return {
     host: '127.0.0.1', port, servername: 'localhost',
     ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey),
@@ -12,7 +12,7 @@ function clientTlsOptions(certs, port) {
 }
 
 /** One keep-alive GET on a fresh TLS connection; resolves with the socket left open, or null on failure. */
-function openIdleConnection(opts, session, onSession) {
+export function openIdleConnection(opts, session, onSession) {
   return new Promise((resolve) => {
     const s = tls.connect({ ...opts, session });
     const timer = setTimeout(() => (s.destroy(), resolve(null)), 15_000);
@@ -58,14 +58,22 @@ export async function measureIdleConnections({ port, pid, certs, count, batch = 
     await sleep(1000);
     const rssOpenMb = treeMemoryMb(pid, 'VmRSS');
     const stillOpen = sockets.filter((s) => !s.destroyed).length;
+    const fdsOpen = treeFdCount(pid);
+    const opened = sockets.length;
+    for (const s of sockets) s.destroy();
+    sockets.length = 0;
+    // RSS after close is read once the contender itself has let go of the sockets (its descriptor count, read from /proc).
+    const closeDeadline = Date.now() + 15_000;
+    while (treeFdCount(pid) > fdsOpen - stillOpen * 0.95 && Date.now() < closeDeadline) await sleep(200);
+    await sleep(1000);
     return {
-      requested: count, opened: sockets.length, stillOpen, failures, seconds: (Date.now() - started) / 1000,
-      rssBeforeMb, rssOpenMb, peakRssMb: treeMemoryMb(pid, 'VmHWM'),
-      kbPerConnection: sockets.length > 0 ? ((rssOpenMb - rssBeforeMb) * 1024) / sockets.length : null,
+      requested: count, opened, stillOpen, failures, seconds: (Date.now() - started) / 1000,
+      rssBeforeMb, rssOpenMb, peakRssMb: treeMemoryMb(pid, 'VmHWM'), rssAfterCloseMb: treeMemoryMb(pid, 'VmRSS'),
+      fdsOpen, fdsAfterClose: treeFdCount(pid),
+      kbPerConnection: stillOpen > 0 ? ((rssOpenMb - rssBeforeMb) * 1024) / stillOpen : null,
     };
   } finally {
     for (const s of sockets) s.destroy();
-    await sleep(500);
   }
 }
 

@@ -79,6 +79,38 @@ export async function runAb({ port, seconds, connections, certs, cpu, path = '/'
   return { ...parseAb(r.stdout), generatorCpuSeconds: genCpuSeconds(r.stdout) };
 }
 
+export function parseH2load(out) {
+  const num = (re) => Number(out.match(re)?.[1] ?? NaN);
+  const finished = out.match(/finished in ([\d.]+)(us|ms|s),/);
+  const m = out.match(/time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)/);
+  return {
+    requests: num(/requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded/),
+    seconds: finished ? toMs(finished[1], finished[2]) / 1000 : NaN,
+    rps: num(/finished in [\d.]+(?:us|ms|s), ([\d.]+) req\/s/),
+    meanMs: m ? toMs(m[1], m[2]) : null,
+    non2xx: ['3xx', '4xx', '5xx'].reduce((a, k) => a + (num(new RegExp(`(\\d+) ${k}`)) || 0), 0),
+    socketErrors: num(/(\d+) failed, \d+ errored/) || 0,
+  };
+}
+
+/**
+ * HTTP/2 load with h2load (the client-certificate shim makes it present the certificate): `clients` connections with
+ * `streams` requests in flight on each. With `dataFile` every request is a POST of that file (gRPC: a framed message,
+ * with the gRPC headers in `headers`).
+ */
+export async function runH2load({ port, seconds, clients, streams, shim, certs, cpu, path = '/', dataFile, headers = [] }) {
+  const args = ['-c', String(clients), '-m', String(streams), '-t', '1', '-D', String(seconds), ...headers.flatMap((h) => ['-H', h]),
+    ...(dataFile ? ['-d', dataFile] : []), `https://127.0.0.1:${port}${path}`];
+  const cmd = `h2load ${args.map(quote).join(' ')}`;
+  const r = await runCommand('sh', ['-c', childCpuWrapped(cmd)], {
+    cpu,
+    env: { LD_PRELOAD: shim, BENCH_CLIENT_CERT: certs.clientCert, BENCH_CLIENT_KEY: certs.clientKey },
+    timeoutMs: (seconds + 30) * 1000,
+  });
+  if (r.status !== 0) throw new Error(`h2load failed (${r.status}): ${(r.stderr || r.stdout).trim().slice(0, 300)}`);
+  return { ...parseH2load(r.stdout), generatorCpuSeconds: genCpuSeconds(r.stdout), raw: r.stdout };
+}
+
 /**
  * `openssl s_time` handshakes (-new, or -reuse with extra args such as -tls1_2), `parallel` processes at
  * once so the count is large enough for tick-resolution CPU accounting. Returns total connections and

@@ -57,6 +57,19 @@ export function treeMemoryMb(rootPid, field = 'VmHWM') {
   return kb / 1024;
 }
 
+/** Open file descriptors of a process tree (sockets included), from /proc/PID/fd. */
+export function treeFdCount(rootPid) {
+  let n = 0;
+  for (const pid of processTree(rootPid)) {
+    try {
+      n += readdirSync(`/proc/${pid}/fd`).length;
+    } catch {
+      /* gone */
+    }
+  }
+  return n;
+}
+
 /**
  * Starts a command in its own process group (so the whole group can be killed), pinned with taskset when
  * `cpu` is given. Output goes to `logFile` descriptors or is ignored.

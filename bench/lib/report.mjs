@@ -38,48 +38,59 @@ export function pairedRatio(rounds, baseRounds, metric) {
   return { median: median(all), min: Math.min(...all), max: Math.max(...all), rounds: all };
 }
 
-const fmt = (x, digits = 0) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–');
-const fmtRatio = (x) => (typeof x === 'number' ? `${x.toFixed(2)}×` : x && typeof x.median === 'number' ? `${x.median.toFixed(2)}×` : '–');
-const fmtRange = (x) => (x && typeof x.min === 'number' ? `${x.min.toFixed(2)}–${x.max.toFixed(2)}×` : '–');
+/** Per-round ratios of every metric of `c` against `base` (null when there is no base or it is c itself). */
+export function ratiosAgainst(c, base) {
+  if (!base || base === c) return null;
+  const out = {};
+  for (const m of METRICS) out[m] = pairedRatio(c.rounds, base.rounds, m);
+  return out;
+}
 
-/** The main table: one row per contender, medians over the interleaved rounds; ratios are medians of per-round ratios. */
+const fmt = (x, digits = 0) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(digits) : '–');
+const fmtRatio = (x) => (x && typeof x.median === 'number' ? `${x.median.toFixed(2)}×` : '–');
+const fmtRange = (x) => (x && typeof x.min === 'number' ? `${x.min.toFixed(2)}–${x.max.toFixed(2)}` : '–');
+const withRange = (x) => (x && typeof x.median === 'number' ? `${fmtRatio(x)} (${fmtRange(x)})` : '–');
+const self = (r, key) => (r.kind === key ? '1.00' : null);
+
+/** Requests: one row per contender, medians over the interleaved rounds; ratios are medians of per-round ratios (range). */
 export function mainTable(results) {
   const lines = [
-    '| contender | req/s | p50 ms | p99 ms | CPU µs/req | ×nginx | CPU µs/new hs | ×nginx | CPU µs/new hs, leaf + intermediate | ×nginx | CPU µs/resumed TLS1.2 | CPU µs/resumed TLS1.3 | peak RSS MB | generator CPU % |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+    '| contender | req/s | p50 ms | p99 ms | CPU µs/req | × plain Node floor (range) | × nginx (range) | × Caddy (range) | upstream CPU µs/req | generator CPU % |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
     const m = r.median;
-    lines.push(`| ${r.name} | ${fmt(m.rps)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p99Ms, 2)} | ${fmt(m.cpuUsPerRequest, 1)} | ${fmtRatio(r.ratios.cpuPerRequest)} | ${fmt(m.cpuUsPerNewHandshake)} | ${fmtRatio(r.ratios.cpuPerNewHandshake)} | ${fmt(m.cpuUsPerNewChainedHandshake)} | ${fmtRatio(r.ratios.cpuPerNewChainedHandshake)} | ${fmt(m.cpuUsPerResumed12)} | ${fmt(m.cpuUsPerResumed13)} | ${fmt(r.peakRssMb, 1)} | ${fmt(m.generatorCpuPercent)} |`);
+    const col = (key) => self(r, key) ?? withRange(r.ratios[key]?.cpuUsPerRequest);
+    lines.push(`| ${r.name} | ${fmt(m.rps)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p99Ms, 2)} | ${fmt(m.cpuUsPerRequest, 1)} | ${col('node')} | ${col('nginx')} | ${col('caddy')} | ${fmt(m.upstreamCpuUsPerRequest, 1)} | ${fmt(m.generatorCpuPercent)} |`);
   }
   return lines.join('\n');
 }
 
-/** Per-round ratio ranges: how far one round's ratio moved from another's in this run. */
-export function spreadTable(results) {
+/** Handshakes: CPU per new (leaf only, leaf + intermediate) and resumed (TLS 1.2, 1.3) handshake, each against nginx. */
+export function handshakeTable(results) {
   const lines = [
-    '| contender | CPU/req ×nginx, per round | CPU/new hs ×nginx, per round | CPU/req ×reference (median, range) | CPU/new hs ×reference (median, range) |',
-    '|---|--:|--:|--:|--:|',
+    '| contender | µs/new hs | × nginx (range) | µs/new hs, leaf + intermediate | × nginx (range) | µs/resumed TLS 1.2 | × nginx (range) | µs/resumed TLS 1.3 | × nginx (range) | new hs × plain Node floor |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
-    if (r.kind === 'nginx') continue;
-    const toRef = r.kind === 'sidecar' || r.kind === 'sidecar-log' ? r.ratiosToReference : null;
-    lines.push(`| ${r.name} | ${fmtRange(r.ratios.cpuPerRequest)} | ${fmtRange(r.ratios.cpuPerNewHandshake)} | ${toRef ? `${fmtRatio(toRef.cpuPerRequest)} (${fmtRange(toRef.cpuPerRequest)})` : '–'} | ${toRef ? `${fmtRatio(toRef.cpuPerNewHandshake)} (${fmtRange(toRef.cpuPerNewHandshake)})` : '–'} |`);
+    const m = r.median;
+    if (m.cpuUsPerNewHandshake === null) continue;
+    const n = (metric) => self(r, 'nginx') ?? withRange(r.ratios.nginx?.[metric]);
+    lines.push(`| ${r.name} | ${fmt(m.cpuUsPerNewHandshake)} | ${n('cpuUsPerNewHandshake')} | ${fmt(m.cpuUsPerNewChainedHandshake)} | ${n('cpuUsPerNewChainedHandshake')} | ${fmt(m.cpuUsPerResumed12)} | ${n('cpuUsPerResumed12')} | ${fmt(m.cpuUsPerResumed13)} | ${n('cpuUsPerResumed13')} | ${self(r, 'node') ?? withRange(r.ratios.node?.cpuUsPerNewHandshake)} |`);
   }
   return lines.join('\n');
 }
 
 export function memoryTable(results) {
   const lines = [
-    '| contender | idle conns open | RSS before MB | RSS with idle conns MB | KB/conn | upload | upload MB/s | upload RSS growth MB |',
-    '|---|--:|--:|--:|--:|--:|--:|--:|',
+    '| contender | peak RSS MB, request + handshake rounds (≤ 32 conns) | idle mTLS conns open | RSS before MB | RSS with idle conns MB | KB/idle conn | RSS after they close MB | upload | upload MB/s | upload RSS growth MB |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
   ];
   for (const r of results) {
     const i = r.idle;
     const u = r.upload;
-    if (!i && !u) continue;
     const up = u ? (u.ok ? `${fmt(u.bytes / 1048576)} MiB ok` : `failed (${u.status}${u.error ? `: ${String(u.error).slice(0, 60)}` : ''})`) : '–';
-    lines.push(`| ${r.name} | ${i ? `${i.stillOpen}/${i.requested}` : '–'} | ${fmt(i?.rssBeforeMb, 1)} | ${fmt(i?.rssOpenMb, 1)} | ${fmt(i?.kbPerConnection, 1)} | ${up} | ${fmt(u?.mbPerSecond)} | ${fmt(u?.rssGrowthMb, 1)} |`);
+    lines.push(`| ${r.name} | ${fmt(r.peakRssMb, 1)} | ${i ? `${i.stillOpen}/${i.requested}` : '–'} | ${fmt(i?.rssBeforeMb, 1)} | ${fmt(i?.rssOpenMb, 1)} | ${fmt(i?.kbPerConnection, 1)} | ${fmt(i?.rssAfterCloseMb, 1)} | ${up} | ${fmt(u?.mbPerSecond)} | ${fmt(u?.rssGrowthMb, 1)} |`);
   }
   return lines.join('\n');
 }
