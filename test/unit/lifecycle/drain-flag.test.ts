@@ -1,8 +1,8 @@
 // The one drain flag of a process: raised before the drain's first step runs, the drain runs once, a repeated stop only
 // cuts when asked for with no grace, and readiness reads the same flag (no sockets: pure pieces).
 import t from 'tap';
-import { createDrain } from '../../src/lifecycle/drain.js';
-import { createReadiness } from '../../src/ops/readiness.js';
+import { createDrain } from '../../../src/lifecycle/drain.js';
+import { createReadiness } from '../../../src/ops/readiness.js';
 
 t.test('the flag is up before the drain starts, and the drain runs once', async (t) => {
   const calls: string[] = [];
