@@ -16,13 +16,6 @@ export class UserError extends Error {
   }
 }
 
-/** Malformed command line or unknown command (exit 2). */
-export class UsageError extends UserError {
-  constructor(message: string) {
-    super(message, EXIT_USAGE);
-  }
-}
-
 /** One or more configuration, file or posture problems (exit 78). Each problem names its key and a fix. */
 export class ConfigError extends UserError {
   constructor(readonly problems: string[]) {

@@ -1,6 +1,6 @@
 // Compiles allow rules once at start-up into a matcher that says which rule, if any, admits an identity.
 //
-// Matching decisions (SPEC §4):
+// Matching decisions:
 // - cn/ou/o/email: exact, case-sensitive, against any decoded value of that kind.
 // - subject: the rule is parsed as RFC 4514 (see parse-dn.ts) and compared RDN by RDN, in order, with
 //   Identity.subjectRdns: attribute types by OID (so `cn`, `CN` and `2.5.4.3` agree), values exactly;
@@ -238,11 +238,6 @@ function flagText(rule: AllowRule, key: string, value: unknown): string {
   const flagKey = key === 'issuer' ? (FLAG_KEYS.find((k) => k in rule) ?? 'issuer') : key;
   const written = rule.issuer === undefined ? value : `issuer=${rule.issuer};${String(rule[flagKey as RuleKey] ?? '')}`;
   return `--allow-${flagKey} ${JSON.stringify(written)}`;
-}
-
-/** Compiles a spec into a matcher; throws ConfigError listing every problem, each prefixed by `where`. */
-export function compileAllow(spec: AllowSpec, where: string, trust?: TrustedIssuers): Matcher {
-  return compileAllowRules(spec, where, trust).matcher;
 }
 
 /**

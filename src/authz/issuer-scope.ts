@@ -5,7 +5,6 @@
 import type { X509Certificate } from 'node:crypto';
 import { tryComputeIdentity } from '../identity/identity.js';
 import type { Identity, NameAttribute } from '../identity/types.js';
-import type { AllowRule } from './allow-rules.js';
 import type { ParsedAttribute } from './parse-dn.js';
 
 /** The distinct subject names of the loaded client CAs (a CA's issued serials are unique under its name). */
@@ -60,7 +59,7 @@ function describeScopedSerialForms(serial: string, issuers: TrustedIssuers, flag
 }
 
 /** A serial rule without an issuer: scoped to the one trusted CA name, refused (with the forms to write) when there are several. */
-export function scopeBareSerial(rule: AllowRule, trust: TrustedIssuers | undefined, flag: boolean): ((id: Identity) => boolean) | string | null {
+export function scopeBareSerial(rule: { serial?: string; issuer?: string }, trust: TrustedIssuers | undefined, flag: boolean): ((id: Identity) => boolean) | string | null {
   if (rule.serial === undefined || rule.issuer !== undefined || trust === undefined) return null;
   const [only, ...others] = trust.names;
   if (only !== undefined && others.length === 0) return (id) => sameName(only.rdns, id.issuerRdns);

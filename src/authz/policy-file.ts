@@ -1,4 +1,4 @@
-// Parses and validates a per-route policy file (YAML or JSON, SPEC §5) into a PolicyDoc, reporting every problem at once.
+// Parses and validates a per-route policy file (YAML or JSON, README "Per-route policy") into a PolicyDoc, reporting every problem at once.
 import { METHODS } from 'node:http';
 import { parseYamlDocument } from '../config/yaml.js';
 import { ConfigError } from '../errors.js';

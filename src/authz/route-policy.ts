@@ -1,6 +1,6 @@
 // Compiles the per-route policy and the `--allow-*` flags into one decision function over (method, normalized path, identity).
 //
-// Decisions (SPEC §5):
+// Decisions:
 // - Routes are tried in order; the first whose path and methods match decides, even when it refuses.
 // - Path prefixes respect segments: `/admin` matches `/admin`, `/admin/` and `/admin/x`, not `/administrator`;
 //   `/admin/` matches `/admin/…` but not `/admin`; a trailing `*` is a raw string prefix (`/admin*`).

@@ -8,7 +8,7 @@ import { ensureDevMaterial } from '../devcerts/dev-material.js';
 import { ConfigError } from '../errors.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { assessPosture, describePostureRefusal } from '../posture/enforce.js';
-import type { Finding } from '../posture/findings.js';
+import type { Finding } from '../posture/types.js';
 import { startProxy, type RunningProxy } from '../lifecycle/start-proxy.js';
 
 export const DEV_DIR = '.mtls-dev';

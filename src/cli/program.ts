@@ -1,7 +1,7 @@
 // The command line: argv → command → exit code (0/1/2/78/70); main.ts only calls this and exits.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, UserError, EXIT_OK, EXIT_USAGE } from '../errors.js';
+import { UserError, EXIT_OK, EXIT_USAGE } from '../errors.js';
 import { ENV_PREFIX, FLAGS, describeFlag, isNonFlagEnvName, type FlagSpec } from '../config/flags.js';
 import { loadConfig } from '../config/load-config.js';
 import type { ConfigInput, RawOptions } from '../config/types.js';
@@ -65,7 +65,7 @@ function exitCodeFor(err: unknown, env: Record<string, string | undefined>, io: 
     return err.exitCode === 0 && ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? EXIT_OK : EXIT_USAGE;
   }
   if (err instanceof UserError) {
-    io.err(`mtls-sidecar: ${describeUserError(err)}\n`);
+    io.err(`mtls-sidecar: ${err.message}\n`);
     return err.exitCode;
   }
   const message = err instanceof Error ? err.message : String(err);
@@ -73,12 +73,6 @@ function exitCodeFor(err: unknown, env: Record<string, string | undefined>, io: 
   if (env['MTLS_SIDECAR_DEBUG'] === '1' && err instanceof Error && err.stack) io.err(`${err.stack}\n`);
   else io.err('mtls-sidecar: set MTLS_SIDECAR_DEBUG=1 for a stack trace\n');
   return EXIT_SOFTWARE;
-}
-
-/** ConfigError's own message property shadows its formatted getter, so format its problems here. */
-function describeUserError(err: UserError): string {
-  if (err instanceof ConfigError) return `configuration refused:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`;
-  return err.message;
 }
 
 function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput, setCode: (code: number) => void): Command {

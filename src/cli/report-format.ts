@@ -1,5 +1,5 @@
 // The `check` and `inspect` report shapes (their --json output) and their plain-text rendering; pure, no I/O.
-import type { Finding, Severity } from '../posture/findings.js';
+import type { Finding, Severity } from '../posture/types.js';
 import { OVERRIDE_HINT } from '../posture/enforce.js';
 import { formatFindings } from '../posture/report.js';
 import { escapeForTerminal } from '../identity/printable.js';

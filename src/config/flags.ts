@@ -129,11 +129,6 @@ export function envNameOf(name: string): string {
   return ENV_PREFIX + name.toUpperCase().replace(/-/g, '_');
 }
 
-/** `client-ca` → `clientCa`, the key commander and Config use. */
-export function camelNameOf(name: string): string {
-  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
-
 /** The --help line for a flag: meaning, env name and default (`defaultText` replaces it, e.g. for `dev`'s own defaults). */
 export function describeFlag(flag: FlagSpec, defaultText?: string): string {
   const dflt =

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { AllowFlags, Config, ConfigInput, HostPort, Upstream } from './types.js';
 import { FLAGS, envNameOf, type FlagSpec } from './flags.js';
-import { flagSchema, showValue } from './schema.js';
+import { parseFlagValue, showValue } from './schema.js';
 import { describeReadError, mergeSources, type SourcedValue } from './sources.js';
 
 const ALLOW_RULES = ['cn', 'ou', 'o', 'dns', 'uri', 'email', 'serial', 'fingerprint', 'subject'] as const satisfies readonly (keyof AllowFlags)[];
@@ -19,12 +19,12 @@ export function loadConfig(input: ConfigInput): Config {
   for (const flag of FLAGS) {
     const sourced = merged.values.get(flag.name);
     if (!sourced) continue;
-    const result = flagSchema(flag).safeParse(sourced.value);
-    if (result.success) {
-      typed.set(flag.name, flag.format === 'file' && flag.name !== 'config' ? resolvePaths(result.data, sourced) : result.data);
+    const result = parseFlagValue(sourced.value, flag);
+    if (result.ok) {
+      typed.set(flag.name, flag.format === 'file' && flag.name !== 'config' ? resolvePaths(result.value, sourced) : result.value);
     } else {
       failed.add(flag.name);
-      problems.push(...result.error.issues.map((issue) => `${sourced.origin}: ${issue.message}`));
+      problems.push(`${sourced.origin}: ${result.message}`);
     }
   }
 

@@ -1,10 +1,10 @@
-// The zod schema for every flag's value, derived from the flag table; each failure message says what is wrong and how to fix it.
+// The parser for every flag's value, driven by the flag table; each failure message says what is wrong and how to fix
+// it.
 import { isIPv4, isIPv6 } from 'node:net';
-import { z } from 'zod';
 import type { HostPort, Upstream } from './types.js';
 import { parseDuration } from './durations.js';
 import { MAX_DURATION_MS, type FlagSpec } from './flags.js';
-import { normalizeHeaderName } from '../http/header-sanitize.js';
+import { normalizeHeaderName } from './header-name.js';
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -179,7 +179,7 @@ function parseEnum(value: unknown, flag: FlagSpec): Parsed<string> {
   return match !== undefined ? ok(match) : fail(`${showValue(value)} is not one of ${choices.join(', ')}; e.g. ${flag.example}`);
 }
 
-/** Parse one flag's raw value into its typed form (HostPort, Upstream, milliseconds, …). */
+/** Parse one flag's raw value, from any source, into its typed form (HostPort, Upstream, milliseconds, …). */
 export function parseFlagValue(value: unknown, flag: FlagSpec): Parsed<unknown> {
   switch (flag.kind) {
     case 'list':
@@ -201,14 +201,4 @@ export function parseFlagValue(value: unknown, flag: FlagSpec): Parsed<unknown> 
       return text;
     }
   }
-}
-
-/** The zod schema for one flag: accepts its raw value from any source and yields the typed value. */
-export function flagSchema(flag: FlagSpec): z.ZodType<unknown> {
-  return z.unknown().transform((value, ctx) => {
-    const parsed = parseFlagValue(value, flag);
-    if (parsed.ok) return parsed.value;
-    ctx.addIssue({ code: 'custom', message: parsed.message });
-    return z.NEVER;
-  });
 }

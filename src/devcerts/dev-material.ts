@@ -5,9 +5,6 @@ import { join, resolve } from 'node:path';
 import { generateDevMaterial } from './generate.js';
 import { writeMaterialFiles, type OutputFile } from './write-files.js';
 
-export { EXAMPLE_SERVER_CERT_SHA256 } from './example-cert.js';
-
-export const DEV_DEFAULT_DIR = '.mtls-dev';
 export const DEV_HOSTS = ['localhost', '127.0.0.1', '::1'];
 export const DEV_CLIENT_NAME = 'dev-client';
 export const DEV_CLIENT_URI = `spiffe://mtls-sidecar.dev/client/${DEV_CLIENT_NAME}`;

@@ -1,4 +1,4 @@
-// The fixed error bodies of SPEC §5: never stack traces, upstream error text or policy contents.
+// The fixed error bodies (README "How a request is judged"): never stack traces, upstream error text or policy contents.
 import { STATUS_CODES } from 'node:http';
 
 export interface ErrorReply {
@@ -6,35 +6,22 @@ export interface ErrorReply {
   body: string;
 }
 
-export function forbidden(requestId: string): ErrorReply {
-  return { status: 403, body: JSON.stringify({ error: 'forbidden', requestId }) };
+/** A reply whose body names the error and the request id, nothing else. */
+function fixedReply(status: number, error: string): (requestId: string) => ErrorReply {
+  return (requestId) => ({ status, body: JSON.stringify({ error, requestId }) });
 }
 
-export function badRequest(requestId: string): ErrorReply {
-  return { status: 400, body: JSON.stringify({ error: 'bad_request', requestId }) };
-}
-
-export function badGateway(requestId: string): ErrorReply {
-  return { status: 502, body: JSON.stringify({ error: 'bad_gateway', requestId }) };
-}
-
-export function upstreamTimeout(requestId: string): ErrorReply {
-  return { status: 504, body: JSON.stringify({ error: 'upstream_timeout', requestId }) };
-}
-
-export function serviceUnavailable(requestId: string): ErrorReply {
-  return { status: 503, body: JSON.stringify({ error: 'unavailable', requestId }) };
-}
+export const forbidden = fixedReply(403, 'forbidden');
+export const badRequest = fixedReply(400, 'bad_request');
+export const badGateway = fixedReply(502, 'bad_gateway');
+export const upstreamTimeout = fixedReply(504, 'upstream_timeout');
+export const serviceUnavailable = fixedReply(503, 'unavailable');
 
 /** A request head over Node's header size limit (431). */
-export function headerTooLarge(requestId: string): ErrorReply {
-  return { status: 431, body: JSON.stringify({ error: 'header_too_large', requestId }) };
-}
+export const headerTooLarge = fixedReply(431, 'header_too_large');
 
 /** A request head that did not arrive within --headers-timeout (408). */
-export function requestTimeout(requestId: string): ErrorReply {
-  return { status: 408, body: JSON.stringify({ error: 'request_timeout', requestId }) };
-}
+export const requestTimeout = fixedReply(408, 'request_timeout');
 
 /**
  * The reply to bytes Node's HTTP/1.1 parser refused (they never became a request, so there is no request id): a
@@ -58,9 +45,7 @@ export function formatRawHttp1Reply(err: ErrorReply): string {
 }
 
 /** Any other failure of our own (never expected): a bare 500 without detail. */
-export function internalError(requestId: string): ErrorReply {
-  return { status: 500, body: JSON.stringify({ error: 'internal', requestId }) };
-}
+export const internalError = fixedReply(500, 'internal');
 
 /** Classifies an upstream error (undici, node:http2) into a bounded reason and the reply it gets. */
 export function upstreamFailure(err: { code?: string; statusCode?: number; cause?: unknown }, requestId: string): { reason: string; reply: ErrorReply } {
@@ -75,6 +60,4 @@ export function upstreamFailure(err: { code?: string; statusCode?: number; cause
 }
 
 /** The caller connection already holds --upstream-streams-per-connection upstream streams. */
-export function tooManyStreams(requestId: string): ErrorReply {
-  return { status: 429, body: JSON.stringify({ error: 'too_many_streams', requestId }) };
-}
+export const tooManyStreams = fixedReply(429, 'too_many_streams');

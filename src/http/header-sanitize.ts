@@ -1,14 +1,7 @@
 // Which incoming request headers a caller may not pass to the upstream, and the name normalization used to find them.
+import { normalizeHeaderName } from '../config/header-name.js';
 
-/**
- * Normalized form used for every comparison: lower case with `_` as `-`, because many frameworks
- * (CGI/WSGI, Rack, PHP, some Node middlewares) fold the two, so `X_Client_Subject` reaches the app as
- * `x-client-subject`. Returns `name` unchanged when it is already normalized.
- */
-export function normalizeHeaderName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.indexOf('_') === -1 ? lower : lower.replaceAll('_', '-');
-}
+export { normalizeHeaderName };
 
 /** The identity headers this proxy sets; all of them are always stripped, even those a connection omits. */
 export const IDENTITY_HEADER_NAMES: readonly string[] = [
@@ -25,7 +18,7 @@ export const IDENTITY_HEADER_NAMES: readonly string[] = [
 ];
 
 /**
- * Headers stripped from every request (normalized names). Beyond SPEC §4 (identity, Client-Cert(-Chain),
+ * Headers stripped from every request (normalized names). Beyond the identity headers (and Client-Cert(-Chain),
  * X-Forwarded-*, X-Request-Id) this drops:
  * - hop-by-hop headers (RFC 9110 §7.6.1) meant for this proxy only; `proxy-authorization` is a credential
  *   for a proxy, never for the upstream;

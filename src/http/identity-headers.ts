@@ -1,4 +1,4 @@
-// Strips forged and hop-by-hop headers from a request, then sets the caller's identity headers (SPEC §4).
+// Strips forged and hop-by-hop headers from a request, then sets the caller's identity headers.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Identity } from '../identity/types.js';
 import { listsToken, normalizeHeaderName, parseConnectionTokens, STRIPPED_HEADER_NAMES } from './header-sanitize.js';

@@ -1,6 +1,6 @@
 // Turns a raw HTTP request target into the one canonical path that is both judged by policy and forwarded upstream.
 //
-// Decisions (SPEC §5, issue 4):
+// Decisions:
 // - Only origin-form targets (`/…`) are accepted; absolute-form (`http://h/x`), authority-form and `*` are refused:
 //   this is a reverse proxy, and a second spelling of the path is a second chance to disagree with the upstream.
 // - The query (from the first `?`) is returned byte-for-byte and never inspected.

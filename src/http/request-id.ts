@@ -1,7 +1,7 @@
 // The request id forwarded upstream and echoed in error bodies: the caller's own when well-formed, else a fresh one.
 import { randomUUID } from 'node:crypto';
 
-/** SPEC §4: at most 128 characters of `[A-Za-z0-9._-]`; compiled once at load. */
+/** At most 128 characters of `[A-Za-z0-9._-]`; compiled once at load. */
 const WELL_FORMED = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**

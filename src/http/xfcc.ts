@@ -5,7 +5,7 @@ import { escapeCodePoint } from '../identity/printable.js';
 /*
  * Envoy's grammar: elements separated by `,`, key=value pairs by `;`; a value holding `,` `;` `=` or `"`
  * is double-quoted with `"` written `\"`; Subject is always quoted. Keys in Envoy's order: By, Hash,
- * Cert, Chain, Subject, URI, DNS (we have no By or Chain). On top of that (SPEC §4):
+ * Cert, Chain, Subject, URI, DNS (we have no By or Chain). On top of that:
  * - inside quotes `\` is written `\\`, so a backslash can never end or fake the quoting;
  * - every byte outside printable ASCII is written `\XX` (UTF-8, uppercase hex), quoted or not;
  * - a raw `\` or a space also forces quoting, so in an unquoted value `\` only ever starts `\XX`

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { badRequest, internalError } from '../http/error-replies.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
-import { methodLabel, type Metrics } from '../ops/metrics.js';
+import type { Metrics } from '../ops/metrics.js';
 import { createOutcomeRecorder } from '../record/outcome.js';
 import { attachConnectionGate } from '../gate/connection-gate.js';
 import { attachAdmissionLimits } from './admission-limits.js';

@@ -1,4 +1,4 @@
-// Every metric of SPEC §6 on one injected prom-client registry (no globals, so tests and workers never collide).
+// Every metric of README "Probes and metrics" on one injected prom-client registry (no globals, so tests and workers never collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REJECT_REASONS } from './reject-reasons.js';
 

@@ -14,7 +14,7 @@ const CAPABILITY_NAMES: readonly string[] = [
 
 /**
  * Capabilities that let a compromised process escape its container or read/alter what it should not
- * (SPEC §7); their presence in the effective set is critical.
+ * (README "Containment"); their presence in the effective set is critical.
  */
 export const DANGEROUS_CAPABILITIES: readonly string[] = [
   'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_MODULE', 'CAP_NET_ADMIN', 'CAP_DAC_OVERRIDE',

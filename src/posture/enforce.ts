@@ -1,13 +1,14 @@
-// Probes the posture for a configuration, logs and exports every finding, and refuses a critical posture at start (SPEC §7).
+// Probes the posture for a configuration, logs and exports every finding, and refuses a critical posture at start.
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { EXAMPLE_SERVER_CERT_SHA256 } from '../devcerts/example-cert.js';
 import { ConfigError } from '../errors.js';
 import type { Metrics } from '../ops/metrics.js';
-import { parseCertificateBundle } from '../state/pem.js';
-import { evaluatePosture, type Finding, type Severity } from './findings.js';
+import { EXAMPLE_SERVER_CERT_SHA256 } from './example-cert.js';
+import { evaluatePosture } from './findings.js';
 import { probePosture, type PostureInputs, type ProbeOptions } from './probe.js';
+import type { Finding, Severity } from './types.js';
 
 /** How an operator overrides a refusal, in all three configuration sources. */
 export const OVERRIDE_HINT =
@@ -19,7 +20,7 @@ export const OVERRIDE_HINT =
  */
 function readServerLeafDer(certFile: string): Buffer | undefined {
   try {
-    return parseCertificateBundle(readFileSync(certFile, 'utf8'))[0]?.raw;
+    return new X509Certificate(readFileSync(certFile)).raw;
   } catch {
     return undefined;
   }

@@ -1,5 +1,5 @@
 // Findings for what the host exposes: shared namespaces, host mounts, runtime sockets, devices, kernel interfaces.
-import type { Finding } from './findings.js';
+import type { Finding } from './types.js';
 import type { PostureFacts } from './probe.js';
 
 const FIX_PRIVILEGED = 'Kubernetes: securityContext.privileged: false; compose: remove privileged: true and devices:';

@@ -1,45 +1,8 @@
-// Turns posture facts into findings with a severity and the Kubernetes or compose setting that fixes each (SPEC §7).
+// Turns posture facts into findings with a severity and the Kubernetes or compose setting that fixes each.
 import { DANGEROUS_CAPABILITIES, selectDangerousCapabilities } from './capabilities.js';
 import { evaluateHostExposure } from './findings-host.js';
 import type { PostureFacts } from './probe.js';
-
-export type Severity = 'critical' | 'warn' | 'info';
-
-export interface Finding {
-  id: string;
-  severity: Severity;
-  message: string;
-  remediation: string;
-}
-
-/** Every id evaluatePosture can return; stable, used as the `id` metric label. */
-export const POSTURE_FINDING_IDS = [
-  'running-as-root',
-  'dangerous-capability-effective',
-  'dangerous-capability-bounding',
-  'runtime-socket',
-  'root-filesystem-writable',
-  'no-new-privs-off',
-  'seccomp-off',
-  'service-account-token',
-  'private-key-permissions',
-  'example-certificate',
-  'plaintext-upstream',
-  'probe-unreadable',
-  'other-capabilities-effective',
-  'running-as-root-group',
-  'host-pid-namespace',
-  'host-network-namespace',
-  'host-ipc-namespace',
-  'host-proc-mounted',
-  'host-filesystem-mounted',
-  'runtime-socket-mounted',
-  'host-devices',
-  'kernel-interfaces-writable',
-  'not-in-container',
-] as const;
-
-export type PostureFindingId = (typeof POSTURE_FINDING_IDS)[number];
+import type { Finding, Severity } from './types.js';
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warn: 1, info: 2 };
 
@@ -201,8 +164,4 @@ export function evaluatePosture(facts: PostureFacts): Finding[] {
     ...evaluateMaterial(facts),
   ];
   return findings.sort((a, b) => SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity]);
-}
-
-export function hasCritical(findings: readonly Finding[]): boolean {
-  return findings.some((finding) => finding.severity === 'critical');
 }

@@ -1,5 +1,5 @@
 // Formats posture findings as plain text for logs and the `check` command.
-import type { Finding, Severity } from './findings.js';
+import type { Finding, Severity } from './types.js';
 
 const LABELS: Record<Severity, string> = { critical: 'CRITICAL', warn: 'WARN', info: 'INFO' };
 

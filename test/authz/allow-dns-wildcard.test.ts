@@ -1,6 +1,6 @@
 // DNS rules: exact (ASCII case-insensitive) or one leading "*." label, never more and never the bare parent.
 import t from 'tap';
-import { compileAllow } from '../../src/authz/allow-rules.js';
+import { compileAllowRules } from '../../src/authz/allow-rules.js';
 import { makeIdentity } from './identity-fixture.js';
 
 const cases: [rule: string, san: string, admitted: boolean][] = [
@@ -27,6 +27,6 @@ const cases: [rule: string, san: string, admitted: boolean][] = [
 ];
 
 for (const [rule, san, admitted] of cases) {
-  const got = compileAllow([{ dns: rule }], 'test')(makeIdentity({ dns: ['other.invalid', san] }));
+  const got = compileAllowRules([{ dns: rule }], 'test').matcher(makeIdentity({ dns: ['other.invalid', san] }));
   t.equal(got, admitted ? `dns=${rule}` : null, `${rule} ${admitted ? 'admits' : 'refuses'} ${JSON.stringify(san)}`);
 }

@@ -1,12 +1,12 @@
 // CN, OU, O and email rules match exactly (any value of the kind), and every key of one rule must match.
 import t from 'tap';
-import { compileAllow } from '../../src/authz/allow-rules.js';
+import { compileAllowRules } from '../../src/authz/allow-rules.js';
 import { makeIdentity } from './identity-fixture.js';
 
 const orders = makeIdentity({ commonNames: ['orders'], orgUnits: ['payments', 'eu'], orgs: ['Acme'], emails: ['ops@acme.example'] });
 const zoe = makeIdentity({ commonNames: ['Zoë'], orgs: ['Acme'] });
 
-const cases: [name: string, rules: Parameters<typeof compileAllow>[0], id: typeof orders, want: string | null][] = [
+const cases: [name: string, rules: Parameters<typeof compileAllowRules>[0], id: typeof orders, want: string | null][] = [
   ['cn exact', [{ cn: 'orders' }], orders, 'cn=orders'],
   ['cn is case-sensitive', [{ cn: 'Orders' }], orders, null],
   ['cn is not a prefix', [{ cn: 'order' }], orders, null],
@@ -27,12 +27,12 @@ const cases: [name: string, rules: Parameters<typeof compileAllow>[0], id: typeo
 ];
 
 for (const [name, rules, id, want] of cases) {
-  t.equal(compileAllow(rules, 'test')(id), want, name);
+  t.equal(compileAllowRules(rules, 'test').matcher(id), want, name);
 }
 
 t.test('labels are bounded in length and printable', async (t) => {
   const long = 'x'.repeat(500);
-  const label = compileAllow([{ cn: long }], 'test')(makeIdentity({ commonNames: [long] }));
+  const label = compileAllowRules([{ cn: long }], 'test').matcher(makeIdentity({ commonNames: [long] }));
   t.ok(label !== null && label.length <= 90, `label length ${label?.length}`);
   t.match(label, /^cn=x+\.\.\.$/);
 });

@@ -1,6 +1,6 @@
 // Bad allow rules are refused at compile time with one problem per rule, each naming where it came from.
 import t from 'tap';
-import { allowSpecFromFlags, compileAllow, FLAGS_WHERE, type AllowRule } from '../../src/authz/allow-rules.js';
+import { allowSpecFromFlags, compileAllowRules, FLAGS_WHERE, type AllowRule } from '../../src/authz/allow-rules.js';
 import type { AllowFlags } from '../../src/config/types.js';
 import { ConfigError, EXIT_CONFIG } from '../../src/errors.js';
 
@@ -39,7 +39,7 @@ const bad: [rule: AllowRule, problem: RegExp][] = [
 
 for (const [rule, problem] of bad) {
   t.test(`refuses ${JSON.stringify(rule)}`, async (t) => {
-    const err = t.throws(() => compileAllow([rule], 'policy.yaml: routes[0].allow'));
+    const err = t.throws(() => compileAllowRules([rule], 'policy.yaml: routes[0].allow'));
     t.ok(err instanceof ConfigError);
     t.equal((err as ConfigError).exitCode, EXIT_CONFIG);
     const problems = (err as ConfigError).problems;
@@ -50,7 +50,7 @@ for (const [rule, problem] of bad) {
 }
 
 t.test('every problem is reported at once, flag-style when compiled from flags', async (t) => {
-  const err = t.throws(() => compileAllow([{ uri: 'x' }, { cn: 'ok' }, { fingerprint: 'zz' }], FLAGS_WHERE)) as ConfigError;
+  const err = t.throws(() => compileAllowRules([{ uri: 'x' }, { cn: 'ok' }, { fingerprint: 'zz' }], FLAGS_WHERE)) as ConfigError;
   t.same(err.problems.length, 2);
   t.match(err.problems[0], /^--allow-uri "x": /);
   t.match(err.problems[1], /^--allow-fingerprint "zz": /);

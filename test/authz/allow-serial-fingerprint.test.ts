@@ -1,6 +1,6 @@
 // Serial and fingerprint rules ignore case, colons, leading zeros (serial) and a "sha256:" prefix (fingerprint).
 import t from 'tap';
-import { compileAllow } from '../../src/authz/allow-rules.js';
+import { compileAllowRules } from '../../src/authz/allow-rules.js';
 import { makeIdentity } from './identity-fixture.js';
 
 // Written out by hand, the way `openssl x509 -fingerprint -sha256` and `-serial` print them, independent of our code.
@@ -26,16 +26,16 @@ const admits: [rule: { serial: string } | { fingerprint: string }, admitted: boo
 ];
 
 for (const [rule, admitted] of admits) {
-  t.equal(compileAllow([rule], 'test')(id) !== null, admitted, `${JSON.stringify(rule)} ${admitted ? 'admits' : 'refuses'}`);
+  t.equal(compileAllowRules([rule], 'test').matcher(id) !== null, admitted, `${JSON.stringify(rule)} ${admitted ? 'admits' : 'refuses'}`);
 }
 
 t.test('labels show the normalized value', async (t) => {
-  t.equal(compileAllow([{ serial: '00:c0:ff:ee:01' }], 'test')(id), 'serial=C0FFEE01');
-  t.equal(compileAllow([{ fingerprint: FP_OPENSSL }], 'test')(id), `fingerprint=sha256:${FP}`);
+  t.equal(compileAllowRules([{ serial: '00:c0:ff:ee:01' }], 'test').matcher(id), 'serial=C0FFEE01');
+  t.equal(compileAllowRules([{ fingerprint: FP_OPENSSL }], 'test').matcher(id), `fingerprint=sha256:${FP}`);
 });
 
 t.test('a negative (non-compliant) serial matches only its own sign', async (t) => {
   const neg = makeIdentity({ serial: '-0A' });
-  t.equal(compileAllow([{ serial: '-0a' }], 'test')(neg), 'serial=-A');
-  t.equal(compileAllow([{ serial: '0A' }], 'test')(neg), null);
+  t.equal(compileAllowRules([{ serial: '-0a' }], 'test').matcher(neg), 'serial=-A');
+  t.equal(compileAllowRules([{ serial: '0A' }], 'test').matcher(neg), null);
 });

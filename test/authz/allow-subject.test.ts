@@ -1,6 +1,6 @@
 // Subject rules compare parsed RFC 4514 names attribute by attribute: spacing, type-name case and escapes do not matter.
 import t from 'tap';
-import { compileAllow } from '../../src/authz/allow-rules.js';
+import { compileAllowRules } from '../../src/authz/allow-rules.js';
 import { makeIdentity, rdns } from './identity-fixture.js';
 
 const orders = makeIdentity({
@@ -34,6 +34,6 @@ const cases: [rule: string, id: typeof orders, admitted: boolean][] = [
 ];
 
 for (const [rule, id, admitted] of cases) {
-  const got = compileAllow([{ subject: rule }], 'test')(id);
+  const got = compileAllowRules([{ subject: rule }], 'test').matcher(id);
   t.equal(got !== null, admitted, `${JSON.stringify(rule)} ${admitted ? 'admits' : 'refuses'}`);
 }

@@ -1,6 +1,6 @@
 // URI rules: exact, or a trailing "/*" prefix that needs at least one more plain segment and cannot be tricked.
 import t from 'tap';
-import { compileAllow } from '../../src/authz/allow-rules.js';
+import { compileAllowRules } from '../../src/authz/allow-rules.js';
 import { makeIdentity } from './identity-fixture.js';
 
 const PROD = 'spiffe://example.org/ns/prod/*';
@@ -34,11 +34,11 @@ const cases: [rule: string, san: string, admitted: boolean][] = [
 ];
 
 for (const [rule, san, admitted] of cases) {
-  const got = compileAllow([{ uri: rule }], 'test')(makeIdentity({ uris: [san] }));
+  const got = compileAllowRules([{ uri: rule }], 'test').matcher(makeIdentity({ uris: [san] }));
   t.equal(got, admitted ? `uri=${rule}` : null, `${rule} ${admitted ? 'admits' : 'refuses'} ${JSON.stringify(san)}`);
 }
 
 t.test('any one URI SAN may match', async (t) => {
   const id = makeIdentity({ uris: ['spiffe://example.org/ns/prod/../admin', 'spiffe://example.org/ns/prod/sa/ok'] });
-  t.equal(compileAllow([{ uri: PROD }], 'test')(id), `uri=${PROD}`);
+  t.equal(compileAllowRules([{ uri: PROD }], 'test').matcher(id), `uri=${PROD}`);
 });

@@ -88,7 +88,7 @@ t.test('issuer-scoped flag and policy rules tell the two alices apart over real 
   const call = (client: CertFiles, path: string) =>
     httpsRequest({ port: proxy.port, ca: caOne.certPem, cert: chainPem(client), key: client.keyPem, path, headers: { 'X-Client-Issuer': 'CN=forged', x_client_issuer: 'CN=forged too' } });
 
-  let before = upstream.received.length;
+  const before = upstream.received.length;
   t.equal((await call(aliceTwo, '/')).status, 403, 'CA Two alice is not admitted by the CA One serial rule');
   t.equal(upstream.received.length, before, 'the upstream received nothing');
   t.equal((await call(aliceOne, '/two')).status, 403, 'CA One alice is not admitted by the CA Two cn rule');
@@ -99,7 +99,6 @@ t.test('issuer-scoped flag and policy rules tell the two alices apart over real 
   t.equal((await call(aliceTwo, '/two')).status, 200, 'CA Two alice admitted by the policy rule');
   const two = upstream.received.at(-1);
   t.equal(upstream.received.length, before + 2);
-  before = upstream.received.length;
 
   if (!one || !two) return;
   t.same(rawHeaderValues(one, 'x-client-issuer'), [opensslIssuer(aliceOne)], 'one X-Client-Issuer, as openssl prints it (forged ones stripped)');

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EXAMPLE_SERVER_CERT_SHA256 } from '../../src/devcerts/dev-material.js';
+import { EXAMPLE_SERVER_CERT_SHA256 } from '../../src/posture/example-cert.js';
 import { openssl } from '../helpers/pki.js';
 
 const dir = fileURLToPath(new URL('../../certs-example/', import.meta.url));

@@ -2,7 +2,7 @@
 // `CN=\uFEFFadmin` is not `admin` to a rule nor to the upstream; bytes invalid in their encoding are kept as #hex DER.
 import { X509Certificate } from 'node:crypto';
 import t from 'tap';
-import { compileAllow } from '../../src/authz/allow-rules.js';
+import { compileAllowRules } from '../../src/authz/allow-rules.js';
 import { computeIdentity } from '../../src/identity/identity.js';
 import { baseConfig, httpsRequest, rawHeaderValues, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
 import { makeCa, makeLeaf, makeLeafWithRawSubject, makeTmpDir, openssl, removeDir, type CertFiles } from '../helpers/pki.js';
@@ -27,7 +27,7 @@ for (const [encoding, cert] of certs) {
     const opensslSubject = openssl(['x509', '-noout', '-subject', '-nameopt', 'RFC2253', '-in', cert.cert]).trim().replace(/^subject=/, '');
     t.equal(opensslSubject, 'CN=\\EF\\BB\\BFadmin', 'openssl shows the BOM bytes');
     t.equal(id.subject, opensslSubject, 'the subject is what openssl shows');
-    t.equal(compileAllow([{ cn: 'admin' }], 'test')(id), null, 'cn admin does not match');
+    t.equal(compileAllowRules([{ cn: 'admin' }], 'test').matcher(id), null, 'cn admin does not match');
 
     const upstream = await startRecordingUpstream();
     const deny = await startTestProxy(baseConfig(pki, upstream.url, { allow: { ...noAllow, cn: ['admin'] } }));

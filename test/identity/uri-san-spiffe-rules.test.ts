@@ -2,7 +2,7 @@
 // and no URI may carry userinfo. `spiffe://example.org:443@evil.org/x` passes OpenSSL's URI name constraint for
 // example.org yet names evil.org; such a SAN matches no rule and is never forwarded.
 import t from 'tap';
-import { compileAllow } from '../../src/authz/allow-rules.js';
+import { compileAllowRules } from '../../src/authz/allow-rules.js';
 import { ConfigError } from '../../src/errors.js';
 import { uriSanProblem } from '../../src/identity/uri-san.js';
 import { baseConfig, httpsRequest, rawHeaderValues, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
@@ -22,7 +22,7 @@ t.test('SPIFFE ID rules and userinfo', async (t) => {
 
 t.test('a rule that could only match an unusable URI is a configuration error', async (t) => {
   for (const uri of ['spiffe://example.org:443@evil.org/x', 'https://a@example.org/*', 'spiffe://Example.org/ns/*']) {
-    const err = t.throws(() => compileAllow([{ uri }], '--allow-*')) as ConfigError;
+    const err = t.throws(() => compileAllowRules([{ uri }], '--allow-*')) as ConfigError;
     t.ok(err instanceof ConfigError, uri);
     t.match(err.problems.join(), /can never match/);
   }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { EXAMPLE_SERVER_CERT_SHA256 } from '../../src/devcerts/dev-material.js';
+import { EXAMPLE_SERVER_CERT_SHA256 } from '../../src/posture/example-cert.js';
 import { evaluatePosture } from '../../src/posture/findings.js';
 import { probePosture } from '../../src/posture/probe.js';
 import { makeCa, makeTmpDir, removeDir } from '../helpers/pki.js';

@@ -1,6 +1,6 @@
 // Findings format as one labelled line each plus a fix line; counts per severity.
 import t from 'tap';
-import type { Finding } from '../../src/posture/findings.js';
+import type { Finding } from '../../src/posture/types.js';
 import { countFindings, formatFindings } from '../../src/posture/report.js';
 
 const findings: Finding[] = [

@@ -1,6 +1,7 @@
 // A privileged container running as a non-root user (empty CapEff, full CapBnd) is critical unless NoNewPrivs is on.
 import t from 'tap';
-import { evaluatePosture, hasCritical } from '../../src/posture/findings.js';
+import { describePostureRefusal } from '../../src/posture/enforce.js';
+import { evaluatePosture } from '../../src/posture/findings.js';
 import { probePosture } from '../../src/posture/probe.js';
 import { FULL_CAPS, formatStatus, makeFsRoot, makeProcRoot } from './helpers/fixtures.js';
 
@@ -31,7 +32,7 @@ t.test('NoNewPrivs off: bounding-set capabilities are critical', async (t) => {
   t.notOk(findings.some((f) => f.id === 'dangerous-capability-effective'));
   t.notOk(findings.some((f) => f.id === 'running-as-root'));
   t.ok(findings.some((f) => f.id === 'no-new-privs-off' && f.severity === 'warn'));
-  t.ok(hasCritical(findings));
+  t.match(describePostureRefusal(findings)[0], /^posture dangerous-capability-bounding: /, 'start is refused');
 });
 
 t.test('NoNewPrivs on: the same bounding set is only a warning', async (t) => {
@@ -39,7 +40,7 @@ t.test('NoNewPrivs on: the same bounding set is only a warning', async (t) => {
   t.equal(facts.noNewPrivs, true);
   const findings = evaluatePosture(facts);
   t.equal(findings.find((f) => f.id === 'dangerous-capability-bounding')?.severity, 'warn');
-  t.notOk(hasCritical(findings));
+  t.same(describePostureRefusal(findings), [], 'start is not refused');
   t.notOk(findings.some((f) => f.id === 'no-new-privs-off'));
   t.notOk(findings.some((f) => f.id === 'seccomp-off'));
 });

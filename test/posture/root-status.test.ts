@@ -1,6 +1,7 @@
 // A root process with full capabilities, no NoNewPrivs and no seccomp gets every identity and capability finding.
 import t from 'tap';
-import { evaluatePosture, hasCritical } from '../../src/posture/findings.js';
+import { describePostureRefusal } from '../../src/posture/enforce.js';
+import { evaluatePosture } from '../../src/posture/findings.js';
 import { probePosture } from '../../src/posture/probe.js';
 import { formatStatus, makeFsRoot, makeProcRoot } from './helpers/fixtures.js';
 
@@ -34,7 +35,7 @@ t.test('root with CapEff 000001fffeffffff (everything but CAP_SYS_RESOURCE)', as
   t.match(byId.get('root-filesystem-writable')?.remediation, 'readOnlyRootFilesystem: true');
   t.match(byId.get('root-filesystem-writable')?.remediation, 'read_only: true');
   t.equal(byId.get('running-as-root-group')?.severity, 'info');
-  t.ok(hasCritical(findings));
+  t.match(describePostureRefusal(findings).join('\n'), /^posture running-as-root: /m, 'start is refused');
   const severities = findings.map((f) => f.severity);
   t.same(severities, [...severities].sort((a, b) => ['critical', 'warn', 'info'].indexOf(a) - ['critical', 'warn', 'info'].indexOf(b)), 'critical first');
 });

@@ -32,6 +32,8 @@ export interface SeenCall {
   method: string;
   metadata: grpc.Metadata;
   deadline: grpc.Deadline;
+  /** Date.now() when the upstream's handler ran: after grpc-js fixed the call's deadline from grpc-timeout. */
+  receivedAt: number;
   cancelled: boolean;
 }
 
@@ -49,7 +51,7 @@ type Handlers = Record<string, grpc.UntypedHandleCall>;
 type AnyServerCall = { metadata: grpc.Metadata; getDeadline(): grpc.Deadline; on(event: 'cancelled', listener: () => void): unknown };
 
 function record(calls: SeenCall[], method: string, call: AnyServerCall): SeenCall {
-  const seen: SeenCall = { method, metadata: call.metadata, deadline: call.getDeadline(), cancelled: false };
+  const seen: SeenCall = { method, metadata: call.metadata, deadline: call.getDeadline(), receivedAt: Date.now(), cancelled: false };
   call.on('cancelled', () => {
     seen.cancelled = true;
   });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import type { Finding } from '../../../src/posture/findings.js';
+import type { Finding } from '../../../src/posture/types.js';
 import type { PostureFacts } from '../../../src/posture/probe.js';
 
 const SOURCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../../src/posture');

@@ -19,7 +19,11 @@ t.test('the flag is up before the drain starts, and the drain runs once', async 
   t.equal(drain.isDraining(), true);
   const again = drain.close(3000);
   t.equal(again, first, 'a second stop returns the same drain');
-  t.same(calls, ['drain 5000 draining=true'], 'the drain ran once, with the flag already up; a second stop with grace cuts nothing');
+  t.same(
+    calls,
+    ['drain 5000 draining=true'],
+    'the drain ran once, with the flag already up; a second stop with grace cuts nothing',
+  );
   drain.close(0);
   t.same(calls, ['drain 5000 draining=true', 'cut'], 'a stop with no grace while draining cuts what is left');
   finish();
@@ -29,7 +33,10 @@ t.test('the flag is up before the drain starts, and the drain runs once', async 
 
 t.test('close(0) before any drain drains with no grace (nothing to cut yet)', async (t) => {
   const calls: string[] = [];
-  const drain = createDrain({ drain: async (graceMs) => void calls.push(`drain ${graceMs}`), cut: () => calls.push('cut') });
+  const drain = createDrain({
+    drain: async (graceMs) => void calls.push(`drain ${graceMs}`),
+    cut: () => calls.push('cut'),
+  });
   await drain.close(0);
   t.same(calls, ['drain 0']);
 });
