@@ -26,12 +26,19 @@ export interface OpsDeps {
 /** Without an ops listener no one asks for readiness, so the upstream is not probed either. */
 const NOT_PROBED: UpstreamProbe = { reachable: true, stop: () => undefined };
 
-export async function startOpsEndpoint(config: Pick<Config, 'metricsListen' | 'upstream'>, deps: OpsDeps): Promise<OpsEndpoint> {
+export async function startOpsEndpoint(
+  config: Pick<Config, 'metricsListen' | 'upstream'>,
+  deps: OpsDeps,
+): Promise<OpsEndpoint> {
   const probe = config.metricsListen ? startUpstreamProbe(config.upstream, deps.log) : NOT_PROBED;
   const readiness = createReadiness({ isDraining: deps.isDraining, serving: deps.serving, upstream: probe });
   if (!config.metricsListen) return { readiness, address: null, close: async () => probe.stop() };
   try {
-    const health = await startHealthServer(config.metricsListen, { registry: deps.registry, readiness, log: deps.log }, { fallbackWhenBusy: deps.fallbackWhenBusy });
+    const health = await startHealthServer(
+      config.metricsListen,
+      { registry: deps.registry, readiness, log: deps.log },
+      { fallbackWhenBusy: deps.fallbackWhenBusy },
+    );
     return {
       readiness,
       address: { host: health.host, port: health.port, fellBack: health.fellBack },

@@ -57,7 +57,13 @@ function timeout(ms: number): Promise<'timeout'> {
 
 export function startWorkerPool(config: Pick<Config, 'workers' | 'shutdownGraceMs'>, deps: WorkerPoolDeps): WorkerPool {
   const { log } = deps;
-  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({ index, worker: null, ready: false, readyAt: 0, failures: 0 }));
+  const slots: Slot[] = Array.from({ length: config.workers }, (_, index) => ({
+    index,
+    worker: null,
+    ready: false,
+    readyAt: 0,
+    failures: 0,
+  }));
   const readyWorkers = (): Worker[] => slots.flatMap((s) => (s.ready && s.worker ? [s.worker] : []));
   let stopping = false;
   let isStarted = false;
@@ -94,32 +100,48 @@ export function startWorkerPool(config: Pick<Config, 'workers' | 'shutdownGraceM
     slot.ready = false;
     worker.on('message', (message: unknown) => {
       deps.onMessage(worker, message);
-      if (isWorkerMessage(message) && message.type === 'mtls-sidecar:ready' && slot.worker === worker) onReady(slot, worker);
+      if (isWorkerMessage(message) && message.type === 'mtls-sidecar:ready' && slot.worker === worker)
+        onReady(slot, worker);
     });
     worker.on('exit', (code: number | null, signal: string | null) => onExit(slot, worker, code, signal));
   };
 
-  /** A worker that exits before all were ready fails the start; exit 78 is its configuration refusal, printed on stderr. */
+  /** A worker that exits before all were ready fails the start; exit 78 is its configuration refusal (on stderr). */
   const failStart = (pid: number | undefined, code: number | null, signal: string | null): void => {
     settleStart(
       code === EXIT_CONFIG
-        ? new ConfigError([`--workers ${slots.length}: a worker could not start (${describeExit(code, signal)}, reason above); stopped the others`])
+        ? new ConfigError([
+            `--workers ${slots.length}: a worker could not start (${describeExit(code, signal)}, reason above); stopped the others`,
+          ])
         : new Error(`a worker (pid ${pid}) stopped before it was ready (${describeExit(code, signal)})`),
     );
   };
 
-  const restart = (slot: Slot, wasReady: boolean, pid: number | undefined, code: number | null, signal: string | null): void => {
+  const restart = (
+    slot: Slot,
+    wasReady: boolean,
+    pid: number | undefined,
+    code: number | null,
+    signal: string | null,
+  ): void => {
     if (wasReady && Date.now() - slot.readyAt >= STABLE_AFTER_MS) slot.failures = 0;
     slot.failures += 1;
     if (slot.failures > CRASH_LOOP_LIMIT) {
-      log.fatal({ worker: pid, slot: slot.index, failures: slot.failures }, 'a worker keeps failing; stopping every worker');
+      log.fatal(
+        { worker: pid, slot: slot.index, failures: slot.failures },
+        'a worker keeps failing; stopping every worker',
+      );
       const problem = `--workers: worker slot ${slot.index} failed ${slot.failures} times in a row (last: ${describeExit(code, signal)}); see the log`;
-      // 78 when the replacements were refusing their configuration (files broken since start), like a fresh start would.
+      // 78 when the replacements were refusing their configuration (files broken since start), as a fresh start
+      // would be.
       deps.onCrashLoop(code === EXIT_CONFIG ? new ConfigError([problem]) : new Error(problem));
       return;
     }
     const delay = restartDelay(slot.failures);
-    log.error({ worker: pid, slot: slot.index, reason: describeExit(code, signal), restartInMs: delay }, 'worker exited unexpectedly; starting a new one');
+    log.error(
+      { worker: pid, slot: slot.index, reason: describeExit(code, signal), restartInMs: delay },
+      'worker exited unexpectedly; starting a new one',
+    );
     slot.restartTimer = setTimeout(() => fork(slot), delay);
   };
 

@@ -14,7 +14,10 @@ import type { TlsMaterial } from '../state/material.js';
 import { sessionGraceMs, superviseSession } from './session-supervisor.js';
 
 /** What the listener hands every request to: HTTP/1.1 ones as http messages, HTTP/2 ones as compat messages. */
-export type ListenerHandler = (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => void;
+export type ListenerHandler = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void;
 
 export interface ListenerServer extends Http2SecureServer {
   /**

@@ -69,7 +69,11 @@ export interface Readiness {
  * Not ready while draining, while what serves is not up (`serving` says why: the listener, or workers not yet ready),
  * and while the upstream did not answer the latest probe.
  */
-export function createReadiness(deps: { isDraining(): boolean; serving(): string | null; upstream: UpstreamProbe }): Readiness {
+export function createReadiness(deps: {
+  isDraining(): boolean;
+  serving(): string | null;
+  upstream: UpstreamProbe;
+}): Readiness {
   return {
     notReadyReasons() {
       const reasons: string[] = [];

@@ -10,7 +10,10 @@ import { buildSecureContextOptions } from './secure-context.js';
 import type { Snapshot, SnapshotContent } from './snapshot.js';
 
 /** The settings a snapshot is built from: the watched files and what their reading depends on. */
-export type StateConfig = Pick<Config, 'cert' | 'key' | 'clientCa' | 'crl' | 'policy' | 'allow' | 'allowAnyVerified' | 'minTlsVersion'>;
+export type StateConfig = Pick<
+  Config,
+  'cert' | 'key' | 'clientCa' | 'crl' | 'policy' | 'allow' | 'allowAnyVerified' | 'minTlsVersion'
+>;
 
 function readMaterial(config: StateConfig): TlsMaterial {
   return loadTlsMaterial({ cert: config.cert, key: config.key, clientCa: config.clientCa, crl: config.crl });

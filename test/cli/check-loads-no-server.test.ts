@@ -21,49 +21,96 @@ registerHooks({
 });
 `;
 
-t.test('check and inspect load no server code', { skip: existsSync(CLI) ? false : 'dist/main.js is not built' }, async (t) => {
-  const dir = makeTmpDir('mtls-check-graph-');
-  t.teardown(() => removeDir(dir));
-  const hook = join(dir, 'trace-hook.mjs');
-  writeFileSync(hook, HOOK);
-  const ca = makeCa(dir, 'ca');
-  const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost'], eku: 'serverAuth' });
-  const client = makeLeaf(dir, 'client', ca, { subject: '/CN=orders' });
-  const flags = ['--upstream', 'http://127.0.0.1:9', '--cert', server.cert, '--key', server.key, '--client-ca', ca.cert, '--allow-cn', 'orders', '--allow-insecure-posture'];
+t.test(
+  'check and inspect load no server code',
+  { skip: existsSync(CLI) ? false : 'dist/main.js is not built' },
+  async (t) => {
+    const dir = makeTmpDir('mtls-check-graph-');
+    t.teardown(() => removeDir(dir));
+    const hook = join(dir, 'trace-hook.mjs');
+    writeFileSync(hook, HOOK);
+    const ca = makeCa(dir, 'ca');
+    const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost'], eku: 'serverAuth' });
+    const client = makeLeaf(dir, 'client', ca, { subject: '/CN=orders' });
+    const flags = [
+      '--upstream',
+      'http://127.0.0.1:9',
+      '--cert',
+      server.cert,
+      '--key',
+      server.key,
+      '--client-ca',
+      ca.cert,
+      '--allow-cn',
+      'orders',
+      '--allow-insecure-posture',
+    ];
 
-  /** Runs node with the tracing hook; returns the exit status and every module URL resolved in the process. */
-  const traced = (name: string, args: string[]): { status: number | null; stderr: string; modules: string[] } => {
-    const trace = join(dir, `${name}.trace`);
-    writeFileSync(trace, '');
-    const result = spawnSync(process.execPath, ['--import', pathToFileURL(hook).href, ...args], {
-      cwd: dir,
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MODULE_TRACE: trace },
-      encoding: 'utf8',
-      timeout: 60_000,
+    /** Runs node with the tracing hook; returns the exit status and every module URL resolved in the process. */
+    const traced = (name: string, args: string[]): { status: number | null; stderr: string; modules: string[] } => {
+      const trace = join(dir, `${name}.trace`);
+      writeFileSync(trace, '');
+      const result = spawnSync(process.execPath, ['--import', pathToFileURL(hook).href, ...args], {
+        cwd: dir,
+        env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MODULE_TRACE: trace },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      return {
+        status: result.status,
+        stderr: result.stderr,
+        modules: readFileSync(trace, 'utf8').split('\n').filter(Boolean),
+      };
+    };
+
+    t.test('the trace sees the server packages when the proxy is loaded (the oracle can fail)', async (t) => {
+      const startProxy = pathToFileURL(join(CLI, '..', 'lifecycle', 'start-proxy.js')).href;
+      const { status, modules } = traced('control', [
+        '--input-type=module',
+        '-e',
+        `await import(${JSON.stringify(startProxy)});`,
+      ]);
+      t.equal(status, 0);
+      t.ok(
+        modules.some((m) => /\/node_modules\/fastify\//.test(m)),
+        'fastify is traced',
+      );
+      t.ok(
+        modules.some((m) => /\/node_modules\/undici\//.test(m)),
+        'undici is traced',
+      );
     });
-    return { status: result.status, stderr: result.stderr, modules: readFileSync(trace, 'utf8').split('\n').filter(Boolean) };
-  };
 
-  t.test('the trace sees the server packages when the proxy is loaded (the oracle can fail)', async (t) => {
-    const startProxy = pathToFileURL(join(CLI, '..', 'lifecycle', 'start-proxy.js')).href;
-    const { status, modules } = traced('control', ['--input-type=module', '-e', `await import(${JSON.stringify(startProxy)});`]);
-    t.equal(status, 0);
-    t.ok(modules.some((m) => /\/node_modules\/fastify\//.test(m)), 'fastify is traced');
-    t.ok(modules.some((m) => /\/node_modules\/undici\//.test(m)), 'undici is traced');
-  });
+    t.test('check', async (t) => {
+      const { status, stderr, modules } = traced('check', [CLI, 'check', '--json', ...flags]);
+      t.equal(status, 0, stderr);
+      t.ok(
+        modules.some((m) => m.endsWith('/dist/cli/check.js')),
+        'the check command was traced',
+      );
+      t.ok(
+        modules.some((m) => m.endsWith('/dist/state/load-state.js')),
+        'material and policy come from the state loader',
+      );
+      t.same(
+        modules.filter((m) => SERVER_PACKAGES.test(m)),
+        [],
+        'no fastify or undici module was loaded',
+      );
+    });
 
-  t.test('check', async (t) => {
-    const { status, stderr, modules } = traced('check', [CLI, 'check', '--json', ...flags]);
-    t.equal(status, 0, stderr);
-    t.ok(modules.some((m) => m.endsWith('/dist/cli/check.js')), 'the check command was traced');
-    t.ok(modules.some((m) => m.endsWith('/dist/state/load-state.js')), 'material and policy come from the state loader');
-    t.same(modules.filter((m) => SERVER_PACKAGES.test(m)), [], 'no fastify or undici module was loaded');
-  });
-
-  t.test('inspect', async (t) => {
-    const { status, stderr, modules } = traced('inspect', [CLI, 'inspect', client.cert, '--json', ...flags]);
-    t.equal(status, 0, stderr);
-    t.ok(modules.some((m) => m.endsWith('/dist/cli/inspect.js')), 'the inspect command was traced');
-    t.same(modules.filter((m) => SERVER_PACKAGES.test(m)), [], 'no fastify or undici module was loaded');
-  });
-});
+    t.test('inspect', async (t) => {
+      const { status, stderr, modules } = traced('inspect', [CLI, 'inspect', client.cert, '--json', ...flags]);
+      t.equal(status, 0, stderr);
+      t.ok(
+        modules.some((m) => m.endsWith('/dist/cli/inspect.js')),
+        'the inspect command was traced',
+      );
+      t.same(
+        modules.filter((m) => SERVER_PACKAGES.test(m)),
+        [],
+        'no fastify or undici module was loaded',
+      );
+    });
+  },
+);

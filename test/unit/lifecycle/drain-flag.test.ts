@@ -1,8 +1,8 @@
 // The one drain flag of a process: raised before the drain's first step runs, the drain runs once, a repeated stop only
 // cuts when asked for with no grace, and readiness reads the same flag (no sockets: pure pieces).
 import t from 'tap';
-import { createDrain } from '../../src/lifecycle/drain.js';
-import { createReadiness } from '../../src/ops/readiness.js';
+import { createDrain } from '../../../src/lifecycle/drain.js';
+import { createReadiness } from '../../../src/ops/readiness.js';
 
 t.test('the flag is up before the drain starts, and the drain runs once', async (t) => {
   const calls: string[] = [];
@@ -19,7 +19,11 @@ t.test('the flag is up before the drain starts, and the drain runs once', async 
   t.equal(drain.isDraining(), true);
   const again = drain.close(3000);
   t.equal(again, first, 'a second stop returns the same drain');
-  t.same(calls, ['drain 5000 draining=true'], 'the drain ran once, with the flag already up; a second stop with grace cuts nothing');
+  t.same(
+    calls,
+    ['drain 5000 draining=true'],
+    'the drain ran once, with the flag already up; a second stop with grace cuts nothing',
+  );
   drain.close(0);
   t.same(calls, ['drain 5000 draining=true', 'cut'], 'a stop with no grace while draining cuts what is left');
   finish();
@@ -29,7 +33,10 @@ t.test('the flag is up before the drain starts, and the drain runs once', async 
 
 t.test('close(0) before any drain drains with no grace (nothing to cut yet)', async (t) => {
   const calls: string[] = [];
-  const drain = createDrain({ drain: async (graceMs) => void calls.push(`drain ${graceMs}`), cut: () => calls.push('cut') });
+  const drain = createDrain({
+    drain: async (graceMs) => void calls.push(`drain ${graceMs}`),
+    cut: () => calls.push('cut'),
+  });
   await drain.close(0);
   t.same(calls, ['drain 0']);
 });
