@@ -1,5 +1,6 @@
-// Summarises a V8 .cpuprofile: self and inclusive time by function+file, and self time by module (package, node internals, our dist/).
-// Usage: node bench/cpuprofile-summary.mjs FILE.cpuprofile [--top N] [--from-ms A] [--to-ms B]  (window from the profile's start)
+// Summarises a V8 .cpuprofile: self and inclusive time by function+file, and self time by module (package, node
+// internals, our dist/). Usage: node bench/cpuprofile-summary.mjs FILE.cpuprofile [--top N] [--from-ms A] [--to-ms B]
+// (window from the profile's start)
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -18,10 +19,15 @@ function moduleOf(url, functionName) {
   const nm = url.lastIndexOf('/node_modules/');
   if (nm !== -1) {
     const rest = url.slice(nm + '/node_modules/'.length).split('/');
-    return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0] ?? url;
+    return rest[0]?.startsWith('@') ? `${rest[0]}/${rest[1]}` : (rest[0] ?? url);
   }
   const dist = url.indexOf('/dist/');
-  if (dist !== -1) return `mtls-sidecar ${url.slice(dist + 1).split('/').slice(0, 2).join('/')}`;
+  if (dist !== -1)
+    return `mtls-sidecar ${url
+      .slice(dist + 1)
+      .split('/')
+      .slice(0, 2)
+      .join('/')}`;
   return url;
 }
 
@@ -33,7 +39,8 @@ export function summarizeProfile(profile, { fromMs = 0, toMs = Infinity } = {}) 
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const keyOf = (n) => `${n.callFrame.functionName || '(anonymous)'} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
+  const keyOf = (n) =>
+    `${n.callFrame.functionName || '(anonymous)'} ${shortUrl(n.callFrame.url)}:${n.callFrame.lineNumber + 1}`;
   const self = new Map();
   const inclusive = new Map();
   const modules = new Map();
@@ -70,22 +77,29 @@ export function formatSummary(summary, top = 30, ourPrefix = 'dist/') {
     '',
     '**Self time by module**',
     '',
-    '| self | ms | module |', '|--:|--:|---|',
+    '| self | ms | module |',
+    '|--:|--:|---|',
     ...summary.modules.slice(0, 15).map(row),
     '',
     `**Top ${top} functions by self time**`,
     '',
-    '| self | ms | function file:line |', '|--:|--:|---|',
+    '| self | ms | function file:line |',
+    '|--:|--:|---|',
     ...summary.self.slice(0, top).map(row),
     '',
     `**Top ${top} functions by inclusive time** (a function's own time plus everything it called)`,
     '',
-    '| incl. | ms | function file:line |', '|--:|--:|---|',
-    ...summary.inclusive.filter(([k]) => !k.startsWith('(root)')).slice(0, top).map(row),
+    '| incl. | ms | function file:line |',
+    '|--:|--:|---|',
+    ...summary.inclusive
+      .filter(([k]) => !k.startsWith('(root)'))
+      .slice(0, top)
+      .map(row),
     '',
     '**Sidecar functions by inclusive time**',
     '',
-    '| incl. | ms | function file:line |', '|--:|--:|---|',
+    '| incl. | ms | function file:line |',
+    '|--:|--:|---|',
     ...ours.map(row),
   ].join('\n');
 }
@@ -98,7 +112,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   }
   const topIdx = process.argv.indexOf('--top');
   const top = topIdx === -1 ? 30 : Number(process.argv[topIdx + 1]);
-  const arg = (name, dflt) => (process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt);
+  const arg = (name, dflt) =>
+    process.argv.includes(name) ? Number(process.argv[process.argv.indexOf(name) + 1]) : dflt;
   const window = { fromMs: arg('--from-ms', 0), toMs: arg('--to-ms', Infinity) };
   process.stdout.write(`${formatSummary(summarizeProfile(JSON.parse(readFileSync(file, 'utf8')), window), top)}\n`);
 }

@@ -14,13 +14,26 @@ import { makeCertificates } from './lib/certs.mjs';
 import { sidecarArgs, startNodeFloor, startUpstream } from './lib/contenders.mjs';
 import { measureIdleConnections } from './lib/extras.mjs';
 import { runWrk } from './lib/load.mjs';
-import { freePort, killAllSync, pinSelf, runCommand, sleep, startProcess, stopProcess, treeCpuSeconds, treeMemoryMb, waitForPort } from './lib/procs.mjs';
+import {
+  freePort,
+  killAllSync,
+  pinSelf,
+  runCommand,
+  sleep,
+  startProcess,
+  stopProcess,
+  treeCpuSeconds,
+  treeMemoryMb,
+  waitForPort,
+} from './lib/procs.mjs';
 import { median } from './lib/report.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, idle: { type: 'string', default: '2000' },
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    idle: { type: 'string', default: '2000' },
     variants: { type: 'string', default: 'default,semi1,semi2,semi4,semi8' },
   },
 });
@@ -34,7 +47,12 @@ let cgroupDir = null;
 process.on('exit', () => {
   killAllSync();
   rmSync(work, { recursive: true, force: true });
-  if (cgroupDir) try { rmdirSync(cgroupDir); } catch { /* still has a member; the kernel frees it when empty */ }
+  if (cgroupDir)
+    try {
+      rmdirSync(cgroupDir);
+    } catch {
+      /* still has a member; the kernel frees it when empty */
+    }
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
@@ -48,7 +66,9 @@ function memoryCgroup() {
       mkdirSync(dir);
       writeFileSync(join(dir, v1 ? 'memory.limit_in_bytes' : 'memory.max'), String(256 * 1024 * 1024));
       return dir;
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   return null;
 }
@@ -62,13 +82,17 @@ function nodeFlags(variant) {
 }
 
 async function startVariant(variant, certs, upstreamPort) {
-  if (variant.split('+').includes('floor')) return startNodeFloor(certs, upstreamPort, 0, { nodeFlags: nodeFlags(variant) });
+  if (variant.split('+').includes('floor'))
+    return startNodeFloor(certs, upstreamPort, 0, { nodeFlags: nodeFlags(variant) });
   const port = await freePort();
   const args = [...nodeFlags(variant), ...sidecarArgs(certs, port, upstreamPort)];
   const inCgroup = variant.split('+').includes('cg256');
   if (inCgroup && !cgroupDir) throw new Error('cg256: cannot create a memory cgroup here');
   const child = inCgroup
-    ? startProcess('sh', ['-c', `echo $$ > ${cgroupDir}/cgroup.procs && exec "$0" "$@"`, process.execPath, ...args], { cpu: 0, stdio: ['ignore', 'ignore', 'inherit'] })
+    ? startProcess('sh', ['-c', `echo $$ > ${cgroupDir}/cgroup.procs && exec "$0" "$@"`, process.execPath, ...args], {
+        cpu: 0,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      })
     : startProcess(process.execPath, args, { cpu: 0, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, 20_000, child);
   return { port, child };
@@ -91,12 +115,24 @@ async function oneRound(variant, ctx) {
     const cpuUsPerReq = ((treeCpuSeconds(child.pid) - c0) * 1e6) / w.requests;
     const peak32 = treeMemoryMb(child.pid, 'VmHWM');
     const rssAfterLoad = treeMemoryMb(child.pid, 'VmRSS');
-    const idle = Number(opt.idle) > 0 ? await measureIdleConnections({ port, pid: child.pid, certs: ctx.certs, count: Number(opt.idle) }) : {};
+    const idle =
+      Number(opt.idle) > 0
+        ? await measureIdleConnections({ port, pid: child.pid, certs: ctx.certs, count: Number(opt.idle) })
+        : {};
     await sleep(1500);
     return {
-      variant, rps: w.rps, errors: w.socketErrors + w.non2xx, cpuUsPerReq, peak32, rssAfterLoad,
-      idleOpened: idle.opened, idleBefore: idle.rssBeforeMb, idleOpen: idle.rssOpenMb, idlePeak: idle.peakRssMb,
-      kbPerConn: idle.kbPerConnection, rssAfterClose: treeMemoryMb(child.pid, 'VmRSS'),
+      variant,
+      rps: w.rps,
+      errors: w.socketErrors + w.non2xx,
+      cpuUsPerReq,
+      peak32,
+      rssAfterLoad,
+      idleOpened: idle.opened,
+      idleBefore: idle.rssBeforeMb,
+      idleOpen: idle.rssOpenMb,
+      idlePeak: idle.peakRssMb,
+      kbPerConn: idle.kbPerConnection,
+      rssAfterClose: treeMemoryMb(child.pid, 'VmRSS'),
     };
   } finally {
     await stopProcess(child);
@@ -104,11 +140,18 @@ async function oneRound(variant, ctx) {
 }
 
 async function main() {
-  if (!existsSync(join(HERE, '..', 'dist', 'main.js'))) throw new Error('dist/main.js missing: run `npm run build` first');
+  if (!existsSync(join(HERE, '..', 'dist', 'main.js')))
+    throw new Error('dist/main.js missing: run `npm run build` first');
   pinSelf(1);
   if (variants.some((v) => v.includes('cg256'))) cgroupDir = memoryCgroup();
-  const ctx = { certs: await makeCertificates(work, 'ec'), shim: await buildShim(), upstream: await startUpstream(work, 1) };
-  say(`node ${process.version}; variants ${variants.join(', ')}; ${rounds} rounds of ${seconds}s; cgroup ${cgroupDir ?? 'none'}`);
+  const ctx = {
+    certs: await makeCertificates(work, 'ec'),
+    shim: await buildShim(),
+    upstream: await startUpstream(work, 1),
+  };
+  say(
+    `node ${process.version}; variants ${variants.join(', ')}; ${rounds} rounds of ${seconds}s; cgroup ${cgroupDir ?? 'none'}`,
+  );
   const results = [];
   for (let r = 0; r < rounds; r += 1) {
     const order = r % 2 === 0 ? variants : [...variants].reverse();
@@ -120,15 +163,27 @@ async function main() {
   }
   const base = variants[0];
   const fmt = (x, d = 1) => (x == null ? '–' : x.toFixed(d));
-  console.log(`| variant | CPU µs/req | CPU ×${base} (per round) | peak RSS 32 conns MB | RSS with ${opt.idle} idle MB | KB/idle conn | peak MB | RSS after close MB |`);
+  console.log(
+    `| variant | CPU µs/req | CPU ×${base} (per round) | peak RSS 32 conns MB | RSS with ${opt.idle} idle MB | KB/idle conn | peak MB | RSS after close MB |`,
+  );
   console.log('|---|--:|--:|--:|--:|--:|--:|--:|');
   for (const v of variants) {
     const mine = results.filter((x) => x.variant === v);
-    const ratios = mine.map((x) => x.cpuUsPerReq / results.find((y) => y.variant === base && y.round === x.round).cpuUsPerReq);
+    const ratios = mine.map(
+      (x) => x.cpuUsPerReq / results.find((y) => y.variant === base && y.round === x.round).cpuUsPerReq,
+    );
     const m = (k) => median(mine.map((x) => x[k]));
-    console.log(`| ${v} | ${fmt(m('cpuUsPerReq'))} | ${fmt(median(ratios), 3)} (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) | ` +
-      `${fmt(m('peak32'))} | ${fmt(m('idleOpen'))} | ${fmt(m('kbPerConn'))} | ${fmt(m('idlePeak'))} | ${fmt(m('rssAfterClose'))} |`);
+    console.log(
+      `| ${v} | ${fmt(m('cpuUsPerReq'))} | ${fmt(median(ratios), 3)} (${fmt(Math.min(...ratios), 2)}–${fmt(Math.max(...ratios), 2)}) | ` +
+        `${fmt(m('peak32'))} | ${fmt(m('idleOpen'))} | ${fmt(m('kbPerConn'))} | ${fmt(m('idlePeak'))} | ${fmt(m('rssAfterClose'))} |`,
+    );
   }
 }
 
-main().then(() => process.exit(0), (e) => { say(e.stack ?? String(e)); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e) => {
+    say(e.stack ?? String(e));
+    process.exit(1);
+  },
+);

@@ -22,14 +22,31 @@ const READS = {
 
 async function measure(certs, read, client, resume) {
   const times = [];
-  const server = tls.createServer({ cert: readFileSync(certs.serverCert), key: readFileSync(certs.serverKey), ca: readFileSync(certs.ca), requestCert: true, rejectUnauthorized: true }, (s) => {
-    const t0 = process.hrtime.bigint();
-    read(s);
-    times.push(Number(process.hrtime.bigint() - t0) / 1000);
-    s.end();
-  });
+  const server = tls.createServer(
+    {
+      cert: readFileSync(certs.serverCert),
+      key: readFileSync(certs.serverKey),
+      ca: readFileSync(certs.ca),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (s) => {
+      const t0 = process.hrtime.bigint();
+      read(s);
+      times.push(Number(process.hrtime.bigint() - t0) / 1000);
+      s.end();
+    },
+  );
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  const opts = { host: '127.0.0.1', port: server.address().port, servername: 'localhost', ca: readFileSync(certs.ca), cert: readFileSync(client.cert), key: readFileSync(client.key), maxVersion: 'TLSv1.2' };
+  const opts = {
+    host: '127.0.0.1',
+    port: server.address().port,
+    servername: 'localhost',
+    ca: readFileSync(certs.ca),
+    cert: readFileSync(client.cert),
+    key: readFileSync(client.key),
+    maxVersion: 'TLSv1.2',
+  };
   let session;
   for (let i = 0; i < count; i++) {
     await new Promise((resolve) => {
@@ -49,8 +66,13 @@ try {
   const certs = await makeCertificates(work);
   const leafOnly = { cert: certs.clientCert, key: certs.clientKey };
   const chained = { cert: join(work, 'chained-bundle.pem'), key: certs.chainedClientKey };
-  (await import('node:fs')).writeFileSync(chained.cert, readFileSync(certs.chainedClientCert, 'utf8') + readFileSync(join(work, 'intermediate.crt'), 'utf8'));
-  console.log(`Median µs per call on the server's 'secureConnection' (${count} TLS 1.2 handshakes each, ${process.version}):\n`);
+  (await import('node:fs')).writeFileSync(
+    chained.cert,
+    readFileSync(certs.chainedClientCert, 'utf8') + readFileSync(join(work, 'intermediate.crt'), 'utf8'),
+  );
+  console.log(
+    `Median µs per call on the server's 'secureConnection' (${count} TLS 1.2 handshakes each, ${process.version}):\n`,
+  );
   console.log('| API | leaf only, new | leaf only, resumed | leaf + intermediate, new |');
   console.log('|---|--:|--:|--:|');
   for (const [name, read] of Object.entries(READS)) {

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 
 const NATIVE_WRITES = new Set(['writev', 'writeLatin1String', 'writeUtf8String', 'writeBuffer', 'writeAsciiString']);
-const FASTIFY = /^(fastify|find-my-way|avvio|light-my-request|fast-json-stringify|@fastify\/[^/]+|abstract-logging|fast-querystring|safe-regex2|toad-cache|process-warning|rfdc|fast-content-type-parse|ret|secure-json-parse)$/;
+const FASTIFY =
+  /^(fastify|find-my-way|avvio|light-my-request|fast-json-stringify|@fastify\/[^/]+|abstract-logging|fast-querystring|safe-regex2|toad-cache|process-warning|rfdc|fast-content-type-parse|ret|secure-json-parse)$/;
 
 function packageOf(url) {
   const nm = url.lastIndexOf('/node_modules/');
@@ -19,10 +20,14 @@ function packageOf(url) {
 export function categoryOf({ functionName, url }) {
   if (functionName === '(idle)') return null;
   if (functionName === '(garbage collector)') return 'V8 garbage collection';
-  if (!url) return NATIVE_WRITES.has(functionName) ? 'native socket writes (TLS encryption + write syscalls)' : 'other native and V8 (program, builtins, reads, regexps)';
+  if (!url)
+    return NATIVE_WRITES.has(functionName)
+      ? 'native socket writes (TLS encryption + write syscalls)'
+      : 'other native and V8 (program, builtins, reads, regexps)';
   if (url.startsWith('wasm://')) return 'undici (JS + llhttp wasm)';
   if (url.startsWith('node:')) {
-    if (/^node:(_http_|http|https|internal\/http)/.test(url) || url.startsWith('node:internal/http2')) return 'Node HTTP and HTTP/2 (JS)';
+    if (/^node:(_http_|http|https|internal\/http)/.test(url) || url.startsWith('node:internal/http2'))
+      return 'Node HTTP and HTTP/2 (JS)';
     if (/^node:(net|tls|_tls|internal\/stream_base|internal\/tls)/.test(url)) return 'Node net/TLS sockets (JS)';
     if (url.startsWith('node:internal/streams') || url.startsWith('node:stream')) return 'Node streams (JS)';
     return 'Node events, timers, ticks, other (JS)';
@@ -31,7 +36,8 @@ export function categoryOf({ functionName, url }) {
   if (pkg === 'undici') return 'undici (JS + llhttp wasm)';
   if (pkg && FASTIFY.test(pkg)) return 'fastify (routing, hooks, reply)';
   if (pkg === 'prom-client') return 'prom-client';
-  if (pkg === 'pino' || pkg === 'sonic-boom' || pkg === 'thread-stream' || /dist\/ops\/access-log/.test(url)) return 'access line and logger';
+  if (pkg === 'pino' || pkg === 'sonic-boom' || pkg === 'thread-stream' || /dist\/ops\/access-log/.test(url))
+    return 'access line and logger';
   const dist = url.indexOf('/dist/');
   if (dist !== -1) return `sidecar ${url.slice(dist + 6).replace(/\.js$/, '')}`;
   if (pkg) return `other package ${pkg}`;
@@ -70,11 +76,21 @@ if (process.argv[1] && import.meta.url.endsWith(basename(process.argv[1]))) {
   });
   const cats = [...new Set(runs.flatMap((r) => [...r.cats.keys()]))];
   const last = runs.at(-1);
-  cats.sort((a, b) => ((last.cats.get(b) ?? 0) - (runs[0].cats.get(b) ?? 0)) - ((last.cats.get(a) ?? 0) - (runs[0].cats.get(a) ?? 0)));
+  cats.sort(
+    (a, b) =>
+      (last.cats.get(b) ?? 0) - (runs[0].cats.get(b) ?? 0) - ((last.cats.get(a) ?? 0) - (runs[0].cats.get(a) ?? 0)),
+  );
   const f = (x) => (x === undefined ? '–' : x.toFixed(1));
-  const head = runs.map((r) => `${r.meta.contender} µs/${r.meta.mode === 'new' || r.meta.mode === 'resumed' ? 'hs' : 'req'}`);
+  const head = runs.map(
+    (r) => `${r.meta.contender} µs/${r.meta.mode === 'new' || r.meta.mode === 'resumed' ? 'hs' : 'req'}`,
+  );
   console.log(`| category | ${head.join(' | ')} | last − first |`);
   console.log(`|---|${runs.map(() => '--:|').join('')}--:|`);
-  for (const c of cats) console.log(`| ${c} | ${runs.map((r) => f(r.cats.get(c))).join(' | ')} | ${f((last.cats.get(c) ?? 0) - (runs[0].cats.get(c) ?? 0))} |`);
-  console.log(`| **total (measured CPU, profiler on)** | ${runs.map((r) => f(r.meta.cpuUsPerUnit)).join(' | ')} | ${f(last.meta.cpuUsPerUnit - runs[0].meta.cpuUsPerUnit)} |`);
+  for (const c of cats)
+    console.log(
+      `| ${c} | ${runs.map((r) => f(r.cats.get(c))).join(' | ')} | ${f((last.cats.get(c) ?? 0) - (runs[0].cats.get(c) ?? 0))} |`,
+    );
+  console.log(
+    `| **total (measured CPU, profiler on)** | ${runs.map((r) => f(r.meta.cpuUsPerUnit)).join(' | ')} | ${f(last.meta.cpuUsPerUnit - runs[0].meta.cpuUsPerUnit)} |`,
+  );
 }

@@ -1,4 +1,5 @@
-// Starts the upstream and the contenders (sidecar, nginx, HAProxy), each configured for the same job: verify the client certificate, forward with identity headers, keep-alive upstream.
+// Starts the upstream and the contenders (sidecar, nginx, HAProxy), each configured for the same job: verify the
+// client certificate, forward with identity headers, keep-alive upstream.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,10 @@ function nginxPrelude(dir, name) {
 async function startNginx(dir, name, conf, port, cpu) {
   const file = join(dir, name, 'nginx.conf');
   writeFileSync(file, conf);
-  const child = startProcess('nginx', ['-p', join(dir, name), '-e', join(dir, name, 'error.log'), '-c', file], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = startProcess('nginx', ['-p', join(dir, name), '-e', join(dir, name, 'error.log'), '-c', file], {
+    cpu,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await waitForPort(port, 15_000, child);
   return child;
 }
@@ -34,7 +38,10 @@ async function startNginx(dir, name, conf, port, cpu) {
  */
 export async function startUpstream(dir, cpu) {
   const discardPort = await freePort();
-  const discard = startProcess(process.execPath, [join(HERE, 'discard-upstream.mjs'), String(discardPort)], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  const discard = startProcess(process.execPath, [join(HERE, 'discard-upstream.mjs'), String(discardPort)], {
+    cpu,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await waitForPort(discardPort, 15_000, discard);
   if (!hasCommand('nginx')) return { kind: 'node', port: discardPort, processes: [discard] };
   const port = await freePort();
@@ -65,16 +72,28 @@ ${temps}
 
 export function sidecarArgs(certs, port, upstreamPort, extra = []) {
   return [
-    join(REPO, 'dist', 'main.js'), 'run',
-    '--listen', `127.0.0.1:${port}`,
-    '--upstream', `http://127.0.0.1:${upstreamPort}`,
-    '--cert', certs.serverCert, '--key', certs.serverKey, '--client-ca', certs.ca,
-    '--allow-uri', 'spiffe://bench.example/ns/prod/*',
-    '--metrics-listen', 'off',
+    join(REPO, 'dist', 'main.js'),
+    'run',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--upstream',
+    `http://127.0.0.1:${upstreamPort}`,
+    '--cert',
+    certs.serverCert,
+    '--key',
+    certs.serverKey,
+    '--client-ca',
+    certs.ca,
+    '--allow-uri',
+    'spiffe://bench.example/ns/prod/*',
+    '--metrics-listen',
+    'off',
     '--allow-insecure-posture',
-    '--log-level', 'warn',
+    '--log-level',
+    'warn',
     // As high as the nginx contender's worker_connections: the idle-connection measurement opens thousands.
-    '--max-connections', '10000',
+    '--max-connections',
+    '10000',
     ...extra,
   ];
 }
@@ -83,25 +102,47 @@ export function sidecarArgs(certs, port, upstreamPort, extra = []) {
 export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=4'];
 
 /** The sidecar from dist/ (built by `npm run bench`). nodeFlags go before the script (e.g. --cpu-prof). */
-export async function startSidecar(certs, upstreamPort, cpu, { extra = [], nodeFlags = [], stdout = 'ignore', env } = {}) {
+export async function startSidecar(
+  certs,
+  upstreamPort,
+  cpu,
+  { extra = [], nodeFlags = [], stdout = 'ignore', env } = {},
+) {
   const port = await freePort();
   const args = sidecarArgs(certs, port, upstreamPort, extra);
   // A later --log-level wins in commander, so `extra` can switch access logging on.
-  const child = startProcess(process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeFlags, ...args], { cpu, env, stdio: ['ignore', stdout, 'inherit'] });
+  const child = startProcess(process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeFlags, ...args], {
+    cpu,
+    env,
+    stdio: ['ignore', stdout, 'inherit'],
+  });
   await waitForPort(port, 20_000, child);
   return { port, child };
 }
 
-/** nginx for the same job; HTTP/2 too (ALPN), and with grpcPort gRPC calls to /shop.v1.Orders/ go to that h2c upstream. */
+/**
+ * nginx for the same job; HTTP/2 too (ALPN), and with grpcPort gRPC calls to /shop.v1.Orders/ go to that h2c upstream.
+ */
 export async function startNginxContender(dir, certs, upstreamPort, cpu, grpcPort) {
   const port = await freePort();
-  const identity = (verb) => ['X-Client-Subject $ssl_client_s_dn', 'X-Client-Serial $ssl_client_serial', 'X-Client-Fingerprint $ssl_client_fingerprint',
-    'X-Forwarded-For $remote_addr', 'X-Forwarded-Proto https', 'X-Forwarded-Host $host'].map((h) => `      ${verb} ${h};`).join('\n');
-  const grpc = grpcPort ? `    location /shop.v1.Orders/ {
+  const identity = (verb) =>
+    [
+      'X-Client-Subject $ssl_client_s_dn',
+      'X-Client-Serial $ssl_client_serial',
+      'X-Client-Fingerprint $ssl_client_fingerprint',
+      'X-Forwarded-For $remote_addr',
+      'X-Forwarded-Proto https',
+      'X-Forwarded-Host $host',
+    ]
+      .map((h) => `      ${verb} ${h};`)
+      .join('\n');
+  const grpc = grpcPort
+    ? `    location /shop.v1.Orders/ {
       grpc_pass grpc://127.0.0.1:${grpcPort};
 ${identity('grpc_set_header')}
     }
-` : '';
+`
+    : '';
   const { head, temps } = nginxPrelude(dir, 'contender-nginx');
   const conf = `${head}http {
   access_log off;
@@ -139,7 +180,9 @@ ${grpc}  }
 export async function startHaproxyContender(dir, certs, upstreamPort, cpu) {
   const port = await freePort();
   const file = join(dir, 'haproxy.cfg');
-  writeFileSync(file, `global
+  writeFileSync(
+    file,
+    `global
   nbthread 1
   maxconn 8000
   ssl-default-bind-options ssl-min-ver TLSv1.2
@@ -164,7 +207,8 @@ frontend fe
   default_backend app
 backend app
   server up 127.0.0.1:${upstreamPort}
-`);
+`,
+  );
   const child = startProcess('haproxy', ['-db', '-f', file], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, 15_000, child);
   return { port, child };
@@ -175,22 +219,44 @@ backend app
  * listener 'h2compat' puts the same handler behind http2.createSecureServer({ allowHTTP1 }), the sidecar's listener.
  */
 export async function startNodeFloor(certs, upstreamPort, cpu, { nodeFlags = [], listener = 'https' } = {}) {
-  return startNodeScript('node-floor-proxy.mjs', [certs.serverCert, certs.serverKey, certs.ca, listener], upstreamPort, cpu, nodeFlags);
+  return startNodeScript(
+    'node-floor-proxy.mjs',
+    [certs.serverCert, certs.serverKey, certs.ca, listener],
+    upstreamPort,
+    cpu,
+    nodeFlags,
+  );
 }
 
 /** The floor with fastify in front (node-floor-fastify.mjs): what fastify itself adds per request. */
 export async function startNodeFastifyFloor(certs, upstreamPort, cpu) {
-  return startNodeScript('node-floor-fastify.mjs', [certs.serverCert, certs.serverKey, certs.ca], upstreamPort, cpu, []);
+  return startNodeScript(
+    'node-floor-fastify.mjs',
+    [certs.serverCert, certs.serverKey, certs.ca],
+    upstreamPort,
+    cpu,
+    [],
+  );
 }
 
 /** The plain Node HTTP/2 floor (node-floor-h2.mjs): mode 'http' (HTTP/1.1 upstream) or 'grpc' (h2c upstream). */
 export async function startNodeH2Floor(certs, upstreamPort, cpu, mode, { nodeFlags = [] } = {}) {
-  return startNodeScript('node-floor-h2.mjs', [certs.serverCert, certs.serverKey, certs.ca, mode], upstreamPort, cpu, nodeFlags);
+  return startNodeScript(
+    'node-floor-h2.mjs',
+    [certs.serverCert, certs.serverKey, certs.ca, mode],
+    upstreamPort,
+    cpu,
+    nodeFlags,
+  );
 }
 
 async function startNodeScript(script, rest, upstreamPort, cpu, nodeFlags) {
   const port = await freePort();
-  const child = startProcess(process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeFlags, join(HERE, script), String(port), String(upstreamPort), ...rest], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = startProcess(
+    process.execPath,
+    [...SHIPPED_NODE_FLAGS, ...nodeFlags, join(HERE, script), String(port), String(upstreamPort), ...rest],
+    { cpu, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   await waitForPort(port, 15_000, child);
   return { port, child };
 }
@@ -198,7 +264,10 @@ async function startNodeScript(script, rest, upstreamPort, cpu, nodeFlags) {
 /** The minimal h2c gRPC upstream (grpc-upstream.mjs). */
 export async function startGrpcUpstream(cpu) {
   const port = await freePort();
-  const child = startProcess(process.execPath, [join(HERE, 'grpc-upstream.mjs'), String(port)], { cpu, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = startProcess(process.execPath, [join(HERE, 'grpc-upstream.mjs'), String(port)], {
+    cpu,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await waitForPort(port, 15_000, child);
   return { port, child };
 }
@@ -210,7 +279,9 @@ export async function startGrpcUpstream(cpu) {
 export async function startCaddyContender(dir, certs, upstreamPort, cpu) {
   const port = await freePort();
   const file = join(dir, 'Caddyfile');
-  writeFileSync(file, `{
+  writeFileSync(
+    file,
+    `{
   admin off
   auto_https off
   default_sni localhost
@@ -236,8 +307,14 @@ https://:${port} {
     header_up X-Client-Fingerprint {tls_client_fingerprint}
   }
 }
-`);
-  const child = startProcess('caddy', ['run', '--config', file, '--adapter', 'caddyfile'], { cpu, env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, GOMAXPROCS: '1' }, stdio: ['ignore', 'ignore', 'ignore'], cwd: dir });
+`,
+  );
+  const child = startProcess('caddy', ['run', '--config', file, '--adapter', 'caddyfile'], {
+    cpu,
+    env: { HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, GOMAXPROCS: '1' },
+    stdio: ['ignore', 'ignore', 'ignore'],
+    cwd: dir,
+  });
   await waitForPort(port, 15_000, child);
   return { port, child };
 }

@@ -1,5 +1,5 @@
-// Plain HTTP upstream for the benchmark: reads and discards request bodies (1 GiB upload test), and serves the small fixed body when nginx is missing.
-// Usage: node discard-upstream.mjs PORT
+// Plain HTTP upstream for the benchmark: reads and discards request bodies (1 GiB upload test), and serves the small
+// fixed body when nginx is missing. Usage: node discard-upstream.mjs PORT
 import http from 'node:http';
 
 const port = Number(process.argv[2]);

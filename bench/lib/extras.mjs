@@ -6,8 +6,12 @@ import { sleep, treeFdCount, treeMemoryMb } from './procs.mjs';
 
 export function clientTlsOptions(certs, port) {
   return {
-    host: '127.0.0.1', port, servername: 'localhost',
-    ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey),
+    host: '127.0.0.1',
+    port,
+    servername: 'localhost',
+    ca: readFileSync(certs.ca),
+    cert: readFileSync(certs.clientCert),
+    key: readFileSync(certs.clientKey),
   };
 }
 
@@ -47,7 +51,9 @@ export async function measureIdleConnections({ port, pid, certs, count, batch = 
   try {
     while (sockets.length < count && failures < 50 && Date.now() - started < timeBudgetMs) {
       const n = Math.min(batch, count - sockets.length);
-      const opened = await Promise.all(Array.from({ length: n }, () => openIdleConnection(opts, session, (t) => (session = t))));
+      const opened = await Promise.all(
+        Array.from({ length: n }, () => openIdleConnection(opts, session, (t) => (session = t))),
+      );
       for (const s of opened) {
         if (s) {
           s.on('error', () => undefined);
@@ -62,14 +68,23 @@ export async function measureIdleConnections({ port, pid, certs, count, batch = 
     const opened = sockets.length;
     for (const s of sockets) s.destroy();
     sockets.length = 0;
-    // RSS after close is read once the contender itself has let go of the sockets (its descriptor count, read from /proc).
+    // RSS after close is read once the contender itself has let go of the sockets (its descriptor count, read from
+    // /proc).
     const closeDeadline = Date.now() + 15_000;
     while (treeFdCount(pid) > fdsOpen - stillOpen * 0.95 && Date.now() < closeDeadline) await sleep(200);
     await sleep(1000);
     return {
-      requested: count, opened, stillOpen, failures, seconds: (Date.now() - started) / 1000,
-      rssBeforeMb, rssOpenMb, peakRssMb: treeMemoryMb(pid, 'VmHWM'), rssAfterCloseMb: treeMemoryMb(pid, 'VmRSS'),
-      fdsOpen, fdsAfterClose: treeFdCount(pid),
+      requested: count,
+      opened,
+      stillOpen,
+      failures,
+      seconds: (Date.now() - started) / 1000,
+      rssBeforeMb,
+      rssOpenMb,
+      peakRssMb: treeMemoryMb(pid, 'VmHWM'),
+      rssAfterCloseMb: treeMemoryMb(pid, 'VmRSS'),
+      fdsOpen,
+      fdsAfterClose: treeFdCount(pid),
       kbPerConnection: stillOpen > 0 ? ((rssOpenMb - rssBeforeMb) * 1024) / stillOpen : null,
     };
   } finally {
@@ -90,7 +105,10 @@ export async function measureUpload({ port, pid, certs, bytes, timeBudgetMs = 12
   try {
     const result = await new Promise((resolve) => {
       const req = https.request({
-        ...clientTlsOptions(certs, port), method: 'POST', path: '/upload', agent: false,
+        ...clientTlsOptions(certs, port),
+        method: 'POST',
+        path: '/upload',
+        agent: false,
         headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes) },
       });
       const timer = setTimeout(() => (req.destroy(new Error('time budget exceeded')), undefined), timeBudgetMs);
@@ -119,10 +137,16 @@ export async function measureUpload({ port, pid, certs, bytes, timeBudgetMs = 12
     }
     const seconds = (Date.now() - started) / 1000;
     return {
-      bytes, status: result.status, upstreamReceived: received, ok: result.status === 200 && received === bytes,
+      bytes,
+      status: result.status,
+      upstreamReceived: received,
+      ok: result.status === 200 && received === bytes,
       error: result.status === 200 ? undefined : result.body,
-      seconds, mbPerSecond: bytes / 1048576 / seconds,
-      rssBeforeMb, rssMaxMb, rssGrowthMb: rssMaxMb - rssBeforeMb,
+      seconds,
+      mbPerSecond: bytes / 1048576 / seconds,
+      rssBeforeMb,
+      rssMaxMb,
+      rssGrowthMb: rssMaxMb - rssBeforeMb,
     };
   } finally {
     clearInterval(sampler);

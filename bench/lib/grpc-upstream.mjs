@@ -11,7 +11,10 @@ const server = http2.createServer({ settings: { maxConcurrentStreams: 1000 } });
 server.on('stream', (stream, headers) => {
   stream.on('data', () => undefined);
   stream.on('end', () => {
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-seen-subject': headers['x-client-subject'] ?? '' }, { waitForTrailers: true });
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'x-seen-subject': headers['x-client-subject'] ?? '' },
+      { waitForTrailers: true },
+    );
     stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     stream.end(frame);
   });

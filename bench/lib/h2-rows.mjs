@@ -22,10 +22,19 @@ export function grpcRequestFile(dir) {
 /** One call over HTTP/2 with the client certificate: what the upstream saw and the grpc-status that came back. */
 function checkCall(port, certs, file, isGrpc) {
   return new Promise((resolve) => {
-    const session = http2.connect(`https://127.0.0.1:${port}`, { ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey), servername: 'localhost' });
+    const session = http2.connect(`https://127.0.0.1:${port}`, {
+      ca: readFileSync(certs.ca),
+      cert: readFileSync(certs.clientCert),
+      key: readFileSync(certs.clientKey),
+      servername: 'localhost',
+    });
     const done = (v) => (session.close(), resolve(v));
     session.on('error', (e) => done({ error: e.message }));
-    const req = session.request(isGrpc ? { ':method': 'POST', ':path': GRPC_PATH, 'content-type': 'application/grpc', te: 'trailers' } : { ':path': '/whoami' });
+    const req = session.request(
+      isGrpc
+        ? { ':method': 'POST', ':path': GRPC_PATH, 'content-type': 'application/grpc', te: 'trailers' }
+        : { ':path': '/whoami' },
+    );
     let status = 0;
     let seen = '';
     let body = '';
@@ -44,7 +53,14 @@ async function measureOne(target, load) {
   const c0 = treeCpuSeconds(target.pid);
   const w = await load(target.port);
   const cpu = treeCpuSeconds(target.pid) - c0;
-  return { requests: w.requests, rps: w.rps, meanMs: w.meanMs, errors: w.non2xx + w.socketErrors, generatorCpuPercent: (w.generatorCpuSeconds / w.seconds) * 100, cpuUsPerRequest: w.requests > 0 ? (cpu * 1e6) / w.requests : null };
+  return {
+    requests: w.requests,
+    rps: w.rps,
+    meanMs: w.meanMs,
+    errors: w.non2xx + w.socketErrors,
+    generatorCpuPercent: (w.generatorCpuSeconds / w.seconds) * 100,
+    cpuUsPerRequest: w.requests > 0 ? (cpu * 1e6) / w.requests : null,
+  };
 }
 
 /**
@@ -52,7 +68,22 @@ async function measureOne(target, load) {
  * missing). Starts the two Node floors and a second sidecar whose upstream is the gRPC server, runs `rounds`
  * interleaved rounds of `seconds` per row and contender, stops what it started. Never throws: errors are reported.
  */
-export async function measureH2Rows({ work, certs, shim, upstream, grpcUpstream, sidecar, nginx, cpu, loadCpu, rounds, seconds, clients, streams, say }) {
+export async function measureH2Rows({
+  work,
+  certs,
+  shim,
+  upstream,
+  grpcUpstream,
+  sidecar,
+  nginx,
+  cpu,
+  loadCpu,
+  rounds,
+  seconds,
+  clients,
+  streams,
+  say,
+}) {
   const started = [];
   try {
     const floorHttp = await startNodeH2Floor(certs, upstream.port, cpu, 'http');
@@ -65,14 +96,33 @@ export async function measureH2Rows({ work, certs, shim, upstream, grpcUpstream,
     const grpc = (port) => runH2load({ ...base, port, path: GRPC_PATH, dataFile, headers: GRPC_HEADERS });
     const proc = (name, { port, child }) => ({ name, port, pid: child.pid });
     const rows = [
-      { row: 'HTTP/2 GET', load: http, targets: [proc('plain Node http2 floor', floorHttp), ...(sidecar ? [proc('mtls-sidecar', sidecar)] : []), ...(nginx ? [proc('nginx', nginx)] : [])] },
-      { row: 'gRPC unary', load: grpc, targets: [proc('plain Node http2 floor', floorGrpc), proc('mtls-sidecar', sidecarGrpc), ...(nginx ? [proc('nginx', nginx)] : [])] },
+      {
+        row: 'HTTP/2 GET',
+        load: http,
+        targets: [
+          proc('plain Node http2 floor', floorHttp),
+          ...(sidecar ? [proc('mtls-sidecar', sidecar)] : []),
+          ...(nginx ? [proc('nginx', nginx)] : []),
+        ],
+      },
+      {
+        row: 'gRPC unary',
+        load: grpc,
+        targets: [
+          proc('plain Node http2 floor', floorGrpc),
+          proc('mtls-sidecar', sidecarGrpc),
+          ...(nginx ? [proc('nginx', nginx)] : []),
+        ],
+      },
     ];
     for (const r of rows) {
       for (const t of r.targets) {
         t.check = await checkCall(t.port, certs, dataFile, r.row.startsWith('gRPC'));
         say(`${r.row} ${t.name}: ${JSON.stringify(t.check)}`);
-        await r.load(t.port).then(() => undefined, () => undefined); // warm-up
+        await r.load(t.port).then(
+          () => undefined,
+          () => undefined,
+        ); // warm-up
       }
     }
     for (let round = 0; round < rounds; round++) {
@@ -80,9 +130,12 @@ export async function measureH2Rows({ work, certs, shim, upstream, grpcUpstream,
         for (const t of round % 2 === 0 ? r.targets : [...r.targets].reverse()) {
           t.rounds ??= [];
           const m = await measureOne(t, r.load).catch((err) => ({ error: String(err.message ?? err) }));
-          if (!m.error && !(m.requests > 0)) m.error = `no request completed${processTree(t.pid).length === 0 ? ' (the process has exited)' : ''}`;
+          if (!m.error && !(m.requests > 0))
+            m.error = `no request completed${processTree(t.pid).length === 0 ? ' (the process has exited)' : ''}`;
           t.rounds.push({ round, ...m });
-          say(`${r.row} round ${round + 1}/${rounds} ${t.name}: ${m.error ?? `${m.rps.toFixed(0)} req/s, ${m.cpuUsPerRequest?.toFixed(1)} µs CPU/req${m.errors ? `, ERRORS ${m.errors}` : ''}`}`);
+          say(
+            `${r.row} round ${round + 1}/${rounds} ${t.name}: ${m.error ?? `${m.rps.toFixed(0)} req/s, ${m.cpuUsPerRequest?.toFixed(1)} µs CPU/req${m.errors ? `, ERRORS ${m.errors}` : ''}`}`,
+          );
         }
       }
     }
@@ -90,7 +143,11 @@ export async function measureH2Rows({ work, certs, shim, upstream, grpcUpstream,
       const [floor] = r.targets;
       const ng = r.targets.find((t) => t.name === 'nginx');
       for (const t of r.targets) {
-        t.median = { cpuUsPerRequest: median(t.rounds.map((x) => x.cpuUsPerRequest)), rps: median(t.rounds.map((x) => x.rps)), meanMs: median(t.rounds.map((x) => x.meanMs)) };
+        t.median = {
+          cpuUsPerRequest: median(t.rounds.map((x) => x.cpuUsPerRequest)),
+          rps: median(t.rounds.map((x) => x.rps)),
+          meanMs: median(t.rounds.map((x) => x.meanMs)),
+        };
         t.errors = t.rounds.reduce((a, x) => a + (Number.isFinite(x.errors) ? x.errors : 0), 0);
         t.failedRounds = t.rounds.filter((x) => x.error).length;
         t.toFloor = pairedRatio(t.rounds, floor.rounds, 'cpuUsPerRequest');
@@ -117,7 +174,9 @@ export function h2Table(result) {
   ];
   for (const row of result.rows) {
     for (const t of row.targets) {
-      lines.push(`| ${row.row} | ${t.name} | ${f(t.median.rps, 0)} | ${f(t.median.meanMs, 2)} | ${f(t.median.cpuUsPerRequest)} | ${r(t.toFloor)} | ${r(t.toNginx)} | ${t.errors}${t.failedRounds ? ` (${t.failedRounds} round(s) failed: ${t.rounds.find((x) => x.error).error})` : ''} |`);
+      lines.push(
+        `| ${row.row} | ${t.name} | ${f(t.median.rps, 0)} | ${f(t.median.meanMs, 2)} | ${f(t.median.cpuUsPerRequest)} | ${r(t.toFloor)} | ${r(t.toNginx)} | ${t.errors}${t.failedRounds ? ` (${t.failedRounds} round(s) failed: ${t.rounds.find((x) => x.error).error})` : ''} |`,
+      );
     }
   }
   return lines.join('\n');

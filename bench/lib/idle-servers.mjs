@@ -1,6 +1,7 @@
 // Bare servers for bench/idle-memory.mjs, each answering one small HTTP/1.1 GET per connection and then holding it:
 // what Node itself keeps per idle mTLS connection at each layer the sidecar stacks.
-// Usage: node idle-servers.mjs tls|tls-nocert|https|h2compat PORT CERT KEY CA   (tls-nocert: no client certificate asked for)
+// Usage: node idle-servers.mjs tls|tls-nocert|https|h2compat PORT CERT KEY CA   (tls-nocert: no client certificate
+// asked for)
 import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -8,9 +9,16 @@ import tls from 'node:tls';
 
 const [kind, port, cert, key, ca] = process.argv.slice(2);
 const asksCert = kind !== 'tls-nocert';
-const options = { cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca), requestCert: asksCert, rejectUnauthorized: asksCert };
+const options = {
+  cert: readFileSync(cert),
+  key: readFileSync(key),
+  ca: readFileSync(ca),
+  requestCert: asksCert,
+  rejectUnauthorized: asksCert,
+};
 const body = 'hello from upstream\n';
-const answer = (req, res) => res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length }).end(body);
+const answer = (req, res) =>
+  res.writeHead(200, { 'content-type': 'text/plain', 'content-length': body.length }).end(body);
 
 let server;
 if (kind === 'tls' || kind === 'tls-nocert') {

@@ -1,4 +1,5 @@
-// Load generators: wrk (with the client-certificate shim) or ab -E for keep-alive requests, openssl s_time and a node client for handshakes.
+// Load generators: wrk (with the client-certificate shim) or ab -E for keep-alive requests, openssl s_time and a node
+// client for handshakes.
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { runCommand } from './procs.mjs';
@@ -98,9 +99,31 @@ export function parseH2load(out) {
  * `streams` requests in flight on each. With `dataFile` every request is a POST of that file (gRPC: a framed message,
  * with the gRPC headers in `headers`).
  */
-export async function runH2load({ port, seconds, clients, streams, shim, certs, cpu, path = '/', dataFile, headers = [] }) {
-  const args = ['-c', String(clients), '-m', String(streams), '-t', '1', '-D', String(seconds), ...headers.flatMap((h) => ['-H', h]),
-    ...(dataFile ? ['-d', dataFile] : []), `https://127.0.0.1:${port}${path}`];
+export async function runH2load({
+  port,
+  seconds,
+  clients,
+  streams,
+  shim,
+  certs,
+  cpu,
+  path = '/',
+  dataFile,
+  headers = [],
+}) {
+  const args = [
+    '-c',
+    String(clients),
+    '-m',
+    String(streams),
+    '-t',
+    '1',
+    '-D',
+    String(seconds),
+    ...headers.flatMap((h) => ['-H', h]),
+    ...(dataFile ? ['-d', dataFile] : []),
+    `https://127.0.0.1:${port}${path}`,
+  ];
   const cmd = `h2load ${args.map(quote).join(' ')}`;
   const r = await runCommand('sh', ['-c', childCpuWrapped(cmd)], {
     cpu,
@@ -117,8 +140,22 @@ export async function runH2load({ port, seconds, clients, streams, shim, certs, 
  * how many were reported resumed ('r').
  */
 export async function runSTime({ port, seconds, mode, extra = [], certs, cpu, parallel = 4 }) {
-  const args = ['s_time', '-connect', `127.0.0.1:${port}`, `-${mode}`, '-time', String(seconds), '-cert', certs.clientCert, '-key', certs.clientKey, ...extra];
-  const runs = await Promise.all(Array.from({ length: parallel }, () => runCommand('openssl', args, { cpu, timeoutMs: (seconds + 30) * 1000 })));
+  const args = [
+    's_time',
+    '-connect',
+    `127.0.0.1:${port}`,
+    `-${mode}`,
+    '-time',
+    String(seconds),
+    '-cert',
+    certs.clientCert,
+    '-key',
+    certs.clientKey,
+    ...extra,
+  ];
+  const runs = await Promise.all(
+    Array.from({ length: parallel }, () => runCommand('openssl', args, { cpu, timeoutMs: (seconds + 30) * 1000 })),
+  );
   let connections = 0;
   let resumed = 0;
   for (const r of runs) {
@@ -138,36 +175,42 @@ export async function runSTime({ port, seconds, mode, extra = [], certs, cpu, pa
  */
 export async function runNodeResume({ port, seconds, certs, version = 'TLSv1.3', parallel = 16 }) {
   const opts = {
-    host: '127.0.0.1', port, servername: 'localhost',
-    ca: readFileSync(certs.ca), cert: readFileSync(certs.clientCert), key: readFileSync(certs.clientKey),
-    minVersion: version, maxVersion: version,
+    host: '127.0.0.1',
+    port,
+    servername: 'localhost',
+    ca: readFileSync(certs.ca),
+    cert: readFileSync(certs.clientCert),
+    key: readFileSync(certs.clientKey),
+    minVersion: version,
+    maxVersion: version,
   };
   const deadline = Date.now() + seconds * 1000;
   let session;
   let handshakes = 0;
   let resumed = 0;
   let failures = 0;
-  const once = () => new Promise((resolve) => {
-    const s = tls.connect({ ...opts, session });
-    let timer = setTimeout(() => (s.destroy(), resolve(false)), 5000);
-    const finish = () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(true);
-    };
-    s.once('secureConnect', () => {
-      handshakes += 1;
-      if (s.isSessionReused()) resumed += 1;
-      // A server may send no new ticket on a resumed session: keep the old one after a short wait.
-      clearTimeout(timer);
-      timer = setTimeout(finish, session === undefined ? 1000 : 10);
+  const once = () =>
+    new Promise((resolve) => {
+      const s = tls.connect({ ...opts, session });
+      let timer = setTimeout(() => (s.destroy(), resolve(false)), 5000);
+      const finish = () => {
+        clearTimeout(timer);
+        s.destroy();
+        resolve(true);
+      };
+      s.once('secureConnect', () => {
+        handshakes += 1;
+        if (s.isSessionReused()) resumed += 1;
+        // A server may send no new ticket on a resumed session: keep the old one after a short wait.
+        clearTimeout(timer);
+        timer = setTimeout(finish, session === undefined ? 1000 : 10);
+      });
+      s.on('session', (ticket) => {
+        session = ticket;
+        if (handshakes > 0) finish();
+      });
+      s.once('error', () => (clearTimeout(timer), resolve(false)));
     });
-    s.on('session', (ticket) => {
-      session = ticket;
-      if (handshakes > 0) finish();
-    });
-    s.once('error', () => (clearTimeout(timer), resolve(false)));
-  });
   const loop = async () => {
     while (Date.now() < deadline && failures < 50) if (!(await once())) failures += 1;
   };

@@ -8,14 +8,41 @@ import { Pool } from 'undici';
 
 const [port, upstreamPort, cert, key, ca] = process.argv.slice(2);
 const kIdentity = Symbol('identity');
-const DROP_REQUEST = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'upgrade', 'trailer', 'host',
-  'x-client-subject', 'x-client-serial', 'x-client-fingerprint-sha256', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
-const DROP_RESPONSE = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer']);
+const DROP_REQUEST = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'trailer',
+  'host',
+  'x-client-subject',
+  'x-client-serial',
+  'x-client-fingerprint-sha256',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+]);
+const DROP_RESPONSE = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+]);
 const upstreamHost = `127.0.0.1:${upstreamPort}`;
 const pool = new Pool(`http://${upstreamHost}`, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
 
 const app = Fastify({
-  https: { cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca), requestCert: true, rejectUnauthorized: true },
+  https: {
+    cert: readFileSync(cert),
+    key: readFileSync(key),
+    ca: readFileSync(ca),
+    requestCert: true,
+    rejectUnauthorized: true,
+  },
   keepAliveTimeout: 60_000,
   logger: false,
 });
@@ -40,21 +67,29 @@ app.all('/*', (request, reply) => {
   if (req.headers.host !== undefined) headers['x-forwarded-host'] = req.headers.host;
   const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
   reply.hijack();
-  pool.stream({ method: req.method, path: req.url, headers, body: hasBody ? req : null }, ({ statusCode, headers: up }) => {
-    const out = {};
-    for (const name in up) if (!DROP_RESPONSE.has(name)) out[name] = up[name];
-    res.writeHead(statusCode, out);
-    return res;
-  }).catch(() => {
-    if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-    res.end('{"error":"bad_gateway"}');
-  });
+  pool
+    .stream(
+      { method: req.method, path: req.url, headers, body: hasBody ? req : null },
+      ({ statusCode, headers: up }) => {
+        const out = {};
+        for (const name in up) if (!DROP_RESPONSE.has(name)) out[name] = up[name];
+        res.writeHead(statusCode, out);
+        return res;
+      },
+    )
+    .catch(() => {
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
+      res.end('{"error":"bad_gateway"}');
+    });
 });
 app.server.on('secureConnection', (socket) => {
   const leaf = socket.getPeerCertificate();
   if (!leaf || !leaf.subject) return void socket.destroy();
   socket[kIdentity] = {
-    subject: Object.entries(leaf.subject).map(([k, v]) => `${k}=${v}`).reverse().join(','),
+    subject: Object.entries(leaf.subject)
+      .map(([k, v]) => `${k}=${v}`)
+      .reverse()
+      .join(','),
     serial: leaf.serialNumber,
     fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
     remote: socket.remoteAddress ?? '',

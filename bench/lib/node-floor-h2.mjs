@@ -10,16 +10,44 @@ const [port, upstreamPort, cert, key, ca, mode] = process.argv.slice(2);
 const kIdentity = Symbol('identity');
 const upstreamHost = `127.0.0.1:${upstreamPort}`;
 // Pseudo-headers, connection-specific fields and forgeable identity headers never travel on.
-const DROP_REQUEST = new Set([':method', ':path', ':scheme', ':authority', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding',
-  'upgrade', 'host', 'x-client-subject', 'x-client-serial', 'x-client-fingerprint-sha256', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host']);
-const DROP_RESPONSE = new Set([':status', 'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer', 'te']);
+const DROP_REQUEST = new Set([
+  ':method',
+  ':path',
+  ':scheme',
+  ':authority',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'x-client-subject',
+  'x-client-serial',
+  'x-client-fingerprint-sha256',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+]);
+const DROP_RESPONSE = new Set([
+  ':status',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'trailer',
+  'te',
+]);
 
 function identityOf(session) {
   if (session[kIdentity] !== undefined) return session[kIdentity];
   const leaf = session.socket.getPeerCertificate();
   if (!leaf || !leaf.subject) return null;
   session[kIdentity] = {
-    subject: Object.entries(leaf.subject).map(([k, v]) => `${k}=${v}`).reverse().join(','),
+    subject: Object.entries(leaf.subject)
+      .map(([k, v]) => `${k}=${v}`)
+      .reverse()
+      .join(','),
     serial: leaf.serialNumber,
     fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
     remote: session.socket.remoteAddress ?? '',
@@ -45,7 +73,10 @@ function relayable(up) {
   return out;
 }
 
-const pool = mode === 'http' ? new Pool(`http://${upstreamHost}`, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 }) : null;
+const pool =
+  mode === 'http'
+    ? new Pool(`http://${upstreamHost}`, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 })
+    : null;
 
 /** Whether the caller's stream can still be answered (h2load resets its streams when its time is up). */
 const open = (stream) => !stream.closed && !stream.destroyed;
@@ -65,12 +96,17 @@ function forwardHttp(stream, headers, id) {
   out.host = upstreamHost;
   const method = headers[':method'];
   const hasBody = method !== 'GET' && method !== 'HEAD' && !stream.readableEnded;
-  pool.stream({ method, path: headers[':path'], headers: out, body: hasBody ? stream : null }, ({ statusCode, headers: up }) => {
-    // Throwing here makes undici abort the upstream request.
-    if (!open(stream)) throw new Error('caller gone');
-    stream.respond({ ':status': statusCode, ...relayable(up) });
-    return stream;
-  }).catch(() => fail(stream, 502));
+  pool
+    .stream(
+      { method, path: headers[':path'], headers: out, body: hasBody ? stream : null },
+      ({ statusCode, headers: up }) => {
+        // Throwing here makes undici abort the upstream request.
+        if (!open(stream)) throw new Error('caller gone');
+        stream.respond({ ':status': statusCode, ...relayable(up) });
+        return stream;
+      },
+    )
+    .catch(() => fail(stream, 502));
 }
 
 let upstream = null;
@@ -101,7 +137,13 @@ function forwardGrpc(stream, headers, id) {
   stream.on('error', () => up.destroyed || up.close(http2.constants.NGHTTP2_CANCEL));
 }
 
-const server = http2.createSecureServer({ cert: readFileSync(cert), key: readFileSync(key), ca: readFileSync(ca), requestCert: true, rejectUnauthorized: true });
+const server = http2.createSecureServer({
+  cert: readFileSync(cert),
+  key: readFileSync(key),
+  ca: readFileSync(ca),
+  requestCert: true,
+  rejectUnauthorized: true,
+});
 server.on('stream', (stream, headers) => {
   const id = identityOf(stream.session);
   if (id === null) return void stream.session.destroy();

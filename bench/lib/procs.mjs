@@ -1,4 +1,5 @@
-// Child processes for the benchmark: spawn pinned to a CPU, read CPU time and RSS of a process tree from /proc, kill everything at exit.
+// Child processes for the benchmark: spawn pinned to a CPU, read CPU time and RSS of a process tree from /proc, kill
+// everything at exit.
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -116,7 +117,11 @@ export function killAllSync() {
 /** Runs a command to completion; returns stdout, stderr and status. */
 export function runCommand(command, args, { cpu, env, timeoutMs = 120_000, input } = {}) {
   return new Promise((resolve) => {
-    const child = startProcess(command, args, { cpu, env, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = startProcess(command, args, {
+      cpu,
+      env,
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -146,7 +151,8 @@ export function freePort() {
 export async function waitForPort(port, timeoutMs = 15_000, child) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`process exited (${child.exitCode ?? child.signalCode}) before listening on ${port}`);
+    if (child && (child.exitCode !== null || child.signalCode !== null))
+      throw new Error(`process exited (${child.exitCode ?? child.signalCode}) before listening on ${port}`);
     const ok = await new Promise((resolve) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => (s.destroy(), resolve(true)));

@@ -7,7 +7,18 @@ export function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-const METRICS = ['rps', 'p50Ms', 'p99Ms', 'cpuUsPerRequest', 'generatorCpuPercent', 'upstreamCpuUsPerRequest', 'cpuUsPerNewHandshake', 'cpuUsPerNewChainedHandshake', 'cpuUsPerResumed12', 'cpuUsPerResumed13'];
+const METRICS = [
+  'rps',
+  'p50Ms',
+  'p99Ms',
+  'cpuUsPerRequest',
+  'generatorCpuPercent',
+  'upstreamCpuUsPerRequest',
+  'cpuUsPerNewHandshake',
+  'cpuUsPerNewChainedHandshake',
+  'cpuUsPerResumed12',
+  'cpuUsPerResumed13',
+];
 
 /** Median of every metric over the rounds of one contender. */
 export function summarize(rounds) {
@@ -52,7 +63,10 @@ const fmtRange = (x) => (x && typeof x.min === 'number' ? `${x.min.toFixed(2)}�
 const withRange = (x) => (x && typeof x.median === 'number' ? `${fmtRatio(x)} (${fmtRange(x)})` : '–');
 const self = (r, key) => (r.kind === key ? '1.00' : null);
 
-/** Requests: one row per contender, medians over the interleaved rounds; ratios are medians of per-round ratios (range). */
+/**
+ * Requests: one row per contender, medians over the interleaved rounds; ratios are medians of per-round ratios
+ * (range).
+ */
 export function mainTable(results) {
   const lines = [
     '| contender | req/s | p50 ms | p99 ms | CPU µs/req | × plain Node floor (range) | × nginx (range) | × Caddy (range) | upstream CPU µs/req | generator CPU % |',
@@ -61,12 +75,16 @@ export function mainTable(results) {
   for (const r of results) {
     const m = r.median;
     const col = (key) => self(r, key) ?? withRange(r.ratios[key]?.cpuUsPerRequest);
-    lines.push(`| ${r.name} | ${fmt(m.rps)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p99Ms, 2)} | ${fmt(m.cpuUsPerRequest, 1)} | ${col('node')} | ${col('nginx')} | ${col('caddy')} | ${fmt(m.upstreamCpuUsPerRequest, 1)} | ${fmt(m.generatorCpuPercent)} |`);
+    lines.push(
+      `| ${r.name} | ${fmt(m.rps)} | ${fmt(m.p50Ms, 2)} | ${fmt(m.p99Ms, 2)} | ${fmt(m.cpuUsPerRequest, 1)} | ${col('node')} | ${col('nginx')} | ${col('caddy')} | ${fmt(m.upstreamCpuUsPerRequest, 1)} | ${fmt(m.generatorCpuPercent)} |`,
+    );
   }
   return lines.join('\n');
 }
 
-/** Handshakes: CPU per new (leaf only, leaf + intermediate) and resumed (TLS 1.2, 1.3) handshake, each against nginx. */
+/**
+ * Handshakes: CPU per new (leaf only, leaf + intermediate) and resumed (TLS 1.2, 1.3) handshake, each against nginx.
+ */
 export function handshakeTable(results) {
   const lines = [
     '| contender | µs/new hs | × nginx (range) | µs/new hs, leaf + intermediate | × nginx (range) | µs/resumed TLS 1.2 | × nginx (range) | µs/resumed TLS 1.3 | × nginx (range) | new hs × plain Node floor |',
@@ -76,7 +94,9 @@ export function handshakeTable(results) {
     const m = r.median;
     if (m.cpuUsPerNewHandshake === null) continue;
     const n = (metric) => self(r, 'nginx') ?? withRange(r.ratios.nginx?.[metric]);
-    lines.push(`| ${r.name} | ${fmt(m.cpuUsPerNewHandshake)} | ${n('cpuUsPerNewHandshake')} | ${fmt(m.cpuUsPerNewChainedHandshake)} | ${n('cpuUsPerNewChainedHandshake')} | ${fmt(m.cpuUsPerResumed12)} | ${n('cpuUsPerResumed12')} | ${fmt(m.cpuUsPerResumed13)} | ${n('cpuUsPerResumed13')} | ${self(r, 'node') ?? withRange(r.ratios.node?.cpuUsPerNewHandshake)} |`);
+    lines.push(
+      `| ${r.name} | ${fmt(m.cpuUsPerNewHandshake)} | ${n('cpuUsPerNewHandshake')} | ${fmt(m.cpuUsPerNewChainedHandshake)} | ${n('cpuUsPerNewChainedHandshake')} | ${fmt(m.cpuUsPerResumed12)} | ${n('cpuUsPerResumed12')} | ${fmt(m.cpuUsPerResumed13)} | ${n('cpuUsPerResumed13')} | ${self(r, 'node') ?? withRange(r.ratios.node?.cpuUsPerNewHandshake)} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -89,8 +109,14 @@ export function memoryTable(results) {
   for (const r of results) {
     const i = r.idle;
     const u = r.upload;
-    const up = u ? (u.ok ? `${fmt(u.bytes / 1048576)} MiB ok` : `failed (${u.status}${u.error ? `: ${String(u.error).slice(0, 60)}` : ''})`) : '–';
-    lines.push(`| ${r.name} | ${fmt(r.peakRssMb, 1)} | ${i ? `${i.stillOpen}/${i.requested}` : '–'} | ${fmt(i?.rssBeforeMb, 1)} | ${fmt(i?.rssOpenMb, 1)} | ${fmt(i?.kbPerConnection, 1)} | ${fmt(i?.rssAfterCloseMb, 1)} | ${up} | ${fmt(u?.mbPerSecond)} | ${fmt(u?.rssGrowthMb, 1)} |`);
+    const up = u
+      ? u.ok
+        ? `${fmt(u.bytes / 1048576)} MiB ok`
+        : `failed (${u.status}${u.error ? `: ${String(u.error).slice(0, 60)}` : ''})`
+      : '–';
+    lines.push(
+      `| ${r.name} | ${fmt(r.peakRssMb, 1)} | ${i ? `${i.stillOpen}/${i.requested}` : '–'} | ${fmt(i?.rssBeforeMb, 1)} | ${fmt(i?.rssOpenMb, 1)} | ${fmt(i?.kbPerConnection, 1)} | ${fmt(i?.rssAfterCloseMb, 1)} | ${up} | ${fmt(u?.mbPerSecond)} | ${fmt(u?.rssGrowthMb, 1)} |`,
+    );
   }
   return lines.join('\n');
 }

@@ -1,4 +1,5 @@
-// `--workers 2`: whether the sidecar starts more than one process, and what that does to CPU per request and throughput.
+// `--workers 2`: whether the sidecar starts more than one process, and what that does to CPU per request and
+// throughput.
 import { startSidecar } from './contenders.mjs';
 import { processTree, sleep, stopProcess, treeCpuSeconds, treeMemoryMb } from './procs.mjs';
 
@@ -17,8 +18,14 @@ async function oneRun({ certs, upstream, load, seconds, cpu, workers }) {
     const w = await load(started.port, seconds);
     const cpuSeconds = treeCpuSeconds(started.child.pid) - c0;
     return {
-      workers, cpu: String(cpu), processes, rps: w.rps, requests: w.requests, p99Ms: w.p99Ms,
-      cpuUsPerRequest: (cpuSeconds * 1e6) / w.requests, peakRssMb: treeMemoryMb(started.child.pid, 'VmHWM'),
+      workers,
+      cpu: String(cpu),
+      processes,
+      rps: w.rps,
+      requests: w.requests,
+      p99Ms: w.p99Ms,
+      cpuUsPerRequest: (cpuSeconds * 1e6) / w.requests,
+      peakRssMb: treeMemoryMb(started.child.pid, 'VmHWM'),
       errors: w.non2xx + w.socketErrors,
     };
   } finally {
@@ -36,7 +43,8 @@ export async function measureWorkers({ certs, upstream, load, seconds, cpu, say 
   if (pinned.error) return { supported: false, pinned, summary: `did not start: ${pinned.error}` };
   if (pinned.processes < 2) {
     return {
-      supported: false, pinned,
+      supported: false,
+      pinned,
       summary: `started ${pinned.processes} process (the flag is accepted but the multi-process model is not implemented); ${pinned.rps.toFixed(0)} req/s, ${pinned.cpuUsPerRequest.toFixed(1)} µs CPU/req (compare with the one-process mtls-sidecar row).`,
     };
   }
@@ -45,7 +53,11 @@ export async function measureWorkers({ certs, upstream, load, seconds, cpu, say 
   const two = await oneRun({ certs, upstream, load, seconds, cpu: '0,1', workers: 2 });
   const scaling = one.rps && two.rps ? two.rps / one.rps : null;
   return {
-    supported: true, pinned, one, two, scaling,
+    supported: true,
+    pinned,
+    one,
+    two,
+    scaling,
     summary: `${pinned.processes} processes; pinned to CPU ${cpu}: ${pinned.rps.toFixed(0)} req/s, ${pinned.cpuUsPerRequest.toFixed(1)} µs CPU/req, peak RSS ${pinned.peakRssMb.toFixed(0)} MB (all processes). On CPUs 0-1 (shared with generator): 1 worker ${one.rps?.toFixed(0)} req/s, 2 workers ${two.rps?.toFixed(0)} req/s (×${scaling?.toFixed(2) ?? '?'}).`,
   };
 }

@@ -42,7 +42,18 @@ export type Matcher = (id: Identity) => string | null;
 
 export type RuleKey = keyof AllowRule;
 /** Every rule key, in the order labels are written. */
-export const RULE_KEYS: readonly RuleKey[] = ['cn', 'ou', 'o', 'email', 'dns', 'uri', 'subject', 'serial', 'fingerprint', 'issuer'];
+export const RULE_KEYS: readonly RuleKey[] = [
+  'cn',
+  'ou',
+  'o',
+  'email',
+  'dns',
+  'uri',
+  'subject',
+  'serial',
+  'fingerprint',
+  'issuer',
+];
 /** The keys that have an `--allow-<key>` flag (issuer is written inside a flag value: `issuer=<DN>;<value>`). */
 const FLAG_KEYS = RULE_KEYS.filter((k): k is keyof AllowFlags => k !== 'issuer');
 /** Pass as `where` to get flag-style problems (`--allow-uri "x": …`) instead of `where[i].uri: …`. */
@@ -187,9 +198,13 @@ export function compileAllowRules(spec: AllowSpec, where: string, trust?: Truste
   const problems: string[] = [];
   const rules: { tests: Test[]; label: string }[] = [];
   spec.forEach((rule, i) => {
-    const at = (key: string, value: unknown): string => (where === FLAGS_WHERE ? flagText(rule, key, value) : `${where}[${i}].${key}`);
+    const at = (key: string, value: unknown): string =>
+      where === FLAGS_WHERE ? flagText(rule, key, value) : `${where}[${i}].${key}`;
     const keys = Object.keys(rule);
-    if (keys.length === 0) problems.push(`${where === FLAGS_WHERE ? where : `${where}[${i}]`}: rule has no keys (give at least one of ${RULE_KEYS.join(', ')})`);
+    if (keys.length === 0)
+      problems.push(
+        `${where === FLAGS_WHERE ? where : `${where}[${i}]`}: rule has no keys (give at least one of ${RULE_KEYS.join(', ')})`,
+      );
     const tests: Test[] = [];
     const parts: string[] = [];
     for (const key of keys) {
@@ -250,8 +265,12 @@ export function allowSpecFromFlags(allow: AllowFlags, anyVerified: boolean): All
   for (const key of FLAG_KEYS) {
     for (const raw of allow[key]) {
       const split = splitIssuerFlag(raw);
-      if (split === null) problems.push(`--allow-${key} ${JSON.stringify(raw)}: "issuer=" needs a ";" before the value (write "issuer=CN=Team CA,O=Acme;<value>")`);
-      else rules.push(split.issuer === undefined ? { [key]: split.value } : { [key]: split.value, issuer: split.issuer });
+      if (split === null)
+        problems.push(
+          `--allow-${key} ${JSON.stringify(raw)}: "issuer=" needs a ";" before the value (write "issuer=CN=Team CA,O=Acme;<value>")`,
+        );
+      else
+        rules.push(split.issuer === undefined ? { [key]: split.value } : { [key]: split.value, issuer: split.issuer });
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

@@ -1,4 +1,5 @@
-// Issuer-scoped allow rules: the `issuer=<DN>;<value>` flag form, name comparison, and the trusted issuers a bare serial may mean.
+// Issuer-scoped allow rules: the `issuer=<DN>;<value>` flag form, name comparison, and the trusted issuers a bare
+// serial may mean.
 //
 // Serial numbers are unique only per issuer name (RFC 5280 §4.1.2.2), so a serial rule means something only together
 // with an issuer: written on the rule, or implied when exactly one CA name is trusted.
@@ -32,7 +33,10 @@ function sameRdn(a: readonly ParsedAttribute[], b: readonly NameAttribute[]): bo
 }
 
 /** RDN by RDN, in order; attribute types by OID, values exactly, a multi-valued RDN in any order. */
-export function sameName(rule: readonly (readonly ParsedAttribute[])[], name: readonly (readonly NameAttribute[])[]): boolean {
+export function sameName(
+  rule: readonly (readonly ParsedAttribute[])[],
+  name: readonly (readonly NameAttribute[])[],
+): boolean {
   return name.length === rule.length && rule.every((rdn, i) => sameRdn(rdn, name[i] ?? []));
 }
 
@@ -54,12 +58,23 @@ export function splitIssuerFlag(raw: string): { issuer?: string; value: string }
 
 /** How to write a serial rule for each trusted issuer, for the message that refuses a bare one. */
 function describeScopedSerialForms(serial: string, issuers: TrustedIssuers, flag: boolean): string {
-  const forms = issuers.names.map((n) => (flag ? `--allow-serial ${JSON.stringify(`issuer=${n.text};${serial}`)}` : `{ serial: "${serial}", issuer: ${JSON.stringify(n.text)} }`));
+  const forms = issuers.names.map((n) =>
+    flag
+      ? `--allow-serial ${JSON.stringify(`issuer=${n.text};${serial}`)}`
+      : `{ serial: "${serial}", issuer: ${JSON.stringify(n.text)} }`,
+  );
   return forms.join(' or ');
 }
 
-/** A serial rule without an issuer: scoped to the one trusted CA name, refused (with the forms to write) when there are several. */
-export function scopeBareSerial(rule: { serial?: string; issuer?: string }, trust: TrustedIssuers | undefined, flag: boolean): ((id: Identity) => boolean) | string | null {
+/**
+ * A serial rule without an issuer: scoped to the one trusted CA name, refused (with the forms to write) when there are
+ * several.
+ */
+export function scopeBareSerial(
+  rule: { serial?: string; issuer?: string },
+  trust: TrustedIssuers | undefined,
+  flag: boolean,
+): ((id: Identity) => boolean) | string | null {
   if (rule.serial === undefined || rule.issuer !== undefined || trust === undefined) return null;
   const [only, ...others] = trust.names;
   if (only !== undefined && others.length === 0) return (id) => sameName(only.rdns, id.issuerRdns);

@@ -17,7 +17,10 @@ export interface LoadedPolicy {
  * `caCerts` are the loaded client CAs: serial rules without an issuer are scoped to the one CA name, or refused when
  * several names are trusted. Without them (material that did not load) serial rules are checked for syntax only.
  */
-export function loadPolicy(config: Pick<Config, 'policy' | 'allow' | 'allowAnyVerified'>, caCerts?: readonly X509Certificate[]): LoadedPolicy {
+export function loadPolicy(
+  config: Pick<Config, 'policy' | 'allow' | 'allowAnyVerified'>,
+  caCerts?: readonly X509Certificate[],
+): LoadedPolicy {
   const flagSpec = allowSpecFromFlags(config.allow, config.allowAnyVerified);
   const trust = caCerts === undefined ? undefined : trustedIssuersOf(caCerts);
   if (config.policy === undefined) {
@@ -27,8 +30,13 @@ export function loadPolicy(config: Pick<Config, 'policy' | 'allow' | 'allowAnyVe
   try {
     text = readFileSync(config.policy, 'utf8');
   } catch (err) {
-    throw new ConfigError([`--policy ${config.policy}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`]);
+    throw new ConfigError([
+      `--policy ${config.policy}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'}); check the path`,
+    ]);
   }
   const doc = parsePolicyFile(text, config.policy);
-  return { policy: compilePolicy(doc, flagSpec, config.policy, trust), digest: createHash('sha256').update(text).digest('hex') };
+  return {
+    policy: compilePolicy(doc, flagSpec, config.policy, trust),
+    digest: createHash('sha256').update(text).digest('hex'),
+  };
 }

@@ -1,4 +1,5 @@
-// Parses an RFC 4514 distinguished-name string (an `--allow-subject` rule) into attributes comparable with Identity.subjectRdns.
+// Parses an RFC 4514 distinguished-name string (an `--allow-subject` rule) into attributes comparable with
+// Identity.subjectRdns.
 //
 // Tolerated: attribute type names in any case, dotted OIDs (optionally `OID.`-prefixed), unescaped whitespace
 // around `=`, `,` and `+`, `\XX` hex escapes (UTF-8 bytes) and `#hex` BER values of the usual string types.
@@ -139,7 +140,8 @@ export function parseDistinguishedName(dn: string): ParsedAttribute[][] | string
     const name = dn.slice(i, eq).trim();
     if (name === '') return 'has an attribute with no type before "="';
     const oid = resolveType(name);
-    if (!oid) return `has an unknown attribute type "${name}" (use CN, OU, O, L, ST, C, DC, UID, emailAddress… or a dotted OID)`;
+    if (!oid)
+      return `has an unknown attribute type "${name}" (use CN, OU, O, L, ST, C, DC, UID, emailAddress… or a dotted OID)`;
     i = eq + 1;
     skipWs();
     let value: string;

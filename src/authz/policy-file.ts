@@ -1,4 +1,5 @@
-// Parses and validates a per-route policy file (YAML or JSON, README "Per-route policy") into a PolicyDoc, reporting every problem at once.
+// Parses and validates a per-route policy file (YAML or JSON, README "Per-route policy") into a PolicyDoc, reporting
+// every problem at once.
 import { METHODS } from 'node:http';
 import { parseYamlDocument } from '../config/yaml.js';
 import { ConfigError } from '../errors.js';
@@ -55,13 +56,16 @@ function readAllow(v: unknown, at: string, problems: string[]): AllowSpec | null
   let shapeOk = true;
   v.forEach((rule: unknown, i) => {
     if (!isMapping(rule)) {
-      problems.push(`${at}[${i}]: must be a mapping of rule keys such as "{ cn: orders, o: Acme }", got ${typeName(rule)}`);
+      problems.push(
+        `${at}[${i}]: must be a mapping of rule keys such as "{ cn: orders, o: Acme }", got ${typeName(rule)}`,
+      );
       shapeOk = false;
       return;
     }
     const before = problems.length;
     checkKeys(rule, RULE_KEYS, `${at}[${i}]`, problems);
-    if (Object.keys(rule).length === 0) problems.push(`${at}[${i}]: empty rule (give at least one of ${RULE_KEYS.join(', ')})`);
+    if (Object.keys(rule).length === 0)
+      problems.push(`${at}[${i}]: empty rule (give at least one of ${RULE_KEYS.join(', ')})`);
     if (problems.length > before) shapeOk = false;
     rules.push(rule as AllowRule);
   });
@@ -100,7 +104,9 @@ function readPath(v: unknown, at: string, problems: string[]): string | null {
     return null;
   }
   if (norm.path !== raw) {
-    problems.push(`${at}: "${v}" is not in normalized form, so it would never match; write "${norm.path}${v.endsWith('*') ? '*' : ''}"`);
+    problems.push(
+      `${at}: "${v}" is not in normalized form, so it would never match; write "${norm.path}${v.endsWith('*') ? '*' : ''}"`,
+    );
     return null;
   }
   return v;
@@ -141,9 +147,15 @@ function readRoute(v: unknown, at: string, problems: string[]): PolicyRoute | nu
   return methods === undefined ? { path, allow } : { path, methods, allow };
 }
 
-const ALIAS_KEYS = { 'format-suffix': 'formatSuffix', 'ignore-case': 'ignoreCase', 'trailing-slash': 'trailingSlash' } as const;
+const ALIAS_KEYS = {
+  'format-suffix': 'formatSuffix',
+  'ignore-case': 'ignoreCase',
+  'trailing-slash': 'trailingSlash',
+} as const;
 
-/** `aliases: { format-suffix: bool, ignore-case: bool, trailing-slash: bool }`; a key left out keeps its default (on). */
+/**
+ * `aliases: { format-suffix: bool, ignore-case: bool, trailing-slash: bool }`; a key left out keeps its default (on).
+ */
 function readAliases(v: unknown, at: string, problems: string[]): AliasOptions | null {
   if (!isMapping(v)) {
     problems.push(`${at}: must be a mapping such as "{ format-suffix: true, ignore-case: true }", got ${typeName(v)}`);
@@ -171,10 +183,13 @@ export function parsePolicyFile(text: string, file: string): PolicyDoc {
   const root: unknown = doc.toJS({ maxAliasCount: 50 });
   const problems: string[] = [];
   if (!isMapping(root)) {
-    throw new ConfigError([`${file}: must be a mapping with "routes" and/or "default", got ${root == null ? 'an empty file' : typeName(root)}`]);
+    throw new ConfigError([
+      `${file}: must be a mapping with "routes" and/or "default", got ${root == null ? 'an empty file' : typeName(root)}`,
+    ]);
   }
   for (const key of Object.keys(root)) {
-    if (key !== 'routes' && key !== 'default' && key !== 'aliases') problems.push(`${file}: ${key}: unknown key (allowed here: routes, default, aliases)`);
+    if (key !== 'routes' && key !== 'default' && key !== 'aliases')
+      problems.push(`${file}: ${key}: unknown key (allowed here: routes, default, aliases)`);
   }
   if (!('routes' in root) && !('default' in root)) {
     problems.push(`${file}: has neither "routes" nor "default" (see the policy example in the documentation)`);
@@ -184,7 +199,9 @@ export function parsePolicyFile(text: string, file: string): PolicyDoc {
     if (!Array.isArray(root.routes)) {
       problems.push(`${file}: routes: must be a list of { path, methods?, allow }, got ${typeName(root.routes)}`);
     } else if (root.routes.length > MAX_ROUTES) {
-      problems.push(`${file}: routes: ${root.routes.length} routes is more than the ${MAX_ROUTES} supported; use "*" prefixes to combine them`);
+      problems.push(
+        `${file}: routes: ${root.routes.length} routes is more than the ${MAX_ROUTES} supported; use "*" prefixes to combine them`,
+      );
     } else {
       root.routes.forEach((r: unknown, i) => {
         const route = readRoute(r, `${file}: routes[${i}]`, problems);

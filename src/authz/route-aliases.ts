@@ -24,9 +24,15 @@ export interface AliasOptions {
   trailingSlash: boolean;
 }
 
-export const DEFAULT_ALIASES: AliasOptions = Object.freeze({ formatSuffix: true, ignoreCase: true, trailingSlash: true });
+export const DEFAULT_ALIASES: AliasOptions = Object.freeze({
+  formatSuffix: true,
+  ignoreCase: true,
+  trailingSlash: true,
+});
 
-/** One reading of a request path: the path to match routes against, and whether route paths are compared lower-cased. */
+/**
+ * One reading of a request path: the path to match routes against, and whether route paths are compared lower-cased.
+ */
 export interface PathReading {
   path: string;
   folded: boolean;
@@ -41,7 +47,9 @@ export function foldAsciiCase(s: string): string {
   return s;
 }
 
-/** The paths a format-suffix router also reads `path` as (not `path` itself): each cut, then it with a trailing slash. */
+/**
+ * The paths a format-suffix router also reads `path` as (not `path` itself): each cut, then it with a trailing slash.
+ */
 export function formatSuffixAliases(path: string): string[] {
   const end = path.length > 1 && path.endsWith('/') ? path.length - 1 : path.length;
   const start = path.lastIndexOf('/', end - 1) + 1;

@@ -1,4 +1,5 @@
-// Compiles the per-route policy and the `--allow-*` flags into one decision function over (method, normalized path, identity).
+// Compiles the per-route policy and the `--allow-*` flags into one decision function over (method, normalized path,
+// identity).
 //
 // Decisions:
 // - Routes are tried in order; the first whose path and methods match decides, even when it refuses.
@@ -71,7 +72,11 @@ function describeAllow(labels: string[], spec: AllowSpec): string {
 }
 
 function describeAliases(a: AliasOptions): string {
-  const on = [a.formatSuffix ? 'format suffixes (/x.json is also /x)' : '', a.ignoreCase ? 'ASCII case (/X is also /x)' : '', a.trailingSlash ? 'a trailing slash (/x is also /x/)' : ''].filter((s) => s !== '');
+  const on = [
+    a.formatSuffix ? 'format suffixes (/x.json is also /x)' : '',
+    a.ignoreCase ? 'ASCII case (/X is also /x)' : '',
+    a.trailingSlash ? 'a trailing slash (/x is also /x/)' : '',
+  ].filter((s) => s !== '');
   return `paths also judged as: ${on.length > 0 ? on.join(', ') : 'nothing else (aliases off)'}`;
 }
 
@@ -79,7 +84,12 @@ function describeAliases(a: AliasOptions): string {
  * Compiles a policy document and/or the flags' allow spec; throws ConfigError listing every problem. `trust` (the
  * loaded client CAs) scopes serial rules to an issuer; see compileAllowRules.
  */
-export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null, file = 'policy', trust?: TrustedIssuers): CompiledPolicy {
+export function compilePolicy(
+  doc: PolicyDoc | null,
+  flagSpec: AllowSpec | null,
+  file = 'policy',
+  trust?: TrustedIssuers,
+): CompiledPolicy {
   if (doc === null && flagSpec === null) {
     throw new ConfigError([
       'no allow rule: give --allow-cn/--allow-uri/… rules, a --policy file, or --allow-any-verified (an empty allowlist never means "everyone")',
@@ -96,7 +106,11 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
     try {
       const c = compileAllowRules(spec, where, trust);
       if (c.labels.length > 0) admitsSomeone = true;
-      return { matcher: c.matcher, text: describeAllow(c.labels, spec), refusal: c.labels.length > 0 ? 'no_rule_matched' : 'route_allows_nobody' };
+      return {
+        matcher: c.matcher,
+        text: describeAllow(c.labels, spec),
+        refusal: c.labels.length > 0 ? 'no_rule_matched' : 'route_allows_nobody',
+      };
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       problems.push(...err.problems);
@@ -127,10 +141,18 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
   const fileDefault = doc?.default;
   if (fileDefault) {
     const c = compile(fileDefault.allow, `${file}: default.allow`);
-    dflt = { matcher: c?.matcher ?? (() => null), line: `default: ${c?.text ?? ''}`, refusal: c?.refusal ?? 'no_rule_matched' };
+    dflt = {
+      matcher: c?.matcher ?? (() => null),
+      line: `default: ${c?.text ?? ''}`,
+      refusal: c?.refusal ?? 'no_rule_matched',
+    };
   } else if (flagSpec !== null) {
     const c = compile(flagSpec, FLAGS_WHERE);
-    dflt = { matcher: c?.matcher ?? (() => null), line: `default (from --allow-* flags): ${c?.text ?? ''}`, refusal: c?.refusal ?? 'no_rule_matched' };
+    dflt = {
+      matcher: c?.matcher ?? (() => null),
+      line: `default (from --allow-* flags): ${c?.text ?? ''}`,
+      refusal: c?.refusal ?? 'no_rule_matched',
+    };
   } else {
     dflt = {
       matcher: () => null,
@@ -152,10 +174,14 @@ export function compilePolicy(doc: PolicyDoc | null, flagSpec: AllowSpec | null,
       if (!(reading.folded ? route.matchesFolded(reading.path) : route.matchesPath(reading.path))) continue;
       if (route.methods && !route.methods.has(m)) continue;
       const rule = route.matcher(id);
-      return rule !== null ? { allowed: true, route: route.name, rule } : { allowed: false, route: route.name, rule, refusal: route.refusal };
+      return rule !== null
+        ? { allowed: true, route: route.name, rule }
+        : { allowed: false, route: route.name, rule, refusal: route.refusal };
     }
     const rule = dflt.matcher(id);
-    return rule !== null ? { allowed: true, route: 'default', rule } : { allowed: false, route: 'default', rule, refusal: dflt.refusal };
+    return rule !== null
+      ? { allowed: true, route: 'default', rule }
+      : { allowed: false, route: 'default', rule, refusal: dflt.refusal };
   };
 
   return {

@@ -1,4 +1,5 @@
-// `mtls-sidecar certs add-client DIR NAME`: one more client certificate from the CA of an existing `certs init` directory.
+// `mtls-sidecar certs add-client DIR NAME`: one more client certificate from the CA of an existing `certs init`
+// directory.
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,8 +19,12 @@ function resolveSpec(name: string, opts: AddClientOptions): { name: string; uris
   const problems: string[] = [];
   const [valid] = validateClientNames([name], problems);
   const [client] = assignUris([valid ?? name], opts.uris, problems);
-  const dns = opts.dns.flatMap((d) => d.split(',')).map((d) => d.trim()).filter((d) => d !== '');
-  for (const d of dns) if (!DNS_NAME.test(d)) problems.push(`--dns: "${d}" is not a DNS name (write IDNs in punycode, e.g. xn--…)`);
+  const dns = opts.dns
+    .flatMap((d) => d.split(','))
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
+  for (const d of dns)
+    if (!DNS_NAME.test(d)) problems.push(`--dns: "${d}" is not a DNS name (write IDNs in punycode, e.g. xn--…)`);
   if (problems.length > 0) throw new ConfigError(problems.map((p) => p.replace(/^--client: /, 'NAME: ')));
   return { name: valid ?? name, uris: client?.uris ?? [], dns };
 }
@@ -40,7 +45,9 @@ export async function certsAddClientCommand(dir: string, name: string, opts: Add
   try {
     issuer = issuerFromPem(ca.certPem, ca.keyPem);
   } catch {
-    throw new ConfigError([`${JSON.stringify(ca.dir)}: add-client needs the RSA CA that \`certs init\` makes (ca.crt and ca.key)`]);
+    throw new ConfigError([
+      `${JSON.stringify(ca.dir)}: add-client needs the RSA CA that \`certs init\` makes (ca.crt and ca.key)`,
+    ]);
   }
   const replacedSerial = opts.force ? await serialOf(join(ca.dir, `${spec.name}.crt`)) : undefined;
   const made = generateClientCert(issuer, spec);

@@ -16,13 +16,17 @@ export interface CertsInitOptions {
 export const DEFAULT_HOSTS = ['localhost', '127.0.0.1'];
 export const DEFAULT_CLIENT = 'client';
 const RESERVED_NAMES = new Set(['ca', 'server']);
-export const DNS_NAME = /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+export const DNS_NAME =
+  /^(\*\.)?([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
 const URI_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
 const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 // Flags may arrive repeated or comma-joined (env style); treat both the same.
 function splitList(values: string[]): string[] {
-  return values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== '');
+  return values
+    .flatMap((v) => v.split(','))
+    .map((v) => v.trim())
+    .filter((v) => v !== '');
 }
 
 function validateHosts(hosts: string[], problems: string[]): string[] {
@@ -43,7 +47,9 @@ export function validateClientNames(clients: string[], problems: string[]): stri
   const seen = new Set<string>();
   for (const name of names) {
     if (/[/\\\0:=]/.test(name) || /[\x00-\x1f\x7f]/.test(name) || name.startsWith('.')) {
-      problems.push(`--client: "${name}" cannot be used as a file name; avoid / \\ : = control characters and a leading dot`);
+      problems.push(
+        `--client: "${name}" cannot be used as a file name; avoid / \\ : = control characters and a leading dot`,
+      );
     } else if (RESERVED_NAMES.has(name.toLowerCase())) {
       problems.push(`--client: "${name}" would overwrite ${name}.crt of the CA or server; choose another name`);
     } else if (seen.has(name)) {
@@ -69,7 +75,9 @@ export function assignUris(names: string[], uris: string[], problems: string[]):
     const name = targeted ? raw.slice(0, eq) : undefined;
     const uri = targeted ? raw.slice(eq + 1) : raw;
     if (!URI_SCHEME.test(uri) || !PRINTABLE_ASCII.test(uri)) {
-      problems.push(`--uri: "${raw}" is not an absolute ASCII URI such as spiffe://example.org/ns/dev/sa/app (percent-encode other characters)`);
+      problems.push(
+        `--uri: "${raw}" is not an absolute ASCII URI such as spiffe://example.org/ns/dev/sa/app (percent-encode other characters)`,
+      );
       continue;
     }
     if (name === undefined) {

@@ -4,7 +4,15 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { issuedBy, loadCaDirectory, type CaDirectory } from '../devcerts/ca-directory.js';
-import { buildCrl, certificateSerialHex, crlToPem, DEFAULT_CRL_DAYS, readCrlState, type CrlState, type RevokedEntry } from '../devcerts/crl-builder.js';
+import {
+  buildCrl,
+  certificateSerialHex,
+  crlToPem,
+  DEFAULT_CRL_DAYS,
+  readCrlState,
+  type CrlState,
+  type RevokedEntry,
+} from '../devcerts/crl-builder.js';
 import { writeMaterialFiles } from '../devcerts/write-files.js';
 import { splitPem } from '../state/pem.js';
 import { parseCrlPem } from '../state/crl.js';
@@ -22,7 +30,10 @@ export interface RevokeOptions extends CrlOptions {
   serials: string[];
 }
 
-/** A serial as openssl prints it (upper-case hex, no leading zeros): equal serials compare equal whatever their spelling. */
+/**
+ * A serial as openssl prints it (upper-case hex, no leading zeros): equal serials compare equal whatever their
+ * spelling.
+ */
 function canonical(hex: string): string {
   return hex.toUpperCase().replace(/^0+(?=.)/, '');
 }
@@ -31,7 +42,9 @@ function canonical(hex: string): string {
 function serialFromFlag(value: string, problems: string[]): string | undefined {
   const hex = value.replace(/:/g, '');
   if (!/^[0-9a-fA-F]{1,40}$/.test(hex)) {
-    problems.push(`--serial: "${value}" is not a hex serial of at most 20 bytes (as \`openssl x509 -noout -serial\` prints it)`);
+    problems.push(
+      `--serial: "${value}" is not a hex serial of at most 20 bytes (as \`openssl x509 -noout -serial\` prints it)`,
+    );
     return undefined;
   }
   let bytes = canonical(hex);
@@ -42,13 +55,16 @@ function serialFromFlag(value: string, problems: string[]): string | undefined {
 function parseDays(days: string | undefined, problems: string[]): number {
   if (days === undefined) return DEFAULT_CRL_DAYS;
   const n = /^\d+$/.test(days) ? Number(days) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > MAX_CRL_DAYS) problems.push(`--days: "${days}" must be a whole number of days from 1 to ${MAX_CRL_DAYS}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CRL_DAYS)
+    problems.push(`--days: "${days}" must be a whole number of days from 1 to ${MAX_CRL_DAYS}`);
   return n;
 }
 
 async function serialOfClient(ca: CaDirectory, name: string): Promise<string> {
   if (name === '' || /[/\\\0]/.test(name) || name.startsWith('.') || name === 'ca') {
-    throw new ConfigError([`NAME: "${name}" is not a client of ${JSON.stringify(ca.dir)} (give the NAME used with --client or add-client)`]);
+    throw new ConfigError([
+      `NAME: "${name}" is not a client of ${JSON.stringify(ca.dir)} (give the NAME used with --client or add-client)`,
+    ]);
   }
   const path = join(ca.dir, `${name}.crt`);
   let cert: X509Certificate;
@@ -56,9 +72,14 @@ async function serialOfClient(ca: CaDirectory, name: string): Promise<string> {
     cert = new X509Certificate(await readFile(path));
   } catch (err) {
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new ConfigError([`${JSON.stringify(path)}: ${missing ? 'does not exist' : 'is not a readable PEM certificate'}; to revoke a certificate whose file is gone, use --serial HEX`]);
+    throw new ConfigError([
+      `${JSON.stringify(path)}: ${missing ? 'does not exist' : 'is not a readable PEM certificate'}; to revoke a certificate whose file is gone, use --serial HEX`,
+    ]);
   }
-  if (!issuedBy(cert, ca)) throw new ConfigError([`${JSON.stringify(path)}: was not issued by ${JSON.stringify(join(ca.dir, 'ca.crt'))}; its CRL cannot revoke it`]);
+  if (!issuedBy(cert, ca))
+    throw new ConfigError([
+      `${JSON.stringify(path)}: was not issued by ${JSON.stringify(join(ca.dir, 'ca.crt'))}; its CRL cannot revoke it`,
+    ]);
   return certificateSerialHex(cert.raw);
 }
 
@@ -70,7 +91,9 @@ async function readCurrentCrl(ca: CaDirectory): Promise<CrlState> {
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { crlNumber: 0n, entries: [] };
-    throw new ConfigError([`${JSON.stringify(path)}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`]);
+    throw new ConfigError([
+      `${JSON.stringify(path)}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    ]);
   }
   try {
     parseCrlPem(text, [ca.cert]);
@@ -79,7 +102,9 @@ async function readCurrentCrl(ca: CaDirectory): Promise<CrlState> {
     const body = (blocks[0]?.text ?? '').replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
     return readCrlState(Buffer.from(body, 'base64'));
   } catch (err) {
-    throw new ConfigError([`${JSON.stringify(path)}: ${(err as Error).message}; move it away to start a new CRL (its revocations would be lost)`]);
+    throw new ConfigError([
+      `${JSON.stringify(path)}: ${(err as Error).message}; move it away to start a new CRL (its revocations would be lost)`,
+    ]);
   }
 }
 
@@ -93,7 +118,9 @@ async function withCrlLock<T>(ca: CaDirectory, update: () => Promise<T>): Promis
     await (await open(lock, 'wx', 0o600)).close();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    throw new ConfigError([`${JSON.stringify(lock)} exists: another certs revoke or certs crl is updating this CRL; if none is running (one was interrupted), remove the file and try again`]);
+    throw new ConfigError([
+      `${JSON.stringify(lock)} exists: another certs revoke or certs crl is updating this CRL; if none is running (one was interrupted), remove the file and try again`,
+    ]);
   }
   try {
     return await update();
@@ -104,8 +131,17 @@ async function withCrlLock<T>(ca: CaDirectory, update: () => Promise<T>): Promis
 
 async function writeCrl(ca: CaDirectory, state: CrlState, days: number): Promise<{ path: string; nextUpdate: Date }> {
   const now = new Date();
-  const der = await buildCrl({ caCertDer: ca.cert.raw, caKeyPem: ca.keyPem, entries: state.entries, crlNumber: state.crlNumber, now, days });
-  const [path] = await writeMaterialFiles(ca.dir, [{ name: CRL_FILE, contents: crlToPem(der), secret: false }], { force: true });
+  const der = await buildCrl({
+    caCertDer: ca.cert.raw,
+    caKeyPem: ca.keyPem,
+    entries: state.entries,
+    crlNumber: state.crlNumber,
+    now,
+    days,
+  });
+  const [path] = await writeMaterialFiles(ca.dir, [{ name: CRL_FILE, contents: crlToPem(der), secret: false }], {
+    force: true,
+  });
   return { path: path as string, nextUpdate: new Date(now.getTime() + days * 86_400_000) };
 }
 
@@ -121,7 +157,8 @@ export async function certsRevokeCommand(dir: string, names: string[], opts: Rev
   const problems: string[] = [];
   const days = parseDays(opts.days, problems);
   const flagged = opts.serials.map((s) => serialFromFlag(s, problems));
-  if (names.length === 0 && opts.serials.length === 0) problems.push('give the NAME of a client to revoke (or --serial HEX)');
+  if (names.length === 0 && opts.serials.length === 0)
+    problems.push('give the NAME of a client to revoke (or --serial HEX)');
   if (problems.length > 0) throw new ConfigError(problems);
   const ca = await loadCaDirectory(dir);
   const wanted: Array<[label: string, serialHex: string]> = [];
@@ -154,7 +191,10 @@ export async function certsRevokeCommand(dir: string, names: string[], opts: Rev
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-/** Re-signs the directory's CRL with the same entries (or writes an empty one): a new number, thisUpdate and nextUpdate. */
+/**
+ * Re-signs the directory's CRL with the same entries (or writes an empty one): a new number, thisUpdate and
+ * nextUpdate.
+ */
 export async function certsCrlCommand(dir: string, opts: CrlOptions): Promise<void> {
   const problems: string[] = [];
   const days = parseDays(opts.days, problems);

@@ -1,4 +1,5 @@
-// `mtls-sidecar check`: runs the loaders `run` runs (config, TLS material, policy, posture) and reports; exit 0 when `run` would start, 1 when not.
+// `mtls-sidecar check`: runs the loaders `run` runs (config, TLS material, policy, posture) and reports; exit 0 when
+// `run` would start, 1 when not.
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadPolicy } from '../authz/load-policy.js';
@@ -46,7 +47,12 @@ function runStage<T>(stage: StageResult, load: () => T): T | undefined {
   }
 }
 
-function describeCertificate(cert: X509Certificate, role: CertificateEntry['role'], file: string, now: number): CertificateEntry {
+function describeCertificate(
+  cert: X509Certificate,
+  role: CertificateEntry['role'],
+  file: string,
+  now: number,
+): CertificateEntry {
   // The same identity code the proxy uses, so subject and serial read exactly as in the identity headers.
   const id = computeIdentity(cert);
   return {
@@ -70,7 +76,9 @@ function listCertificates(config: Config, now: number): CertificateEntry[] {
   const entries: CertificateEntry[] = [];
   const add = (file: string, roleOf: (index: number) => CertificateEntry['role']): void => {
     try {
-      parseCertificateBundle(readFileSync(file, 'utf8')).forEach((cert, i) => entries.push(describeCertificate(cert, roleOf(i), file, now)));
+      parseCertificateBundle(readFileSync(file, 'utf8')).forEach((cert, i) =>
+        entries.push(describeCertificate(cert, roleOf(i), file, now)),
+      );
     } catch {
       // Material loading has reported this file with its flag and the fix.
     }
@@ -95,12 +103,15 @@ function warnAboutDates(certificates: CertificateEntry[], crls: CrlEntry[], now:
   for (const cert of certificates) {
     const what = `${cert.role} certificate ${cert.subject} (${cert.file})`;
     if (cert.daysLeft < 0) warnings.push(`${what} expired on ${cert.notAfter}; replace it`);
-    else if (cert.daysLeft < EXPIRY_WARNING_DAYS) warnings.push(`${what} expires in ${cert.daysLeft} days (${cert.notAfter}); renew it`);
+    else if (cert.daysLeft < EXPIRY_WARNING_DAYS)
+      warnings.push(`${what} expires in ${cert.daysLeft} days (${cert.notAfter}); renew it`);
     if (Date.parse(cert.notBefore) > now) warnings.push(`${what} is not valid until ${cert.notBefore}`);
   }
   for (const crl of crls) {
     if (crl.daysLeft !== null && crl.daysLeft < 0) {
-      warnings.push(`the CRL of ${crl.issuer} is past its nextUpdate (${crl.nextUpdate}); it is still enforced, but fetch a fresh one from the CA`);
+      warnings.push(
+        `the CRL of ${crl.issuer} is past its nextUpdate (${crl.nextUpdate}); it is still enforced, but fetch a fresh one from the CA`,
+      );
     }
   }
   return warnings;
@@ -120,7 +131,12 @@ function warnAboutServerUsage(file: string): string[] {
 /** Builds the report; never throws for a configuration, material, policy or posture problem. */
 export function buildCheckReport(input: ConfigInput, now = Date.now()): CheckReport {
   const stage = (): StageResult => ({ status: 'skipped', problems: [] });
-  const checks: Record<StageName, StageResult> = { config: stage(), material: stage(), policy: stage(), posture: stage() };
+  const checks: Record<StageName, StageResult> = {
+    config: stage(),
+    material: stage(),
+    policy: stage(),
+    posture: stage(),
+  };
   const config = runStage(checks.config, () => loadConfig(input));
   let certificates: CertificateEntry[] = [];
   let crls: CrlEntry[] = [];

@@ -22,12 +22,19 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-export function curlCommand(m: { caCert: string; clientCert: string; clientKey: string }, host: string, port: number): string {
+export function curlCommand(
+  m: { caCert: string; clientCert: string; clientKey: string },
+  host: string,
+  port: number,
+): string {
   return [
     'curl',
-    '--cacert', shellQuote(m.caCert),
-    '--cert', shellQuote(m.clientCert),
-    '--key', shellQuote(m.clientKey),
+    '--cacert',
+    shellQuote(m.caCert),
+    '--cert',
+    shellQuote(m.clientCert),
+    '--key',
+    shellQuote(m.clientKey),
     `https://${urlHost(host)}:${port}/hello`,
   ].join(' ');
 }
@@ -36,7 +43,11 @@ export function curlCommand(m: { caCert: string; clientCert: string; clientKey: 
  * The posture, judged once and told in one human paragraph (run logs one JSON line per finding and refuses critical
  * ones). Refuses like run only with --no-allow-insecure-posture. Findings are still exported as metrics.
  */
-export function judgeDevPosture(config: Config, metrics: Metrics, findings: readonly Finding[] = assessPosture(config)): string {
+export function judgeDevPosture(
+  config: Config,
+  metrics: Metrics,
+  findings: readonly Finding[] = assessPosture(config),
+): string {
   const refusal = describePostureRefusal(findings);
   if (refusal.length > 0 && !config.allowInsecurePosture) throw new ConfigError(refusal);
   for (const f of findings) metrics.postureFinding.set({ id: f.id, severity: f.severity }, 1);
@@ -52,7 +63,12 @@ export function judgeDevPosture(config: Config, metrics: Metrics, findings: read
 
 /** Whether the operator chose --metrics-listen anywhere (then a busy port is an error, as in run). */
 function metricsListenChosen(input: ConfigInput): boolean {
-  return input.flags['metrics-listen'] !== undefined || input.env[`${ENV_PREFIX}METRICS_LISTEN`] !== undefined || input.flags.config !== undefined || input.env[`${ENV_PREFIX}CONFIG`] !== undefined;
+  return (
+    input.flags['metrics-listen'] !== undefined ||
+    input.env[`${ENV_PREFIX}METRICS_LISTEN`] !== undefined ||
+    input.flags.config !== undefined ||
+    input.env[`${ENV_PREFIX}CONFIG`] !== undefined
+  );
 }
 
 function metricsText(running: RunningProxy): string {
@@ -84,7 +100,11 @@ export async function devCommand(input: ConfigInput): Promise<void> {
   });
   const metrics = createMetrics();
   const posture = judgeDevPosture(config, metrics);
-  const running = await startProxy(config, { metrics, postureEnforced: true, metricsFallbackWhenBusy: !metricsListenChosen(input) });
+  const running = await startProxy(config, {
+    metrics,
+    postureEnforced: true,
+    metricsFallbackWhenBusy: !metricsListenChosen(input),
+  });
   // The start-up log lines first, so the human block below is not split by them.
   await new Promise<void>((resolve) => running.log.flush(() => resolve()));
   process.stdout.write(

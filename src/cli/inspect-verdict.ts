@@ -19,7 +19,10 @@ export interface HandshakeVerdict {
   chain: X509Certificate[];
 }
 
-function datesRefusal(chain: readonly X509Certificate[], now: number): { refusal: HandshakeRefusal; cert: X509Certificate } | null {
+function datesRefusal(
+  chain: readonly X509Certificate[],
+  now: number,
+): { refusal: HandshakeRefusal; cert: X509Certificate } | null {
   for (const cert of chain) {
     if (now < Date.parse(cert.validFrom)) return { refusal: 'not_yet_valid', cert };
     if (now > Date.parse(cert.validTo)) return { refusal: 'expired', cert };
@@ -30,15 +33,29 @@ function datesRefusal(chain: readonly X509Certificate[], now: number): { refusal
 const subjectText = (cert: X509Certificate): string => cert.subject.replace(/\n/g, ', ');
 
 /** The verdict of the TLS gate for `leaf`, sent together with `sent`, under `material` at `now`. */
-export function judgeHandshake(leaf: X509Certificate, sent: readonly X509Certificate[], id: Identity, material: TlsMaterial, now: number): HandshakeVerdict {
+export function judgeHandshake(
+  leaf: X509Certificate,
+  sent: readonly X509Certificate[],
+  id: Identity,
+  material: TlsMaterial,
+  now: number,
+): HandshakeVerdict {
   const chain = buildSignedChain(leaf, sent, material.caCerts);
   if (!isChainAnchored(chain, material.caCerts) || chain.slice(1).some((c) => !c.ca)) {
-    return { refusal: 'unknown_ca', detail: 'does not chain to a --client-ca certificate (with the certificates in this file)', chain };
+    return {
+      refusal: 'unknown_ca',
+      detail: 'does not chain to a --client-ca certificate (with the certificates in this file)',
+      chain,
+    };
   }
   const dates = datesRefusal(chain, now);
   if (dates) {
     const which = dates.cert === leaf ? 'the certificate' : `its issuer ${subjectText(dates.cert)}`;
-    return { refusal: dates.refusal, detail: `${which} is ${dates.refusal === 'expired' ? 'expired' : 'not yet valid'}`, chain };
+    return {
+      refusal: dates.refusal,
+      detail: `${which} is ${dates.refusal === 'expired' ? 'expired' : 'not yet valid'}`,
+      chain,
+    };
   }
   const eku = id.extKeyUsage;
   if (eku.length > 0 && !eku.includes('clientAuth') && !eku.includes('anyExtendedKeyUsage')) {

@@ -1,4 +1,5 @@
-// `mtls-sidecar inspect FILE`: prints a certificate's identity and identity headers exactly as the proxy computes them and, given a config, which rules admit it.
+// `mtls-sidecar inspect FILE`: prints a certificate's identity and identity headers exactly as the proxy computes them
+// and, given a config, which rules admit it.
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { allowSpecFromFlags, compileAllowRules, FLAGS_WHERE, type AllowSpec } from '../authz/allow-rules.js';
@@ -28,7 +29,10 @@ function refuseFile(file: string, why: string): UserError {
   return new UserError(`inspect ${file}: ${why}`, EXIT_CHECK_FAILED);
 }
 
-/** The first certificate of a PEM bundle or a DER file, the ones after it (sent with it, as a client would), and how many. */
+/**
+ * The first certificate of a PEM bundle or a DER file, the ones after it (sent with it, as a client would), and how
+ * many.
+ */
 function readCertificateFile(file: string): { cert: X509Certificate; rest: X509Certificate[]; count: number } {
   let bytes: Buffer;
   try {
@@ -42,7 +46,10 @@ function readCertificateFile(file: string): { cert: X509Certificate; rest: X509C
     const labels = splitPem(text).map((b) => b.label);
     if (!labels.includes('CERTIFICATE')) {
       const found = labels.length === 0 ? 'no complete PEM block' : `only ${[...new Set(labels)].join(', ')}`;
-      throw refuseFile(file, `holds ${found}, no "CERTIFICATE"; give the certificate file (.crt/.pem), not a key or request`);
+      throw refuseFile(
+        file,
+        `holds ${found}, no "CERTIFICATE"; give the certificate file (.crt/.pem), not a key or request`,
+      );
     }
     try {
       const [first, ...rest] = parseCertificateBundle(text);
@@ -54,7 +61,10 @@ function readCertificateFile(file: string): { cert: X509Certificate; rest: X509C
   try {
     return { cert: new X509Certificate(bytes), rest: [], count: 1 };
   } catch {
-    throw refuseFile(file, 'is neither a PEM nor a DER certificate; give the certificate file (.crt/.pem), not a key or request');
+    throw refuseFile(
+      file,
+      'is neither a PEM nor a DER certificate; give the certificate file (.crt/.pem), not a key or request',
+    );
   }
 }
 
@@ -64,8 +74,18 @@ interface JudgeContext {
   handshakeAdmits: boolean;
 }
 
-/** One route's allow list judged rule by rule, with the compiler the proxy uses; nothing is admitted that the handshake refuses. */
-function judgeSpec(route: string, methods: string[] | null, spec: AllowSpec, where: string, id: Identity, ctx: JudgeContext): InspectRouteResult {
+/**
+ * One route's allow list judged rule by rule, with the compiler the proxy uses; nothing is admitted that the handshake
+ * refuses.
+ */
+function judgeSpec(
+  route: string,
+  methods: string[] | null,
+  spec: AllowSpec,
+  where: string,
+  id: Identity,
+  ctx: JudgeContext,
+): InspectRouteResult {
   if (spec === 'any-verified') {
     const admittedBy = ctx.handshakeAdmits ? ['any-verified'] : [];
     return { route, methods, rules: ['any-verified'], admittedBy, admitted: admittedBy.length > 0 };
@@ -86,16 +106,20 @@ function judgeRoutes(config: Config, id: Identity, ctx: JudgeContext): InspectRo
   const flagSpec = allowSpecFromFlags(config.allow, config.allowAnyVerified);
   const results: InspectRouteResult[] = [];
   if (config.policy === undefined) {
-    if (flagSpec !== null) results.push(judgeSpec('default (from --allow-* flags)', null, flagSpec, FLAGS_WHERE, id, ctx));
+    if (flagSpec !== null)
+      results.push(judgeSpec('default (from --allow-* flags)', null, flagSpec, FLAGS_WHERE, id, ctx));
     return results;
   }
   const file = config.policy;
   const doc = parsePolicyFile(readFileSync(file, 'utf8'), file);
   doc.routes.forEach((r, i) => {
-    results.push(judgeSpec(`routes[${i}] ${r.path}`, r.methods ?? null, r.allow, `${file}: routes[${i}].allow`, id, ctx));
+    results.push(
+      judgeSpec(`routes[${i}] ${r.path}`, r.methods ?? null, r.allow, `${file}: routes[${i}].allow`, id, ctx),
+    );
   });
   if (doc.default) results.push(judgeSpec('default', null, doc.default.allow, `${file}: default.allow`, id, ctx));
-  else if (flagSpec !== null) results.push(judgeSpec('default (from --allow-* flags)', null, flagSpec, FLAGS_WHERE, id, ctx));
+  else if (flagSpec !== null)
+    results.push(judgeSpec('default (from --allow-* flags)', null, flagSpec, FLAGS_WHERE, id, ctx));
   else results.push({ route: 'default', methods: null, rules: [], admittedBy: [], admitted: false });
   return results;
 }
@@ -117,16 +141,26 @@ function describeHandshake(verdict: HandshakeVerdict): NonNullable<InspectReport
 
 function describeNotes(cert: X509Certificate, id: Identity, count: number, forwardCert: boolean): string[] {
   const notes: string[] = [];
-  if (count > 1) notes.push(`the file holds ${count} certificates; the first (the leaf, the one the proxy judges) is shown`);
+  if (count > 1)
+    notes.push(`the file holds ${count} certificates; the first (the leaf, the one the proxy judges) is shown`);
   if (cert.ca) notes.push('this is a CA certificate (basicConstraints CA:TRUE), not a client certificate');
   const eku = id.extKeyUsage;
   if (eku.length > 0 && !eku.includes('clientAuth') && !eku.includes('anyExtendedKeyUsage')) {
-    notes.push('its extended key usage has no clientAuth: the proxy refuses it in the TLS handshake (reason bad_key_usage)');
+    notes.push(
+      'its extended key usage has no clientAuth: the proxy refuses it in the TLS handshake (reason bad_key_usage)',
+    );
   }
   const cnCount = id.subjectRdns.flat().filter((a) => a.oid === '2.5.4.3').length;
-  if (cnCount > 1) notes.push(`the subject has ${cnCount} CN attributes: no cn rule matches it and x-client-cn is not sent`);
-  for (const uri of id.ignoredUris) notes.push(`URI SAN ${JSON.stringify(uri)} is left out of the identity (it matches no rule and is not forwarded): it ${uriSanProblem(uri) ?? ''}`);
-  if (!forwardCert) notes.push('with --forward-cert the proxy also sends client-cert (RFC 9440) and a Cert= element in x-forwarded-client-cert');
+  if (cnCount > 1)
+    notes.push(`the subject has ${cnCount} CN attributes: no cn rule matches it and x-client-cn is not sent`);
+  for (const uri of id.ignoredUris)
+    notes.push(
+      `URI SAN ${JSON.stringify(uri)} is left out of the identity (it matches no rule and is not forwarded): it ${uriSanProblem(uri) ?? ''}`,
+    );
+  if (!forwardCert)
+    notes.push(
+      'with --forward-cert the proxy also sends client-cert (RFC 9440) and a Cert= element in x-forwarded-client-cert',
+    );
   return notes;
 }
 
@@ -135,12 +169,20 @@ function computeIdentityOrRefuse(file: string, cert: X509Certificate): Identity 
     return computeIdentity(cert);
   } catch (err) {
     if (!(err instanceof DerError)) throw err;
-    throw refuseFile(file, `the proxy cannot read an identity from this certificate (${err.message}), so it would refuse such a caller`);
+    throw refuseFile(
+      file,
+      `the proxy cannot read an identity from this certificate (${err.message}), so it would refuse such a caller`,
+    );
   }
 }
 
 /** `material` is what `run` loads for `config` (both or neither). */
-export function buildInspectReport(file: string, config: Config | null, material: TlsMaterial | null = null, now = Date.now()): InspectReport {
+export function buildInspectReport(
+  file: string,
+  config: Config | null,
+  material: TlsMaterial | null = null,
+  now = Date.now(),
+): InspectReport {
   const { cert, rest, count } = readCertificateFile(file);
   const id = computeIdentityOrRefuse(file, cert);
   const forwardCert = config?.forwardCert ?? false;
@@ -183,7 +225,11 @@ export function buildInspectReport(file: string, config: Config | null, material
   return report;
 }
 
-export async function inspectCommand(file: string, input: ConfigInput, opts: { json: boolean; withConfig: boolean }): Promise<void> {
+export async function inspectCommand(
+  file: string,
+  input: ConfigInput,
+  opts: { json: boolean; withConfig: boolean },
+): Promise<void> {
   let config: Config | null = null;
   let material: TlsMaterial | null = null;
   if (opts.withConfig) {

@@ -39,7 +39,11 @@ const DEV_DEFAULTS: Readonly<Record<string, string>> = {
 };
 
 /** Run the command line; resolves to the process exit code and never exits itself. */
-export async function main(argv: string[], env: Record<string, string | undefined>, io: ProgramOutput = processOutput): Promise<number> {
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  io: ProgramOutput = processOutput,
+): Promise<number> {
   let code = EXIT_OK;
   const program = buildProgram(env, io, (c) => (code = c));
   try {
@@ -62,7 +66,9 @@ function exitCodeFor(err: unknown, env: Record<string, string | undefined>, io: 
   if (err instanceof CommanderError) {
     // commander has already printed its message; asked-for help and version succeed, the rest is usage (even
     // help shown because a sub-command was missing, which commander reports with exit code 1).
-    return err.exitCode === 0 && ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code) ? EXIT_OK : EXIT_USAGE;
+    return err.exitCode === 0 && ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(err.code)
+      ? EXIT_OK
+      : EXIT_USAGE;
   }
   if (err instanceof UserError) {
     io.err(`mtls-sidecar: ${err.message}\n`);
@@ -75,7 +81,11 @@ function exitCodeFor(err: unknown, env: Record<string, string | undefined>, io: 
   return EXIT_SOFTWARE;
 }
 
-function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput, setCode: (code: number) => void): Command {
+function buildProgram(
+  env: Record<string, string | undefined>,
+  io: ProgramOutput,
+  setCode: (code: number) => void,
+): Command {
   const program = new Command('mtls-sidecar')
     .description('mTLS front door: admits only callers with a verified, allowed client certificate')
     .version(readVersion(), '-V, --version')
@@ -91,19 +101,27 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
     const { runCommand } = await import('./run.js');
     await runCommand(loadConfig(inputFrom(cmd)));
   });
-  configCommand(program.command('dev'), 'local gateway with development certificates in ./.mtls-dev and a built-in echo upstream', DEV_DEFAULTS).action(
-    async (_opts, cmd: Command) => {
-      const { devCommand } = await import('./dev.js');
-      await devCommand(inputFrom(cmd));
-    },
-  );
-  configCommand(program.command('check'), 'load config, certificates, CRLs, policy and posture; report; exit 0 when it would start, 1 when not')
+  configCommand(
+    program.command('dev'),
+    'local gateway with development certificates in ./.mtls-dev and a built-in echo upstream',
+    DEV_DEFAULTS,
+  ).action(async (_opts, cmd: Command) => {
+    const { devCommand } = await import('./dev.js');
+    await devCommand(inputFrom(cmd));
+  });
+  configCommand(
+    program.command('check'),
+    'load config, certificates, CRLs, policy and posture; report; exit 0 when it would start, 1 when not',
+  )
     .option('--json', 'print the report as JSON')
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { checkCommand } = await import('./check.js');
       setCode(await checkCommand(inputFrom(cmd), { json: opts.json === true }));
     });
-  configCommand(program.command('inspect'), "print a certificate's identity as the proxy sees it and, given a config, which rules admit it")
+  configCommand(
+    program.command('inspect'),
+    "print a certificate's identity as the proxy sees it and, given a config, which rules admit it",
+  )
     .argument('<file>', 'PEM certificate to inspect')
     .option('--json', 'print as JSON')
     .action(async (file: string, opts: { json?: boolean }, cmd: Command) => {
@@ -113,23 +131,39 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
     });
 
   // Sub-commands inherit exitOverride and output settings because they were set on `program` first.
-  const certs = program.command('certs').description('development certificate tools: a CA, server and clients; add and revoke clients');
+  const certs = program
+    .command('certs')
+    .description('development certificate tools: a CA, server and clients; add and revoke clients');
   certs
     .command('init')
     .description('create a CA, a server certificate and client certificates in DIR (never overwrites without --force)')
     .argument('<dir>', 'directory to write into')
     .option('--hosts <list>', 'server certificate host names and IPs, comma-separated', 'localhost,127.0.0.1')
     .option('--client <name>', 'client certificate to create (repeatable; default: one client named "client")', collect)
-    .option('--uri <[name=]uri>', 'URI SAN, e.g. a SPIFFE ID: NAME=URI for client NAME, or a bare URI when only one client is made (repeatable)', collect)
+    .option(
+      '--uri <[name=]uri>',
+      'URI SAN, e.g. a SPIFFE ID: NAME=URI for client NAME, or a bare URI when only one client is made (repeatable)',
+      collect,
+    )
     .option('--force', 'overwrite existing files')
     .action(async (dir: string, opts: { hosts: string; client?: string[]; uri?: string[]; force?: boolean }) => {
       const { certsInitCommand } = await import('./certs-init.js');
-      const hosts = opts.hosts.split(',').map((h) => h.trim()).filter((h) => h !== '');
-      await certsInitCommand(dir, { hosts, clients: opts.client ?? [], uris: opts.uri ?? [], force: opts.force === true });
+      const hosts = opts.hosts
+        .split(',')
+        .map((h) => h.trim())
+        .filter((h) => h !== '');
+      await certsInitCommand(dir, {
+        hosts,
+        clients: opts.client ?? [],
+        uris: opts.uri ?? [],
+        force: opts.force === true,
+      });
     });
   certs
     .command('add-client')
-    .description('create one more client certificate NAME.crt/NAME.key, signed by the CA in DIR (the CA is never changed)')
+    .description(
+      'create one more client certificate NAME.crt/NAME.key, signed by the CA in DIR (the CA is never changed)',
+    )
     .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
     .argument('<name>', 'client name: the CN and the file names')
     .option('--uri <uri>', 'URI SAN, e.g. a SPIFFE ID (repeatable)', collect)
@@ -141,10 +175,16 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
     });
   certs
     .command('revoke')
-    .description('revoke clients: add their serials to DIR/crl.pem (created if missing), signed by the CA, with the next CRL number')
+    .description(
+      'revoke clients: add their serials to DIR/crl.pem (created if missing), signed by the CA, with the next CRL number',
+    )
     .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
     .argument('[names...]', 'clients to revoke (NAME.crt in DIR)')
-    .option('--serial <hex>', 'revoke this serial too, e.g. of a certificate whose file was replaced (repeatable)', collect)
+    .option(
+      '--serial <hex>',
+      'revoke this serial too, e.g. of a certificate whose file was replaced (repeatable)',
+      collect,
+    )
     .option('--days <n>', "days until the CRL's nextUpdate (default: 30)")
     .action(async (dir: string, names: string[], opts: { serial?: string[]; days?: string }) => {
       const { certsRevokeCommand } = await import('./certs-revoke.js');
@@ -152,7 +192,9 @@ function buildProgram(env: Record<string, string | undefined>, io: ProgramOutput
     });
   certs
     .command('crl')
-    .description("re-sign DIR/crl.pem with the same revocations, a new CRL number and a new nextUpdate (or write an empty one)")
+    .description(
+      're-sign DIR/crl.pem with the same revocations, a new CRL number and a new nextUpdate (or write an empty one)',
+    )
     .argument('<dir>', 'a directory made by `certs init` (ca.crt and ca.key)')
     .option('--days <n>', "days until the CRL's nextUpdate (default: 30)")
     .action(async (dir: string, opts: { days?: string }) => {
@@ -181,7 +223,10 @@ function optionsFor(flag: FlagSpec, defaultText: string | undefined): Option[] {
   const help = describeFlag(flag, defaultText);
   if (flag.kind === 'boolean') {
     // The negation lets a flag override `true` from env or the config file.
-    return [new Option(`--${flag.name}`, help), new Option(`--no-${flag.name}`, `turn --${flag.name} off (over the environment or config file)`)];
+    return [
+      new Option(`--${flag.name}`, help),
+      new Option(`--no-${flag.name}`, `turn --${flag.name} off (over the environment or config file)`),
+    ];
   }
   const option = new Option(`--${flag.name} ${flag.valueName ?? '<value>'}`, help);
   return [flag.kind === 'list' ? option.argParser(collect) : option];
@@ -205,12 +250,16 @@ function readConfigFlags(cmd: Command): RawOptions {
 /** `inspect` matches rules only when the operator gave some configuration. */
 function hasConfigSource(input: ConfigInput): boolean {
   if (Object.keys(input.flags).length > 0) return true;
-  return Object.entries(input.env).some(([k, v]) => k.startsWith(ENV_PREFIX) && !isNonFlagEnvName(k) && v !== undefined && v !== '');
+  return Object.entries(input.env).some(
+    ([k, v]) => k.startsWith(ENV_PREFIX) && !isNonFlagEnvName(k) && v !== undefined && v !== '',
+  );
 }
 
 function readVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: unknown;
+    };
     return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
   } catch {
     return '0.0.0';

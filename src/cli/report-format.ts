@@ -4,7 +4,10 @@ import { OVERRIDE_HINT } from '../posture/enforce.js';
 import { formatFindings } from '../posture/report.js';
 import { escapeForTerminal } from '../identity/printable.js';
 
-/** ok: passed; failed: problems listed; skipped: an earlier stage failed; overridden: critical posture, --allow-insecure-posture set. */
+/**
+ * ok: passed; failed: problems listed; skipped: an earlier stage failed; overridden: critical posture,
+ * --allow-insecure-posture set.
+ */
 export type StageStatus = 'ok' | 'failed' | 'skipped' | 'overridden';
 
 export type StageName = 'config' | 'material' | 'policy' | 'posture';
@@ -12,12 +15,17 @@ export type StageName = 'config' | 'material' | 'policy' | 'posture';
 export interface StageResult {
   status: StageStatus;
   problems: string[];
-  /** How to get past a failed stage other than fixing each problem (posture: the override), not counted as a problem. */
+  /**
+   * How to get past a failed stage other than fixing each problem (posture: the override), not counted as a problem.
+   */
   override?: string;
 }
 
 export interface CertificateEntry {
-  /** `server` is the leaf of --cert, `server-chain` the intermediates after it, `client-ca` each certificate of --client-ca. */
+  /**
+   * `server` is the leaf of --cert, `server-chain` the intermediates after it, `client-ca` each certificate of
+   * --client-ca.
+   */
   role: 'server' | 'server-chain' | 'client-ca';
   file: string;
   /** RFC 4514, as `openssl x509 -noout -subject -nameopt RFC2253` prints it. */
@@ -48,7 +56,10 @@ export interface CheckReport {
   ok: boolean;
   /** Each stage of start-up in order, with the problems it found. */
   checks: Record<StageName, StageResult>;
-  /** Every stage's problems together: everything that stops `run` from starting, each naming the flag, key or file and the fix. */
+  /**
+   * Every stage's problems together: everything that stops `run` from starting, each naming the flag, key or file and
+   * the fix.
+   */
   problems: string[];
   /** Worth knowing, does not stop `run` (expiry soon, stale CRL). */
   warnings: string[];
@@ -84,7 +95,11 @@ function describeDays(days: number | null, what: string): string {
   return `${days} days left`;
 }
 
-const ROLE_TEXT: Record<CertificateEntry['role'], string> = { server: 'server', 'server-chain': 'server chain', 'client-ca': 'client CA' };
+const ROLE_TEXT: Record<CertificateEntry['role'], string> = {
+  server: 'server',
+  'server-chain': 'server chain',
+  'client-ca': 'client CA',
+};
 
 function formatCertificate(cert: CertificateEntry): string {
   const expiry = cert.daysLeft < 0 ? `EXPIRED ${-cert.daysLeft} days ago` : `${cert.daysLeft} days left`;
@@ -97,11 +112,19 @@ function formatCertificate(cert: CertificateEntry): string {
 }
 
 function formatCrl(crl: CrlEntry): string {
-  const next = crl.nextUpdate === null ? 'no nextUpdate' : `next update ${crl.nextUpdate} (${describeDays(crl.daysLeft, 'stale since')})`;
+  const next =
+    crl.nextUpdate === null
+      ? 'no nextUpdate'
+      : `next update ${crl.nextUpdate} (${describeDays(crl.daysLeft, 'stale since')})`;
   return `issuer ${crl.issuer}: ${crl.revoked} revoked, ${next}`;
 }
 
-function formatSection(title: string, status: StageStatus | null, body: string[], statusText = status === null ? '' : STATUS_TEXT[status]): string {
+function formatSection(
+  title: string,
+  status: StageStatus | null,
+  body: string[],
+  statusText = status === null ? '' : STATUS_TEXT[status],
+): string {
   const head = statusText === '' ? `${title}:` : `${title}: ${statusText}`;
   return body.length === 0 ? head : `${head}\n${body.map((b) => indent(b)).join('\n')}`;
 }
@@ -114,8 +137,13 @@ export function formatCheckReport(report: CheckReport): string {
   const refusal = checks.posture.status === 'failed' ? [`=> refused: ${OVERRIDE_HINT}`] : [];
   const sections = [
     formatSection('config', checks.config.status, bullet(checks.config.problems)),
-    formatSection('certificates', checks.material.status, [...bullet(checks.material.problems), ...report.certificates.map(formatCertificate)]),
-    report.crls.length === 0 ? 'CRLs: none loaded' : formatSection(`CRLs (${report.crls.length} loaded)`, null, report.crls.map(formatCrl)),
+    formatSection('certificates', checks.material.status, [
+      ...bullet(checks.material.problems),
+      ...report.certificates.map(formatCertificate),
+    ]),
+    report.crls.length === 0
+      ? 'CRLs: none loaded'
+      : formatSection(`CRLs (${report.crls.length} loaded)`, null, report.crls.map(formatCrl)),
     formatSection('policy', checks.policy.status, [...bullet(checks.policy.problems), ...report.policy]),
     formatSection(
       // Without a configuration the findings are shown, but whether they would refuse the start is unknown.
@@ -126,7 +154,11 @@ export function formatCheckReport(report: CheckReport): string {
     ),
   ];
   if (report.warnings.length > 0) sections.push(formatSection('warnings', null, bullet(report.warnings)));
-  sections.push(report.ok ? 'result: OK, run would start' : `result: FAILED, run would refuse to start (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'})`);
+  sections.push(
+    report.ok
+      ? 'result: OK, run would start'
+      : `result: FAILED, run would refuse to start (${report.problems.length} problem${report.problems.length === 1 ? '' : 's'})`,
+  );
   return `${sections.join('\n\n')}\n`;
 }
 
@@ -168,7 +200,10 @@ export interface InspectReport {
   authorization?: {
     source: 'flags' | 'policy';
     policyFile: string | null;
-    /** Subject of the --client-ca certificate that issued it directly, or null (chains through intermediates are not followed here). */
+    /**
+     * Subject of the --client-ca certificate that issued it directly, or null (chains through intermediates are not
+     * followed here).
+     */
     issuedByClientCa: string | null;
     /** The TLS handshake's verdict as `run` would reach it (chain to --client-ca, dates, clientAuth, CRLs). */
     handshake: { admitted: boolean; reason: string | null; detail: string; chain: string[] };
@@ -221,8 +256,13 @@ export function formatInspectReport(report: InspectReport): string {
   if (report.notes.length > 0) lines.push('', 'notes:', ...report.notes.map((n) => `  - ${n}`));
   const authz = report.authorization;
   if (authz) {
-    lines.push('', `authorization (${authz.source === 'policy' ? `policy ${authz.policyFile ?? ''}` : '--allow-* flags'}):`);
-    lines.push(`  issued by a --client-ca: ${authz.issuedByClientCa ?? 'NO (not directly; the TLS handshake would need an intermediate, or refuse it as unknown_ca)'}`);
+    lines.push(
+      '',
+      `authorization (${authz.source === 'policy' ? `policy ${authz.policyFile ?? ''}` : '--allow-* flags'}):`,
+    );
+    lines.push(
+      `  issued by a --client-ca: ${authz.issuedByClientCa ?? 'NO (not directly; the TLS handshake would need an intermediate, or refuse it as unknown_ca)'}`,
+    );
     const hs = authz.handshake;
     lines.push(`  chain: ${hs.chain.join(' <- ')}`);
     lines.push(`  TLS handshake: ${hs.admitted ? 'ADMITTED' : `REFUSED (${hs.reason ?? 'other'}: ${hs.detail})`}`);
@@ -230,7 +270,9 @@ export function formatInspectReport(report: InspectReport): string {
       const methods = route.methods ? ` [${route.methods.join(', ')}]` : '';
       const rules = `rules: ${route.rules.length === 0 ? 'none' : route.rules.join(' | ')}`;
       const refused = hs.admitted ? `REFUSED (${rules})` : `REFUSED at the TLS handshake (${rules})`;
-      lines.push(`  ${route.route}${methods}: ${route.admitted ? `ADMITTED by ${route.admittedBy.join(' | ')}` : refused}`);
+      lines.push(
+        `  ${route.route}${methods}: ${route.admitted ? `ADMITTED by ${route.admittedBy.join(' | ')}` : refused}`,
+      );
     }
   }
   return `${lines.map((line) => escapeForTerminal(line)).join('\n')}\n`;

@@ -1,4 +1,5 @@
-// `mtls-sidecar run`: start the proxy (one process, or a primary and --workers processes), reload on SIGHUP, drain on SIGTERM/SIGINT within --shutdown-grace, exit 0.
+// `mtls-sidecar run`: start the proxy (one process, or a primary and --workers processes), reload on SIGHUP, drain on
+// SIGTERM/SIGINT within --shutdown-grace, exit 0.
 import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';

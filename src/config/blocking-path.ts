@@ -38,14 +38,19 @@ export function findBlockingDirectory(path: string): string | undefined {
   return undefined;
 }
 
-/** Why a file gave EACCES: the blocking directory with its owner and mode, or the file's own owner and mode; and the fix. */
+/**
+ * Why a file gave EACCES: the blocking directory with its owner and mode, or the file's own owner and mode; and the
+ * fix.
+ */
 export function describePermissionDenied(path: string | undefined): string {
   const who = `this process (${ids()})`;
   if (path === undefined) return `cannot be read by ${who}; fix its permissions or owner`;
   const blocking = findBlockingDirectory(path);
   if (blocking !== undefined) {
-    return `cannot be read by ${who}: the directory ${JSON.stringify(blocking)} (${describeOwner(blocking)}) does not let it in; ` +
-      `let it search the directory (chmod o+x, or chown/chgrp it to the proxy's user or group; certs init makes directories 0711)`;
+    return (
+      `cannot be read by ${who}: the directory ${JSON.stringify(blocking)} (${describeOwner(blocking)}) does not let it in; ` +
+      `let it search the directory (chmod o+x, or chown/chgrp it to the proxy's user or group; certs init makes directories 0711)`
+    );
   }
   return `cannot be read by ${who}: the file (${describeOwner(path)}) is not readable to it; chown the file to the proxy's user (keeping mode 0600), or give its group read access`;
 }

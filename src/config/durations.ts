@@ -4,7 +4,9 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 const WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/;
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
 
-/** Milliseconds for a duration string, or undefined when it is not one (a bare number has no unit, so it is refused). */
+/**
+ * Milliseconds for a duration string, or undefined when it is not one (a bare number has no unit, so it is refused).
+ */
 export function parseDuration(text: string): number | undefined {
   const s = text.trim();
   if (!WHOLE.test(s)) return undefined;

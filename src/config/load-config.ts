@@ -7,9 +7,22 @@ import { FLAGS, envNameOf, type FlagSpec } from './flags.js';
 import { parseFlagValue, showValue } from './schema.js';
 import { describeReadError, mergeSources, type SourcedValue } from './sources.js';
 
-const ALLOW_RULES = ['cn', 'ou', 'o', 'dns', 'uri', 'email', 'serial', 'fingerprint', 'subject'] as const satisfies readonly (keyof AllowFlags)[];
+const ALLOW_RULES = [
+  'cn',
+  'ou',
+  'o',
+  'dns',
+  'uri',
+  'email',
+  'serial',
+  'fingerprint',
+  'subject',
+] as const satisfies readonly (keyof AllowFlags)[];
 
-/** Validate all sources in one pass; throws ConfigError listing every problem, each naming its flag, variable or file key. */
+/**
+ * Validate all sources in one pass; throws ConfigError listing every problem, each naming its flag, variable or file
+ * key.
+ */
 export function loadConfig(input: ConfigInput): Config {
   const merged = mergeSources(input);
   const problems = [...merged.problems];
@@ -21,7 +34,10 @@ export function loadConfig(input: ConfigInput): Config {
     if (!sourced) continue;
     const result = parseFlagValue(sourced.value, flag);
     if (result.ok) {
-      typed.set(flag.name, flag.format === 'file' && flag.name !== 'config' ? resolvePaths(result.value, sourced) : result.value);
+      typed.set(
+        flag.name,
+        flag.format === 'file' && flag.name !== 'config' ? resolvePaths(result.value, sourced) : result.value,
+      );
     } else {
       failed.add(flag.name);
       problems.push(`${sourced.origin}: ${result.message}`);
@@ -93,7 +109,9 @@ function checkUpstreamCa(typed: Map<string, unknown>, sources: Map<string, Sourc
   const upstream = typed.get('upstream') as Upstream | undefined;
   if (!typed.has('upstream-ca') || !upstream || upstream.kind === 'https') return [];
   const origin = sources.get('upstream-ca')?.origin ?? '--upstream-ca';
-  return [`${origin}: only applies to an https:// upstream, but --upstream is ${upstream.kind === 'unix' ? 'a unix socket' : 'plain http://'}; remove --upstream-ca or use an https:// upstream`];
+  return [
+    `${origin}: only applies to an https:// upstream, but --upstream is ${upstream.kind === 'unix' ? 'a unix socket' : 'plain http://'}; remove --upstream-ca or use an https:// upstream`,
+  ];
 }
 
 /** Fail closed: an empty allowlist must never be read as "everyone". */
@@ -112,7 +130,9 @@ function checkAllowlist(typed: Map<string, unknown>, failed: Set<string>): strin
 
 function buildConfig(typed: Map<string, unknown>): Config {
   const get = <T>(name: string): T => typed.get(name) as T;
-  const allow = Object.fromEntries(ALLOW_RULES.map((r) => [r, get<string[] | undefined>(`allow-${r}`) ?? []])) as unknown as AllowFlags;
+  const allow = Object.fromEntries(
+    ALLOW_RULES.map((r) => [r, get<string[] | undefined>(`allow-${r}`) ?? []]),
+  ) as unknown as AllowFlags;
   const upstreamCa = get<string | undefined>('upstream-ca');
   const policy = get<string | undefined>('policy');
   return {

@@ -42,19 +42,23 @@ export function parseHostPort(text: string): Parsed<HostPort> {
   if (bracketed) {
     host = bracketed[1] ?? '';
     portText = bracketed[2] ?? '';
-    if (!isIPv6(host)) return fail(`${showValue(text)} has "${host}" in brackets, which is not an IPv6 address; ${fix}`);
+    if (!isIPv6(host))
+      return fail(`${showValue(text)} has "${host}" in brackets, which is not an IPv6 address; ${fix}`);
   } else if (text.startsWith('[')) {
     return fail(`${showValue(text)}: write a bracketed IPv6 address followed by :port, e.g. [::]:8443`);
   } else {
     const colons = text.split(':').length - 1;
     if (colons === 0 && parsePort(text) !== undefined) {
-      return fail(`${showValue(text)} is a port without a host; write 0.0.0.0:${text} (every interface) or 127.0.0.1:${text} (this machine only)`);
+      return fail(
+        `${showValue(text)} is a port without a host; write 0.0.0.0:${text} (every interface) or 127.0.0.1:${text} (this machine only)`,
+      );
     }
     if (colons === 0) return fail(`${showValue(text)} has no port; ${fix}`);
     if (colons > 1) return fail(`${showValue(text)} is ambiguous; write IPv6 addresses in brackets, e.g. [::]:8443`);
     [host = '', portText = ''] = text.split(':');
     if (host === '') return fail(`${showValue(text)} has no host; ${fix}`);
-    if (!isIPv4(host) && !HOSTNAME.test(host)) return fail(`${showValue(text)}: "${host}" is not an IP address or host name; ${fix}`);
+    if (!isIPv4(host) && !HOSTNAME.test(host))
+      return fail(`${showValue(text)}: "${host}" is not an IP address or host name; ${fix}`);
   }
   const port = parsePort(portText);
   if (port === undefined) return fail(`${showValue(text)}: port must be a number from 0 to 65535; ${fix}`);
@@ -76,8 +80,10 @@ export function parseUpstream(text: string): Parsed<Upstream> {
   } catch {
     return fail(`${showValue(text)} is not a URL; ${fix}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return fail(`${showValue(text)}: scheme "${url.protocol}" is not supported; ${fix}`);
-  if (url.username || url.password) return fail(`${showValue(text)}: credentials in the upstream URL are not supported; remove "user:password@"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    return fail(`${showValue(text)}: scheme "${url.protocol}" is not supported; ${fix}`);
+  if (url.username || url.password)
+    return fail(`${showValue(text)}: credentials in the upstream URL are not supported; remove "user:password@"`);
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || /[?#]$/.test(text)) {
     return fail(`${showValue(text)}: the upstream is an origin only (no path, query or fragment); ${fix}`);
   }
@@ -101,14 +107,21 @@ function parseString(value: unknown, flag: FlagSpec): Parsed<string> {
 /** RFC 9110 field-name (a token). */
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-/** Fields that frame or route a request (or that gRPC and WebSocket handshakes need): removing them breaks the exchange. */
+/**
+ * Fields that frame or route a request (or that gRPC and WebSocket handshakes need): removing them breaks the
+ * exchange.
+ */
 const UNSTRIPPABLE: ReadonlySet<string> = new Set(['host', 'content-length', 'transfer-encoding', 'te', 'upgrade']);
 
 /** A header name to strip, in the normalized form every comparison uses (lower case, `_` as `-`). */
 function parseHeaderName(text: string, flag: FlagSpec): Parsed<string> {
-  if (!HEADER_NAME.test(text)) return fail(`${showValue(text)} is not a header name (letters, digits and !#$%&'*+.^_\`|~- only); e.g. ${flag.example}`);
+  if (!HEADER_NAME.test(text))
+    return fail(
+      `${showValue(text)} is not a header name (letters, digits and !#$%&'*+.^_\`|~- only); e.g. ${flag.example}`,
+    );
   const name = normalizeHeaderName(text);
-  if (UNSTRIPPABLE.has(name)) return fail(`${showValue(text)} frames or routes the request and cannot be removed; e.g. ${flag.example}`);
+  if (UNSTRIPPABLE.has(name))
+    return fail(`${showValue(text)} frames or routes the request and cannot be removed; e.g. ${flag.example}`);
   return ok(name);
 }
 
@@ -118,21 +131,31 @@ function parseListItem(value: unknown, flag: FlagSpec): Parsed<string> {
   if (!text.ok) return text;
   if (flag.format === 'header-name') return parseHeaderName(text.value, flag);
   // `issuer=<DN>;<value>` narrows a rule to one CA (authz/issuer-scope.ts); hex values never contain ';'.
-  const body = flag.format !== undefined && text.value.startsWith('issuer=') ? text.value.slice(text.value.lastIndexOf(';') + 1) : text.value;
+  const body =
+    flag.format !== undefined && text.value.startsWith('issuer=')
+      ? text.value.slice(text.value.lastIndexOf(';') + 1)
+      : text.value;
   const compact = body.replace(/:/g, '');
   // A leading "-": non-compliant negative serials exist, and X-Client-Serial writes them that way.
   if (flag.format === 'hex' && !/^-?[0-9a-fA-F]+$/.test(compact)) {
-    return fail(`${showValue(text.value)} is not a hexadecimal serial number; e.g. ${flag.example} or "issuer=CN=Team CA,O=Acme;0A1B2C"`);
+    return fail(
+      `${showValue(text.value)} is not a hexadecimal serial number; e.g. ${flag.example} or "issuer=CN=Team CA,O=Acme;0A1B2C"`,
+    );
   }
   if (flag.format === 'fingerprint' && !/^[0-9a-fA-F]{64}$/.test(compact.replace(/^sha256/i, ''))) {
-    return fail(`${showValue(text.value)} is not a SHA-256 fingerprint (64 hex digits, colons and a sha256: prefix allowed); e.g. ${flag.example}`);
+    return fail(
+      `${showValue(text.value)} is not a SHA-256 fingerprint (64 hex digits, colons and a sha256: prefix allowed); e.g. ${flag.example}`,
+    );
   }
   return text;
 }
 
 function parseList(value: unknown, flag: FlagSpec): Parsed<string[]> {
   const items = typeof value === 'string' ? [value] : value;
-  if (!Array.isArray(items)) return fail(`expected a list, got ${showValue(value)}; in a config file write a sequence, e.g. ${flag.name}: [a, b]`);
+  if (!Array.isArray(items))
+    return fail(
+      `expected a list, got ${showValue(value)}; in a config file write a sequence, e.g. ${flag.name}: [a, b]`,
+    );
   const out: string[] = [];
   const errors: string[] = [];
   items.forEach((item: unknown, i) => {
@@ -150,7 +173,9 @@ function parseBoolean(value: unknown, flag: FlagSpec): Parsed<boolean> {
     if (['true', '1', 'yes', 'on'].includes(v)) return ok(true);
     if (['false', '0', 'no', 'off'].includes(v)) return ok(false);
   }
-  return fail(`expected true or false, got ${showValue(value)}; e.g. ${flag.name}: true in a file, ${flag.example} on the command line`);
+  return fail(
+    `expected true or false, got ${showValue(value)}; e.g. ${flag.name}: true in a file, ${flag.example} on the command line`,
+  );
 }
 
 function parseDurationValue(value: unknown, flag: FlagSpec): Parsed<number> {
@@ -166,17 +191,26 @@ function parseDurationValue(value: unknown, flag: FlagSpec): Parsed<number> {
 }
 
 function parseInteger(value: unknown, flag: FlagSpec): Parsed<number> {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  const n =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\s*\d+\s*$/.test(value)
+        ? Number(value)
+        : Number.NaN;
   const range = `a whole number from ${flag.min ?? 0} to ${flag.max ?? Number.MAX_SAFE_INTEGER}`;
   if (!Number.isSafeInteger(n)) return fail(`expected ${range}, got ${showValue(value)}; e.g. ${flag.example}`);
-  if ((flag.min !== undefined && n < flag.min) || (flag.max !== undefined && n > flag.max)) return fail(`${n} is out of range: use ${range}; e.g. ${flag.example}`);
+  if ((flag.min !== undefined && n < flag.min) || (flag.max !== undefined && n > flag.max))
+    return fail(`${n} is out of range: use ${range}; e.g. ${flag.example}`);
   return ok(n);
 }
 
 function parseEnum(value: unknown, flag: FlagSpec): Parsed<string> {
   const choices = flag.choices ?? [];
-  const match = typeof value === 'string' ? choices.find((c) => c.toLowerCase() === value.trim().toLowerCase()) : undefined;
-  return match !== undefined ? ok(match) : fail(`${showValue(value)} is not one of ${choices.join(', ')}; e.g. ${flag.example}`);
+  const match =
+    typeof value === 'string' ? choices.find((c) => c.toLowerCase() === value.trim().toLowerCase()) : undefined;
+  return match !== undefined
+    ? ok(match)
+    : fail(`${showValue(value)} is not one of ${choices.join(', ')}; e.g. ${flag.example}`);
 }
 
 /** Parse one flag's raw value, from any source, into its typed form (HostPort, Upstream, milliseconds, …). */
@@ -196,7 +230,8 @@ export function parseFlagValue(value: unknown, flag: FlagSpec): Parsed<unknown> 
       const text = parseString(value, flag);
       if (!text.ok) return text;
       if (flag.format === 'host-port') return parseHostPort(text.value);
-      if (flag.format === 'host-port-or-off') return text.value.toLowerCase() === 'off' ? ok(null) : parseHostPort(text.value);
+      if (flag.format === 'host-port-or-off')
+        return text.value.toLowerCase() === 'off' ? ok(null) : parseHostPort(text.value);
       if (flag.format === 'upstream') return parseUpstream(text.value);
       return text;
     }

@@ -1,4 +1,5 @@
-// Read flags, MTLS_SIDECAR_* environment variables and the config file, and merge them by precedence, keeping where each value came from.
+// Read flags, MTLS_SIDECAR_* environment variables and the config file, and merge them by precedence, keeping where
+// each value came from.
 import { readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { describePermissionDenied } from './blocking-path.js';
@@ -32,7 +33,9 @@ interface SourceRead {
   readable?: boolean;
 }
 
-/** Collect every `MTLS_SIDECAR_*` variable; list values are split on the flag's separator (`\,` keeps a literal comma). */
+/**
+ * Collect every `MTLS_SIDECAR_*` variable; list values are split on the flag's separator (`\,` keeps a literal comma).
+ */
 export function readEnvOptions(env: Record<string, string | undefined>): SourceRead {
   const options: RawOptions = {};
   const problems: string[] = [];
@@ -40,7 +43,12 @@ export function readEnvOptions(env: Record<string, string | undefined>): SourceR
     if (!key.startsWith(ENV_PREFIX) || isNonFlagEnvName(key) || raw === undefined) continue;
     const flag = FLAGS.find((f) => envNameOf(f.name) === key);
     if (!flag) {
-      problems.push(`unknown environment variable ${key}: no such option; remove it or correct the name${suggest(key, FLAGS.map((f) => envNameOf(f.name)))}`);
+      problems.push(
+        `unknown environment variable ${key}: no such option; remove it or correct the name${suggest(
+          key,
+          FLAGS.map((f) => envNameOf(f.name)),
+        )}`,
+      );
       continue;
     }
     // Kubernetes and compose often set a variable to '' to mean "unset".
@@ -81,13 +89,24 @@ export function readConfigFile(file: string, origin = 'config file'): SourceRead
   }
   const parsed = parseConfigText(text, file);
   if (!parsed.ok) {
-    const hint = parsed.format === 'YAML' ? ` (quote values that start with [, {, * or &, e.g. listen: "[::]:8443")` : '';
-    return { options: {}, problems: [`${label}: not valid ${parsed.format} (${parsed.error.replace(/:$/, '')}); fix the syntax${hint}`], readable: false };
+    const hint =
+      parsed.format === 'YAML' ? ` (quote values that start with [, {, * or &, e.g. listen: "[::]:8443")` : '';
+    return {
+      options: {},
+      problems: [`${label}: not valid ${parsed.format} (${parsed.error.replace(/:$/, '')}); fix the syntax${hint}`],
+      readable: false,
+    };
   }
   const data = parsed.data;
   if (data === null || data === undefined) return { options: {}, problems: [] };
   if (typeof data !== 'object' || Array.isArray(data)) {
-    return { options: {}, readable: false, problems: [`${label}: the top level must be a mapping of option names to values (e.g. "upstream: http://127.0.0.1:8080")`] };
+    return {
+      options: {},
+      readable: false,
+      problems: [
+        `${label}: the top level must be a mapping of option names to values (e.g. "upstream: http://127.0.0.1:8080")`,
+      ],
+    };
   }
   const options: RawOptions = {};
   const problems: string[] = [];
@@ -96,7 +115,9 @@ export function readConfigFile(file: string, origin = 'config file'): SourceRead
     const flag = findFlag(key);
     if (!flag || flag.inFile === false) {
       const why = flag ? 'a config file cannot name another config file' : 'no such option';
-      problems.push(`unknown key "${key}" in ${file}: ${why}; remove it or correct the name${suggest(key.replace(/^-+/, ''), fileKeys)}`);
+      problems.push(
+        `unknown key "${key}" in ${file}: ${why}; remove it or correct the name${suggest(key.replace(/^-+/, ''), fileKeys)}`,
+      );
       continue;
     }
     if (value === null || value === undefined) continue;
@@ -106,7 +127,10 @@ export function readConfigFile(file: string, origin = 'config file'): SourceRead
 }
 
 /** A `.json` file is held to strict JSON (YAML would quietly accept a trailing comma); anything else is YAML 1.2. */
-function parseConfigText(text: string, file: string): { ok: true; data: unknown } | { ok: false; format: string; error: string } {
+function parseConfigText(
+  text: string,
+  file: string,
+): { ok: true; data: unknown } | { ok: false; format: string; error: string } {
   if (extname(file).toLowerCase() === '.json') {
     try {
       return { ok: true, data: JSON.parse(text) as unknown };
@@ -124,7 +148,11 @@ function parseConfigText(text: string, file: string): { ok: true; data: unknown 
 export function mergeSources(input: ConfigInput): MergedOptions {
   const problems: string[] = [];
   const flags = keepKnown(input.flags, problems, (k) => `unknown option --${k}`);
-  const fallbacks = keepKnown(input.fallbacks ?? {}, problems, (k) => `unknown fallback option "${k}" (a bug in the command supplying it)`);
+  const fallbacks = keepKnown(
+    input.fallbacks ?? {},
+    problems,
+    (k) => `unknown fallback option "${k}" (a bug in the command supplying it)`,
+  );
   const env = readEnvOptions(input.env);
   problems.push(...env.problems);
 
@@ -148,18 +176,34 @@ export function mergeSources(input: ConfigInput): MergedOptions {
   return { values, problems, configFileFailed, ...(configFile ? { configFile } : {}) };
 }
 
-function pickValue(flag: FlagSpec, flags: RawOptions, env: RawOptions, file: RawOptions, fallbacks: RawOptions, configFile: string | undefined): SourcedValue | undefined {
+function pickValue(
+  flag: FlagSpec,
+  flags: RawOptions,
+  env: RawOptions,
+  file: RawOptions,
+  fallbacks: RawOptions,
+  configFile: string | undefined,
+): SourcedValue | undefined {
   const n = flag.name;
   if (flags[n] !== undefined) return { value: flags[n], origin: `--${n}` };
   if (env[n] !== undefined) return { value: env[n], origin: envNameOf(n) };
-  if (file[n] !== undefined && configFile) return { value: file[n], origin: `${n} in ${configFile}`, baseDir: dirname(configFile) };
+  if (file[n] !== undefined && configFile)
+    return { value: file[n], origin: `${n} in ${configFile}`, baseDir: dirname(configFile) };
   if (fallbacks[n] !== undefined) return { value: fallbacks[n], origin: `--${n} (command default)` };
   if (flag.default !== undefined) return { value: flag.default, origin: `--${n} (default)` };
   return undefined;
 }
 
-function pickConfigPath(flags: RawOptions, env: RawOptions, fallbacks: RawOptions): { path: string; origin: string } | undefined {
-  for (const [source, origin] of [[flags, '--config'], [env, envNameOf('config')], [fallbacks, '--config (command default)']] as const) {
+function pickConfigPath(
+  flags: RawOptions,
+  env: RawOptions,
+  fallbacks: RawOptions,
+): { path: string; origin: string } | undefined {
+  for (const [source, origin] of [
+    [flags, '--config'],
+    [env, envNameOf('config')],
+    [fallbacks, '--config (command default)'],
+  ] as const) {
     const v = source['config'];
     if (typeof v === 'string' && v.trim() !== '') return { path: v, origin };
     if (v !== undefined) return undefined; // a non-string is reported by the schema
@@ -172,7 +216,12 @@ function keepKnown(options: RawOptions, problems: string[], describe: (key: stri
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
     if (!findFlag(key)) {
-      problems.push(`${describe(key)}: no such option; see --help${suggest(key, FLAGS.map((f) => f.name))}`);
+      problems.push(
+        `${describe(key)}: no such option; see --help${suggest(
+          key,
+          FLAGS.map((f) => f.name),
+        )}`,
+      );
       continue;
     }
     kept[key] = value;

@@ -18,7 +18,10 @@ export async function startEchoUpstream(host = '127.0.0.1', port = 0): Promise<E
     req.resume();
     req.on('end', () => {
       const body = JSON.stringify({ method: req.method, path: (req.url ?? '').split('?', 1)[0], headers }, null, 2);
-      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
       res.end(`${body}`);
     });
   });

@@ -17,14 +17,22 @@ async function readIn(dir: string, name: string, what: string): Promise<string> 
     return await readFile(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read by this user' : `cannot be read (${code ?? 'error'})`;
-    throw new ConfigError([`${JSON.stringify(path)}: ${why}; ${what} (make the directory with \`mtls-sidecar certs init ${dir}\`)`]);
+    const why =
+      code === 'ENOENT'
+        ? 'does not exist'
+        : code === 'EACCES'
+          ? 'cannot be read by this user'
+          : `cannot be read (${code ?? 'error'})`;
+    throw new ConfigError([
+      `${JSON.stringify(path)}: ${why}; ${what} (make the directory with \`mtls-sidecar certs init ${dir}\`)`,
+    ]);
   }
 }
 
 /** The CA certificate and key of `dir`; refuses (exit 78) when either is missing, unparsable, or they do not match. */
 export async function loadCaDirectory(dirArg: string): Promise<CaDirectory> {
-  if (dirArg.trim() === '') throw new ConfigError(['DIR is required: the directory `mtls-sidecar certs init DIR` wrote']);
+  if (dirArg.trim() === '')
+    throw new ConfigError(['DIR is required: the directory `mtls-sidecar certs init DIR` wrote']);
   const dir = resolve(dirArg);
   const certPem = await readIn(dir, 'ca.crt', 'the CA certificate is needed');
   const keyPem = await readIn(dir, 'ca.key', 'the CA private key is needed to sign');
@@ -41,8 +49,14 @@ export async function loadCaDirectory(dirArg: string): Promise<CaDirectory> {
   } catch {
     throw new ConfigError([`${JSON.stringify(join(dir, 'ca.key'))}: is not a PEM private key`]);
   }
-  if (!matches) throw new ConfigError([`${JSON.stringify(join(dir, 'ca.key'))}: does not belong to ca.crt (the public keys differ)`]);
-  if (!cert.ca) throw new ConfigError([`${JSON.stringify(join(dir, 'ca.crt'))}: is not a CA certificate (basicConstraints CA:TRUE)`]);
+  if (!matches)
+    throw new ConfigError([
+      `${JSON.stringify(join(dir, 'ca.key'))}: does not belong to ca.crt (the public keys differ)`,
+    ]);
+  if (!cert.ca)
+    throw new ConfigError([
+      `${JSON.stringify(join(dir, 'ca.crt'))}: is not a CA certificate (basicConstraints CA:TRUE)`,
+    ]);
   return { dir, certPem, keyPem, cert };
 }
 

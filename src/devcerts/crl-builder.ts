@@ -1,4 +1,5 @@
-// Builds and reads the CRL that `certs revoke` and `certs crl` maintain: entries kept, crlNumber increasing, signed by the CA (pkijs).
+// Builds and reads the CRL that `certs revoke` and `certs crl` maintain: entries kept, crlNumber increasing, signed by
+// the CA (pkijs).
 import { createPrivateKey, webcrypto, type KeyObject } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
@@ -56,12 +57,16 @@ export function integerHex(value: asn1js.Integer): string {
 /** Reads the entries and crlNumber of a CRL this module wrote (or any v2 CRL); a missing number reads as 0. */
 export function readCrlState(der: Buffer): CrlState {
   const crl = pkijs.CertificateRevocationList.fromBER(bytesOf(der));
-  const entries = (crl.revokedCertificates ?? []).map((r) => ({ serialHex: integerHex(r.userCertificate), revocationDate: r.revocationDate.value }));
+  const entries = (crl.revokedCertificates ?? []).map((r) => ({
+    serialHex: integerHex(r.userCertificate),
+    revocationDate: r.revocationDate.value,
+  }));
   const numberExt = crl.crlExtensions?.extensions.find((e) => e.extnID === OID_CRL_NUMBER);
   let crlNumber = 0n;
   if (numberExt) {
     const parsed = asn1js.fromBER(numberExt.extnValue.valueBlock.valueHexView);
-    if (parsed.offset === -1 || !(parsed.result instanceof asn1js.Integer)) throw new Error('has a CRL Number extension that is not an INTEGER');
+    if (parsed.offset === -1 || !(parsed.result instanceof asn1js.Integer))
+      throw new Error('has a CRL Number extension that is not an INTEGER');
     crlNumber = parsed.result.toBigInt();
   }
   return { crlNumber, entries };
@@ -83,8 +88,12 @@ function authorityKeyId(ca: pkijs.Certificate): pkijs.Extension[] {
   if (!ski) return [];
   const keyId = asn1js.fromBER(ski.extnValue.valueBlock.valueHexView).result;
   if (!(keyId instanceof asn1js.OctetString)) return [];
-  const aki = new pkijs.AuthorityKeyIdentifier({ keyIdentifier: new asn1js.OctetString({ valueHex: keyId.valueBlock.valueHexView }) });
-  return [new pkijs.Extension({ extnID: OID_AUTHORITY_KEY_ID, critical: false, extnValue: aki.toSchema().toBER(false) })];
+  const aki = new pkijs.AuthorityKeyIdentifier({
+    keyIdentifier: new asn1js.OctetString({ valueHex: keyId.valueBlock.valueHexView }),
+  });
+  return [
+    new pkijs.Extension({ extnID: OID_AUTHORITY_KEY_ID, critical: false, extnValue: aki.toSchema().toBER(false) }),
+  ];
 }
 
 /**
@@ -105,10 +114,18 @@ export async function buildCrl(input: CrlInput): Promise<Buffer> {
   crl.nextUpdate = timeOf(new Date(input.now.getTime() + input.days * DAY_MS));
   if (input.entries.length > 0) {
     crl.revokedCertificates = input.entries.map(
-      (e) => new pkijs.RevokedCertificate({ userCertificate: new asn1js.Integer({ valueHex: bytesOf(Buffer.from(e.serialHex, 'hex')) }), revocationDate: timeOf(e.revocationDate) }),
+      (e) =>
+        new pkijs.RevokedCertificate({
+          userCertificate: new asn1js.Integer({ valueHex: bytesOf(Buffer.from(e.serialHex, 'hex')) }),
+          revocationDate: timeOf(e.revocationDate),
+        }),
     );
   }
-  const crlNumber = new pkijs.Extension({ extnID: OID_CRL_NUMBER, critical: false, extnValue: asn1js.Integer.fromBigInt(input.crlNumber).toBER(false) });
+  const crlNumber = new pkijs.Extension({
+    extnID: OID_CRL_NUMBER,
+    critical: false,
+    extnValue: asn1js.Integer.fromBigInt(input.crlNumber).toBER(false),
+  });
   crl.crlExtensions = new pkijs.Extensions({ extensions: [...authorityKeyId(ca), crlNumber] });
   await crl.sign(key as unknown as CryptoKey, algorithm.hash);
   return Buffer.from(crl.toSchema(true).toBER(false));

@@ -104,12 +104,7 @@ export function issuerFromPem(certPem: string, keyPem: string): Issuer {
   return { cert: pki.certificateFromPem(certPem), key: pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey };
 }
 
-function signLeaf(
-  issuer: Issuer,
-  subject: forge.pki.CertificateField[],
-  extensions: object[],
-  now: Date,
-): CertAndKey {
+function signLeaf(issuer: Issuer, subject: forge.pki.CertificateField[], extensions: object[], now: Date): CertAndKey {
   const key = generateRsaKeyPair();
   const cert = pki.createCertificate();
   cert.publicKey = key.publicKey;
@@ -186,7 +181,10 @@ export function generateClientCert(issuer: Issuer, client: ClientSpec, now: Date
     { name: 'keyUsage', digitalSignature: true, critical: true },
     { name: 'extKeyUsage', clientAuth: true },
   ];
-  const altNames = [...client.uris.map((value) => ({ type: 6, value })), ...(client.dns ?? []).map((value) => ({ type: 2, value }))];
+  const altNames = [
+    ...client.uris.map((value) => ({ type: 6, value })),
+    ...(client.dns ?? []).map((value) => ({ type: 2, value })),
+  ];
   if (altNames.length > 0) extensions.push({ name: 'subjectAltName', altNames });
   return signLeaf(
     issuer,

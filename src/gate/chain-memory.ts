@@ -1,4 +1,5 @@
-// Remembers, per leaf, the chains OpenSSL verified in full handshakes: a resumed session's ticket keeps only the leaf, so resumption is judged on these.
+// Remembers, per leaf, the chains OpenSSL verified in full handshakes: a resumed session's ticket keeps only the leaf,
+// so resumption is judged on these.
 import type { X509Certificate } from 'node:crypto';
 
 /** Leaves remembered (least recently used dropped first); a dropped leaf's sessions must handshake again. */
@@ -51,7 +52,11 @@ export function createChainMemory(): ChainMemory {
       leaves.set(leafFingerprint, entry);
       if (entry.chains.has(key)) return;
       if (entry.chains.size >= MAX_CHAINS_PER_LEAF) entry.overflow = true;
-      else entry.chains.set(key, chain.map((cert, i) => (i === 0 ? cert : intern(cert))));
+      else
+        entry.chains.set(
+          key,
+          chain.map((cert, i) => (i === 0 ? cert : intern(cert))),
+        );
       generations += 1;
       entry.generation = generations;
     },

@@ -70,7 +70,8 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     observeRemainingLifetime(verdict.identity);
   };
 
-  // Full handshake verdicts are cached by the presented chain; resumed ones by the leaf and the chains remembered for it.
+  // Full handshake verdicts are cached by the presented chain; resumed ones by the leaf and the chains remembered for
+  // it.
   const chainMemory = createChainMemory();
   let memoryCas: readonly X509Certificate[] | null = null;
   let memoryTrust = '';
@@ -97,7 +98,12 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   /** The peer's chain as judgeChain reads it; a chain that is too long is refused before any of it is parsed. */
-  const presentedOf = (socket: TLSSocket, peer: PeerChain | null, resumed: boolean, remembered: X509Certificate[][] | null): PresentedChain | null => {
+  const presentedOf = (
+    socket: TLSSocket,
+    peer: PeerChain | null,
+    resumed: boolean,
+    remembered: X509Certificate[][] | null,
+  ): PresentedChain | null => {
     if (peer === null) return null;
     const verifyError = socket.authorized === true ? null : String(socket.authorizationError ?? '');
     const certs = peer.tooLong ? [] : peer.certs.map((c) => new X509Certificate(c.raw));
@@ -117,14 +123,20 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     const resumed = socket.isSessionReused();
     const leafFingerprint = peer.certs[0]!.fingerprint256;
     const memory = resumed ? chainMemory.recall(leafFingerprint) : null;
-    const key = resumed ? `resumed:${leafFingerprint}:${memory?.tag ?? chainKeyOf(peer.certs)}` : chainKeyOf(peer.certs);
+    const key = resumed
+      ? `resumed:${leafFingerprint}:${memory?.tag ?? chainKeyOf(peer.certs)}`
+      : chainKeyOf(peer.certs);
     const cached = verdicts.get(key, snapshot.version);
     if (cached !== undefined) {
       if (!resumed) chainMemory.remember(leafFingerprint, cached.chains[0]!);
       admit(socket, cached, snapshot.version);
       return;
     }
-    const judgement = judgeChain(presentedOf(socket, peer, resumed, memory?.chains ?? null), snapshot.material, Date.now());
+    const judgement = judgeChain(
+      presentedOf(socket, peer, resumed, memory?.chains ?? null),
+      snapshot.material,
+      Date.now(),
+    );
     if (!resumed && judgement.built !== undefined) chainMemory.remember(leafFingerprint, judgement.built);
     if (!judgement.admitted) {
       if (judgement.fullHandshakeNeeded === true) forceFullHandshakes();
@@ -132,7 +144,11 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       return;
     }
     const { identity, chains } = judgement;
-    const verdict: ChainVerdict = { identity, identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }), chains };
+    const verdict: ChainVerdict = {
+      identity,
+      identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }),
+      chains,
+    };
     verdicts.set(key, snapshot.version, verdict);
     admit(socket, verdict, snapshot.version);
   };
@@ -153,7 +169,10 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   const onClientError = (err: Error & { code?: string }, socket: TLSSocket): void => {
     // Node itself destroys a socket whose certificate did not verify when the verdict was not handed to the gate
     // (see keepVerdictsInGate); it then reports only a hang-up, and the verification code says why.
-    const verifyCode = socket.authorizationError === null || socket.authorizationError === undefined ? '' : String(socket.authorizationError);
+    const verifyCode =
+      socket.authorizationError === null || socket.authorizationError === undefined
+        ? ''
+        : String(socket.authorizationError);
     let reason: RejectReason = verifyCode !== '' ? classifyVerifyError(verifyCode, true) : classifyClientError(err);
     let detail = verifyCode || err.code || err.message;
     // TLS 1.2 makes the session ticket inside the handshake; a client certificate too large for one fails it there.

@@ -1,4 +1,5 @@
-// Maps OpenSSL verification codes and TLS client errors to the small, documented set of reason labels (README "Probes and metrics").
+// Maps OpenSSL verification codes and TLS client errors to the small, documented set of reason labels (README "Probes
+// and metrics").
 import type { RejectReason } from '../ops/reject-reasons.js';
 
 const VERIFY_CODE_REASONS: Readonly<Record<string, RejectReason>> = {
@@ -35,7 +36,8 @@ export function classifyClientError(err: { code?: string; message?: string }): R
   }
   if (code === 'ERR_TLS_HANDSHAKE_TIMEOUT') return 'timeout';
   if (/CERTIFICATE_VERIFY_FAILED|certificate verify failed/i.test(code + message)) return 'unknown_ca';
-  if (/EXCESSIVE_MESSAGE_SIZE|CERT_LENGTH_MISMATCH|BAD_CERTIFICATE|CERTIFICATE_TOO_LARGE/i.test(code)) return 'bad_certificate';
+  if (/EXCESSIVE_MESSAGE_SIZE|CERT_LENGTH_MISMATCH|BAD_CERTIFICATE|CERTIFICATE_TOO_LARGE/i.test(code))
+    return 'bad_certificate';
   if (
     /UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE|WRONG_VERSION_NUMBER|VERSION_TOO_LOW|NO_SHARED_CIPHER|HTTP_REQUEST|HTTPS_PROXY_REQUEST|UNKNOWN_PROTOCOL|WRONG_SSL_VERSION|INAPPROPRIATE_FALLBACK|NO_APPLICATION_PROTOCOL|PACKET_LENGTH_TOO_LONG|RECORD_LENGTH_MISMATCH|UNEXPECTED_MESSAGE|BAD_PACKET|NO_SUITABLE/i.test(
       code,

@@ -1,4 +1,5 @@
-// Pure verdicts on presented chains: admitted with an identity, or refused with a reason label and a detail for the log.
+// Pure verdicts on presented chains: admitted with an identity, or refused with a reason label and a detail for the
+// log.
 import type { X509Certificate } from 'node:crypto';
 import { tryComputeIdentity } from '../identity/identity.js';
 import type { Identity } from '../identity/types.js';
@@ -54,24 +55,35 @@ export function explainUnverified(code: string, chain: readonly X509Certificate[
   if (defect) return { reason: defect.kind, detail: defect.detail };
   // Node names every "cannot build a path" code; what it leaves UNSPECIFIED are rules a chain broke (a CA that may
   // not sign certificates is not even linked into the chain Node reports, so it cannot be pointed at here).
-  if (code === 'UNSPECIFIED') return { reason: 'invalid_chain', detail: 'OpenSSL refused the chain for a rule Node does not name (UNSPECIFIED): e.g. a CA without keyCertSign' };
+  if (code === 'UNSPECIFIED')
+    return {
+      reason: 'invalid_chain',
+      detail: 'OpenSSL refused the chain for a rule Node does not name (UNSPECIFIED): e.g. a CA without keyCertSign',
+    };
   return { reason: classifyVerifyError(code, true), detail: code || 'unknown verification error' };
 }
 
 /**
  * Every chain must stand: within the length bound, free of defects, unrevoked, anchored in a loaded CA and unexpired.
- * `built` says the chains were built just now from these same CAs (anchoring by fingerprint suffices); chains remembered
- * from an earlier handshake are anchored by signature, since the CAs may have changed since.
+ * `built` says the chains were built just now from these same CAs (anchoring by fingerprint suffices); chains
+ * remembered from an earlier handshake are anchored by signature, since the CAs may have changed since.
  */
-export function judgeVerifiedChains(chains: readonly X509Certificate[][], trust: ChainTrust, built: boolean, now: number): Refusal | null {
+export function judgeVerifiedChains(
+  chains: readonly X509Certificate[][],
+  trust: ChainTrust,
+  built: boolean,
+  now: number,
+): Refusal | null {
   for (const chain of chains) {
-    if (chain.length > MAX_CHAIN_LENGTH) return { reason: 'chain_too_long', detail: `more than ${MAX_CHAIN_LENGTH} certificates` };
+    if (chain.length > MAX_CHAIN_LENGTH)
+      return { reason: 'chain_too_long', detail: `more than ${MAX_CHAIN_LENGTH} certificates` };
     const defect = findChainDefect(chain);
     if (defect) return { reason: defect.kind, detail: defect.detail };
     if (isChainRevoked(chain, trust.crls)) return { reason: 'revoked', detail: 'listed by a loaded CRL' };
     const anchored = built ? isBuiltChainAnchored(chain, trust.caCerts) : isChainAnchored(chain, trust.caCerts);
     if (!anchored) return { reason: 'unknown_ca', detail: 'issuer no longer trusted' };
-    if (chain.some((cert) => Date.parse(cert.validTo) <= now)) return { reason: 'expired', detail: 'a certificate of the chain expired' };
+    if (chain.some((cert) => Date.parse(cert.validTo) <= now))
+      return { reason: 'expired', detail: 'a certificate of the chain expired' };
   }
   return null;
 }
@@ -96,7 +108,11 @@ function peerSentOf(issuers: readonly X509Certificate[], caCerts: readonly X509C
  * resumed one stands on every chain a full handshake verified for its leaf; a leaf issued by a loaded CA needs none.
  * Without either it is refused: the client's next full handshake gets judged whole.
  */
-function chainsOf(presented: PresentedChain, built: X509Certificate[], caCerts: readonly X509Certificate[]): X509Certificate[][] | null {
+function chainsOf(
+  presented: PresentedChain,
+  built: X509Certificate[],
+  caCerts: readonly X509Certificate[],
+): X509Certificate[][] | null {
   if (!presented.resumed) return [built];
   if (presented.remembered !== null) return presented.remembered;
   if (built.length > 1 && isChainAnchored(built, caCerts)) return [built];
@@ -109,12 +125,18 @@ function chainsOf(presented: PresentedChain, built: X509Certificate[], caCerts: 
  * before a reload (it handshook with the secure context of that moment).
  */
 export function judgeChain(presented: PresentedChain | null, trust: ChainTrust, now: number): ChainJudgement {
-  const noCertificate: ChainJudgement = { admitted: false, reason: 'no_certificate', detail: 'the client sent no certificate' };
+  const noCertificate: ChainJudgement = {
+    admitted: false,
+    reason: 'no_certificate',
+    detail: 'the client sent no certificate',
+  };
   if (presented === null) return noCertificate;
-  if (presented.tooLong) return { admitted: false, reason: 'chain_too_long', detail: `more than ${MAX_CHAIN_LENGTH} certificates` };
+  if (presented.tooLong)
+    return { admitted: false, reason: 'chain_too_long', detail: `more than ${MAX_CHAIN_LENGTH} certificates` };
   const leaf = presented.certs[0];
   if (leaf === undefined) return noCertificate;
-  if (presented.verifyError !== null) return { admitted: false, ...explainUnverified(presented.verifyError, presented.certs) };
+  if (presented.verifyError !== null)
+    return { admitted: false, ...explainUnverified(presented.verifyError, presented.certs) };
   const built = buildSignedChain(leaf, peerSentOf(presented.certs.slice(1), trust.caCerts), trust.caCerts);
   const chains = chainsOf(presented, built, trust.caCerts);
   if (chains === null) {
@@ -124,6 +146,7 @@ export function judgeChain(presented: PresentedChain | null, trust: ChainTrust, 
   const refusal = judgeVerifiedChains(chains, trust, !presented.resumed, now);
   if (refusal !== null) return { admitted: false, ...refusal, built };
   const identity = tryComputeIdentity(chains[0]![0]!);
-  if (identity === null) return { admitted: false, reason: 'bad_certificate', detail: 'certificate could not be parsed', built };
+  if (identity === null)
+    return { admitted: false, reason: 'bad_certificate', detail: 'certificate could not be parsed', built };
   return { admitted: true, identity, chains, built };
 }

@@ -31,7 +31,8 @@ export function readPeerChain(socket: TLSSocket): PeerChain | null {
   for (;;) {
     const next: DetailedPeerCertificate | undefined = node.issuerCertificate;
     // A self-signed root links to itself; any other repeat is a loop.
-    if (next === undefined || next === null || next.raw === undefined || seen.has(next.fingerprint256)) return { certs, tooLong: false };
+    if (next === undefined || next === null || next.raw === undefined || seen.has(next.fingerprint256))
+      return { certs, tooLong: false };
     if (certs.length >= MAX_CHAIN_LENGTH) return { certs, tooLong: true };
     seen.add(next.fingerprint256);
     certs.push(next);

@@ -1,4 +1,5 @@
-// Admitted chains of the current snapshot, so a repeat caller skips re-deriving chain, anchoring, revocation and identity.
+// Admitted chains of the current snapshot, so a repeat caller skips re-deriving chain, anchoring, revocation and
+// identity.
 import type { X509Certificate } from 'node:crypto';
 import type { Identity } from '../identity/types.js';
 

@@ -1,4 +1,5 @@
-// Lets OpenSSL refuse a client without a certificate inside the handshake (so the client gets an alert) while every other verdict stays with the connection gate.
+// Lets OpenSSL refuse a client without a certificate inside the handshake (so the client gets an alert) while every
+// other verdict stays with the connection gate.
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 
 type HandoffSocket = TLSSocket & { _rejectUnauthorized?: boolean };

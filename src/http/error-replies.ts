@@ -1,4 +1,5 @@
-// The fixed error bodies (README "How a request is judged"): never stack traces, upstream error text or policy contents.
+// The fixed error bodies (README "How a request is judged"): never stack traces, upstream error text or policy
+// contents.
 import { STATUS_CODES } from 'node:http';
 
 export interface ErrorReply {
@@ -48,14 +49,20 @@ export function formatRawHttp1Reply(err: ErrorReply): string {
 export const internalError = fixedReply(500, 'internal');
 
 /** Classifies an upstream error (undici, node:http2) into a bounded reason and the reply it gets. */
-export function upstreamFailure(err: { code?: string; statusCode?: number; cause?: unknown }, requestId: string): { reason: string; reply: ErrorReply } {
+export function upstreamFailure(
+  err: { code?: string; statusCode?: number; cause?: unknown },
+  requestId: string,
+): { reason: string; reply: ErrorReply } {
   const code = `${err.code ?? ''} ${(err.cause as { code?: string } | undefined)?.code ?? ''}`;
   if (err.statusCode === 504 || code.includes('TIMEOUT')) {
     return { reason: 'timeout', reply: upstreamTimeout(requestId) };
   }
-  if (code.includes('ECONNREFUSED') || code.includes('ENOENT')) return { reason: 'refused', reply: badGateway(requestId) };
-  if (code.includes('ECONNRESET') || code.includes('UND_ERR_SOCKET')) return { reason: 'reset', reply: badGateway(requestId) };
-  if (code.includes('CERT') || code.includes('TLS') || code.includes('SSL')) return { reason: 'tls', reply: badGateway(requestId) };
+  if (code.includes('ECONNREFUSED') || code.includes('ENOENT'))
+    return { reason: 'refused', reply: badGateway(requestId) };
+  if (code.includes('ECONNRESET') || code.includes('UND_ERR_SOCKET'))
+    return { reason: 'reset', reply: badGateway(requestId) };
+  if (code.includes('CERT') || code.includes('TLS') || code.includes('SSL'))
+    return { reason: 'tls', reply: badGateway(requestId) };
   return { reason: 'other', reply: badGateway(requestId) };
 }
 

@@ -1,4 +1,5 @@
-// gRPC vocabulary for the proxy: which requests are gRPC, the status codes it answers with, and its trailers-only refusals.
+// gRPC vocabulary for the proxy: which requests are gRPC, the status codes it answers with, and its trailers-only
+// refusals.
 import http2, { type ServerHttp2Stream } from 'node:http2';
 
 /** The canonical gRPC status codes the proxy itself produces or reports. */
@@ -65,7 +66,9 @@ export function grpcStatusForReset(code: number): number {
 
 /** grpc-message is percent-encoded (gRPC PROTOCOL-HTTP2): everything outside printable ASCII, and `%` itself. */
 export function encodeGrpcMessage(text: string): string {
-  return Array.from(Buffer.from(text, 'utf8'), (b) => (b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+  return Array.from(Buffer.from(text, 'utf8'), (b) =>
+    b >= 0x20 && b <= 0x7e && b !== 0x25 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`,
+  ).join('');
 }
 
 /** The headers of a trailers-only response carrying `code`. */
@@ -90,7 +93,14 @@ export function respondTrailersOnly(stream: ServerHttp2Stream, code: number, req
   return true;
 }
 
-const TIMEOUT_UNITS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000_001 };
+const TIMEOUT_UNITS: Readonly<Record<string, number>> = {
+  H: 3_600_000,
+  M: 60_000,
+  S: 1000,
+  m: 1,
+  u: 0.001,
+  n: 0.000_001,
+};
 
 /** `grpc-timeout` (1–8 digits and a unit H M S m u n) in milliseconds; undefined when absent or malformed. */
 export function parseGrpcTimeout(value: string | string[] | undefined): number | undefined {

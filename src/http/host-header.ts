@@ -14,7 +14,11 @@ export function forwardedHostOf(headers: IncomingHttpHeaders): string | undefine
 /** An HTTP/2 request whose Host header names another authority than `:authority` is malformed (RFC 9113 §8.3.1). */
 export function hostConflict(headers: IncomingHttpHeaders): boolean {
   const authority = headers[':authority'];
-  return typeof authority === 'string' && headers.host !== undefined && headers.host.toLowerCase() !== authority.toLowerCase();
+  return (
+    typeof authority === 'string' &&
+    headers.host !== undefined &&
+    headers.host.toLowerCase() !== authority.toLowerCase()
+  );
 }
 
 /**

@@ -82,7 +82,16 @@ function foldConnectionKeys(incoming: IncomingHttpHeaders): IncomingHttpHeaders 
  * operator's extra names (`--strip-header`, normalized), removed like the built-in ones.
  */
 /** Headers that decide message framing or routing; only their canonical spelling is ever forwarded. */
-const FRAMING_HEADER_NAMES: ReadonlySet<string> = new Set(['transfer-encoding', 'content-length', 'host', 'connection', 'keep-alive', 'te', 'trailer', 'upgrade']);
+const FRAMING_HEADER_NAMES: ReadonlySet<string> = new Set([
+  'transfer-encoding',
+  'content-length',
+  'host',
+  'connection',
+  'keep-alive',
+  'te',
+  'trailer',
+  'upgrade',
+]);
 
 export function composeUpstreamHeaders(
   incoming: IncomingHttpHeaders,

@@ -23,7 +23,10 @@ export type NormalizedPath =
 
 const HEX = /^[0-9A-Fa-f]{2}$/;
 
-/** Raw path characters the WHATWG URL parser percent-encodes (besides space, `#`, `?` and controls, refused or split off here). */
+/**
+ * Raw path characters the WHATWG URL parser percent-encodes (besides space, `#`, `?` and controls, refused or split
+ * off here).
+ */
 const ENCODED_BY_URL_PARSER = new Set(['"', '<', '>', '`', '{', '}']);
 
 function isUnreserved(code: number): boolean {
@@ -104,9 +107,13 @@ function decodeSegment(raw: string): Segment | string {
  * the URL parser encodes) takes the full path, and so does a `.` opening a segment (`.` and `..` are dot-segments).
  */
 const VERBATIM = new Uint8Array(128);
-for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@/") VERBATIM[ch.charCodeAt(0)] = 1;
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,=:@/")
+  VERBATIM[ch.charCodeAt(0)] = 1;
 
-/** The path part of a target when normalization would return it unchanged (no escapes, dot-segments or `//`), else null. */
+/**
+ * The path part of a target when normalization would return it unchanged (no escapes, dot-segments or `//`), else
+ * null.
+ */
 function verbatimPath(rawPath: string): string | null {
   let previous = 0x2f;
   for (let i = 1; i < rawPath.length; i++) {

@@ -175,8 +175,14 @@ export function readTime(node: DerNode): Date {
   const [mo, d, h, mi, s] = [2, 3, 4, 5, 6].map((i) => Number(parts[i]));
   const ms = Date.UTC(year, (mo as number) - 1, d, h, mi, s);
   const date = new Date(ms);
-  if (Number.isNaN(ms) || date.getUTCMonth() !== (mo as number) - 1 || date.getUTCDate() !== d || (h as number) > 23 ||
-    (mi as number) > 59 || (s as number) > 59) {
+  if (
+    Number.isNaN(ms) ||
+    date.getUTCMonth() !== (mo as number) - 1 ||
+    date.getUTCDate() !== d ||
+    (h as number) > 23 ||
+    (mi as number) > 59 ||
+    (s as number) > 59
+  ) {
     throw new DerError('DER: time out of range');
   }
   return date;

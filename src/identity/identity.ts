@@ -121,7 +121,10 @@ function readExtensions(wrapper: DerNode | undefined): ParsedExtensions {
 
 function pickValues(rdns: DerNameAttribute[][], oid: string): string[] {
   // Non-string values never match an allow rule, so they are left out of the lists rules compare against.
-  return rdns.flat().filter((a) => a.oid === oid && a.isString !== false).map((a) => a.value);
+  return rdns
+    .flat()
+    .filter((a) => a.oid === oid && a.isString !== false)
+    .map((a) => a.value);
 }
 
 /** Identity from a certificate's DER; throws DerError on anything malformed. */

@@ -14,7 +14,8 @@ const USERINFO = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#]*@/;
 
 /** Why a `spiffe:` URI is not a valid SPIFFE ID (a verb phrase: "it …"), or null when it is one. */
 function spiffeIdProblem(uri: string): string | null {
-  if (!uri.startsWith('spiffe://')) return 'does not write its scheme as "spiffe://" (lower case, then the trust domain)';
+  if (!uri.startsWith('spiffe://'))
+    return 'does not write its scheme as "spiffe://" (lower case, then the trust domain)';
   if (uri.length > MAX_SPIFFE_ID) return `is longer than ${MAX_SPIFFE_ID} bytes`;
   const rest = uri.slice('spiffe://'.length);
   const slash = rest.indexOf('/');

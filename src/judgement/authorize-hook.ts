@@ -1,4 +1,5 @@
-// The onRequest hook, a fastify adapter around judgeRequest: request id and context, connection check, 400/403/503 replies, body deadlines.
+// The onRequest hook, a fastify adapter around judgeRequest: request id and context, connection check, 400/403/503
+// replies, body deadlines.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { ChainTrust } from '../gate/judge-chain.js';
 import { callerStandingOf, verifiedConnectionOf } from '../gate/verified-connection.js';
@@ -15,7 +16,9 @@ function expectsContinue(headers: FastifyRequest['raw']['headers']): boolean {
   return headers.expect?.toLowerCase() === '100-continue';
 }
 
-/** The reply of a request the authorize hook has seen (for hooks fastify gives only the request, like onRequestAbort). */
+/**
+ * The reply of a request the authorize hook has seen (for hooks fastify gives only the request, like onRequestAbort).
+ */
 export function replyOf(request: FastifyRequest): FastifyReply | undefined {
   return contextOf(request)?.reply;
 }
@@ -32,7 +35,9 @@ function connectionOf(raw: FastifyRequest['raw']): ReturnType<typeof verifiedCon
   }
 }
 
-/** Fail closed: drops the whole connection without an answer (HTTP/2 sockets may not be touched, only their session). */
+/**
+ * Fail closed: drops the whole connection without an answer (HTTP/2 sockets may not be touched, only their session).
+ */
 function dropConnection(ctx: RequestContext, raw: FastifyRequest['raw']): void {
   const stream = ctx.h2Stream;
   if (stream !== undefined) {
@@ -63,7 +68,10 @@ function admitConnection(request: FastifyRequest, reply: FastifyReply, metrics: 
  * fastify's `frameworkErrors`: a target its router cannot decode (`/%FF`) is answered before any hook runs, by
  * default with a body that echoes the target. Here it gets the same connection check and fixed 400 as any bad path.
  */
-export function createFrameworkErrorHandler(deps: { metrics: Metrics; record(request: FastifyRequest, reply: FastifyReply, status: number): void }) {
+export function createFrameworkErrorHandler(deps: {
+  metrics: Metrics;
+  record(request: FastifyRequest, reply: FastifyReply, status: number): void;
+}) {
   return function onFrameworkError(_err: Error, request: FastifyRequest, reply: FastifyReply): void {
     const ctx = admitConnection(request, reply, deps.metrics);
     if (ctx === null) return;
@@ -106,7 +114,12 @@ const DECISION_LABEL = { bad_request: 'bad_request', revoked: 'deny', deny: 'den
  * A refused HTTP/1.1 request's remaining body is read and dropped for at most --idle-timeout in all (then the
  * connection is cut): a trickled body cannot hold it longer, and one already sent lets pipelined requests through.
  */
-function boundRefusedBody(raw: FastifyRequest['raw'], reply: FastifyReply, transport: Transport, bodyLimits: BodyLimits | undefined): void {
+function boundRefusedBody(
+  raw: FastifyRequest['raw'],
+  reply: FastifyReply,
+  transport: Transport,
+  bodyLimits: BodyLimits | undefined,
+): void {
   if (transport !== 'h1' || bodyLimits === undefined || !hasHttp1Body(raw.headers) || raw.complete) return;
   if (reply.getHeader('connection') === 'close') return;
   limitRequestBody(raw, { idleMs: bodyLimits.idleMs, totalMs: bodyLimits.idleMs });
@@ -143,7 +156,12 @@ export function createAuthorizeHook(deps: AuthorizeDeps) {
     const { requestId, conn, transport } = ctx;
     if (conn === undefined) return;
     const snapshot = store.current;
-    const verdict = judgeRequest(requestHeadOf(raw, transport), callerStandingOf(conn, snapshot), snapshot, isDraining());
+    const verdict = judgeRequest(
+      requestHeadOf(raw, transport),
+      callerStandingOf(conn, snapshot),
+      snapshot,
+      isDraining(),
+    );
     noteVerdict(ctx, verdict);
     metrics.authzDecisions.inc({ decision: DECISION_LABEL[verdict.decision] });
     const http1 = transport === 'h1';
@@ -152,7 +170,11 @@ export function createAuthorizeHook(deps: AuthorizeDeps) {
       // be trusted to be framed as HTTP/1.1.
       if (verdict.decision === 'bad_request' && verdict.unframed) reply.header('connection', 'close');
       boundRefusedBody(raw, reply, transport, bodyLimits);
-      sendErrorReply(reply, verdict.decision === 'bad_request' ? badRequest(requestId) : forbidden(requestId), requestId);
+      sendErrorReply(
+        reply,
+        verdict.decision === 'bad_request' ? badRequest(requestId) : forbidden(requestId),
+        requestId,
+      );
       return;
     }
     if (verdict.draining) {
@@ -164,7 +186,8 @@ export function createAuthorizeHook(deps: AuthorizeDeps) {
     // Admitted: only now is the caller invited to send the body it held back (no upstream hop carries Expect).
     if (expectsContinue(raw.headers)) reply.raw.writeContinue();
     // WebSocket tunnels manage their own lifetime; a request without a body is already complete.
-    if (http1 && bodyLimits !== undefined && hasHttp1Body(raw.headers) && raw.headers.upgrade === undefined) limitRequestBody(raw, bodyLimits);
+    if (http1 && bodyLimits !== undefined && hasHttp1Body(raw.headers) && raw.headers.upgrade === undefined)
+      limitRequestBody(raw, bodyLimits);
     // The path the policy judged is exactly the path forwarded; the query goes through untouched.
     raw.url = verdict.forwardTarget;
     reply.header('x-request-id', requestId);

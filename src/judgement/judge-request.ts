@@ -20,7 +20,11 @@ export interface JudgedSnapshot {
 
 export type RequestVerdict =
   /** A head that cannot be judged safely: the path without its query, for the log. */
-  | { decision: 'bad_request'; path: string; /** Nothing more on this HTTP/1.1 connection can be trusted to be framed. */ unframed: boolean }
+  | {
+      decision: 'bad_request';
+      path: string;
+      /** Nothing more on this HTTP/1.1 connection can be trusted to be framed. */ unframed: boolean;
+    }
   | { decision: 'revoked'; path: string }
   | { decision: 'deny'; path: string; route: string; rule: string | null; refusal: Refusal | undefined }
   /** `forwardTarget` is the judged path and the untouched query; while `draining`, judged but not forwarded. */
@@ -59,7 +63,13 @@ export function judgeRequest(
   const normalized = normalizePath(head.target);
   const http1 = head.transport === 'h1';
   const unframed = http1 && (!isHttp1Line(head.httpVersion) || !chunkedLast(head.headers));
-  if (!normalized.ok || unframed || (http1 && head.headers.host === undefined) || hostConflict(head.headers) || duplicateHost(head.rawHeaders)) {
+  if (
+    !normalized.ok ||
+    unframed ||
+    (http1 && head.headers.host === undefined) ||
+    hostConflict(head.headers) ||
+    duplicateHost(head.rawHeaders)
+  ) {
     return { decision: 'bad_request', path: head.target.split('?', 1)[0] ?? '', unframed };
   }
   const path = normalized.path;

@@ -16,8 +16,14 @@ export interface RequestHead {
   rawHeaders: readonly string[];
 }
 
-/** The head of `raw`, which arrived over `transport` (decided by the listener from the connection, not the request line). */
-export function requestHeadOf(raw: IncomingMessage | Http2ServerRequest, transport: RequestHead['transport']): RequestHead {
+/**
+ * The head of `raw`, which arrived over `transport` (decided by the listener from the connection, not the request
+ * line).
+ */
+export function requestHeadOf(
+  raw: IncomingMessage | Http2ServerRequest,
+  transport: RequestHead['transport'],
+): RequestHead {
   return {
     method: raw.method ?? 'GET',
     target: raw.url ?? '',

@@ -9,7 +9,14 @@ import type { Readiness } from '../ops/readiness.js';
 import { enforcePosture } from '../posture/enforce.js';
 import { buildProxyServer, type ProxyServer } from '../listener/build-server.js';
 import { loadInitialState } from '../state/load-state.js';
-import { digestWatchedFiles, recordMaterialGauges, startReloader, warnStaleCrls, type ReloadResult, type ReloadTrigger } from '../state/reloader.js';
+import {
+  digestWatchedFiles,
+  recordMaterialGauges,
+  startReloader,
+  warnStaleCrls,
+  type ReloadResult,
+  type ReloadTrigger,
+} from '../state/reloader.js';
 import { serverCertUsageProblems } from '../state/server-cert-usage.js';
 import { SnapshotStore } from '../state/snapshot.js';
 import { createDrain } from './drain.js';
@@ -52,7 +59,9 @@ async function listenOrRefuse(proxy: ProxyServer, config: Config): Promise<void>
   } catch (err) {
     await proxy.app.close().catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError([`--listen ${config.listen.host}:${config.listen.port}: cannot listen (${code}); pick a free port or an address of this host`]);
+    throw new ConfigError([
+      `--listen ${config.listen.host}:${config.listen.port}: cannot listen (${code}); pick a free port or an address of this host`,
+    ]);
   }
 }
 
@@ -63,14 +72,17 @@ function loadStore(config: Config, metrics: Metrics, log: Logger, warnedStaleCrl
   recordMaterialGauges(metrics, material);
   warnStaleCrls(material, log, warnedStaleCrls);
   const leaf = material.serverChain[0];
-  for (const problem of leaf ? serverCertUsageProblems(leaf.raw) : []) log.warn({ file: config.cert }, `server certificate: ${problem}`);
+  for (const problem of leaf ? serverCertUsageProblems(leaf.raw) : [])
+    log.warn({ file: config.cert }, `server certificate: ${problem}`);
   return store;
 }
 
 export interface StartProxyOptions {
   log?: Logger;
   metrics?: Metrics;
-  /** Set in --workers processes: the primary has already probed, reported and enforced the posture once for the host. */
+  /**
+   * Set in --workers processes: the primary has already probed, reported and enforced the posture once for the host.
+   */
   postureEnforced?: boolean;
   /** `dev` on its default metrics port: take a free port when that one is in use. */
   metricsFallbackWhenBusy?: boolean;
@@ -90,7 +102,10 @@ export async function startProxy(config: Config, options: StartProxyOptions = {}
   const sockets = trackSockets(proxy.server);
   await listenOrRefuse(proxy, config);
   const address = proxy.server.address() as AddressInfo;
-  log.info({ listen: `${address.address}:${address.port}`, upstream: config.upstream.origin }, 'mtls-sidecar listening');
+  log.info(
+    { listen: `${address.address}:${address.port}`, upstream: config.upstream.origin },
+    'mtls-sidecar listening',
+  );
 
   let ops: OpsEndpoint;
   try {

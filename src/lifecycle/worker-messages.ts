@@ -15,11 +15,15 @@ export type PrimaryMessage =
 /** Worker → primary. */
 export type WorkerMessage =
   /** Listening with material and policy loaded. */
-  | { type: 'mtls-sidecar:ready' }
-  | { type: 'mtls-sidecar:metrics'; id: number; metrics: WorkerMetricsJson };
+  { type: 'mtls-sidecar:ready' } | { type: 'mtls-sidecar:metrics'; id: number; metrics: WorkerMetricsJson };
 
 function hasOurType(value: unknown): value is { type: string } & Record<string, unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string' && (value as { type: string }).type.startsWith(PREFIX);
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { type?: unknown }).type === 'string' &&
+    (value as { type: string }).type.startsWith(PREFIX)
+  );
 }
 
 export function isPrimaryMessage(value: unknown): value is PrimaryMessage {

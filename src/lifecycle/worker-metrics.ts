@@ -47,7 +47,10 @@ export function createClusterMetrics(deps: {
         },
       };
       const timer = setTimeout(() => {
-        deps.log.warn({ workers: [...request.waiting].map((w) => w.process.pid) }, 'workers did not answer a metrics request in time; left out of this scrape');
+        deps.log.warn(
+          { workers: [...request.waiting].map((w) => w.process.pid) },
+          'workers did not answer a metrics request in time; left out of this scrape',
+        );
         request.finish();
       }, timeoutMs);
       pending.set(id, request);

@@ -1,4 +1,5 @@
-// One --workers process: serves the shared TLS listener, answers the primary's metrics requests, reloads and drains on its word.
+// One --workers process: serves the shared TLS listener, answers the primary's metrics requests, reloads and drains on
+// its word.
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { createLogger } from '../ops/logger.js';
@@ -46,7 +47,11 @@ export async function runWorkerProcess(config: Config): Promise<void> {
   // Workers never bind the ops listener (the primary serves it) and never probe the upstream themselves.
   const running = await startProxy({ ...config, metricsListen: null }, { log, metrics, postureEnforced: true });
   sendToPrimary({ type: 'mtls-sidecar:ready' });
-  await serveUntilStopped(servingProxy(running), { graceMs: config.shutdownGraceMs, repeatedSignal: 'ignore', attach: (control) => listenToPrimary(running, control) });
+  await serveUntilStopped(servingProxy(running), {
+    graceMs: config.shutdownGraceMs,
+    repeatedSignal: 'ignore',
+    attach: (control) => listenToPrimary(running, control),
+  });
   log.info('worker stopped');
   await new Promise<void>((resolve) => log.flush(() => resolve()));
 }

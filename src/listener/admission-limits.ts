@@ -1,4 +1,5 @@
-// Connection admission: at most --max-connections open caller connections and --max-handshakes TLS handshakes in progress; more are closed at accept.
+// Connection admission: at most --max-connections open caller connections and --max-handshakes TLS handshakes in
+// progress; more are closed at accept.
 import type { Server as NetServer, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { ConnectionLimits } from '../config/types.js';
@@ -11,7 +12,11 @@ type RefusalReason = (typeof REFUSAL_REASONS)[number];
  * The one number both limits come down to: how many connections may be open now. Handshakes in progress count
  * towards both; a connection whose handshake finished only towards the first.
  */
-export function acceptCeiling(limits: Pick<ConnectionLimits, 'maxConnections' | 'maxHandshakes'>, open: number, handshaking: number): number {
+export function acceptCeiling(
+  limits: Pick<ConnectionLimits, 'maxConnections' | 'maxHandshakes'>,
+  open: number,
+  handshaking: number,
+): number {
   return Math.min(limits.maxConnections, open + Math.max(0, limits.maxHandshakes - handshaking));
 }
 
@@ -22,7 +27,11 @@ export function acceptCeiling(limits: Pick<ConnectionLimits, 'maxConnections' | 
  * stopped accept loop would leave it waiting in the kernel's backlog). The ceiling is recomputed whenever a
  * connection opens, finishes its handshake or closes, so a caller gets in again as soon as load drops.
  */
-export function attachAdmissionLimits(server: NetServer, limits: ConnectionLimits, deps: { metrics: Metrics; log: Logger }): { stop(): void } {
+export function attachAdmissionLimits(
+  server: NetServer,
+  limits: ConnectionLimits,
+  deps: { metrics: Metrics; log: Logger },
+): { stop(): void } {
   let open = 0;
   let secured = 0;
   const apply = (): void => {
@@ -52,7 +61,15 @@ export function attachAdmissionLimits(server: NetServer, limits: ConnectionLimit
     const reason: RefusalReason = open >= limits.maxConnections ? 'max_connections' : 'max_handshakes';
     deps.metrics.connectionsRefused.inc({ reason });
     refusalLog.log(reason, () =>
-      deps.log.warn({ reason, open, handshaking: open - secured, limit: reason === 'max_connections' ? limits.maxConnections : limits.maxHandshakes }, 'connection refused at accept'),
+      deps.log.warn(
+        {
+          reason,
+          open,
+          handshaking: open - secured,
+          limit: reason === 'max_connections' ? limits.maxConnections : limits.maxHandshakes,
+        },
+        'connection refused at accept',
+      ),
     );
   };
 

@@ -1,4 +1,5 @@
-// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, undici forwarding, WebSocket tunnels, fixed error bodies, access log.
+// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, undici forwarding, WebSocket
+// tunnels, fixed error bodies, access log.
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -72,15 +73,23 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     frameworkErrors: onFrameworkError,
     clientErrorHandler: createClientErrorHandler({ metrics: deps.metrics, log: deps.log, limiter: clientErrorLog }),
   });
-  const gate = attachConnectionGate(server, { store: deps.store, metrics: deps.metrics, log: deps.log, forwardCert: config.forwardCert });
+  const gate = attachConnectionGate(server, {
+    store: deps.store,
+    metrics: deps.metrics,
+    log: deps.log,
+    forwardCert: config.forwardCert,
+  });
   const admission = attachAdmissionLimits(server, config.limits, deps);
   const resetBudget = attachResetBudget(server, deps.log);
 
-  app.addHook('onRequest', createAuthorizeHook({
+  app.addHook(
+    'onRequest',
+    createAuthorizeHook({
       ...deps,
       isDraining: deps.isDraining,
       bodyLimits: { idleMs: config.idleTimeoutMs, totalMs: config.requestTimeoutMs },
-    }));
+    }),
+  );
   app.addHook('onRequest', createResetStreamGuard(record)); // HTTP/2: a stream reset in the same flight starts nothing
   registerGrpcForwarding(app, upstream, config, { outcomes, log: deps.log }); // after authorization: only allowed gRPC calls reach it
   app.addHook('onResponse', (request, reply, done) => {

@@ -1,6 +1,12 @@
-// The TLS listener: one server speaking HTTP/2 and HTTP/1.1 (ALPN), with the HTTP/1.1 timeouts kept, fixed answers to unparsable HTTP/1.1, and a way to drain both.
+// The TLS listener: one server speaking HTTP/2 and HTTP/1.1 (ALPN), with the HTTP/1.1 timeouts kept, fixed answers to
+// unparsable HTTP/1.1, and a way to drain both.
 import type { IncomingMessage, ServerOptions as Http1ServerOptions, ServerResponse } from 'node:http';
-import http2, { type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import http2, {
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -127,7 +133,10 @@ export function createClientErrorHandler(deps: { metrics: Metrics; log: Logger; 
     if (reply.status !== 408) deps.metrics.authzDecisions.inc({ decision: 'bad_request' });
     const code = err.code ?? 'unknown';
     deps.limiter.log(code, () =>
-      deps.log.warn({ status: reply.status, code, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` }, 'unparsable HTTP/1.1 request refused'),
+      deps.log.warn(
+        { status: reply.status, code, peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}` },
+        'unparsable HTTP/1.1 request refused',
+      ),
     );
     // Requests accepted before the bad bytes (pipelining) are answered first, in order; this answer comes last.
     endAfterAnswers(socket, formatRawHttp1Reply(reply));

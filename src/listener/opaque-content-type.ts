@@ -1,4 +1,5 @@
-// Keeps fastify from judging a request's Content-Type: the proxy never parses bodies, so any value is forwarded as sent.
+// Keeps fastify from judging a request's Content-Type: the proxy never parses bodies, so any value is forwarded as
+// sent.
 //
 // fastify answers a body whose Content-Type it cannot parse (`json`, an empty value) with 415 before any handler runs,
 // and no parser option changes that. So the header is set aside after admission (preParsing, which only forwarded

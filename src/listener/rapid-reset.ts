@@ -1,4 +1,5 @@
-// HTTP/2 rapid reset (CVE-2023-44487): a stream the caller reset starts no upstream work, and a connection that keeps resetting streams is closed with GOAWAY ENHANCE_YOUR_CALM.
+// HTTP/2 rapid reset (CVE-2023-44487): a stream the caller reset starts no upstream work, and a connection that keeps
+// resetting streams is closed with GOAWAY ENHANCE_YOUR_CALM.
 import http2, { type Http2SecureServer, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Logger } from 'pino';
@@ -82,7 +83,12 @@ export function attachResetBudget(server: Http2SecureServer, log: Logger): { sto
         } catch {
           subject = undefined; // the socket is already gone
         }
-        limited.log('rapid_reset', () => log.warn({ subject, burst: RESET_BURST, perSecond: RESETS_PER_SECOND }, 'HTTP/2 connection closed: too many streams reset (GOAWAY ENHANCE_YOUR_CALM)'));
+        limited.log('rapid_reset', () =>
+          log.warn(
+            { subject, burst: RESET_BURST, perSecond: RESETS_PER_SECOND },
+            'HTTP/2 connection closed: too many streams reset (GOAWAY ENHANCE_YOUR_CALM)',
+          ),
+        );
         // With an error, the code goes into the final GOAWAY (the server's own session error handler takes the error).
         session.destroy(new Error('too many streams reset'), NGHTTP2_ENHANCE_YOUR_CALM);
       });

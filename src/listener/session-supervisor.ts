@@ -1,11 +1,14 @@
-// Bounds the life of every HTTP/2 connection whatever state Node's session is in: idle sessions are closed, broken or silent ones lose their TLS socket.
+// Bounds the life of every HTTP/2 connection whatever state Node's session is in: idle sessions are closed, broken or
+// silent ones lose their TLS socket.
 import http2, { type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 
 export interface SessionLimits {
   /** --idle-timeout: no frame for this long and the connection is checked. */
   idleMs: number;
-  /** How long a connection that should end (GOAWAY sent, protocol error, peer gone, liveness ping unanswered) may take. */
+  /**
+   * How long a connection that should end (GOAWAY sent, protocol error, peer gone, liveness ping unanswered) may take.
+   */
   graceMs: number;
 }
 

@@ -20,8 +20,17 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-function reply(res: http.ServerResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void {
-  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) });
+function reply(
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  contentType = 'text/plain; charset=utf-8',
+): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
@@ -77,7 +86,10 @@ export async function startHealthServer(
   deps: { registry: MetricsSource; readiness: Readiness; log: Logger },
   options: { fallbackWhenBusy?: boolean } = {},
 ): Promise<HealthServer> {
-  const server = http.createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, createHandler(deps));
+  const server = http.createServer(
+    { requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 },
+    createHandler(deps),
+  );
   let fellBack = false;
   try {
     try {
@@ -94,7 +106,11 @@ export async function startHealthServer(
     ]);
   }
   const address = server.address() as AddressInfo;
-  if (fellBack) deps.log.warn({ wanted: `${listen.host}:${listen.port}`, metricsListen: `${address.address}:${address.port}` }, 'metrics port in use: took a free one');
+  if (fellBack)
+    deps.log.warn(
+      { wanted: `${listen.host}:${listen.port}`, metricsListen: `${address.address}:${address.port}` },
+      'metrics port in use: took a free one',
+    );
   deps.log.info({ metricsListen: `${address.address}:${address.port}` }, 'metrics and probes listening');
   return {
     host: address.address,

@@ -184,7 +184,10 @@ export function createLogger(level: Config['logLevel'], destination: number | No
 
 // Defence in depth: none of these are ever logged on purpose. Access lines skip it: they are built field by field
 // from a fixed entry type that has no such field.
-const REDACT = { paths: ['authorization', 'cookie', '*.authorization', '*.cookie', 'key', 'cert'], censor: '[redacted]' };
+const REDACT = {
+  paths: ['authorization', 'cookie', '*.authorization', '*.cookie', 'key', 'cert'],
+  censor: '[redacted]',
+};
 
 /** The access-line sink of a logger made by createLogger (batched on a file descriptor), else undefined. */
 export function accessSinkOf(log: Logger): AccessSink | undefined {

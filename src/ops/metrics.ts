@@ -1,4 +1,5 @@
-// Every metric of README "Probes and metrics" on one injected prom-client registry (no globals, so tests and workers never collide).
+// Every metric of README "Probes and metrics" on one injected prom-client registry (no globals, so tests and workers
+// never collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { REJECT_REASONS } from './reject-reasons.js';
 
@@ -48,7 +49,11 @@ function initializeLabels(m: Metrics): void {
  * prom-client's default gauges that end in `_total`, which Prometheus reserves for counters (`promtool check metrics`
  * fails on them). Each is the sum over the labelled gauge of the same name without `_total`, which stays.
  */
-const GAUGES_NAMED_LIKE_COUNTERS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+const GAUGES_NAMED_LIKE_COUNTERS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
@@ -59,20 +64,45 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registers = [registry];
   const metrics: Metrics = {
     registry,
-    requests: new Counter({ name: `${PREFIX}requests_total`, help: 'Requests answered, by method and status code', labelNames: ['method', 'code'], registers }),
+    requests: new Counter({
+      name: `${PREFIX}requests_total`,
+      help: 'Requests answered, by method and status code',
+      labelNames: ['method', 'code'],
+      registers,
+    }),
     requestDuration: new Histogram({
       name: `${PREFIX}request_duration_seconds`,
       help: 'Time from request start to response end',
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    handshakeFailures: new Counter({ name: `${PREFIX}tls_handshake_failures_total`, help: 'Rejected TLS connections, by reason', labelNames: ['reason'], registers }),
-    authzDecisions: new Counter({ name: `${PREFIX}authz_decisions_total`, help: 'Authorization decisions (allow, deny, bad_request, no_identity)', labelNames: ['decision'], registers }),
-    upstreamErrors: new Counter({ name: `${PREFIX}upstream_errors_total`, help: 'Upstream failures (timeout, refused, reset, other)', labelNames: ['reason'], registers }),
+    handshakeFailures: new Counter({
+      name: `${PREFIX}tls_handshake_failures_total`,
+      help: 'Rejected TLS connections, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    authzDecisions: new Counter({
+      name: `${PREFIX}authz_decisions_total`,
+      help: 'Authorization decisions (allow, deny, bad_request, no_identity)',
+      labelNames: ['decision'],
+      registers,
+    }),
+    upstreamErrors: new Counter({
+      name: `${PREFIX}upstream_errors_total`,
+      help: 'Upstream failures (timeout, refused, reset, other)',
+      labelNames: ['reason'],
+      registers,
+    }),
     // With --workers the primary aggregates every worker's registry: connections add up, while expiry times
     // and findings are facts about shared files and the host, so summing them would be meaningless (the
     // earliest expiry is the one an operator must act on).
-    activeConnections: new Gauge({ name: `${PREFIX}active_connections`, help: 'Open verified TLS connections', registers, aggregator: 'sum' }),
+    activeConnections: new Gauge({
+      name: `${PREFIX}active_connections`,
+      help: 'Open verified TLS connections',
+      registers,
+      aggregator: 'sum',
+    }),
     connectionsRefused: new Counter({
       name: `${PREFIX}connections_refused_total`,
       help: 'Caller connections closed at accept, before TLS, by the limit that was reached',
@@ -86,9 +116,26 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       registers,
       aggregator: 'min',
     }),
-    reloads: new Counter({ name: `${PREFIX}reloads_total`, help: 'Material and policy reloads, by result', labelNames: ['result'], registers }),
-    postureFinding: new Gauge({ name: `${PREFIX}posture_finding`, help: 'Posture findings at start (1 = present)', labelNames: ['id', 'severity'], registers, aggregator: 'max' }),
-    crlNextUpdate: new Gauge({ name: `${PREFIX}crl_next_update_seconds`, help: 'nextUpdate (unix seconds) of each loaded CRL', labelNames: ['issuer'], registers, aggregator: 'min' }),
+    reloads: new Counter({
+      name: `${PREFIX}reloads_total`,
+      help: 'Material and policy reloads, by result',
+      labelNames: ['result'],
+      registers,
+    }),
+    postureFinding: new Gauge({
+      name: `${PREFIX}posture_finding`,
+      help: 'Posture findings at start (1 = present)',
+      labelNames: ['id', 'severity'],
+      registers,
+      aggregator: 'max',
+    }),
+    crlNextUpdate: new Gauge({
+      name: `${PREFIX}crl_next_update_seconds`,
+      help: 'nextUpdate (unix seconds) of each loaded CRL',
+      labelNames: ['issuer'],
+      registers,
+      aggregator: 'min',
+    }),
     clientCertRemaining: new Histogram({
       name: `${PREFIX}client_certificate_remaining_seconds`,
       help: "Remaining lifetime of callers' certificates at handshake",

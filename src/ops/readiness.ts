@@ -1,4 +1,5 @@
-// Readiness: not draining, serving (listener up, or every worker ready), and an upstream that answered a recent TCP connect.
+// Readiness: not draining, serving (listener up, or every worker ready), and an upstream that answered a recent TCP
+// connect.
 import net from 'node:net';
 import type { Logger } from 'pino';
 import type { Upstream } from '../config/types.js';
@@ -12,7 +13,10 @@ export interface UpstreamProbe {
 /** One TCP (or unix socket) connect to the upstream; resolves true when it is accepted within `timeoutMs`. */
 export function connectUpstream(upstream: Upstream, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = upstream.kind === 'unix' ? net.connect({ path: upstream.socketPath }) : net.connect({ host: upstream.host, port: upstream.port });
+    const socket =
+      upstream.kind === 'unix'
+        ? net.connect({ path: upstream.socketPath })
+        : net.connect({ host: upstream.host, port: upstream.port });
     const finish = (ok: boolean): void => {
       clearTimeout(timer);
       socket.destroy();
@@ -28,7 +32,11 @@ export function connectUpstream(upstream: Upstream, timeoutMs: number): Promise<
  * Checks the upstream in the background every `intervalMs` and caches the answer, so probes (and anyone
  * hammering /readyz) never cause connects of their own.
  */
-export function startUpstreamProbe(upstream: Upstream, log: Logger, options: { intervalMs?: number; timeoutMs?: number } = {}): UpstreamProbe {
+export function startUpstreamProbe(
+  upstream: Upstream,
+  log: Logger,
+  options: { intervalMs?: number; timeoutMs?: number } = {},
+): UpstreamProbe {
   const intervalMs = options.intervalMs ?? 2000;
   const timeoutMs = options.timeoutMs ?? Math.min(1000, intervalMs);
   let reachable = false;

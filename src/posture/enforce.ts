@@ -38,7 +38,10 @@ export function describePostureInputs(config: Pick<Config, 'cert' | 'key' | 'ups
 }
 
 /** Probes and evaluates the posture for `config`; no logging, never throws for an unreadable file. */
-export function assessPosture(config: Pick<Config, 'cert' | 'key' | 'upstream'>, probeOptions: ProbeOptions = {}): Finding[] {
+export function assessPosture(
+  config: Pick<Config, 'cert' | 'key' | 'upstream'>,
+  probeOptions: ProbeOptions = {},
+): Finding[] {
   return evaluatePosture(probePosture(describePostureInputs(config), probeOptions));
 }
 
@@ -69,7 +72,11 @@ export function reportFindings(findings: readonly Finding[], deps: { log: Logger
  * The start-up posture gate: probes, logs and exports every finding, then throws ConfigError (exit 78)
  * listing the critical findings with their fixes unless `config.allowInsecurePosture`. Returns the findings.
  */
-export function enforcePosture(config: Config, deps: { log: Logger; metrics: Metrics }, probeOptions: ProbeOptions = {}): Finding[] {
+export function enforcePosture(
+  config: Config,
+  deps: { log: Logger; metrics: Metrics },
+  probeOptions: ProbeOptions = {},
+): Finding[] {
   const findings = assessPosture(config, probeOptions);
   reportFindings(findings, deps);
   const refusal = describePostureRefusal(findings);

@@ -19,13 +19,17 @@ function evaluateNamespaces(facts: PostureFacts): Finding[] {
     findings.push({
       id: 'host-pid-namespace',
       severity: 'warn',
-      message: "the proxy shares the host's PID namespace (its pid namespace is the kernel's initial one): it sees every host process and their command lines, and can signal those of its uid",
+      message:
+        "the proxy shares the host's PID namespace (its pid namespace is the kernel's initial one): it sees every host process and their command lines, and can signal those of its uid",
       remediation: 'Kubernetes: remove hostPID: true; compose: remove pid: host',
     });
   }
-  const hostNetEvidence = facts.hostNamespaces.net === true
-    ? "its network namespace is the kernel's initial one"
-    : facts.hostInterfaces.length > 0 ? `host interfaces are visible: ${list(facts.hostInterfaces)}` : null;
+  const hostNetEvidence =
+    facts.hostNamespaces.net === true
+      ? "its network namespace is the kernel's initial one"
+      : facts.hostInterfaces.length > 0
+        ? `host interfaces are visible: ${list(facts.hostInterfaces)}`
+        : null;
   if (hostNetEvidence !== null) {
     findings.push({
       id: 'host-network-namespace',
@@ -52,7 +56,8 @@ function evaluateHostMounts(facts: PostureFacts): Finding[] {
       id: 'host-proc-mounted',
       severity: 'critical',
       message: `a proc filesystem is mounted besides /proc at ${list(facts.hostProcMounts)}: the host's /proc exposes every process's environment, memory maps and root directory (/proc/PID/root) to escape through`,
-      remediation: 'remove the mount: Kubernetes: drop the hostPath volume of /proc; compose: remove "- /proc:…" from volumes',
+      remediation:
+        'remove the mount: Kubernetes: drop the hostPath volume of /proc; compose: remove "- /proc:…" from volumes',
     });
   }
   if (facts.hostFilesystemMounts.length > 0) {
@@ -60,16 +65,20 @@ function evaluateHostMounts(facts: PostureFacts): Finding[] {
       id: 'host-filesystem-mounted',
       severity: 'critical',
       message: `the host's filesystem is mounted: ${list(facts.hostFilesystemMounts)}`,
-      remediation: 'remove the mount: Kubernetes: no hostPath volumes (mount Secrets and emptyDir instead); compose: bind only the certificate directory, read_only',
+      remediation:
+        'remove the mount: Kubernetes: no hostPath volumes (mount Secrets and emptyDir instead); compose: bind only the certificate directory, read_only',
     });
   }
-  const unreachable = facts.socketMounts.filter((s) => !s.writable && !facts.runtimeSockets.includes(s.path)).map((s) => s.path);
+  const unreachable = facts.socketMounts
+    .filter((s) => !s.writable && !facts.runtimeSockets.includes(s.path))
+    .map((s) => s.path);
   if (unreachable.length > 0) {
     findings.push({
       id: 'runtime-socket-mounted',
       severity: 'warn',
       message: `a container-runtime socket is mounted, though this uid cannot connect to it now: ${list(unreachable)}; a change of owner, mode or group on the host makes it a way out`,
-      remediation: 'remove the socket mount: Kubernetes: drop the hostPath volume and its volumeMounts entry; compose: remove "- /var/run/docker.sock:…" from volumes',
+      remediation:
+        'remove the socket mount: Kubernetes: drop the hostPath volume and its volumeMounts entry; compose: remove "- /var/run/docker.sock:…" from volumes',
     });
   }
   return findings;
@@ -82,9 +91,10 @@ function evaluateKernelAccess(facts: PostureFacts): Finding[] {
     findings.push({
       id: 'host-devices',
       severity: openable.length > 0 ? 'critical' : 'warn',
-      message: openable.length > 0
-        ? `host devices are in /dev and this process can open disk or memory devices among them: ${list(openable)}`
-        : `host devices are in /dev beyond the runtime's default set (as in a privileged container): ${list(exposed)}`,
+      message:
+        openable.length > 0
+          ? `host devices are in /dev and this process can open disk or memory devices among them: ${list(openable)}`
+          : `host devices are in /dev beyond the runtime's default set (as in a privileged container): ${list(exposed)}`,
       remediation: `${FIX_PRIVILEGED} entries`,
     });
   }
@@ -93,9 +103,10 @@ function evaluateKernelAccess(facts: PostureFacts): Finding[] {
     findings.push({
       id: 'kernel-interfaces-writable',
       severity: writableFiles.length > 0 ? 'critical' : 'warn',
-      message: writableFiles.length > 0
-        ? `this process can write kernel files that run commands as root on the host: ${list(writableFiles)}`
-        : `kernel interfaces are mounted writable (as in a privileged container), guarded only by file permissions: ${list(writableMounts)}`,
+      message:
+        writableFiles.length > 0
+          ? `this process can write kernel files that run commands as root on the host: ${list(writableFiles)}`
+          : `kernel interfaces are mounted writable (as in a privileged container), guarded only by file permissions: ${list(writableMounts)}`,
       remediation: `${FIX_PRIVILEGED}; never mount /sys or cgroups read-write`,
     });
   }
@@ -105,12 +116,15 @@ function evaluateKernelAccess(facts: PostureFacts): Finding[] {
 /** Host-exposure findings; outside a container only the one note that nothing is contained. */
 export function evaluateHostExposure(facts: PostureFacts): Finding[] {
   if (isUncontained(facts)) {
-    return [{
-      id: 'not-in-container',
-      severity: 'info',
-      message: "the proxy runs in the host's own mount namespace, not in a container: host namespaces, devices and kernel interfaces are shared by design",
-      remediation: 'run it in a container with the settings of deploy/kubernetes or deploy/compose',
-    }];
+    return [
+      {
+        id: 'not-in-container',
+        severity: 'info',
+        message:
+          "the proxy runs in the host's own mount namespace, not in a container: host namespaces, devices and kernel interfaces are shared by design",
+        remediation: 'run it in a container with the settings of deploy/kubernetes or deploy/compose',
+      },
+    ];
   }
   return [...evaluateNamespaces(facts), ...evaluateHostMounts(facts), ...evaluateKernelAccess(facts)];
 }

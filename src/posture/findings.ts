@@ -7,8 +7,10 @@ import type { Finding, Severity } from './types.js';
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warn: 1, info: 2 };
 
 const FIX_USER = 'Kubernetes: securityContext.runAsNonRoot: true, runAsUser: 10001; compose: user: "10001:10001"';
-const FIX_CAPS = 'Kubernetes: securityContext.capabilities.drop: [ALL]; compose: cap_drop: [ALL] (and no cap_add, no privileged: true)';
-const FIX_NO_NEW_PRIVS = 'Kubernetes: securityContext.allowPrivilegeEscalation: false; compose: security_opt: [no-new-privileges:true]';
+const FIX_CAPS =
+  'Kubernetes: securityContext.capabilities.drop: [ALL]; compose: cap_drop: [ALL] (and no cap_add, no privileged: true)';
+const FIX_NO_NEW_PRIVS =
+  'Kubernetes: securityContext.allowPrivilegeEscalation: false; compose: security_opt: [no-new-privileges:true]';
 
 function list(items: readonly string[]): string {
   return items.join(', ');
@@ -73,13 +75,16 @@ function evaluateCapabilities(facts: PostureFacts): Finding[] {
 
 function evaluateContainment(facts: PostureFacts): Finding[] {
   const findings: Finding[] = [];
-  const sockets = [...new Set([...facts.runtimeSockets, ...facts.socketMounts.filter((s) => s.writable).map((s) => s.path)])];
+  const sockets = [
+    ...new Set([...facts.runtimeSockets, ...facts.socketMounts.filter((s) => s.writable).map((s) => s.path)]),
+  ];
   if (sockets.length > 0) {
     findings.push({
       id: 'runtime-socket',
       severity: 'critical',
       message: `a container-runtime socket is reachable, which grants control of the host: ${list(sockets)}`,
-      remediation: 'remove the socket mount: Kubernetes: drop the hostPath volume and its volumeMounts entry; compose: remove "- /var/run/docker.sock:…" from volumes',
+      remediation:
+        'remove the socket mount: Kubernetes: drop the hostPath volume and its volumeMounts entry; compose: remove "- /var/run/docker.sock:…" from volumes',
     });
   }
   if (facts.rootReadOnly === false) {
@@ -103,7 +108,8 @@ function evaluateContainment(facts: PostureFacts): Finding[] {
       id: 'seccomp-off',
       severity: 'warn',
       message: 'no seccomp filter is applied',
-      remediation: 'Kubernetes: securityContext.seccompProfile.type: RuntimeDefault; compose: do not set security_opt: [seccomp:unconfined]',
+      remediation:
+        'Kubernetes: securityContext.seccompProfile.type: RuntimeDefault; compose: do not set security_opt: [seccomp:unconfined]',
     });
   }
   if (facts.serviceAccountToken !== null) {
@@ -132,7 +138,8 @@ function evaluateMaterial(facts: PostureFacts): Finding[] {
       id: 'example-certificate',
       severity: 'warn',
       message: 'the server certificate is the shipped example from certs-example/, whose private key is public',
-      remediation: 'create your own certificates (mtls-sidecar certs init DIR, or your CA) and point --cert/--key at them',
+      remediation:
+        'create your own certificates (mtls-sidecar certs init DIR, or your CA) and point --cert/--key at them',
     });
   }
   if (facts.plainHttpUpstream !== null) {
@@ -140,7 +147,8 @@ function evaluateMaterial(facts: PostureFacts): Finding[] {
       id: 'plaintext-upstream',
       severity: 'warn',
       message: `the upstream ${facts.plainHttpUpstream} is plain HTTP on a non-loopback address: anyone who reaches it directly can forge identity headers`,
-      remediation: 'keep the upstream on an internal network with no published port (compose: networks: {internal: true}), or use a unix: socket or an https:// upstream',
+      remediation:
+        'keep the upstream on an internal network with no published port (compose: networks: {internal: true}), or use a unix: socket or an https:// upstream',
     });
   }
   if (facts.unreadable.length > 0) {

@@ -40,7 +40,8 @@ export function parseNetDev(text: string): string[] {
  * the host ends of veth pairs and the devices of CNI plugins. A container's own namespace has lo, eth0 (netN with
  * several networks) and the fallback tunnels the kernel adds to every namespace (tunl0, sit0, …).
  */
-const HOST_INTERFACE = /^(en[opsx]|eno|wl|ww|ib\d|docker|podman|cni|virbr|br-|veth|cali|cilium|flannel|kube-|vxlan|weave|bond|team|ifb)/;
+const HOST_INTERFACE =
+  /^(en[opsx]|eno|wl|ww|ib\d|docker|podman|cni|virbr|br-|veth|cali|cilium|flannel|kube-|vxlan|weave|bond|team|ifb)/;
 
 export function hostInterfaces(names: readonly string[]): string[] {
   return names.filter((name) => HOST_INTERFACE.test(name));
@@ -53,12 +54,36 @@ export function procMountsElsewhere(entries: readonly MountEntry[]): string[] {
     .map((e) => e.mountPoint);
 }
 
-/** Filesystems that live on a disk: one mounted whole (mount root `/`) away from `/` is a host disk in the container. */
-const DISK_FILESYSTEMS = new Set(['ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'bcachefs', 'nilfs2']);
+/**
+ * Filesystems that live on a disk: one mounted whole (mount root `/`) away from `/` is a host disk in the container.
+ */
+const DISK_FILESYSTEMS = new Set([
+  'ext2',
+  'ext3',
+  'ext4',
+  'xfs',
+  'btrfs',
+  'zfs',
+  'f2fs',
+  'jfs',
+  'reiserfs',
+  'bcachefs',
+  'nilfs2',
+]);
 
 /** Host directories whose bind mount hands over the host (CIS Docker Benchmark 5.5). */
 export const SENSITIVE_HOST_DIRECTORIES: readonly string[] = [
-  '/etc', '/boot', '/usr', '/lib', '/root', '/var/lib/docker', '/var/lib/containerd', '/var/lib/containers', '/var/lib/kubelet', '/run', '/var/run',
+  '/etc',
+  '/boot',
+  '/usr',
+  '/lib',
+  '/root',
+  '/var/lib/docker',
+  '/var/lib/containerd',
+  '/var/lib/containers',
+  '/var/lib/kubelet',
+  '/run',
+  '/var/run',
 ];
 
 /**
@@ -66,7 +91,10 @@ export const SENSITIVE_HOST_DIRECTORIES: readonly string[] = [
  * looks like an operating system (`looksLikeOsRoot` checks for etc/ and usr/ under it), or a bind of a sensitive
  * host directory. Returns `MOUNT-POINT (host PATH)` descriptions.
  */
-export function hostFilesystemMounts(entries: readonly MountEntry[], looksLikeOsRoot: (mountPoint: string) => boolean): string[] {
+export function hostFilesystemMounts(
+  entries: readonly MountEntry[],
+  looksLikeOsRoot: (mountPoint: string) => boolean,
+): string[] {
   const found: string[] = [];
   for (const e of entries) {
     if (e.mountPoint === '/' || !DISK_FILESYSTEMS.has(e.fsType)) continue;
@@ -76,11 +104,20 @@ export function hostFilesystemMounts(entries: readonly MountEntry[], looksLikeOs
   return found;
 }
 
-export const RUNTIME_SOCKET_NAMES: readonly string[] = ['docker.sock', 'containerd.sock', 'crio.sock', 'podman.sock', 'dockershim.sock', 'cri-dockerd.sock'];
+export const RUNTIME_SOCKET_NAMES: readonly string[] = [
+  'docker.sock',
+  'containerd.sock',
+  'crio.sock',
+  'podman.sock',
+  'dockershim.sock',
+  'cri-dockerd.sock',
+];
 
 /** Mount points of bind-mounted container-runtime sockets, found by the host path's file name, wherever mounted. */
 export function runtimeSocketMounts(entries: readonly MountEntry[]): string[] {
-  return entries.filter((e) => RUNTIME_SOCKET_NAMES.some((name) => e.root.endsWith(`/${name}`))).map((e) => e.mountPoint);
+  return entries
+    .filter((e) => RUNTIME_SOCKET_NAMES.some((name) => e.root.endsWith(`/${name}`)))
+    .map((e) => e.mountPoint);
 }
 
 /** The mount a path lookup of `path` lands on: the longest mount point that is `path` or a parent of it (last wins). */
@@ -95,14 +132,34 @@ export function mountCovering(entries: readonly MountEntry[], path: string): Mou
 
 /** Kernel interfaces a container runtime mounts read-only; writable here means the runtime did not. */
 export function writableKernelMounts(entries: readonly MountEntry[]): string[] {
-  const paths = ['/sys', '/proc/sys', ...entries.filter((e) => e.fsType === 'cgroup' || e.fsType === 'cgroup2').map((e) => e.mountPoint)];
+  const paths = [
+    '/sys',
+    '/proc/sys',
+    ...entries.filter((e) => e.fsType === 'cgroup' || e.fsType === 'cgroup2').map((e) => e.mountPoint),
+  ];
   return [...new Set(paths)].filter((path) => {
     const mount = mountCovering(entries, path);
-    return mount !== null && mount.mountPoint !== '/' && !mount.mountOptions.includes('ro') && !mount.superOptions.includes('ro');
+    return (
+      mount !== null &&
+      mount.mountPoint !== '/' &&
+      !mount.mountOptions.includes('ro') &&
+      !mount.superOptions.includes('ro')
+    );
   });
 }
 
 /** The device nodes an OCI runtime gives every container (runtime-spec, config-linux.md "Default Devices"). */
-export const DEFAULT_DEVICES: readonly string[] = ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'console', 'ptmx'];
-/** Character devices through which a process reads or writes the host's memory or I/O ports (disks are block devices). */
+export const DEFAULT_DEVICES: readonly string[] = [
+  'null',
+  'zero',
+  'full',
+  'random',
+  'urandom',
+  'tty',
+  'console',
+  'ptmx',
+];
+/**
+ * Character devices through which a process reads or writes the host's memory or I/O ports (disks are block devices).
+ */
 export const HOST_CRITICAL_DEVICE = /^(mem|kmem|port)$/;

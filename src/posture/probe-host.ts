@@ -1,9 +1,19 @@
-// Reads what the host exposes to this process (namespaces, mounts, devices, kernel interfaces); read-only, never throws.
+// Reads what the host exposes to this process (namespaces, mounts, devices, kernel interfaces); read-only, never
+// throws.
 import { accessSync, constants, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  DEFAULT_DEVICES, HOST_CRITICAL_DEVICE, hostFilesystemMounts, hostInterfaces, isInitialNamespace, parseNamespaceLink,
-  parseNetDev, procMountsElsewhere, runtimeSocketMounts, writableKernelMounts, type NamespaceKind,
+  DEFAULT_DEVICES,
+  HOST_CRITICAL_DEVICE,
+  hostFilesystemMounts,
+  hostInterfaces,
+  isInitialNamespace,
+  parseNamespaceLink,
+  parseNetDev,
+  procMountsElsewhere,
+  runtimeSocketMounts,
+  writableKernelMounts,
+  type NamespaceKind,
 } from './host-exposure.js';
 import type { MountEntry } from './mountinfo.js';
 
@@ -62,7 +72,8 @@ function readDevices(fsRoot: string, unreadable: Unreadable): HostExposureFacts[
   for (const name of quietly<string[]>([], dir, unreadable, () => readdirSync(dir))) {
     const path = join(dir, name);
     const stat = quietly(null, path, unreadable, () => lstatSync(path));
-    if (stat === null || !(stat.isBlockDevice() || (stat.isCharacterDevice() && !DEFAULT_DEVICES.includes(name)))) continue;
+    if (stat === null || !(stat.isBlockDevice() || (stat.isCharacterDevice() && !DEFAULT_DEVICES.includes(name))))
+      continue;
     exposed.push(name);
     const hostData = stat.isBlockDevice() || HOST_CRITICAL_DEVICE.test(name);
     if (hostData && (can(path, constants.R_OK) || can(path, constants.W_OK))) openable.push(name);
@@ -74,8 +85,11 @@ function readDevices(fsRoot: string, unreadable: Unreadable): HostExposureFacts[
 function kernelCommandFiles(entries: readonly MountEntry[], procRoot: string, fsRoot: string): string[] {
   const cgroupV1 = entries.filter((e) => e.fsType === 'cgroup').map((e) => join(fsRoot, e.mountPoint, 'release_agent'));
   return [
-    join(procRoot, 'sys/kernel/core_pattern'), join(procRoot, 'sys/kernel/modprobe'), join(procRoot, 'sysrq-trigger'),
-    join(fsRoot, 'sys/kernel/uevent_helper'), ...cgroupV1,
+    join(procRoot, 'sys/kernel/core_pattern'),
+    join(procRoot, 'sys/kernel/modprobe'),
+    join(procRoot, 'sysrq-trigger'),
+    join(fsRoot, 'sys/kernel/uevent_helper'),
+    ...cgroupV1,
   ];
 }
 
@@ -91,10 +105,17 @@ function looksLikeOsRoot(fsRoot: string, mountPoint: string): boolean {
 }
 
 /** Gathers the host-exposure facts from /proc, the mount table and the filesystem. */
-export function probeHostExposure(entries: readonly MountEntry[], opts: { procRoot: string; fsRoot: string }, unreadable: Unreadable): HostExposureFacts {
+export function probeHostExposure(
+  entries: readonly MountEntry[],
+  opts: { procRoot: string; fsRoot: string },
+  unreadable: Unreadable,
+): HostExposureFacts {
   const netDevPath = join(opts.procRoot, 'self/net/dev');
   const interfaces = quietly<string[]>([], netDevPath, unreadable, () => parseNetDev(readFileSync(netDevPath, 'utf8')));
-  const socketMounts = runtimeSocketMounts(entries).map((path) => ({ path, writable: can(join(opts.fsRoot, path), constants.W_OK) }));
+  const socketMounts = runtimeSocketMounts(entries).map((path) => ({
+    path,
+    writable: can(join(opts.fsRoot, path), constants.W_OK),
+  }));
   return {
     hostNamespaces: readNamespaces(opts.procRoot, unreadable),
     hostInterfaces: hostInterfaces(interfaces),
@@ -104,7 +125,9 @@ export function probeHostExposure(entries: readonly MountEntry[], opts: { procRo
     devices: readDevices(opts.fsRoot, unreadable),
     kernel: {
       writableMounts: writableKernelMounts(entries),
-      writableFiles: kernelCommandFiles(entries, opts.procRoot, opts.fsRoot).filter((path) => can(path, constants.W_OK)),
+      writableFiles: kernelCommandFiles(entries, opts.procRoot, opts.fsRoot).filter((path) =>
+        can(path, constants.W_OK),
+      ),
     },
   };
 }

@@ -88,7 +88,13 @@ function parseStatus(text: string): Map<string, string> {
 type StatusFacts = Pick<PostureFacts, 'uid' | 'gid' | 'capEff' | 'capBnd' | 'noNewPrivs' | 'seccompMode'>;
 
 /** Uid/Gid lines hold real, effective, saved and filesystem ids; the effective one is what the kernel checks. */
-function readEffectiveId(fields: Map<string, string>, key: string, fallback: number, source: string, unreadable: Unreadable): number {
+function readEffectiveId(
+  fields: Map<string, string>,
+  key: string,
+  fallback: number,
+  source: string,
+  unreadable: Unreadable,
+): number {
   const id = Number(fields.get(key)?.split(/\s+/)[1]);
   if (Number.isInteger(id)) return id;
   unreadable.push({ what: `${source} ${key}`, error: 'field missing or malformed' });
@@ -102,7 +108,12 @@ function readMask(fields: Map<string, string>, key: string, source: string, unre
   return [];
 }
 
-function readOptionalNumber(fields: Map<string, string>, key: string, source: string, unreadable: Unreadable): number | null {
+function readOptionalNumber(
+  fields: Map<string, string>,
+  key: string,
+  source: string,
+  unreadable: Unreadable,
+): number | null {
   const raw = fields.get(key);
   if (raw !== undefined && /^\d+$/.test(raw)) return Number(raw);
   unreadable.push({ what: `${source} ${key}`, error: raw === undefined ? 'field missing' : 'field malformed' });
@@ -188,7 +199,11 @@ function probeKeyFiles(keyFiles: readonly string[], unreadable: Unreadable): Pos
 }
 
 function normalizeFingerprint(value: string): string {
-  return value.trim().toLowerCase().replace(/^sha256:/, '').replace(/:/g, '');
+  return value
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256:/, '')
+    .replace(/:/g, '');
 }
 
 function isExampleCert(der: Buffer | undefined, examples: string | readonly string[] | undefined): boolean {
@@ -206,7 +221,10 @@ LOOPBACK.addSubnet('::ffff:7f00:0', 104, 'ipv6');
 
 /** Loopback by address or by the reserved name `localhost` (RFC 6761); other names are not resolved. */
 export function isLoopbackHost(host: string): boolean {
-  const bare = host.replace(/^\[(.*)\]$/, '$1').toLowerCase().replace(/\.$/, '');
+  const bare = host
+    .replace(/^\[(.*)\]$/, '$1')
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (bare === 'localhost' || bare.endsWith('.localhost')) return true;
   const family = isIP(bare);
   if (family === 0) return false;

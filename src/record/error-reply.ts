@@ -1,4 +1,5 @@
-// Sends one of the proxy's fixed error replies in a form the caller can read: a gRPC status to a gRPC call, else the JSON body.
+// Sends one of the proxy's fixed error replies in a form the caller can read: a gRPC status to a gRPC call, else the
+// JSON body.
 import http2 from 'node:http2';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorReply } from '../http/error-replies.js';
@@ -22,8 +23,13 @@ export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: 
   // An HTTP/1.1 body not read yet would have to be drained, for as long as the caller cares to trickle it, before
   // the connection could carry another request. The authorize hook bounds that drain (a body already in flight
   // finishes, and requests pipelined behind it are still answered); any other refusal ends the connection instead.
-  if (!overHttp2 && !raw.complete && hasHttp1Body(raw.headers) && !drainBounded.has(raw)) reply.header('connection', 'close');
-  reply.code(err.status).header('content-type', 'application/json; charset=utf-8').header('x-request-id', requestId).send(err.body);
+  if (!overHttp2 && !raw.complete && hasHttp1Body(raw.headers) && !drainBounded.has(raw))
+    reply.header('connection', 'close');
+  reply
+    .code(err.status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('x-request-id', requestId)
+    .send(err.body);
 }
 
 /**

@@ -1,4 +1,5 @@
-// The one place an exchange's outcome is recorded (access line, request metrics, gRPC calls, upstream errors), for every forwarding kind and every refusal.
+// The one place an exchange's outcome is recorded (access line, request metrics, gRPC calls, upstream errors), for
+// every forwarding kind and every refusal.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -27,9 +28,23 @@ export interface OutcomeRecorder {
 }
 
 const CODE_NAMES = [
-  'OK', 'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE',
-  'DATA_LOSS', 'UNAUTHENTICATED',
+  'OK',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
 ] as const;
 
 /** Bounded label: the canonical name of a gRPC code, UNKNOWN for anything outside 0–16 (as gRPC clients read it). */
@@ -49,7 +64,8 @@ function grpcCallsCounter(registry: Registry): Counter<'grpc_code'> {
     labelNames: ['grpc_code'],
     registers: [registry],
   });
-  for (const name of ['OK', 'CANCELLED', 'DEADLINE_EXCEEDED', 'PERMISSION_DENIED', 'INTERNAL', 'UNAVAILABLE']) counter.inc({ grpc_code: name }, 0);
+  for (const name of ['OK', 'CANCELLED', 'DEADLINE_EXCEEDED', 'PERMISSION_DENIED', 'INTERNAL', 'UNAVAILABLE'])
+    counter.inc({ grpc_code: name }, 0);
   return counter;
 }
 

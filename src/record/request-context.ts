@@ -1,4 +1,5 @@
-// One request's context, made once at admission: how it came (HTTP/1.x or its HTTP/2 stream), its reply, what was decided and what became of it.
+// One request's context, made once at admission: how it came (HTTP/1.x or its HTTP/2 stream), its reply, what was
+// decided and what became of it.
 import type { ServerHttp2Stream } from 'node:http2';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { VerifiedConnection } from '../gate/verified-connection.js';
@@ -55,7 +56,8 @@ export function openRequestContext(
   init: { requestId: string; conn: VerifiedConnection | undefined },
 ): RequestContext {
   const stream = h2StreamOf(request);
-  const facts: TransportFacts = stream === undefined ? { transport: 'h1', h2Stream: undefined } : { transport: 'h2', h2Stream: stream };
+  const facts: TransportFacts =
+    stream === undefined ? { transport: 'h1', h2Stream: undefined } : { transport: 'h2', h2Stream: stream };
   const ctx: RequestContext = { ...init, ...facts, reply, path: '', decision: 'no_identity', rule: null, route: null };
   (request as WithContext)[kContext] = ctx;
   return ctx;

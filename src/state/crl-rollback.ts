@@ -1,4 +1,5 @@
-// Refuses a reload that would put an older CRL in place of a newer one for the same issuer (which would un-revoke callers).
+// Refuses a reload that would put an older CRL in place of a newer one for the same issuer (which would un-revoke
+// callers).
 import type { X509Certificate } from 'node:crypto';
 import type { ParsedCrl } from './crl.js';
 
@@ -25,7 +26,12 @@ const iso = (d: Date): string => d.toISOString().replace(/\.000Z$/, 'Z');
  * Why `next` would roll back the CRLs in force, one problem per issuer: a lower cRLNumber, an older thisUpdate, an
  * expired CRL over a current one, or no CRL at all for an issuer that is still a loaded CA. Empty: no rollback.
  */
-export function findCrlRollbacks(current: readonly ParsedCrl[], next: readonly ParsedCrl[], nextCaCerts: readonly X509Certificate[], now = Date.now()): string[] {
+export function findCrlRollbacks(
+  current: readonly ParsedCrl[],
+  next: readonly ParsedCrl[],
+  nextCaCerts: readonly X509Certificate[],
+  now = Date.now(),
+): string[] {
   const problems: string[] = [];
   const incoming = newestByIssuer(next);
   for (const [issuer, loaded] of newestByIssuer(current)) {
@@ -33,15 +39,24 @@ export function findCrlRollbacks(current: readonly ParsedCrl[], next: readonly P
     const where = `--crl: the CRL of "${issuer}"`;
     if (fresh === undefined) {
       const stillTrusted = nextCaCerts.some((ca) => ca.fingerprint256 === loaded.issuer.fingerprint256);
-      if (stillTrusted) problems.push(`${where} is no longer in the CRL files while its CA is still trusted; restore it (a CA's CRL cannot be dropped by a reload)`);
+      if (stillTrusted)
+        problems.push(
+          `${where} is no longer in the CRL files while its CA is still trusted; restore it (a CA's CRL cannot be dropped by a reload)`,
+        );
       continue;
     }
     if (fresh.crlNumber !== null && loaded.crlNumber !== null && fresh.crlNumber < loaded.crlNumber) {
-      problems.push(`${where} has cRLNumber ${fresh.crlNumber}, lower than the loaded ${loaded.crlNumber} (a rollback); publish the newest CRL`);
+      problems.push(
+        `${where} has cRLNumber ${fresh.crlNumber}, lower than the loaded ${loaded.crlNumber} (a rollback); publish the newest CRL`,
+      );
     } else if (fresh.thisUpdate.getTime() < loaded.thisUpdate.getTime()) {
-      problems.push(`${where} was issued ${iso(fresh.thisUpdate)}, before the loaded one (${iso(loaded.thisUpdate)}) (a rollback); publish the newest CRL`);
+      problems.push(
+        `${where} was issued ${iso(fresh.thisUpdate)}, before the loaded one (${iso(loaded.thisUpdate)}) (a rollback); publish the newest CRL`,
+      );
     } else if (isExpired(fresh, now) && !isExpired(loaded, now)) {
-      problems.push(`${where} expired at ${iso(fresh.nextUpdate as Date)} while the loaded one is current (a rollback); publish the newest CRL`);
+      problems.push(
+        `${where} expired at ${iso(fresh.nextUpdate as Date)} while the loaded one is current (a rollback); publish the newest CRL`,
+      );
     }
   }
   return problems;

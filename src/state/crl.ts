@@ -83,7 +83,11 @@ function readSignatureScheme(algorithm: DerNode): SignatureScheme {
   const hash = SIGNATURE_HASHES.get(oid);
   if (hash === undefined) {
     const sha1 = oid === '1.2.840.113549.1.1.5' || oid === '1.2.840.10045.4.1';
-    throw new Error(sha1 ? 'is signed with SHA-1; re-issue it with SHA-256 or stronger' : `uses an unsupported signature algorithm (${oid})`);
+    throw new Error(
+      sha1
+        ? 'is signed with SHA-1; re-issue it with SHA-256 or stronger'
+        : `uses an unsupported signature algorithm (${oid})`,
+    );
   }
   return { hash };
 }
@@ -95,7 +99,8 @@ function readPssParams(params: DerNode | undefined): SignatureScheme {
   for (const field of params ? readChildren(expectUniversal(params, TAG_SEQUENCE, 'RSASSA-PSS parameters')) : []) {
     const inner = readChildren(field)[0];
     if (isContext(field, 0) && inner) hash = HASH_OIDS.get(readOid(readChildren(inner)[0] as DerNode));
-    if (isContext(field, 2) && inner) saltLength = readIntegerBytes(inner).readUIntBE(0, Math.min(inner.value.length, 4));
+    if (isContext(field, 2) && inner)
+      saltLength = readIntegerBytes(inner).readUIntBE(0, Math.min(inner.value.length, 4));
   }
   if (hash === undefined) throw new Error('is signed with RSASSA-PSS over a hash other than SHA-256/384/512');
   return { hash, pss: { saltLength } };
@@ -111,7 +116,8 @@ function checkExtensions(node: DerNode | undefined, where: string): bigint | nul
     const critical = second !== undefined && isUniversal(second, TAG_BOOLEAN) && second.value[0] !== 0;
     const refused = REFUSED_EXTENSIONS.get(oid);
     if (refused) throw new Error(refused);
-    if (critical && !UNDERSTOOD_CRITICAL.has(oid)) throw new Error(`has an unknown critical ${where} extension (${oid}); it cannot be applied safely`);
+    if (critical && !UNDERSTOOD_CRITICAL.has(oid))
+      throw new Error(`has an unknown critical ${where} extension (${oid}); it cannot be applied safely`);
     if (oid === OID_CRL_NUMBER && where === 'CRL') {
       const value = second !== undefined && isUniversal(second, TAG_BOOLEAN) ? third : second;
       const bytes = readIntegerBytes(readSingleNode(expectUniversal(value, 0x04, 'a cRLNumber value').value));
@@ -134,7 +140,9 @@ interface CrlFields {
 }
 
 function readCrlFields(der: Buffer): CrlFields {
-  const [tbs, outerAlg, sigBits, extra] = readChildren(expectUniversal(readSingleNode(der), TAG_SEQUENCE, 'a CertificateList'));
+  const [tbs, outerAlg, sigBits, extra] = readChildren(
+    expectUniversal(readSingleNode(der), TAG_SEQUENCE, 'a CertificateList'),
+  );
   if (!tbs || !outerAlg || !sigBits || extra) throw new DerError('DER: a CertificateList has three elements');
   const fields = readChildren(expectUniversal(tbs, TAG_SEQUENCE, 'a TBSCertList'));
   let i = 0;
@@ -162,7 +170,8 @@ function readCrlFields(der: Buffer): CrlFields {
   }
   const maybeExts = fields[i];
   const crlNumber = maybeExts && isContext(maybeExts, 0) ? checkExtensions(readChildren(maybeExts)[0], 'CRL') : null;
-  if (sigBits.tagNumber !== 0x03 || sigBits.value.length < 2 || sigBits.value[0] !== 0) throw new DerError('DER: bad signature BIT STRING');
+  if (sigBits.tagNumber !== 0x03 || sigBits.value.length < 2 || sigBits.value[0] !== 0)
+    throw new DerError('DER: bad signature BIT STRING');
   return {
     tbs,
     scheme: readSignatureScheme(outerAlg),
@@ -204,7 +213,8 @@ function subjectDerOf(cert: X509Certificate): Buffer | null {
 /** Every CRL block of a PEM file, each verified against the loaded CAs; throws a message naming what is wrong. */
 export function parseCrlPem(text: string, caCerts: readonly X509Certificate[]): ParsedCrl[] {
   const blocks = splitPem(text).filter((b) => b.label === 'X509 CRL');
-  if (blocks.length === 0) throw new Error('contains no PEM "X509 CRL" block; give a PEM CRL (openssl crl -inform DER -out crl.pem)');
+  if (blocks.length === 0)
+    throw new Error('contains no PEM "X509 CRL" block; give a PEM CRL (openssl crl -inform DER -out crl.pem)');
   return blocks.map((block, n) => {
     const body = block.text.replace(/-----[A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
     let fields: CrlFields;

@@ -1,4 +1,5 @@
-// Reads and validates the TLS material (server chain, key, client CAs, CRLs) as one unit, so a bad file is refused whole.
+// Reads and validates the TLS material (server chain, key, client CAs, CRLs) as one unit, so a bad file is refused
+// whole.
 import { createPrivateKey, createHash, type KeyObject, type X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseCertificateBundle } from './pem.js';
@@ -70,7 +71,9 @@ export function loadTlsMaterial(paths: MaterialPaths): TlsMaterial {
   }
   const leaf = serverChain[0];
   if (leaf && serverKey && !leaf.checkPrivateKey(serverKey)) {
-    problems.push(`--key ${paths.key} does not match the certificate in --cert ${paths.cert}; give the key the certificate was issued for`);
+    problems.push(
+      `--key ${paths.key} does not match the certificate in --cert ${paths.cert}; give the key the certificate was issued for`,
+    );
   }
 
   const caCerts: X509Certificate[] = [];
@@ -85,7 +88,10 @@ export function loadTlsMaterial(paths: MaterialPaths): TlsMaterial {
     }
   }
   for (const ca of caCerts) {
-    if (!ca.ca) problems.push(`--client-ca: certificate "${ca.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE missing)`);
+    if (!ca.ca)
+      problems.push(
+        `--client-ca: certificate "${ca.subject.replace(/\n/g, ', ')}" is not a CA (basicConstraints CA:TRUE missing)`,
+      );
   }
 
   const crls: ParsedCrl[] = [];

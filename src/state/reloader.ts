@@ -1,5 +1,6 @@
-// The one reloader of the snapshot: watches the certificate, key, CA, CRL and policy files by content, loads TLS material
-// and policy together (load-state.ts), then swaps the whole snapshot and hands the new material to the TLS server.
+// The one reloader of the snapshot: watches the certificate, key, CA, CRL and policy files by content, loads TLS
+// material and policy together (load-state.ts), then swaps the whole snapshot and hands the new material to the TLS
+// server.
 import { createHash, randomBytes, type X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { SecureContextOptions } from 'node:tls';
@@ -41,7 +42,13 @@ type WatchedConfig = StateConfig & Pick<Config, 'reloadIntervalMs'>;
  */
 export function digestWatchedFiles(config: WatchedConfig): string {
   const hash = createHash('sha256');
-  const files = [config.cert, config.key, ...config.clientCa, ...config.crl, ...(config.policy === undefined ? [] : [config.policy])];
+  const files = [
+    config.cert,
+    config.key,
+    ...config.clientCa,
+    ...config.crl,
+    ...(config.policy === undefined ? [] : [config.policy]),
+  ];
   for (const file of files) {
     hash.update(file).update('\0');
     try {
@@ -62,9 +69,13 @@ function subjectOf(cert: X509Certificate): string {
 export function recordMaterialGauges(metrics: Metrics, material: TlsMaterial): void {
   metrics.certificateNotAfter.reset();
   material.serverChain.forEach((cert, i) => {
-    metrics.certificateNotAfter.set({ role: i === 0 ? 'server' : 'server-chain', subject: subjectOf(cert) }, Date.parse(cert.validTo) / 1000);
+    metrics.certificateNotAfter.set(
+      { role: i === 0 ? 'server' : 'server-chain', subject: subjectOf(cert) },
+      Date.parse(cert.validTo) / 1000,
+    );
   });
-  for (const ca of material.caCerts) metrics.certificateNotAfter.set({ role: 'client-ca', subject: subjectOf(ca) }, Date.parse(ca.validTo) / 1000);
+  for (const ca of material.caCerts)
+    metrics.certificateNotAfter.set({ role: 'client-ca', subject: subjectOf(ca) }, Date.parse(ca.validTo) / 1000);
   metrics.crlNextUpdate.reset();
   for (const crl of material.crls) {
     if (crl.nextUpdate) metrics.crlNextUpdate.set({ issuer: crl.issuerName }, crl.nextUpdate.getTime() / 1000);
@@ -106,7 +117,10 @@ export function startReloader(deps: {
   let lastDigest = deps.initialDigest;
   const warned = deps.warnedStaleCrls ?? new Set<string>();
 
-  const stability = createStabilityCheck(() => digestWatchedFiles(config), () => tick());
+  const stability = createStabilityCheck(
+    () => digestWatchedFiles(config),
+    () => tick(),
+  );
 
   const reload = (trigger: ReloadTrigger): ReloadResult => {
     let before = digestWatchedFiles(config);
@@ -127,7 +141,10 @@ export function startReloader(deps: {
       // Remembered, so a broken file is reported once, not on every tick until someone fixes it.
       lastDigest = before;
       metrics.reloads.inc({ result: 'failure' });
-      log.error({ trigger, problems: problemsOf(err) }, 'reload refused; the current certificates and policy keep serving');
+      log.error(
+        { trigger, problems: problemsOf(err) },
+        'reload refused; the current certificates and policy keep serving',
+      );
       return 'failure';
     }
     // A file changed while we read it (a writer mid-way): try again next time rather than swap a mixture.
@@ -139,7 +156,8 @@ export function startReloader(deps: {
     const policyChanged = next.policyDigest !== current.policyDigest;
     if (!materialChanged && !policyChanged) return 'unchanged';
     const trustChanged =
-      material.caPem.join('\0') !== current.material.caPem.join('\0') || material.crlPem.join('\0') !== current.material.crlPem.join('\0');
+      material.caPem.join('\0') !== current.material.caPem.join('\0') ||
+      material.crlPem.join('\0') !== current.material.crlPem.join('\0');
 
     store.swap({ material, policy: next.policy, policyDigest: next.policyDigest });
     if (materialChanged) {

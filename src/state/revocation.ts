@@ -44,9 +44,9 @@ export function isChainAnchored(chain: readonly X509Certificate[], caCerts: read
 
 /**
  * isChainAnchored for a chain that buildSignedChain made from these same `caCerts`, by fingerprint alone. The builder
- * tries the loaded CAs before anything the peer sent, so when a loaded CA signed some certificate of the chain, that CA
- * (or another loaded CA) is the next link, or is already in the chain: a loaded CA is then always a member. Only a chain
- * cut at MAX_CHAIN could end below the CA that signed its top, and that rare case gets the full signature check.
+ * tries the loaded CAs before anything the peer sent, so when a loaded CA signed some certificate of the chain, that
+ * CA (or another loaded CA) is the next link, or is already in the chain: a loaded CA is then always a member. Only a
+ * chain cut at MAX_CHAIN could end below the CA that signed its top, and that rare case gets the full signature check.
  * A chain kept from an earlier snapshot must go through isChainAnchored, since the CAs may have changed since.
  */
 export function isBuiltChainAnchored(chain: readonly X509Certificate[], caCerts: readonly X509Certificate[]): boolean {

@@ -9,13 +9,22 @@ import type { TlsMaterial } from './material.js';
  * no static-RSA key exchange, CBC, CCM or ARIA (Node's defaults offer them on TLS 1.2).
  */
 export const CIPHERS = [
-  'TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256',
-  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'TLS_AES_128_GCM_SHA256',
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
 /** Options for `tls.createSecureContext` / `server.setSecureContext`: everything that a reload may change. */
-export function buildSecureContextOptions(material: TlsMaterial, config: Pick<Config, 'minTlsVersion'>): SecureContextOptions {
+export function buildSecureContextOptions(
+  material: TlsMaterial,
+  config: Pick<Config, 'minTlsVersion'>,
+): SecureContextOptions {
   return {
     cert: material.certPem,
     key: material.keyPem,
@@ -27,7 +36,10 @@ export function buildSecureContextOptions(material: TlsMaterial, config: Pick<Co
   };
 }
 
-/** Server-level TLS options: demand a certificate in the handshake; the gate judges it right after (keeping the reason). */
+/**
+ * Server-level TLS options: demand a certificate in the handshake; the gate judges it right after (keeping the
+ * reason).
+ */
 export function buildServerTlsOptions(material: TlsMaterial, config: Config): TlsOptions {
   return {
     ...buildSecureContextOptions(material, config),

@@ -1,6 +1,18 @@
 // Whether a server certificate can serve TLS at all: TLS clients refuse one whose extended key usage leaves out
 // serverAuth, or whose key usage leaves out what the handshake signs with (RFC 5280 §4.2.1.3, §4.2.1.12).
-import { DerError, TAG_BOOLEAN, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, expectUniversal, isContext, isUniversal, readChildren, readOid, readSingleNode } from '../identity/der.js';
+import {
+  DerError,
+  TAG_BOOLEAN,
+  TAG_OCTET_STRING,
+  TAG_OID,
+  TAG_SEQUENCE,
+  expectUniversal,
+  isContext,
+  isUniversal,
+  readChildren,
+  readOid,
+  readSingleNode,
+} from '../identity/der.js';
 
 const OID_KEY_USAGE = '2.5.29.15';
 const OID_EXT_KEY_USAGE = '2.5.29.37';
@@ -19,7 +31,9 @@ const KU_DIGITAL_SIGNATURE = 0x80;
 /** The DER values of the extensions of a certificate, by OID. */
 function extensionValues(der: Buffer): Map<string, Buffer> {
   const [tbs] = readChildren(expectUniversal(readSingleNode(der), TAG_SEQUENCE, 'a Certificate'));
-  const wrapper = readChildren(expectUniversal(tbs, TAG_SEQUENCE, 'a TBSCertificate')).find((f) => isContext(f, 3) && f.constructed);
+  const wrapper = readChildren(expectUniversal(tbs, TAG_SEQUENCE, 'a TBSCertificate')).find(
+    (f) => isContext(f, 3) && f.constructed,
+  );
   const values = new Map<string, Buffer>();
   if (!wrapper) return values;
   for (const ext of readChildren(expectUniversal(readChildren(wrapper)[0], TAG_SEQUENCE, 'Extensions'))) {
@@ -59,7 +73,9 @@ export function serverCertUsageProblems(der: Buffer): string[] {
     const bits = readSingleNode(ku);
     const first = bits.value.length > 1 ? (bits.value[1] ?? 0) : 0;
     if ((first & KU_DIGITAL_SIGNATURE) === 0) {
-      problems.push('its key usage lacks digitalSignature, which every TLS 1.3 and ECDHE handshake signs with; issue it with keyUsage = digitalSignature (and keyEncipherment for RSA)');
+      problems.push(
+        'its key usage lacks digitalSignature, which every TLS 1.3 and ECDHE handshake signs with; issue it with keyUsage = digitalSignature (and keyEncipherment for RSA)',
+      );
     }
   }
   return problems;

@@ -75,7 +75,8 @@ export function createHttpForwarder(upstream: Upstream, deps: HttpForwarderDeps)
     handle(request) {
       const ctx = contextOf(request);
       // Unreachable while the authorize hook runs first; fail closed if the wiring ever changes.
-      if (ctx === undefined || ctx.conn === undefined || ctx.decision !== 'allow') throw new Error('unverified request reached the proxy stage');
+      if (ctx === undefined || ctx.conn === undefined || ctx.decision !== 'allow')
+        throw new Error('unverified request reached the proxy stage');
       const raw = request.raw;
       const headers = composeUpstreamHeaders(raw.headers, ctx.conn.identityHeaders, {
         remoteAddress: ctx.conn.remoteAddress,

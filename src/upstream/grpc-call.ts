@@ -1,13 +1,36 @@
-// Forwards one authorized gRPC call between the caller's HTTP/2 stream and an upstream HTTP/2 stream: headers, data, trailers, resets, deadline.
-import http2, { type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+// Forwards one authorized gRPC call between the caller's HTTP/2 stream and an upstream HTTP/2 stream: headers, data,
+// trailers, resets, deadline.
+import http2, {
+  type ClientHttp2Stream,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
 import { MAX_DURATION_MS } from '../config/flags.js';
-import { GrpcStatus, encodeGrpcMessage, grpcMessageOf, grpcStatusForReset, parseGrpcTimeout, respondTrailersOnly } from '../http/grpc-status.js';
+import {
+  GrpcStatus,
+  encodeGrpcMessage,
+  grpcMessageOf,
+  grpcStatusForReset,
+  parseGrpcTimeout,
+  respondTrailersOnly,
+} from '../http/grpc-status.js';
 import { relayableHeaderObject } from './response-headers.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
-/** Request headers HTTP/2 forbids (RFC 9113 §8.2.2) that HTTP/1.1-minded code may still hand over; `te` is set apart. */
-const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'host'];
+/**
+ * Request headers HTTP/2 forbids (RFC 9113 §8.2.2) that HTTP/1.1-minded code may still hand over; `te` is set apart.
+ */
+const CONNECTION_SPECIFIC = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+  'host',
+];
 
 export interface GrpcCallHooks {
   /** Opens the upstream stream; throws when no session can take it. */
@@ -61,7 +84,12 @@ function classifySessionError(err: Error & { code?: string; cause?: unknown }): 
  * `grpc-timeout` that runs out at the proxy ends the call with DEADLINE_EXCEEDED. No other timer applies, so
  * long-lived and quiet streams live as long as both ends keep them.
  */
-export function runGrpcCall(inbound: ServerHttp2Stream, headers: OutgoingHttpHeaders, requestId: string, hooks: GrpcCallHooks): void {
+export function runGrpcCall(
+  inbound: ServerHttp2Stream,
+  headers: OutgoingHttpHeaders,
+  requestId: string,
+  hooks: GrpcCallHooks,
+): void {
   let outbound: ClientHttp2Stream | undefined;
   let settled = false; // the final status is decided (forwarded or proxy-made)
   let pendingTrailers: OutgoingHttpHeaders | undefined;
@@ -141,7 +169,10 @@ export function runGrpcCall(inbound: ServerHttp2Stream, headers: OutgoingHttpHea
     if (trailers === undefined) {
       // An upstream that ends a gRPC response without a status: the caller would conclude INTERNAL anyway.
       hooks.onStatus(GrpcStatus.INTERNAL);
-      trailers = { 'grpc-status': String(GrpcStatus.INTERNAL), 'grpc-message': encodeGrpcMessage('upstream response carried no grpc-status') };
+      trailers = {
+        'grpc-status': String(GrpcStatus.INTERNAL),
+        'grpc-message': encodeGrpcMessage('upstream response carried no grpc-status'),
+      };
     } else if (pendingTrailers === undefined) {
       hooks.onStatus(statusIn(trailers as IncomingHttpHeaders) ?? GrpcStatus.UNKNOWN);
     }

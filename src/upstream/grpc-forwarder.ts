@@ -1,4 +1,5 @@
-// gRPC end to end: an onRequest hook, after authorization, that takes over gRPC calls and forwards them over node:http2.
+// gRPC end to end: an onRequest hook, after authorization, that takes over gRPC calls and forwards them over
+// node:http2.
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -29,7 +30,12 @@ function refuseHttp1(reply: FastifyReply, requestId: string): void {
     .send(JSON.stringify({ error: 'grpc_requires_http2', requestId }));
 }
 
-function forwardCall(ctx: RequestContext, upstream: Upstream, outcomes: OutcomeRecorder, strip: ReadonlySet<string>): void {
+function forwardCall(
+  ctx: RequestContext,
+  upstream: Upstream,
+  outcomes: OutcomeRecorder,
+  strip: ReadonlySet<string>,
+): void {
   const raw = ctx.reply.request.raw;
   if (ctx.conn === undefined || ctx.h2Stream === undefined) return; // checked by the caller; kept for the types
   const composed = composeUpstreamHeaders(raw.headers, ctx.conn.identityHeaders, {
@@ -40,7 +46,12 @@ function forwardCall(ctx: RequestContext, upstream: Upstream, outcomes: OutcomeR
   });
   // raw.url is the normalized path the policy judged (set by the authorize hook), plus the untouched query.
   const { target, sessions } = upstream;
-  const headers = buildUpstreamCallHeaders(composed, { method: raw.method ?? 'POST', path: raw.url ?? '/', scheme: target.scheme, authority: target.authority });
+  const headers = buildUpstreamCallHeaders(composed, {
+    method: raw.method ?? 'POST',
+    path: raw.url ?? '/',
+    scheme: target.scheme,
+    authority: target.authority,
+  });
   const owner = ctx.conn;
   runGrpcCall(ctx.h2Stream, headers, ctx.requestId, {
     openUpstream: (h) => sessions.request(h, owner),
@@ -58,7 +69,12 @@ function forwardCall(ctx: RequestContext, upstream: Upstream, outcomes: OutcomeR
  * requests pass on to the HTTP/1.1 proxy, or with `--upstream-protocol h2` (WebSocket handshakes excepted) ride the
  * same HTTP/2 upstream session.
  */
-export function registerGrpcForwarding(app: FastifyInstance, upstream: Upstream, config: Config, deps: GrpcForwardingDeps): void {
+export function registerGrpcForwarding(
+  app: FastifyInstance,
+  upstream: Upstream,
+  config: Config,
+  deps: GrpcForwardingDeps,
+): void {
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void => {
     const ctx = contextOf(request);
     if (!isGrpcContentType(request.raw.headers['content-type'])) {

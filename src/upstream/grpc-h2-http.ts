@@ -1,4 +1,5 @@
-// With --upstream-protocol h2, plain HTTP requests ride the same HTTP/2 upstream session as gRPC calls (from HTTP/1.1 or HTTP/2 callers).
+// With --upstream-protocol h2, plain HTTP requests ride the same HTTP/2 upstream session as gRPC calls (from HTTP/1.1
+// or HTTP/2 callers).
 import http2, { type ClientHttp2Stream } from 'node:http2';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/types.js';
@@ -48,7 +49,11 @@ export function forwardOverH2(
     strip: config.stripHeaders,
   });
   const { target, sessions } = upstream;
-  const headers = buildUpstreamCallHeaders(composed, { method: raw.method ?? 'GET', path: raw.url ?? '/', scheme: target.scheme, authority: target.authority }, { forceTrailers: false });
+  const headers = buildUpstreamCallHeaders(
+    composed,
+    { method: raw.method ?? 'GET', path: raw.url ?? '/', scheme: target.scheme, authority: target.authority },
+    { forceTrailers: false },
+  );
   if (sessions.callerAtLimit(ctx.conn)) {
     sendErrorReply(reply, tooManyStreams(requestId), requestId);
     return;
@@ -64,7 +69,11 @@ export function forwardOverH2(
   relay.cancelUpstream = () => {
     if (!stream.closed) stream.close(NGHTTP2_CANCEL);
   };
-  const headersTimer = setTimeout(() => relay.fail(Object.assign(new Error('upstream response headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), config.upstreamTimeoutMs);
+  const headersTimer = setTimeout(
+    () =>
+      relay.fail(Object.assign(new Error('upstream response headers timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+    config.upstreamTimeoutMs,
+  );
 
   raw.pipe(stream);
   let streamError: UpstreamError | undefined;
@@ -74,7 +83,11 @@ export function forwardOverH2(
   stream.on('close', () => {
     clearTimeout(headersTimer);
     // Node ends the readable side before it reports a reset, so completeness is judged here, with the reset code known.
-    if (stream.readableEnded && (stream.rstCode ?? NGHTTP2_NO_ERROR) === NGHTTP2_NO_ERROR && streamError === undefined) {
+    if (
+      stream.readableEnded &&
+      (stream.rstCode ?? NGHTTP2_NO_ERROR) === NGHTTP2_NO_ERROR &&
+      streamError === undefined
+    ) {
       relay.complete(trailers);
       return;
     }
@@ -89,7 +102,9 @@ export function forwardOverH2(
   stream.on('response', (responseHeaders) => {
     clearTimeout(headersTimer);
     if (!relay.head(Number(responseHeaders[':status'] ?? 502), relayableHeaderObject(responseHeaders))) return;
-    stream.setTimeout(config.idleTimeoutMs, () => relay.fail(Object.assign(new Error('upstream body idle'), { code: 'UND_ERR_BODY_TIMEOUT' })));
+    stream.setTimeout(config.idleTimeoutMs, () =>
+      relay.fail(Object.assign(new Error('upstream body idle'), { code: 'UND_ERR_BODY_TIMEOUT' })),
+    );
     stream.on('data', (chunk: Buffer) => {
       if (!relay.write(chunk, () => stream.resume())) stream.pause();
     });

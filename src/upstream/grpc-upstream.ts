@@ -1,5 +1,11 @@
-// node:http2 client sessions to the upstream (h2c, h2 over verified TLS, or h2c over a unix socket): another session when the open ones are at their stream limit, and a cap on one caller connection's streams.
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type OutgoingHttpHeaders, type SecureClientSessionOptions } from 'node:http2';
+// node:http2 client sessions to the upstream (h2c, h2 over verified TLS, or h2c over a unix socket): another session
+// when the open ones are at their stream limit, and a cap on one caller connection's streams.
+import http2, {
+  type ClientHttp2Session,
+  type ClientHttp2Stream,
+  type OutgoingHttpHeaders,
+  type SecureClientSessionOptions,
+} from 'node:http2';
 import net from 'node:net';
 import type { Config } from '../config/types.js';
 import type { UpstreamTarget } from './target.js';
@@ -51,7 +57,10 @@ export function createUpstreamSessions(target: UpstreamTarget, limits: Config['l
 
   const connect = (): Pooled => {
     // http:// and unix: mean h2c with prior knowledge, as gRPC servers expect; https:// is verified like every kind.
-    const options: SecureClientSessionOptions = { settings: { initialWindowSize: STREAM_WINDOW, enablePush: false }, ...tls };
+    const options: SecureClientSessionOptions = {
+      settings: { initialWindowSize: STREAM_WINDOW, enablePush: false },
+      ...tls,
+    };
     if ('socketPath' in address) options.createConnection = () => net.connect(address.socketPath);
     const session = http2.connect(target.origin, options);
     const entry: Pooled = { session, active: 0, settled: false };

@@ -1,4 +1,5 @@
-// An error thrown inside the proxy's own exchange code is answered (fixed 500, or gRPC INTERNAL), logged and counted, even after the reply was taken over from fastify.
+// An error thrown inside the proxy's own exchange code is answered (fixed 500, or gRPC INTERNAL), logged and counted,
+// even after the reply was taken over from fastify.
 import http2 from 'node:http2';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -16,7 +17,10 @@ import { cutResponse } from './response-relay.js';
 export function answerPipelineFailure(request: FastifyRequest, reply: FastifyReply, err: unknown, log: Logger): void {
   const ctx = contextOf(request);
   const requestId = ctx?.requestId ?? '';
-  log.warn({ requestId, code: (err as { code?: unknown } | null)?.code, status: 500 }, 'request failed inside the proxy');
+  log.warn(
+    { requestId, code: (err as { code?: unknown } | null)?.code, status: 500 },
+    'request failed inside the proxy',
+  );
   if (!reply.sent) {
     sendErrorReply(reply, internalError(requestId), requestId);
     return;
@@ -25,7 +29,8 @@ export function answerPipelineFailure(request: FastifyRequest, reply: FastifyRep
   const stream = ctx?.h2Stream;
   if (ctx !== undefined && stream !== undefined && isGrpcContentType(request.raw.headers['content-type'])) {
     ctx.grpcStatus = GrpcStatus.INTERNAL;
-    if (!respondTrailersOnly(stream, GrpcStatus.INTERNAL, requestId)) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    if (!respondTrailersOnly(stream, GrpcStatus.INTERNAL, requestId))
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
     return;
   }
   if (res.headersSent) {
@@ -35,6 +40,10 @@ export function answerPipelineFailure(request: FastifyRequest, reply: FastifyRep
   }
   const body = internalError(requestId).body;
   if (stream === undefined) res.setHeader('connection', 'close');
-  res.writeHead(500, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-request-id': requestId });
+  res.writeHead(500, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'x-request-id': requestId,
+  });
   res.end(body);
 }

@@ -1,4 +1,5 @@
-// The one response-header relay policy, for every forwarding kind: what the upstream said about its own hop stays there.
+// The one response-header relay policy, for every forwarding kind: what the upstream said about its own hop stays
+// there.
 import type { IncomingHttpHeaders } from 'node:http';
 import { normalizeHeaderName, parseConnectionTokens } from '../http/header-sanitize.js';
 import { lowerCasedHeaderName } from './undici-internals.js';
@@ -12,7 +13,16 @@ import { lowerCasedHeaderName } from './undici-internals.js';
  * upstream lists in `Connection` go too (framing and `host` excepted, as on the request side). A `101` is the one
  * exception: its `Connection: Upgrade` is the switch itself, relayed unchanged by the WebSocket tunnel.
  */
-const HOP_BY_HOP: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings']);
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'http2-settings',
+]);
 
 type Listed = ReadonlySet<string> | null;
 
@@ -54,7 +64,10 @@ export function relayableResponseHeaders(rawHeaders: readonly Buffer[]): Incomin
  * The same policy over a parsed head (node:http or node:http2: names already lower case). Pseudo-headers are
  * dropped; gRPC keeps `:status` with `keepStatus`, as it answers with `stream.respond`.
  */
-export function relayableHeaderObject(headers: IncomingHttpHeaders, opts: { keepStatus?: boolean } = {}): IncomingHttpHeaders {
+export function relayableHeaderObject(
+  headers: IncomingHttpHeaders,
+  opts: { keepStatus?: boolean } = {},
+): IncomingHttpHeaders {
   const listed = parseConnectionTokens(headers.connection);
   const out: IncomingHttpHeaders = {};
   for (const name of Object.keys(headers)) {

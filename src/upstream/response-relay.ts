@@ -1,4 +1,5 @@
-// The caller's side of a forwarded HTTP exchange, whatever carries it upstream (undici over HTTP/1.1, or an HTTP/2 stream): one place decides 2xx…, 499, 502 with reason and 504.
+// The caller's side of a forwarded HTTP exchange, whatever carries it upstream (undici over HTTP/1.1, or an HTTP/2
+// stream): one place decides 2xx…, 499, 502 with reason and 504.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import http2 from 'node:http2';
 import { upstreamFailure } from '../http/error-replies.js';
@@ -80,7 +81,8 @@ export class ResponseRelay {
   /** The upstream's response ended in full (trailers passed on where the caller's protocol carries them). */
   complete(trailers?: IncomingHttpHeaders): void {
     if (!this.finish()) return;
-    if (trailers !== undefined && Object.keys(trailers).length > 0) this.res.addTrailers(trailers as OutgoingHttpHeaders);
+    if (trailers !== undefined && Object.keys(trailers).length > 0)
+      this.res.addTrailers(trailers as OutgoingHttpHeaders);
     this.res.end();
     // The exchange with the upstream is over: recorded now, not when the caller's connection lets the last bytes go
     // (a broken HTTP/2 session may never flush them; fastify's onResponse finds it recorded).

@@ -1,4 +1,5 @@
-// Where the upstream is and how it is addressed and verified, resolved once at start: authority, SNI name, CA (read once, here).
+// Where the upstream is and how it is addressed and verified, resolved once at start: authority, SNI name, CA (read
+// once, here).
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import type { Config } from '../config/types.js';
@@ -21,9 +22,21 @@ export interface UpstreamTarget {
 export function resolveUpstreamTarget(config: Pick<Config, 'upstream' | 'upstreamCa'>): UpstreamTarget {
   const up = config.upstream;
   if (up.kind === 'unix') {
-    return { scheme: 'http', authority: 'localhost', origin: 'http://localhost', address: { socketPath: up.socketPath }, tls: undefined };
+    return {
+      scheme: 'http',
+      authority: 'localhost',
+      origin: 'http://localhost',
+      address: { socketPath: up.socketPath },
+      tls: undefined,
+    };
   }
-  const target: UpstreamTarget = { scheme: up.kind, authority: up.url.host, origin: up.origin, address: { host: up.host, port: up.port }, tls: undefined };
+  const target: UpstreamTarget = {
+    scheme: up.kind,
+    authority: up.url.host,
+    origin: up.origin,
+    address: { host: up.host, port: up.port },
+    tls: undefined,
+  };
   if (up.kind === 'https') {
     target.tls = {
       rejectUnauthorized: true,

@@ -1,4 +1,5 @@
-// The only file that reaches into undici's private modules; undici is pinned to an exact version for them, and test/upstream/undici-internals.test.ts fails loudly when they move or change shape.
+// The only file that reaches into undici's private modules; undici is pinned to an exact version for them, and
+// test/upstream/undici-internals.test.ts fails loudly when they move or change shape.
 import { createRequire } from 'node:module';
 import type { Pool as UndiciPool } from 'undici';
 
@@ -10,7 +11,9 @@ function loadInternal<T>(path: string): T {
     return require(path) as T;
   } catch (err) {
     const installed = (require('undici/package.json') as { version: string }).version;
-    throw new Error(`undici ${installed} has no ${path} (checked against undici ${UNDICI_VERSION_CHECKED}): ${(err as Error).message}`);
+    throw new Error(
+      `undici ${installed} has no ${path} (checked against undici ${UNDICI_VERSION_CHECKED}): ${(err as Error).message}`,
+    );
   }
 }
 
@@ -36,7 +39,8 @@ type LowerCasedName = (name: Buffer) => string;
  * interned lower-case strings, without decoding the bytes. Should it be missing, names are decoded and lower-cased.
  */
 const util = loadInternal<{ bufferToLowerCasedHeaderName?: LowerCasedName }>(UNDICI_INTERNALS.util);
-export const lowerCasedHeaderName: LowerCasedName = util.bufferToLowerCasedHeaderName ?? ((name) => name.toString('latin1').toLowerCase());
+export const lowerCasedHeaderName: LowerCasedName =
+  util.bufferToLowerCasedHeaderName ?? ((name) => name.toString('latin1').toLowerCase());
 
 /** Whether undici's helper was found (the fallback is correct, only slower): for the shape test. */
 export const usesUndiciHeaderNames = util.bufferToLowerCasedHeaderName !== undefined;

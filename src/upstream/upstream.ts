@@ -6,7 +6,10 @@ import { resolveUpstreamTarget, type UpstreamTarget } from './target.js';
 import { Pool } from './undici-internals.js';
 
 /** undici keep-alive connections to the upstream (HTTP/1.1 forwarding). */
-function createUpstreamPool(target: UpstreamTarget, config: Pick<Config, 'limits' | 'upstreamTimeoutMs' | 'idleTimeoutMs'>): UndiciPool {
+function createUpstreamPool(
+  target: UpstreamTarget,
+  config: Pick<Config, 'limits' | 'upstreamTimeoutMs' | 'idleTimeoutMs'>,
+): UndiciPool {
   const options: UndiciPool.Options = {
     // One upstream connection per request in flight, up to --upstream-max-connections (default 512, the default
     // --max-connections: HTTP/1.1 callers alone never wait for one). Unbounded, HTTP/2 callers opening and

@@ -1,4 +1,5 @@
-// WebSocket upgrades: dispatched through the same fastify hooks as any request, then tunnelled byte for byte to the upstream.
+// WebSocket upgrades: dispatched through the same fastify hooks as any request, then tunnelled byte for byte to the
+// upstream.
 //
 // Why a tunnel and not @fastify/http-proxy's `websocket: true`: that mode accepts the caller's upgrade before the
 // upstream has answered (an upstream failure then reaches the caller as a close frame carrying the upstream error
@@ -67,7 +68,10 @@ interface Tunnel {
  * and the access log apply exactly as for other requests), with a response object bound to the raw socket.
  * Whatever is answered there (403, 400, 502…) ends the connection, as an upgrade request cannot be followed by another.
  */
-export function dispatchUpgrades(server: { on(event: 'upgrade', l: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown }, routing: (req: IncomingMessage, res: ServerResponse) => void): void {
+export function dispatchUpgrades(
+  server: { on(event: 'upgrade', l: (req: IncomingMessage, socket: Duplex, head: Buffer) => void): unknown },
+  routing: (req: IncomingMessage, res: ServerResponse) => void,
+): void {
   server.on('upgrade', (req, socket, head) => {
     (req as UpgradeRequest)[kUpgrade] = { socket, head };
     socket.on('error', () => socket.destroy());
@@ -161,7 +165,10 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
       deps.outcomes.recordExchange(ctx, CALLER_GONE);
     };
     pending.socket.once('close', onClientGone);
-    const timer = setTimeout(() => upReq.destroy(Object.assign(new Error('upstream handshake timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), deps.config.upstreamTimeoutMs);
+    const timer = setTimeout(
+      () => upReq.destroy(Object.assign(new Error('upstream handshake timeout'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+      deps.config.upstreamTimeoutMs,
+    );
 
     upReq.on('upgrade', (res, upSocket, upHead) => {
       if (pending.socket.destroyed) onClientGone();
@@ -180,7 +187,11 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
         res.destroy();
         return;
       }
-      reply.code(res.statusCode ?? 502).headers(relayableHeaderObject(res.headers)).header('x-request-id', ctx.requestId).send(res);
+      reply
+        .code(res.statusCode ?? 502)
+        .headers(relayableHeaderObject(res.headers))
+        .header('x-request-id', ctx.requestId)
+        .send(res);
     });
     upReq.on('error', (err: Error & { code?: string }) => {
       if (!settle() || reply.sent) return;
@@ -201,7 +212,8 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
       const h = request.raw.headers;
       // Only WebSocket handshakes are tunnelled: `Upgrade: h2c` or anything else has no business on a TLS
       // listener, and a body on the handshake would be read by the upstream as the first frames.
-      const isWebSocket = request.raw.method === 'GET' && listsToken(h.upgrade, 'websocket') && listsToken(h.connection, 'upgrade');
+      const isWebSocket =
+        request.raw.method === 'GET' && listsToken(h.upgrade, 'websocket') && listsToken(h.connection, 'upgrade');
       if (!isWebSocket || hasHttp1Body(h)) {
         const requestId = contextOf(request)?.requestId ?? '';
         sendErrorReply(reply, badRequest(requestId), requestId);

@@ -1,4 +1,5 @@
-// `check --json` counts loaded CRLs with their issuer, revoked entries and nextUpdate as openssl reads them, and warns about a stale one without failing.
+// `check --json` counts loaded CRLs with their issuer, revoked entries and nextUpdate as openssl reads them, and warns
+// about a stale one without failing.
 import { existsSync } from 'node:fs';
 import t from 'tap';
 import { CLI, runCli } from '../config/fixtures.js';
@@ -24,9 +25,24 @@ t.test('CRLs in check --json', { skip: existsSync(CLI) ? false : 'dist/main.js i
   const stale = makeCrl(dir, caB, [], { nextUpdateHours: -30 });
 
   const result = runCli([
-    'check', '--json', '--allow-insecure-posture', '--upstream', 'http://127.0.0.1:9',
-    '--cert', server.cert, '--key', server.key, '--client-ca', caA.cert, '--client-ca', caB.cert,
-    '--crl', fresh, '--crl', stale, '--allow-any-verified',
+    'check',
+    '--json',
+    '--allow-insecure-posture',
+    '--upstream',
+    'http://127.0.0.1:9',
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--client-ca',
+    caA.cert,
+    '--client-ca',
+    caB.cert,
+    '--crl',
+    fresh,
+    '--crl',
+    stale,
+    '--allow-any-verified',
   ]);
   t.equal(result.status, 0, `a stale CRL does not stop run\n${result.stdout}${result.stderr}`);
   const report = JSON.parse(result.stdout) as { crls: CrlEntry[]; warnings: string[] };

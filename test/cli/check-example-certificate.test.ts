@@ -1,4 +1,5 @@
-// `check` warns (example-certificate, severity warn) when the server certificate is the shipped certs-example/server.crt, and not otherwise.
+// `check` warns (example-certificate, severity warn) when the server certificate is the shipped
+// certs-example/server.crt, and not otherwise.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -13,7 +14,19 @@ const EXAMPLES = join(REPO, 'certs-example');
 
 t.test('example certificate', { skip: existsSync(CLI) ? false : 'dist/main.js is not built' }, async (t) => {
   const run = (cert: string, key: string, ca: string): Report => {
-    const result = runCli(['check', '--json', '--upstream', 'http://127.0.0.1:9', '--cert', cert, '--key', key, '--client-ca', ca, '--allow-any-verified']);
+    const result = runCli([
+      'check',
+      '--json',
+      '--upstream',
+      'http://127.0.0.1:9',
+      '--cert',
+      cert,
+      '--key',
+      key,
+      '--client-ca',
+      ca,
+      '--allow-any-verified',
+    ]);
     return JSON.parse(result.stdout) as Report;
   };
 
@@ -27,5 +40,8 @@ t.test('example certificate', { skip: existsSync(CLI) ? false : 'dist/main.js is
   const ca = makeCa(dir, 'ca');
   const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost'], eku: 'serverAuth' });
   const own = run(server.cert, server.key, ca.cert);
-  t.notOk(own.posture.findings.some((f) => f.id === 'example-certificate'), 'an own certificate is not flagged');
+  t.notOk(
+    own.posture.findings.some((f) => f.id === 'example-certificate'),
+    'an own certificate is not flagged',
+  );
 });

@@ -1,4 +1,5 @@
-// `check --json` lists the server certificate and every client CA with the subject, serial, fingerprint and dates openssl reads from the same files.
+// `check --json` lists the server certificate and every client CA with the subject, serial, fingerprint and dates
+// openssl reads from the same files.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -43,24 +44,54 @@ t.test('check --json against openssl', { skip: existsSync(CLI) ? false : 'dist/m
   writeFileSync(bundle, chainPem(root, other));
 
   const args = [
-    'check', '--json', '--allow-insecure-posture',
-    '--upstream', 'http://127.0.0.1:9', '--cert', server.cert, '--key', server.key,
-    '--client-ca', bundle, '--client-ca', third.cert, '--allow-cn', 'orders',
+    'check',
+    '--json',
+    '--allow-insecure-posture',
+    '--upstream',
+    'http://127.0.0.1:9',
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--client-ca',
+    bundle,
+    '--client-ca',
+    third.cert,
+    '--allow-cn',
+    'orders',
   ];
   const result = runCli(args);
   const after = Date.now();
   t.equal(result.status, 0, `exit 0 when run would start\n${result.stderr}`);
-  const report = JSON.parse(result.stdout) as { ok: boolean; certificates: CertEntry[]; policy: string[]; checks: Record<string, { status: string }> };
+  const report = JSON.parse(result.stdout) as {
+    ok: boolean;
+    certificates: CertEntry[];
+    policy: string[];
+    checks: Record<string, { status: string }>;
+  };
   t.equal(report.ok, true);
-  t.same(Object.values(report.checks).map((c) => c.status).filter((s) => s !== 'ok' && s !== 'overridden'), []);
-  t.same(report.certificates.map((c) => [c.role, c.file]), [
-    ['server', server.cert],
-    ['client-ca', bundle],
-    ['client-ca', bundle],
-    ['client-ca', third.cert],
-  ]);
+  t.same(
+    Object.values(report.checks)
+      .map((c) => c.status)
+      .filter((s) => s !== 'ok' && s !== 'overridden'),
+    [],
+  );
+  t.same(
+    report.certificates.map((c) => [c.role, c.file]),
+    [
+      ['server', server.cert],
+      ['client-ca', bundle],
+      ['client-ca', bundle],
+      ['client-ca', third.cert],
+    ],
+  );
 
-  const expected = [readOpensslCert(server.cert), readOpensslCert(root.cert), readOpensslCert(other.cert), readOpensslCert(third.cert)];
+  const expected = [
+    readOpensslCert(server.cert),
+    readOpensslCert(root.cert),
+    readOpensslCert(other.cert),
+    readOpensslCert(third.cert),
+  ];
   report.certificates.forEach((entry, i) => {
     const ossl = expected[i];
     if (!ossl) throw new Error('missing openssl reading');

@@ -1,4 +1,5 @@
-// The readable `check` report has a section per stage with expiry in days, and never prints key or certificate material.
+// The readable `check` report has a section per stage with expiry in days, and never prints key or certificate
+// material.
 import { existsSync, readFileSync } from 'node:fs';
 import t from 'tap';
 import { CLI, runCli } from '../config/fixtures.js';
@@ -7,15 +8,34 @@ import { readOpensslCert } from '../containment/helpers/openssl-fields.js';
 
 /** The base64 body lines of a PEM file, long enough not to occur by chance. */
 function pemBodyLines(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.length >= 40 && !l.startsWith('-----'));
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length >= 40 && !l.startsWith('-----'));
 }
 
 t.test('text report', { skip: existsSync(CLI) ? false : 'dist/main.js is not built' }, async (t) => {
   const dir = makeTmpDir('mtls-check-text-');
   t.teardown(() => removeDir(dir));
   const ca = makeCa(dir, 'ca', { subject: '/O=Acme/CN=Text CA' });
-  const server = makeLeaf(dir, 'server', ca, { subject: '/O=Acme/CN=localhost', san: ['DNS:localhost'], eku: 'serverAuth', keyType: 'rsa' });
-  const args = ['check', '--upstream', 'http://127.0.0.1:9', '--cert', server.cert, '--key', server.key, '--client-ca', ca.cert, '--allow-uri', 'spiffe://example.org/ns/prod/*'];
+  const server = makeLeaf(dir, 'server', ca, {
+    subject: '/O=Acme/CN=localhost',
+    san: ['DNS:localhost'],
+    eku: 'serverAuth',
+    keyType: 'rsa',
+  });
+  const args = [
+    'check',
+    '--upstream',
+    'http://127.0.0.1:9',
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--client-ca',
+    ca.cert,
+    '--allow-uri',
+    'spiffe://example.org/ns/prod/*',
+  ];
 
   for (const extra of [[], ['--allow-insecure-posture']]) {
     const result = runCli([...args, ...extra]);

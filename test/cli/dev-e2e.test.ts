@@ -10,7 +10,10 @@ const MAIN = resolve('dist/main.js');
 
 t.test('dev prints a curl command that works when pasted', async (t) => {
   const cwd = makeTmpDir('mtls-dev-e2e-');
-  const child = spawn(process.execPath, [MAIN, 'dev', '--listen', '127.0.0.1:0', '--metrics-listen', 'off'], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, 'dev', '--listen', '127.0.0.1:0', '--metrics-listen', 'off'], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -34,10 +37,16 @@ t.test('dev prints a curl command that works when pasted', async (t) => {
   const echoed = JSON.parse(body) as { path: string; headers: Record<string, string> };
   t.equal(echoed.path, '/hello');
   const clientCert = join(cwd, '.mtls-dev', 'dev-client.crt');
-  const subject = openssl(['x509', '-in', clientCert, '-noout', '-subject', '-nameopt', 'RFC2253']).trim().replace(/^subject=/, '');
+  const subject = openssl(['x509', '-in', clientCert, '-noout', '-subject', '-nameopt', 'RFC2253'])
+    .trim()
+    .replace(/^subject=/, '');
   t.equal(echoed.headers['x-client-subject'], subject, 'subject as openssl prints it');
   t.equal(echoed.headers['x-client-uri'], 'spiffe://mtls-sidecar.dev/client/dev-client');
-  const fp = openssl(['x509', '-in', clientCert, '-noout', '-fingerprint', '-sha256']).trim().split('=')[1]!.replace(/:/g, '').toLowerCase();
+  const fp = openssl(['x509', '-in', clientCert, '-noout', '-fingerprint', '-sha256'])
+    .trim()
+    .split('=')[1]!
+    .replace(/:/g, '')
+    .toLowerCase();
   t.equal(echoed.headers['x-client-fingerprint-sha256'], fp, 'fingerprint as openssl prints it');
 
   child.kill('SIGTERM');

@@ -16,7 +16,11 @@ interface DevRun {
 
 function startDev(args: string[], cwd: string): DevRun {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MTLS_SIDECAR_')));
-  const child = spawn(process.execPath, [CLI_MAIN, 'dev', '--listen', '127.0.0.1:0', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_MAIN, 'dev', '--listen', '127.0.0.1:0', ...args], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -45,12 +49,18 @@ t.test('posture in one paragraph, curl block intact, busy default metrics port r
   });
   const dev = startDev([], cwd);
   t.teardown(() => dev.kill());
-  t.ok(await waitFor(() => /\n {2}curl .*\n\n/.test(dev.stdout()) || dev.stderr() !== '', 60_000, 100), 'printed the curl block');
+  t.ok(
+    await waitFor(() => /\n {2}curl .*\n\n/.test(dev.stdout()) || dev.stderr() !== '', 60_000, 100),
+    'printed the curl block',
+  );
   const out = dev.stdout();
   t.equal(dev.stderr(), '');
 
   const jsonLines = out.split('\n').filter((l) => l.startsWith('{'));
-  t.notOk(jsonLines.some((l) => /posture/.test(l)), 'no JSON posture line');
+  t.notOk(
+    jsonLines.some((l) => /posture/.test(l)),
+    'no JSON posture line',
+  );
   t.notMatch(out, /--allow-insecure-posture is set/, 'does not claim a flag the user never passed');
   const block = /\ntry it:\n\n {2}(curl [^\n]+)\n\n/.exec(out);
   t.ok(block, 'the curl command stands alone in its block');
@@ -61,7 +71,10 @@ t.test('posture in one paragraph, curl block intact, busy default metrics port r
   } else {
     t.notMatch(out, /running-as-root/);
   }
-  t.ok(out.indexOf('posture:') === -1 || out.indexOf('posture:') < out.indexOf('try it:'), 'posture before the curl block, never after');
+  t.ok(
+    out.indexOf('posture:') === -1 || out.indexOf('posture:') < out.indexOf('try it:'),
+    'posture before the curl block, never after',
+  );
 
   const m = /metrics and probes on http:\/\/localhost:(\d+)\/metrics \(port 8444 was in use\)/.exec(out);
   t.ok(m, 'says the default port was busy and which one it took');
@@ -87,10 +100,14 @@ t.test('a busy --metrics-listen the user chose is refused (exit 78)', async (t) 
   t.match(dev.stderr(), new RegExp(`--metrics-listen 127\\.0\\.0\\.1:${port}: cannot listen \\(EADDRINUSE\\)`));
 });
 
-t.test('--no-allow-insecure-posture enforces as run does', { skip: isRoot ? false : 'needs a critical finding (root)' }, async (t) => {
-  const cwd = makeTmpDir('dev-enforce-');
-  t.teardown(() => removeDir(cwd));
-  const dev = startDev(['--metrics-listen', 'off', '--no-allow-insecure-posture'], cwd);
-  t.equal(await dev.exited, 78);
-  t.match(dev.stderr(), /posture running-as-root: [\s\S]*refuses to start/);
-});
+t.test(
+  '--no-allow-insecure-posture enforces as run does',
+  { skip: isRoot ? false : 'needs a critical finding (root)' },
+  async (t) => {
+    const cwd = makeTmpDir('dev-enforce-');
+    t.teardown(() => removeDir(cwd));
+    const dev = startDev(['--metrics-listen', 'off', '--no-allow-insecure-posture'], cwd);
+    t.equal(await dev.exited, 78);
+    t.match(dev.stderr(), /posture running-as-root: [\s\S]*refuses to start/);
+  },
+);

@@ -1,5 +1,6 @@
 // `inspect` applies what `run` applies before any rule: CRLs, the chain to the configured CAs, validity; and its human
-// output cannot be rewritten by control characters in a certificate. Each prediction is compared with the running proxy.
+// output cannot be rewritten by control characters in a certificate. Each prediction is compared with the running
+// proxy.
 import { existsSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -10,14 +11,27 @@ import { spawnChild, startUpstream, stopChild, waitForListening } from '../conta
 
 interface InspectJson {
   validity: { status: string };
-  authorization: { handshake: { admitted: boolean; reason: string | null; chain: string[] }; routes: { route: string; admitted: boolean }[] };
+  authorization: {
+    handshake: { admitted: boolean; reason: string | null; chain: string[] };
+    routes: { route: string; admitted: boolean }[];
+  };
 }
 
 /** The status the running proxy answers, or 0 when the connection is refused before an answer. */
 function get(port: number, path: string, ca: CertFiles, certPem: string, keyPem: string): Promise<number> {
   return new Promise((ok) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path, servername: 'localhost', ca: ca.certPem, cert: certPem, key: keyPem, agent: false, timeout: 10_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername: 'localhost',
+        ca: ca.certPem,
+        cert: certPem,
+        key: keyPem,
+        agent: false,
+        timeout: 10_000,
+      },
       (res) => {
         res.resume();
         res.on('end', () => ok(res.statusCode ?? 0));
@@ -39,7 +53,11 @@ t.test('inspect judges like run', { skip: existsSync(CLI) ? false : 'dist/main.j
   const root = makeCa(dir, 'root', { subject: '/O=Acme/CN=Root' });
   const inter = makeCa(dir, 'inter', { subject: '/O=Acme/CN=Team Intermediate', issuer: root });
   const other = makeCa(dir, 'other', { subject: '/CN=Other' });
-  const server = makeLeaf(dir, 'server', root, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const server = makeLeaf(dir, 'server', root, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   const alice = makeLeaf(dir, 'alice', root, { subject: '/CN=alice' });
   const revoked = makeLeaf(dir, 'revoked', root, { subject: '/CN=alice' });
   const chained = makeLeaf(dir, 'chained', inter, { subject: '/CN=alice' });
@@ -50,19 +68,71 @@ t.test('inspect judges like run', { skip: existsSync(CLI) ? false : 'dist/main.j
   writeFileSync(chainedFile, chainPem(chained, inter));
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, 'routes:\n  - path: /admin\n    allow:\n      - cn: alice\ndefault:\n  allow: any-verified\n');
-  const config = ['--listen', '127.0.0.1:0', '--metrics-listen', 'off', '--upstream', upstream.url, '--cert', server.cert, '--key', server.key,
-    '--client-ca', root.cert, '--crl', crl, '--policy', policy, '--allow-insecure-posture'];
+  const config = [
+    '--listen',
+    '127.0.0.1:0',
+    '--metrics-listen',
+    'off',
+    '--upstream',
+    upstream.url,
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--client-ca',
+    root.cert,
+    '--crl',
+    crl,
+    '--policy',
+    policy,
+    '--allow-insecure-posture',
+  ];
 
   const inspect = (file: string): InspectJson => {
     const r = runCli(['inspect', '--json', file, ...config]);
     t.equal(r.status, 0, r.stderr);
     return JSON.parse(r.stdout) as InspectJson;
   };
-  const cases: { name: string; file: string; certPem: string; keyPem: string; admitted: boolean; reason: string | null }[] = [
-    { name: 'a valid leaf of the root', file: alice.cert, certPem: alice.certPem, keyPem: alice.keyPem, admitted: true, reason: null },
-    { name: 'a leaf the CRL revokes', file: revoked.cert, certPem: revoked.certPem, keyPem: revoked.keyPem, admitted: false, reason: 'revoked' },
-    { name: 'a leaf sent with its intermediate', file: chainedFile, certPem: chainPem(chained, inter), keyPem: chained.keyPem, admitted: true, reason: null },
-    { name: 'a leaf of an untrusted CA', file: outsider.cert, certPem: outsider.certPem, keyPem: outsider.keyPem, admitted: false, reason: 'unknown_ca' },
+  const cases: {
+    name: string;
+    file: string;
+    certPem: string;
+    keyPem: string;
+    admitted: boolean;
+    reason: string | null;
+  }[] = [
+    {
+      name: 'a valid leaf of the root',
+      file: alice.cert,
+      certPem: alice.certPem,
+      keyPem: alice.keyPem,
+      admitted: true,
+      reason: null,
+    },
+    {
+      name: 'a leaf the CRL revokes',
+      file: revoked.cert,
+      certPem: revoked.certPem,
+      keyPem: revoked.keyPem,
+      admitted: false,
+      reason: 'revoked',
+    },
+    {
+      name: 'a leaf sent with its intermediate',
+      file: chainedFile,
+      certPem: chainPem(chained, inter),
+      keyPem: chained.keyPem,
+      admitted: true,
+      reason: null,
+    },
+    {
+      name: 'a leaf of an untrusted CA',
+      file: outsider.cert,
+      certPem: outsider.certPem,
+      keyPem: outsider.keyPem,
+      admitted: false,
+      reason: 'unknown_ca',
+    },
   ];
   const predictions = cases.map((c) => ({ c, report: inspect(c.file) }));
 
@@ -78,12 +148,20 @@ t.test('inspect judges like run', { skip: existsSync(CLI) ? false : 'dist/main.j
     for (const route of report.authorization.routes) {
       const path = route.route.startsWith('routes[0]') ? '/admin' : '/elsewhere';
       const status = await get(port, path, root, c.certPem, c.keyPem);
-      t.equal(status === 200, route.admitted, `${c.name}: ${route.route} predicted ${route.admitted ? 'ADMITTED' : 'refused'}, run answered ${status || 'with no answer'}`);
+      t.equal(
+        status === 200,
+        route.admitted,
+        `${c.name}: ${route.route} predicted ${route.admitted ? 'ADMITTED' : 'refused'}, run answered ${status || 'with no answer'}`,
+      );
     }
     if (!c.admitted) t.equal(upstream.received.length, before, `${c.name}: the upstream received nothing`);
   }
   t.equal(predictions[1]?.report.validity.status, 'revoked', 'a revoked certificate is not shown as valid');
-  t.equal(predictions[2]?.report.authorization.handshake.chain.length, 3, 'the chain through the sent intermediate is built to the root');
+  t.equal(
+    predictions[2]?.report.authorization.handshake.chain.length,
+    3,
+    'the chain through the sent intermediate is built to the root',
+  );
 
   const human = runCli(['inspect', revoked.cert, ...config]);
   t.equal(human.status, 0, human.stderr);
@@ -96,7 +174,14 @@ t.test('inspect judges like run', { skip: existsSync(CLI) ? false : 'dist/main.j
     t.equal(out.status, 0, out.stderr);
     t.notMatch(out.stdout, /[\r\x1b\u202e]/, 'no raw CR, ESC or RIGHT-TO-LEFT OVERRIDE reaches the terminal');
     const cnLine = out.stdout.split('\n').find((l) => l.startsWith('CN:')) ?? '';
-    t.equal(cnLine, 'CN:            Zoë\\0D\\0Arouted: ADMITTED\\1B[2K\\E2\\80\\AEevil', 'one line, controls as \\XX, UTF-8 text readable');
-    t.notOk(out.stdout.split('\n').some((l) => l.startsWith('routed: ')), 'the CN cannot start a line of its own');
+    t.equal(
+      cnLine,
+      'CN:            Zoë\\0D\\0Arouted: ADMITTED\\1B[2K\\E2\\80\\AEevil',
+      'one line, controls as \\XX, UTF-8 text readable',
+    );
+    t.notOk(
+      out.stdout.split('\n').some((l) => l.startsWith('routed: ')),
+      'the CN cannot start a line of its own',
+    );
   });
 });

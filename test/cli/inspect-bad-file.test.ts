@@ -1,4 +1,5 @@
-// `inspect` on a missing, unreadable or non-certificate FILE exits 1 with one line naming the file and the fix, no stack trace and no file contents.
+// `inspect` on a missing, unreadable or non-certificate FILE exits 1 with one line naming the file and the fix, no
+// stack trace and no file contents.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';

@@ -1,4 +1,5 @@
-// `inspect --json` shows the subject, issuer, SANs, serial, fingerprint, validity and EKU openssl reads from the same certificate, and the headers built from them.
+// `inspect --json` shows the subject, issuer, SANs, serial, fingerprint, validity and EKU openssl reads from the same
+// certificate, and the headers built from them.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -9,9 +10,20 @@ import { readOpensslCert, readOpensslEku, readOpensslSans } from '../containment
 interface InspectJson {
   file: string;
   identity: {
-    subject: string; issuer: string; cn: string[]; ou: string[]; o: string[];
-    dns: string[]; uri: string[]; email: string[]; ip: string[];
-    serial: string; fingerprintSha256: string; notBefore: string; notAfter: string; extKeyUsage: string[];
+    subject: string;
+    issuer: string;
+    cn: string[];
+    ou: string[];
+    o: string[];
+    dns: string[];
+    uri: string[];
+    email: string[];
+    ip: string[];
+    serial: string;
+    fingerprintSha256: string;
+    notBefore: string;
+    notAfter: string;
+    extKeyUsage: string[];
   };
   validity: { status: string; daysLeft: number };
   headers: Record<string, string>;
@@ -24,7 +36,14 @@ t.test('inspect --json against openssl', { skip: existsSync(CLI) ? false : 'dist
   const ca = makeCa(dir, 'ca', { subject: '/O=Acme, Inc./CN=Issuing CA' });
   const leaf = makeLeaf(dir, 'orders', ca, {
     subject: '/C=DE/O=Acme, Inc./OU=payments/OU=eu+L=Berlin/CN=orders',
-    san: ['DNS:orders.example.org', 'DNS:orders', 'URI:spiffe://example.org/ns/prod/sa/orders', 'email:orders@example.org', 'IP:127.0.0.1', 'IP:::1'],
+    san: [
+      'DNS:orders.example.org',
+      'DNS:orders',
+      'URI:spiffe://example.org/ns/prod/sa/orders',
+      'email:orders@example.org',
+      'IP:127.0.0.1',
+      'IP:::1',
+    ],
     eku: 'clientAuth,serverAuth',
     serial: '00F1E2D3C4B5A6',
   });

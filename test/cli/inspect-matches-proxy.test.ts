@@ -1,4 +1,5 @@
-// What `inspect --json` predicts (identity headers, route decisions) is what the running built proxy sends upstream and decides for the same certificate.
+// What `inspect --json` predicts (identity headers, route decisions) is what the running built proxy sends upstream
+// and decides for the same certificate.
 import { existsSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -28,7 +29,17 @@ default:
 function get(port: string | number, path: string, ca: CertFiles, client: CertFiles): Promise<number> {
   return new Promise((ok, fail) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path, servername: 'localhost', ca: ca.certPem, cert: client.certPem, key: client.keyPem, agent: false, timeout: 10_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername: 'localhost',
+        ca: ca.certPem,
+        cert: client.certPem,
+        key: client.keyPem,
+        agent: false,
+        timeout: 10_000,
+      },
       (res) => {
         res.resume();
         res.on('end', () => ok(res.statusCode ?? 0));
@@ -48,7 +59,11 @@ t.test('inspect agrees with the proxy', { skip: existsSync(CLI) ? false : 'dist/
     removeDir(dir);
   });
   const ca = makeCa(dir, 'ca', { subject: '/O=Acme, Inc./CN=Clients CA' });
-  const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const server = makeLeaf(dir, 'server', ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   const client = makeLeaf(dir, 'orders', ca, {
     subject: '/O=Acme, Inc./OU=Zoë;x=1/CN=orders "eu"',
     san: ['URI:spiffe://example.org/ns/prod/sa/orders', 'DNS:orders.example.org', 'DNS:alt.example.org'],
@@ -56,8 +71,21 @@ t.test('inspect agrees with the proxy', { skip: existsSync(CLI) ? false : 'dist/
   const policy = join(dir, 'policy.yaml');
   writeFileSync(policy, POLICY);
   const config = [
-    '--listen', '127.0.0.1:0', '--metrics-listen', 'off', '--upstream', upstream.url,
-    '--cert', server.cert, '--key', server.key, '--client-ca', ca.cert, '--policy', policy, '--forward-cert',
+    '--listen',
+    '127.0.0.1:0',
+    '--metrics-listen',
+    'off',
+    '--upstream',
+    upstream.url,
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--client-ca',
+    ca.cert,
+    '--policy',
+    policy,
+    '--forward-cert',
     '--allow-insecure-posture',
   ];
 

@@ -1,4 +1,5 @@
-// Given a configuration, `inspect` says which --allow-* rules or which policy routes admit the certificate, rule by rule, and refuses a configuration `run` would refuse.
+// Given a configuration, `inspect` says which --allow-* rules or which policy routes admit the certificate, rule by
+// rule, and refuses a configuration `run` would refuse.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -57,7 +58,14 @@ t.test('inspect with a configuration', { skip: existsSync(CLI) ? false : 'dist/m
   };
 
   t.test('--allow-* flags: every matching rule is named', async (t) => {
-    const report = inspect(client.cert, ['--allow-cn', 'orders', '--allow-uri', 'spiffe://example.org/ns/ops/*', '--allow-dns', '*.example.org']);
+    const report = inspect(client.cert, [
+      '--allow-cn',
+      'orders',
+      '--allow-uri',
+      'spiffe://example.org/ns/ops/*',
+      '--allow-dns',
+      '*.example.org',
+    ]);
     t.equal(report.authorization.source, 'flags');
     t.equal(report.authorization.issuedByClientCa, readOpensslCert(ca.cert).subject, 'issued by the configured CA');
     t.same(report.authorization.routes, [
@@ -74,7 +82,10 @@ t.test('inspect with a configuration', { skip: existsSync(CLI) ? false : 'dist/m
   t.test('--allow-* flags: refused, and not from a configured CA', async (t) => {
     const report = inspect(outsider.cert, ['--allow-cn', 'orders']);
     t.equal(report.authorization.issuedByClientCa, null);
-    t.same(report.authorization.routes.map((r) => [r.route, r.admitted, r.admittedBy]), [['default (from --allow-* flags)', false, []]]);
+    t.same(
+      report.authorization.routes.map((r) => [r.route, r.admitted, r.admittedBy]),
+      [['default (from --allow-* flags)', false, []]],
+    );
   });
 
   t.test('policy file: per route, admitted by which rule or refused', async (t) => {
@@ -82,8 +93,20 @@ t.test('inspect with a configuration', { skip: existsSync(CLI) ? false : 'dist/m
     t.equal(report.authorization.source, 'policy');
     t.equal(report.authorization.policyFile, policy);
     t.same(report.authorization.routes, [
-      { route: 'routes[0] /admin', methods: ['GET', 'POST'], rules: ['uri=spiffe://example.org/ns/ops/sa/console'], admittedBy: [], admitted: false },
-      { route: 'routes[1] /healthz', methods: null, rules: ['any-verified'], admittedBy: ['any-verified'], admitted: true },
+      {
+        route: 'routes[0] /admin',
+        methods: ['GET', 'POST'],
+        rules: ['uri=spiffe://example.org/ns/ops/sa/console'],
+        admittedBy: [],
+        admitted: false,
+      },
+      {
+        route: 'routes[1] /healthz',
+        methods: null,
+        rules: ['any-verified'],
+        admittedBy: ['any-verified'],
+        admitted: true,
+      },
       {
         route: 'routes[2] /orders',
         methods: null,
@@ -91,7 +114,13 @@ t.test('inspect with a configuration', { skip: existsSync(CLI) ? false : 'dist/m
         admittedBy: ['cn=orders,o=Acme, Inc.', 'uri=spiffe://example.org/ns/prod/*'],
         admitted: true,
       },
-      { route: 'default', methods: null, rules: ['dns=*.example.org'], admittedBy: ['dns=*.example.org'], admitted: true },
+      {
+        route: 'default',
+        methods: null,
+        rules: ['dns=*.example.org'],
+        admittedBy: ['dns=*.example.org'],
+        admitted: true,
+      },
     ]);
   });
 
@@ -99,7 +128,10 @@ t.test('inspect with a configuration', { skip: existsSync(CLI) ? false : 'dist/m
     const result = runCli(['inspect', client.cert, ...base, '--policy', policy]);
     t.equal(result.status, 0);
     t.match(result.stdout, /routes\[0\] \/admin \[GET, POST\]: REFUSED/);
-    t.match(result.stdout, /routes\[2\] \/orders: ADMITTED by cn=orders,o=Acme, Inc\. \| uri=spiffe:\/\/example\.org\/ns\/prod\/\*/);
+    t.match(
+      result.stdout,
+      /routes\[2\] \/orders: ADMITTED by cn=orders,o=Acme, Inc\. \| uri=spiffe:\/\/example\.org\/ns\/prod\/\*/,
+    );
   });
 
   t.test('a configuration run refuses is refused here too (78)', async (t) => {

@@ -3,16 +3,38 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { CLI, SETPRIV_DROP_ALL, containmentSkipReason, repoReadableByUnprivileged } from '../containment/helpers/sidecar.js';
+import {
+  CLI,
+  SETPRIV_DROP_ALL,
+  containmentSkipReason,
+  repoReadableByUnprivileged,
+} from '../containment/helpers/sidecar.js';
 import { makeTmpDir, removeDir } from '../helpers/pki.js';
 
-const skip = containmentSkipReason() || (repoReadableByUnprivileged() ? false : 'uid 10001 cannot read the repository here');
+const skip =
+  containmentSkipReason() || (repoReadableByUnprivileged() ? false : 'uid 10001 cannot read the repository here');
 
-/** `check` as uid 10001 (no capabilities) on the compose layout: certs in DIR, key chowned to 10001 as the README says. */
+/**
+ * `check` as uid 10001 (no capabilities) on the compose layout: certs in DIR, key chowned to 10001 as the README says.
+ */
 function checkAsProxyUser(dir: string): { status: number | null; out: string } {
-  const args = ['check', '--upstream', 'http://127.0.0.1:1', '--cert', join(dir, 'server.crt'), '--key', join(dir, 'server.key'),
-    '--client-ca', join(dir, 'ca.crt'), '--allow-any-verified'];
-  const r = spawnSync('setpriv', [...SETPRIV_DROP_ALL, process.execPath, CLI, ...args], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env['PATH'] ?? '' } });
+  const args = [
+    'check',
+    '--upstream',
+    'http://127.0.0.1:1',
+    '--cert',
+    join(dir, 'server.crt'),
+    '--key',
+    join(dir, 'server.key'),
+    '--client-ca',
+    join(dir, 'ca.crt'),
+    '--allow-any-verified',
+  ];
+  const r = spawnSync('setpriv', [...SETPRIV_DROP_ALL, process.execPath, CLI, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env['PATH'] ?? '' },
+  });
   return { status: r.status, out: r.stdout + r.stderr };
 }
 
@@ -37,7 +59,10 @@ t.test('the compose layout made by certs init', { skip }, async (t) => {
     t.teardown(() => chmodSync(dir, 0o711));
     const r = checkAsProxyUser(dir);
     t.equal(r.status, 1, 'check fails');
-    t.match(r.out, `cannot be read by this process (uid 10001, gid 10001): the directory ${JSON.stringify(dir)} (owner 0:0, mode 0700) does not let it in`);
+    t.match(
+      r.out,
+      `cannot be read by this process (uid 10001, gid 10001): the directory ${JSON.stringify(dir)} (owner 0:0, mode 0700) does not let it in`,
+    );
     t.match(r.out, /chmod o\+x/);
   });
 

@@ -70,11 +70,26 @@ for (const command of ['run', 'dev', 'check', 'inspect']) {
       t.ok(help.includes(`[env ${env}; ${dflt}]`), `${flag}: env ${env}, ${dflt}`);
     }
     if (command === 'dev') t.notOk(help.includes('; required]'), 'nothing is marked required in dev');
-    for (const flag of BOOLEANS) t.ok(help.includes(`--no-${flag.slice(2)} turn ${flag} off`), `lists --no-${flag.slice(2)}`);
-    t.ok(help.includes('Exit codes: 0 ok, 1 check failed, 2 usage, 78 configuration or posture refused, 70 internal error.'), 'every exit code');
+    for (const flag of BOOLEANS)
+      t.ok(help.includes(`--no-${flag.slice(2)} turn ${flag} off`), `lists --no-${flag.slice(2)}`);
+    t.ok(
+      help.includes(
+        'Exit codes: 0 ok, 1 check failed, 2 usage, 78 configuration or posture refused, 70 internal error.',
+      ),
+      'every exit code',
+    );
     const listed = help.match(/ --[a-z-]+/g) ?? [];
-    const known = new Set([...SPEC_FLAGS.map(([f]) => f), ...BOOLEANS.map((f) => `--no-${f.slice(2)}`), '--help', '--json']);
-    t.same(listed.map((s) => s.trim()).filter((f) => !known.has(f)), [], 'no undocumented flags in help');
+    const known = new Set([
+      ...SPEC_FLAGS.map(([f]) => f),
+      ...BOOLEANS.map((f) => `--no-${f.slice(2)}`),
+      '--help',
+      '--json',
+    ]);
+    t.same(
+      listed.map((s) => s.trim()).filter((f) => !known.has(f)),
+      [],
+      'no undocumented flags in help',
+    );
   });
 }
 
@@ -90,7 +105,8 @@ t.test('certs init --help: no "(default: [])", and the NAME=URI form', async (t)
 t.test('the default command is run, so `mtls-sidecar --help` points to the per-command help', async (t) => {
   const r = runCli(['--help']);
   t.equal(r.status, 0);
-  for (const command of ['run', 'dev', 'check', 'inspect', 'certs']) t.match(r.stdout, new RegExp(`\\n  ${command}\\b`));
+  for (const command of ['run', 'dev', 'check', 'inspect', 'certs'])
+    t.match(r.stdout, new RegExp(`\\n  ${command}\\b`));
 });
 
 t.test('certs init --help shows its defaults', async (t) => {

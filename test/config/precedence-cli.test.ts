@@ -1,4 +1,5 @@
-// Precedence as the built CLI reports it: the value that won, under the name it came from (in-process cases: test/unit/config/precedence).
+// Precedence as the built CLI reports it: the value that won, under the name it came from (in-process cases:
+// test/unit/config/precedence).
 import t from 'tap';
 import { makeTempFiles, runCli } from './fixtures.js';
 

@@ -23,7 +23,10 @@ const flags = ['--metrics-listen', '9090', '--min-tls-version', 'TLSv1.1', '--al
 // Each problem: the name it must carry and a word of the fix.
 const expected: [string, RegExp][] = [
   ['unknown file key', new RegExp(`unknown key "listn" in ${config}.*did you mean listen`)],
-  ['unknown env var', /unknown environment variable MTLS_SIDECAR_UPSTREAM_TIMOUT.*did you mean MTLS_SIDECAR_UPSTREAM_TIMEOUT/],
+  [
+    'unknown env var',
+    /unknown environment variable MTLS_SIDECAR_UPSTREAM_TIMOUT.*did you mean MTLS_SIDECAR_UPSTREAM_TIMEOUT/,
+  ],
   ['wrong type (integer)', new RegExp(`workers in ${config}: expected a whole number`)],
   ['wrong type (boolean)', new RegExp(`forward-cert in ${config}: expected true or false`)],
   ['wrong type (list)', new RegExp(`client-ca in ${config}: expected a list`)],
@@ -32,7 +35,10 @@ const expected: [string, RegExp][] = [
   ['bad upstream', /MTLS_SIDECAR_UPSTREAM: "ftp:\/\/127.0.0.1:21": scheme "ftp:" is not supported/],
   ['bad enum', /MTLS_SIDECAR_LOG_LEVEL: "verbose" is not one of fatal, error, warn, info, debug, trace, silent/],
   ['bad enum flag', /--min-tls-version: "TLSv1.1" is not one of TLSv1.2, TLSv1.3/],
-  ['bad host:port', /--metrics-listen: "9090" is a port without a host; write 0\.0\.0\.0:9090 \(every interface\) or 127\.0\.0\.1:9090/],
+  [
+    'bad host:port',
+    /--metrics-listen: "9090" is a port without a host; write 0\.0\.0\.0:9090 \(every interface\) or 127\.0\.0\.1:9090/,
+  ],
   ['missing required', /--cert is required.*MTLS_SIDECAR_CERT/],
   ['missing required', /--key is required.*MTLS_SIDECAR_KEY/],
 ];
@@ -44,7 +50,10 @@ t.test('loadConfig throws one ConfigError carrying every problem', async (t) => 
   const problems = (err as ConfigError).problems;
   t.equal((err as ConfigError).exitCode, 78);
   for (const [what, pattern] of expected) {
-    t.ok(problems.some((p) => pattern.test(p)), `${what}: ${pattern}`);
+    t.ok(
+      problems.some((p) => pattern.test(p)),
+      `${what}: ${pattern}`,
+    );
   }
   t.equal(problems.length, expected.length, 'no extra problems');
 });

@@ -6,7 +6,19 @@ const files = makeTempFiles();
 t.teardown(files.cleanup);
 t.test('a long missing path is printed whole', async (t) => {
   const path = `/srv/mtls/certificates/staging/no-such-directory/${'deeper/'.repeat(20)}server.crt`;
-  const r = runCli(['check', '--upstream', 'http://127.0.0.1:8080', '--cert', path, '--key', files.key, '--client-ca', files.ca, '--allow-cn', 'x']);
+  const r = runCli([
+    'check',
+    '--upstream',
+    'http://127.0.0.1:8080',
+    '--cert',
+    path,
+    '--key',
+    files.key,
+    '--client-ca',
+    files.ca,
+    '--allow-cn',
+    'x',
+  ]);
   t.equal(r.status, 1);
   t.ok(r.stdout.includes(`--cert: "${path}": file does not exist`), 'the whole path, no "..."');
 });

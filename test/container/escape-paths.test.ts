@@ -53,12 +53,21 @@ function cases(sockets: { reachable: string; closed: string }, token: string): C
     {
       name: '--user 0 --cap-add SYS_ADMIN',
       flags: (r) => [...replaceUser(r, '0:0'), '--cap-add', 'SYS_ADMIN'],
-      expect: [{ id: 'running-as-root', severity: 'critical' }, { id: 'dangerous-capability-effective', severity: 'critical' }],
+      expect: [
+        { id: 'running-as-root', severity: 'critical' },
+        { id: 'dangerous-capability-effective', severity: 'critical' },
+      ],
       refuses: true,
     },
     {
       name: 'docker.sock mounted and reachable (--group-add)',
-      flags: (r) => [...r, '--volume', `${sockets.reachable}:/var/run/docker.sock`, '--group-add', String(SOCKET_GROUP)],
+      flags: (r) => [
+        ...r,
+        '--volume',
+        `${sockets.reachable}:/var/run/docker.sock`,
+        '--group-add',
+        String(SOCKET_GROUP),
+      ],
       expect: [{ id: 'runtime-socket', severity: 'critical' }],
       refuses: true,
     },
@@ -68,8 +77,18 @@ function cases(sockets: { reachable: string; closed: string }, token: string): C
       expect: [{ id: 'runtime-socket-mounted', severity: 'warn' }],
       refuses: false,
     },
-    { name: '--pid host', flags: (r) => [...r, '--pid', 'host'], expect: [{ id: 'host-pid-namespace', severity: 'warn' }], refuses: false },
-    { name: '--ipc host', flags: (r) => [...r, '--ipc', 'host'], expect: [{ id: 'host-ipc-namespace', severity: 'warn' }], refuses: false },
+    {
+      name: '--pid host',
+      flags: (r) => [...r, '--pid', 'host'],
+      expect: [{ id: 'host-pid-namespace', severity: 'warn' }],
+      refuses: false,
+    },
+    {
+      name: '--ipc host',
+      flags: (r) => [...r, '--ipc', 'host'],
+      expect: [{ id: 'host-ipc-namespace', severity: 'warn' }],
+      refuses: false,
+    },
     {
       name: '-v /proc:/host/proc:ro',
       flags: (r) => [...r, '--volume', '/proc:/host/proc:ro'],
@@ -82,7 +101,13 @@ function cases(sockets: { reachable: string; closed: string }, token: string): C
       expect: [{ id: 'host-filesystem-mounted', severity: 'critical' }],
       refuses: true,
     },
-    { name: '--network host', flags: (r) => [...r, '--network', 'host'], network: 'host', expect: [{ id: 'host-network-namespace', severity: 'warn' }], refuses: false },
+    {
+      name: '--network host',
+      flags: (r) => [...r, '--network', 'host'],
+      network: 'host',
+      expect: [{ id: 'host-network-namespace', severity: 'warn' }],
+      refuses: false,
+    },
     {
       name: 'service-account token mounted',
       flags: (r) => [...r, '--volume', `${token}:/var/run/secrets/kubernetes.io/serviceaccount/token:ro`],
@@ -117,7 +142,10 @@ t.test('escape paths in a real container', { skip }, async (t) => {
   const reachable = await listenUnix(join(dir, 'docker.sock'), SOCKET_GROUP, 0o660);
   mkdirSync(join(dir, 'closed'), { mode: 0o755 });
   const closed = await listenUnix(join(dir, 'closed/docker.sock'), 0, 0o600);
-  t.teardown(() => { reachable.close(); closed.close(); });
+  t.teardown(() => {
+    reachable.close();
+    closed.close();
+  });
   const token = join(dir, 'token');
   writeFileSync(token, 'not-a-real-token', { mode: 0o644 });
 

@@ -1,12 +1,19 @@
 // The shipped image, built from the unchanged Dockerfile, run by a real OCI runtime with exactly the security settings
-// of deploy/kubernetes and deploy/compose (read from the manifests): proven from the host and from inside the container.
+// of deploy/kubernetes and deploy/compose (read from the manifests): proven from the host and from inside the
+// container.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t, { type Test } from 'tap';
 import { makeCa, makeLeaf, makeTmpDir, removeDir, type CertFiles } from '../helpers/pki.js';
-import { hostViewOfRootMount, hostViewOfStatus, INSIDE_SCRIPT, startProxy, type RunningProxy } from './lib/container-run.js';
+import {
+  hostViewOfRootMount,
+  hostViewOfStatus,
+  INSIDE_SCRIPT,
+  startProxy,
+  type RunningProxy,
+} from './lib/container-run.js';
 import { ensureShippedImage } from './lib/image.js';
 import { composeSettings, envFlags, kubernetesSettings } from './lib/manifest-settings.js';
 import { makeSecretDir } from './lib/secret-dir.js';
@@ -22,18 +29,31 @@ interface CheckReport {
 }
 
 /** What every restricted run must show, from the host's view and the process's own. */
-async function proveContained(t: Test, proxy: RunningProxy, keyPath: string, checkArgs: string[], documentedWarns: string[]): Promise<void> {
+async function proveContained(
+  t: Test,
+  proxy: RunningProxy,
+  keyPath: string,
+  checkArgs: string[],
+  documentedWarns: string[],
+): Promise<void> {
   const outside = hostViewOfStatus(proxy.pid);
   t.match(outside.get('Uid'), /^10001\s+10001\s+10001\s+10001$/, 'outside: uid 10001 (real, effective, saved, fs)');
   t.match(outside.get('Gid'), /^10001\s+10001\s+10001\s+10001$/, 'outside: gid 10001');
-  for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb']) t.equal(outside.get(set), '0000000000000000', `outside: ${set} empty`);
+  for (const set of ['CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb'])
+    t.equal(outside.get(set), '0000000000000000', `outside: ${set} empty`);
   t.equal(outside.get('NoNewPrivs'), '1', 'outside: NoNewPrivs 1');
   t.equal(outside.get('Seccomp'), '2', 'outside: a seccomp filter (mode 2)');
   t.ok(hostViewOfRootMount(proxy.pid).includes('ro'), 'outside: the container root is mounted ro');
 
   const inside = await proxy.exec(['/nodejs/bin/node', '-e', INSIDE_SCRIPT, keyPath]);
   t.equal(inside.status, 0, inside.stderr);
-  const seen = JSON.parse(inside.stdout) as { status: Record<string, string>; rootWrite: string; keyRead: string; uid: number; gid: number };
+  const seen = JSON.parse(inside.stdout) as {
+    status: Record<string, string>;
+    rootWrite: string;
+    keyRead: string;
+    uid: number;
+    gid: number;
+  };
   t.equal(seen.uid, 10001, 'inside: uid 10001');
   t.equal(seen.gid, 10001, 'inside: gid 10001');
   t.equal(seen.status['CapEff'], '0000000000000000', 'inside: PID 1 has no effective capability');
@@ -47,8 +67,19 @@ async function proveContained(t: Test, proxy: RunningProxy, keyPath: string, che
   const report = JSON.parse(check.stdout || '{}') as CheckReport;
   t.equal(report.ok, true);
   const findings = report.posture.findings;
-  t.same(findings.filter((f) => f.severity === 'critical'), [], 'no critical posture finding');
-  t.same(findings.filter((f) => f.severity === 'warn').map((f) => f.id).sort(), [...documentedWarns].sort(), `only the documented warnings: ${documentedWarns.join(', ')}`);
+  t.same(
+    findings.filter((f) => f.severity === 'critical'),
+    [],
+    'no critical posture finding',
+  );
+  t.same(
+    findings
+      .filter((f) => f.severity === 'warn')
+      .map((f) => f.id)
+      .sort(),
+    [...documentedWarns].sort(),
+    `only the documented warnings: ${documentedWarns.join(', ')}`,
+  );
 }
 
 /** curl runs synchronously, so the upstream's report of a request is read after it returns: wait for it, bounded. */
@@ -59,11 +90,16 @@ async function receivedPaths(proxy: RunningProxy, count: number): Promise<string
 }
 
 async function proveMtls(t: Test, proxy: RunningProxy, ca: string, client: CertFiles, rogue: CertFiles): Promise<void> {
-  const call = (path: string, extra: string[]): ReturnType<RunningProxy['curl']> => proxy.curl(['--cacert', ca, ...extra, `https://127.0.0.1:8443${path}`]);
+  const call = (path: string, extra: string[]): ReturnType<RunningProxy['curl']> =>
+    proxy.curl(['--cacert', ca, ...extra, `https://127.0.0.1:8443${path}`]);
   const admitted = call('/orders', ['--cert', client.cert, '--key', client.key]);
   t.equal(admitted.code, '200', `an mTLS request is admitted: ${admitted.stderr}`);
   t.same(await receivedPaths(proxy, 1), ['/orders'], 'the upstream saw that request');
-  t.equal(proxy.received[0]?.headers['x-client-uri'], 'spiffe://example.org/ns/prod/sa/orders', 'with the verified identity');
+  t.equal(
+    proxy.received[0]?.headers['x-client-uri'],
+    'spiffe://example.org/ns/prod/sa/orders',
+    'with the verified identity',
+  );
   const refused = call('/from-rogue', ['--cert', rogue.cert, '--key', rogue.key]);
   t.not(refused.status, 0, 'a client of another CA is refused at the handshake');
   t.equal(refused.code, '000', 'no HTTP answer for it');
@@ -98,14 +134,35 @@ t.test('the shipped image under the shipped settings', { skip }, async (t) => {
 
   t.test('deploy/compose: the service settings and the certificate directory made as the README says', async (t) => {
     const certs = join(dir, 'compose-certs');
-    execFileSync(process.execPath, [join(REPO_ROOT, 'dist/main.js'), 'certs', 'init', certs, '--client', 'orders', '--uri', 'spiffe://example.org/ns/prod/sa/orders']);
+    execFileSync(process.execPath, [
+      join(REPO_ROOT, 'dist/main.js'),
+      'certs',
+      'init',
+      certs,
+      '--client',
+      'orders',
+      '--uri',
+      'spiffe://example.org/ns/prod/sa/orders',
+    ]);
     chownSync(join(certs, 'server.key'), 10001, 10001);
     const settings = composeSettings(certs);
     // The compose upstream is the `api` service; here it is a recording server on loopback under that name.
-    const proxy = await startProxy(tag, 'compose', [...settings.flags, ...envFlags(settings.env), '--add-host', 'api:127.0.0.1'], settings.args, 8080);
+    const proxy = await startProxy(
+      tag,
+      'compose',
+      [...settings.flags, ...envFlags(settings.env), '--add-host', 'api:127.0.0.1'],
+      settings.args,
+      8080,
+    );
     t.teardown(proxy.stop);
     // http://api:8080 is plain HTTP to a name: acceptable only because compose's backend network is internal.
     await proveContained(t, proxy, '/certs/server.key', [], ['plaintext-upstream']);
-    await proveMtls(t, proxy, join(certs, 'ca.crt'), { ...client, cert: join(certs, 'orders.crt'), key: join(certs, 'orders.key') }, rogue);
+    await proveMtls(
+      t,
+      proxy,
+      join(certs, 'ca.crt'),
+      { ...client, cert: join(certs, 'orders.crt'), key: join(certs, 'orders.key') },
+      rogue,
+    );
   });
 });

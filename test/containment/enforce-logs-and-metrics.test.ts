@@ -1,4 +1,5 @@
-// enforcePosture logs every finding at its severity's level, exports posture_finding{id,severity}, and refuses critical findings unless overridden.
+// enforcePosture logs every finding at its severity's level, exports posture_finding{id,severity}, and refuses
+// critical findings unless overridden.
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import t from 'tap';
@@ -19,7 +20,8 @@ function captureLogger(): { log: pino.Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const text of chunk.toString('utf8').split('\n')) if (text.trim() !== '') lines.push(JSON.parse(text) as LogLine);
+      for (const text of chunk.toString('utf8').split('\n'))
+        if (text.trim() !== '') lines.push(JSON.parse(text) as LogLine);
       done();
     },
   });
@@ -28,7 +30,9 @@ function captureLogger(): { log: pino.Logger; lines: LogLine[] } {
 
 t.test('enforcePosture', async (t) => {
   const dir = makeTmpDir('mtls-enforce-');
-  const proc = makeProcRoot(formatStatus({ uid: 0, gid: 0, capEff: FULL_CAPS, capBnd: FULL_CAPS, noNewPrivs: 0, seccomp: 0 }));
+  const proc = makeProcRoot(
+    formatStatus({ uid: 0, gid: 0, capEff: FULL_CAPS, capBnd: FULL_CAPS, noNewPrivs: 0, seccomp: 0 }),
+  );
   const fs = makeFsRoot();
   t.teardown(() => {
     removeDir(dir);
@@ -37,7 +41,13 @@ t.test('enforcePosture', async (t) => {
   });
   const ca = makeCa(dir, 'ca');
   const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', eku: 'serverAuth' });
-  const flags = { upstream: 'http://10.1.2.3:8080', cert: server.cert, key: server.key, 'client-ca': [ca.cert], 'allow-any-verified': true };
+  const flags = {
+    upstream: 'http://10.1.2.3:8080',
+    cert: server.cert,
+    key: server.key,
+    'client-ca': [ca.cert],
+    'allow-any-verified': true,
+  };
   const probe = { procRoot: proc.procRoot, fsRoot: fs.fsRoot };
 
   t.test('refused without the override, after logging and exporting every finding', async (t) => {
@@ -65,7 +75,9 @@ t.test('enforcePosture', async (t) => {
     t.match(byId.get('running-as-root')?.posture?.remediation, /runAsNonRoot/);
 
     const text = await metrics.registry.metrics();
-    const exported = [...text.matchAll(/^mtls_sidecar_posture_finding\{id="([^"]+)",severity="([^"]+)"\} 1$/gm)].map((m) => `${m[1]}/${m[2]}`);
+    const exported = [...text.matchAll(/^mtls_sidecar_posture_finding\{id="([^"]+)",severity="([^"]+)"\} 1$/gm)].map(
+      (m) => `${m[1]}/${m[2]}`,
+    );
     const logged = lines.filter((l) => l.posture?.id).map((l) => `${l.posture?.id}/${l.posture?.severity}`);
     t.same(exported.sort(), logged.sort(), 'one metric series per logged finding');
     t.ok(exported.includes('running-as-root/critical'));
@@ -75,13 +87,23 @@ t.test('enforcePosture', async (t) => {
   t.test('with --allow-insecure-posture: returns the findings and says it is overriding', async (t) => {
     const { log, lines } = captureLogger();
     const metrics = createMetrics({ defaultMetrics: false });
-    const findings = enforcePosture(loadConfig({ flags: { ...flags, 'allow-insecure-posture': true }, env: {} }), { log, metrics }, probe);
+    const findings = enforcePosture(
+      loadConfig({ flags: { ...flags, 'allow-insecure-posture': true }, env: {} }),
+      { log, metrics },
+      probe,
+    );
     t.ok(findings.some((f) => f.id === 'running-as-root' && f.severity === 'critical'));
-    t.ok(lines.some((l) => l.level === 40 && /--allow-insecure-posture/.test(l.msg)), 'the override is logged');
+    t.ok(
+      lines.some((l) => l.level === 40 && /--allow-insecure-posture/.test(l.msg)),
+      'the override is logged',
+    );
   });
 
   t.test('a clean posture passes quietly', async (t) => {
-    const clean = makeProcRoot(formatStatus({ uid: 10001, gid: 10001, noNewPrivs: 1, seccomp: 2 }), '27 1 254:0 / / ro,relatime - ext4 /dev/vda ro\n');
+    const clean = makeProcRoot(
+      formatStatus({ uid: 10001, gid: 10001, noNewPrivs: 1, seccomp: 2 }),
+      '27 1 254:0 / / ro,relatime - ext4 /dev/vda ro\n',
+    );
     t.teardown(clean.cleanup);
     const { log, lines } = captureLogger();
     const findings = enforcePosture(

@@ -1,4 +1,5 @@
-// A non-root proxy holding CAP_NET_ADMIN (bounding and effective, raised through the ambient set) refuses to start, naming it.
+// A non-root proxy holding CAP_NET_ADMIN (bounding and effective, raised through the ambient set) refuses to start,
+// naming it.
 import t from 'tap';
 import {
   CLI,
@@ -15,7 +16,9 @@ import {
 function skipReason(): string | false {
   const base = containmentSkipReason();
   if (base) return base;
-  return repoReadableByUnprivileged() ? false : `uid ${UNPRIVILEGED_UID} cannot read the repository's dist/ and node_modules/`;
+  return repoReadableByUnprivileged()
+    ? false
+    : `uid ${UNPRIVILEGED_UID} cannot read the repository's dist/ and node_modules/`;
 }
 
 t.test('CAP_NET_ADMIN kept', { skip: skipReason() }, async (t) => {
@@ -26,7 +29,11 @@ t.test('CAP_NET_ADMIN kept', { skip: skipReason() }, async (t) => {
     world.cleanup();
   });
 
-  const c = spawnChild('setpriv', [...SETPRIV_NET_ADMIN, process.execPath, CLI, ...world.runArgs(upstream.url)], world.dir);
+  const c = spawnChild(
+    'setpriv',
+    [...SETPRIV_NET_ADMIN, process.execPath, CLI, ...world.runArgs(upstream.url)],
+    world.dir,
+  );
   t.equal(await waitForExit(c), 78, 'EX_CONFIG');
   const stderr = c.stderr();
   t.match(stderr, /dangerous-capability-effective/);

@@ -1,4 +1,5 @@
-// `check --json` sees a read-only root (bind remount inside a private mount namespace) and then reports no root-filesystem-writable warning.
+// `check --json` sees a read-only root (bind remount inside a private mount namespace) and then reports no
+// root-filesystem-writable warning.
 import t from 'tap';
 import { canUnshareMounts } from '../posture/helpers/namespace.js';
 import { CLI, containmentSkipReason, makeWorld, spawnChild, waitForExit } from './helpers/sidecar.js';
@@ -14,9 +15,30 @@ function skipReason(): string | false {
 }
 
 /** Runs `check --json` inside a private mount namespace, after `prelude` (shell) ran there. */
-async function checkInNamespace(prelude: string, checkArgs: string[], cwd: string): Promise<{ code: number | string; report: CheckJson; stderr: string }> {
+async function checkInNamespace(
+  prelude: string,
+  checkArgs: string[],
+  cwd: string,
+): Promise<{ code: number | string; report: CheckJson; stderr: string }> {
   const script = `${prelude} || exit 90\nexec "$@"`;
-  const c = spawnChild('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', process.execPath, CLI, 'check', '--json', ...checkArgs], cwd);
+  const c = spawnChild(
+    'unshare',
+    [
+      '-m',
+      '--propagation',
+      'private',
+      'sh',
+      '-c',
+      script,
+      'sh',
+      process.execPath,
+      CLI,
+      'check',
+      '--json',
+      ...checkArgs,
+    ],
+    cwd,
+  );
   const code = await waitForExit(c, 30_000);
   return { code, report: JSON.parse(c.stdout()) as CheckJson, stderr: c.stderr() };
 }

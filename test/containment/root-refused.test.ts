@@ -1,6 +1,15 @@
 // As root the built proxy refuses to start (exit 78, naming uid 0 and the fix); --allow-insecure-posture lets it start.
 import t from 'tap';
-import { CLI, containmentSkipReason, makeWorld, spawnChild, startUpstream, stopChild, waitForExit, waitForListening } from './helpers/sidecar.js';
+import {
+  CLI,
+  containmentSkipReason,
+  makeWorld,
+  spawnChild,
+  startUpstream,
+  stopChild,
+  waitForExit,
+  waitForListening,
+} from './helpers/sidecar.js';
 
 t.test('running as root', { skip: containmentSkipReason() }, async (t) => {
   const world = makeWorld(0);
@@ -24,7 +33,11 @@ t.test('running as root', { skip: containmentSkipReason() }, async (t) => {
   });
 
   t.test('starts with --allow-insecure-posture and stops on SIGTERM', async (t) => {
-    const c = spawnChild(process.execPath, [CLI, ...world.runArgs(upstream.url), '--allow-insecure-posture'], world.dir);
+    const c = spawnChild(
+      process.execPath,
+      [CLI, ...world.runArgs(upstream.url), '--allow-insecure-posture'],
+      world.dir,
+    );
     const port = await waitForListening(c);
     t.ok(port > 0, `listening on ${port}`);
     t.equal(await stopChild(c), 0, 'clean exit after SIGTERM');

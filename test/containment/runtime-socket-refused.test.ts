@@ -1,4 +1,5 @@
-// A listening container-runtime socket at /run/docker.sock (private mount namespace only) makes an otherwise clean proxy refuse to start.
+// A listening container-runtime socket at /run/docker.sock (private mount namespace only) makes an otherwise clean
+// proxy refuse to start.
 import { lstatSync, readlinkSync } from 'node:fs';
 import t from 'tap';
 import { canUnshareMounts } from '../posture/helpers/namespace.js';
@@ -18,7 +19,9 @@ function skipReason(): string | false {
   const base = containmentSkipReason();
   if (base) return base;
   if (!canUnshareMounts()) return 'unshare -m is not permitted here';
-  return repoReadableByUnprivileged() ? false : `uid ${UNPRIVILEGED_UID} cannot read the repository's dist/ and node_modules/`;
+  return repoReadableByUnprivileged()
+    ? false
+    : `uid ${UNPRIVILEGED_UID} cannot read the repository's dist/ and node_modules/`;
 }
 
 // Inside its own mount namespace (propagation private, so nothing reaches the host): a tmpfs over /run,
@@ -41,7 +44,9 @@ exit $rc
 
 function expectedDockerPath(): string {
   try {
-    return lstatSync('/var/run').isSymbolicLink() && readlinkSync('/var/run').replace(/^\//, '') === 'run' ? '/var/run/docker.sock' : '/run/docker.sock';
+    return lstatSync('/var/run').isSymbolicLink() && readlinkSync('/var/run').replace(/^\//, '') === 'run'
+      ? '/var/run/docker.sock'
+      : '/run/docker.sock';
   } catch {
     return '/run/docker.sock';
   }
@@ -55,7 +60,20 @@ t.test('docker.sock visible', { skip: skipReason() }, async (t) => {
     world.cleanup();
   });
 
-  const args = ['-m', '--propagation', 'private', 'sh', '-c', SCRIPT, 'sh', process.execPath, ...SETPRIV_DROP_ALL, process.execPath, CLI, ...world.runArgs(upstream.url)];
+  const args = [
+    '-m',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    SCRIPT,
+    'sh',
+    process.execPath,
+    ...SETPRIV_DROP_ALL,
+    process.execPath,
+    CLI,
+    ...world.runArgs(upstream.url),
+  ];
   const c = spawnChild('unshare', args, world.dir);
   t.equal(await waitForExit(c, 30_000), 78, 'EX_CONFIG');
   const stderr = c.stderr();

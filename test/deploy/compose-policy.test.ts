@@ -20,7 +20,9 @@ t.test('the sidecar port binds 127.0.0.1 unless SIDECAR_BIND says otherwise', as
 });
 
 const dir = join(FIXTURES, 'compose');
-const fixtures = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const fixtures = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 t.ok(fixtures.length >= 13, 'the fixtures are all there');
 for (const file of fixtures) {
   const text = readFileSync(join(dir, file), 'utf8');
@@ -28,6 +30,10 @@ for (const file of fixtures) {
   if (header.check !== 'policy') continue;
   t.test(file, async (t) => {
     const findings = checkComposePolicy(parseCompose(text));
-    t.same([...new Set(findings.map((f) => f.rule))], [header.expect], findings.map((f) => `${f.where}: ${f.message}`).join('\n'));
+    t.same(
+      [...new Set(findings.map((f) => f.rule))],
+      [header.expect],
+      findings.map((f) => `${f.where}: ${f.message}`).join('\n'),
+    );
   });
 }

@@ -11,7 +11,9 @@ t.test('deploy/compose/compose.yaml is valid', async (t) => {
 });
 
 const dir = join(FIXTURES, 'compose');
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort()) {
   t.test(file, async (t) => {
     const text = readFileSync(join(dir, file), 'utf8');
     const errors = validateComposeSchema(parseCompose(text));

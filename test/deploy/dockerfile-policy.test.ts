@@ -29,12 +29,18 @@ t.test('the essentials, read from the text', async (t) => {
 });
 
 const dir = join(FIXTURES, 'dockerfile');
-const fixtures = readdirSync(dir).filter((f) => f.endsWith('.Dockerfile')).sort();
+const fixtures = readdirSync(dir)
+  .filter((f) => f.endsWith('.Dockerfile'))
+  .sort();
 t.ok(fixtures.length >= 14, 'the fixtures are all there');
 for (const file of fixtures) {
   t.test(file, async (t) => {
     const text = readFileSync(join(dir, file), 'utf8');
     const findings = checkDockerfile(text, SIDECAR_RULES);
-    t.same([...new Set(findings.map((f) => f.rule))], [readFixtureHeader(text).expect], findings.map((f) => `${f.where}: ${f.message}`).join('\n'));
+    t.same(
+      [...new Set(findings.map((f) => f.rule))],
+      [readFixtureHeader(text).expect],
+      findings.map((f) => `${f.where}: ${f.message}`).join('\n'),
+    );
   });
 }

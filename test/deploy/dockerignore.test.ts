@@ -1,4 +1,5 @@
-// The build context carries the sources the Dockerfile copies and nothing else: no keys, dev certificates, tests, .git or node_modules.
+// The build context carries the sources the Dockerfile copies and nothing else: no keys, dev certificates, tests, .git
+// or node_modules.
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -10,19 +11,36 @@ const excluded = compileDockerignore(readFileSync(DOCKERIGNORE, 'utf8'));
 
 t.test('secrets, tests and repository internals stay out', async (t) => {
   for (const path of [
-    '.git/config', 'node_modules/fastify/package.json', '.mtls-dev/server.key', '.mtls-dev/ca.crt',
-    'certs-example/server.key', 'certs-example/ca.crt', 'deploy/compose/certs/server.key',
-    'src/tls/fixture.key', 'src/tls/fixture.pem', 'src/http/x.test.ts', 'test/deploy/grape-e2e.test.ts',
-    '.env', '.env.local', 'dist/main.js', 'coverage/index.html',
+    '.git/config',
+    'node_modules/fastify/package.json',
+    '.mtls-dev/server.key',
+    '.mtls-dev/ca.crt',
+    'certs-example/server.key',
+    'certs-example/ca.crt',
+    'deploy/compose/certs/server.key',
+    'src/tls/fixture.key',
+    'src/tls/fixture.pem',
+    'src/http/x.test.ts',
+    'test/deploy/grape-e2e.test.ts',
+    '.env',
+    '.env.local',
+    'dist/main.js',
+    'coverage/index.html',
   ]) {
     t.ok(excluded(path), `${path} is excluded`);
   }
 });
 
 t.test('everything the Dockerfile copies from the context is sent', async (t) => {
-  const sources = DockerfileParser.parse(readFileSync(DOCKERFILE, 'utf8')).getCOPYs()
+  const sources = DockerfileParser.parse(readFileSync(DOCKERFILE, 'utf8'))
+    .getCOPYs()
     .filter((c) => !c.getFlags().some((f) => f.getName() === 'from'))
-    .flatMap((c) => c.getArguments().slice(0, -1).map((a) => a.getValue()));
+    .flatMap((c) =>
+      c
+        .getArguments()
+        .slice(0, -1)
+        .map((a) => a.getValue()),
+    );
   t.ok(sources.includes('src'), 'copies src');
   for (const source of sources) {
     t.ok(existsSync(join(REPO_ROOT, source)), `${source} exists`);
@@ -57,6 +75,13 @@ t.test('no file in the working tree that would be sent is a key or a test', asyn
   };
   walk(REPO_ROOT);
   t.ok(sent.includes('package.json') && sent.some((p) => p.startsWith('src/')), 'the sources are sent');
-  t.same(sent.filter((p) => /\.(key|pem|p12|pfx)$|\.test\.ts$|^test\/|^\.mtls-dev\//.test(p)), []);
-  t.same(sent.filter((p) => !/^(src\/|package\.json$|package-lock\.json$|tsconfig(\.build)?\.json$)/.test(p)), [], 'nothing but sources and build config');
+  t.same(
+    sent.filter((p) => /\.(key|pem|p12|pfx)$|\.test\.ts$|^test\/|^\.mtls-dev\//.test(p)),
+    [],
+  );
+  t.same(
+    sent.filter((p) => !/^(src\/|package\.json$|package-lock\.json$|tsconfig(\.build)?\.json$)/.test(p)),
+    [],
+    'nothing but sources and build config',
+  );
 });

@@ -3,7 +3,9 @@ import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { REPO_ROOT } from './lib/paths.js';
 
-const inGit = spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() === 'true';
+const inGit =
+  spawnSync('git', ['rev-parse', '--is-inside-work-tree'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.trim() ===
+  'true';
 
 for (const path of ['certs/ca.key', 'certs/orders.key', 'deploy/compose/certs/ca.key', '.mtls-dev/ca.key']) {
   t.test(path, { skip: inGit ? false : 'not a git work tree' }, async (t) => {

@@ -14,7 +14,11 @@ function listeningAddresses(port: number): string[] {
   const out: string[] = [];
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
-    try { text = readFileSync(table, 'utf8'); } catch { continue; }
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
       const [addr, p] = (cols[1] ?? '').split(':');
@@ -27,7 +31,10 @@ function listeningAddresses(port: number): string[] {
 t.test('the example API', { skip: missing ?? false }, async (t) => {
   const grape: GrapeServer = await startGrape(await pickFreePort());
   t.teardown(grape.stop);
-  const id = (extra: Record<string, string>): Record<string, string> => ({ 'X-Client-Fingerprint-SHA256': 'ab'.repeat(32), ...extra });
+  const id = (extra: Record<string, string>): Record<string, string> => ({
+    'X-Client-Fingerprint-SHA256': 'ab'.repeat(32),
+    ...extra,
+  });
 
   t.test('listens on 127.0.0.1 only', async (t) => {
     // 0100007F is 127.0.0.1 in /proc/net/tcp's little-endian hex.
@@ -45,14 +52,29 @@ t.test('the example API', { skip: missing ?? false }, async (t) => {
   });
 
   t.test('refuses other identities on /orders with a bare 403', async (t) => {
-    for (const uri of ['spiffe://example.org/ns/prod/sa/billing', `spiffe://evil.example/x,${ORDERS}`, `${ORDERS}/`, '']) {
-      t.same(await getJson(grape.port, '/orders', id({ 'X-Client-URI': uri })), { status: 403, body: { error: 'forbidden' } }, uri);
+    for (const uri of [
+      'spiffe://example.org/ns/prod/sa/billing',
+      `spiffe://evil.example/x,${ORDERS}`,
+      `${ORDERS}/`,
+      '',
+    ]) {
+      t.same(
+        await getJson(grape.port, '/orders', id({ 'X-Client-URI': uri })),
+        { status: 403, body: { error: 'forbidden' } },
+        uri,
+      );
     }
   });
 
   t.test('authorizes /reports by subject', async (t) => {
-    t.equal((await getJson(grape.port, '/reports', id({ 'X-Client-Subject': 'CN=auditor,O=Example Org' }))).status, 200);
-    t.equal((await getJson(grape.port, '/reports', id({ 'X-Client-Subject': 'CN=auditor,O=Example Org,OU=x' }))).status, 403);
+    t.equal(
+      (await getJson(grape.port, '/reports', id({ 'X-Client-Subject': 'CN=auditor,O=Example Org' }))).status,
+      200,
+    );
+    t.equal(
+      (await getJson(grape.port, '/reports', id({ 'X-Client-Subject': 'CN=auditor,O=Example Org,OU=x' }))).status,
+      403,
+    );
   });
 
   // The danger the sidecar exists to remove: Rack folds `X_Client_URI` into the same key as `X-Client-URI`.

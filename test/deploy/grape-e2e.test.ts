@@ -14,7 +14,9 @@ const skip = sidecarMissing() || (findGrapeMissing() ?? false);
 
 /** The subject exactly as `openssl x509 -nameopt RFC2253` prints it: an independent source for the header. */
 function opensslSubject(cert: CertFiles): string {
-  return openssl(['x509', '-noout', '-subject', '-nameopt', 'RFC2253', '-in', cert.cert]).trim().replace(/^subject=/, '');
+  return openssl(['x509', '-noout', '-subject', '-nameopt', 'RFC2253', '-in', cert.cert])
+    .trim()
+    .replace(/^subject=/, '');
 }
 
 function opensslFingerprint(cert: CertFiles): string {
@@ -26,7 +28,11 @@ t.test('sidecar in front of the Grape API', { skip }, async (t) => {
   const dir = makeTmpDir('grape-e2e-');
   t.teardown(() => removeDir(dir));
   const ca = makeCa(dir, 'e2e-ca');
-  const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const server = makeLeaf(dir, 'server', ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   const orders = makeLeaf(dir, 'orders', ca, { subject: '/O=Example Org/CN=orders', san: [`URI:${ORDERS}`] });
   const billing = makeLeaf(dir, 'billing', ca, { subject: '/O=Example Org/CN=billing', san: [`URI:${BILLING}`] });
   const anonymous = makeLeaf(dir, 'intruder', ca, { subject: '/O=Example Org/CN=intruder' });
@@ -36,14 +42,32 @@ t.test('sidecar in front of the Grape API', { skip }, async (t) => {
 
   const port = await pickFreePort();
   const as = (client: CertFiles): Caller => ({ ca, client, port });
-  const sidecar = await startSidecar([
-    'run', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${grape.port}`,
-    '--cert', server.cert, '--key', server.key, '--client-ca', ca.cert,
-    // The sidecar admits every verified caller, so any 403 below is Grape's own decision.
-    '--allow-any-verified', '--metrics-listen', 'off', '--shutdown-grace', '1s',
-    // CI runs as root; posture is not what this test is about.
-    '--allow-insecure-posture',
-  ], {}, dir, as(orders));
+  const sidecar = await startSidecar(
+    [
+      'run',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      `http://127.0.0.1:${grape.port}`,
+      '--cert',
+      server.cert,
+      '--key',
+      server.key,
+      '--client-ca',
+      ca.cert,
+      // The sidecar admits every verified caller, so any 403 below is Grape's own decision.
+      '--allow-any-verified',
+      '--metrics-listen',
+      'off',
+      '--shutdown-grace',
+      '1s',
+      // CI runs as root; posture is not what this test is about.
+      '--allow-insecure-posture',
+    ],
+    {},
+    dir,
+    as(orders),
+  );
   t.teardown(sidecar.stop);
 
   const ordersSubject = opensslSubject(orders);
@@ -75,15 +99,28 @@ t.test('sidecar in front of the Grape API', { skip }, async (t) => {
       const who = await httpsGet(as(anonymous), '/whoami', { [name]: ORDERS });
       t.equal(who.status, 200);
       const env = who.body.client_env as Record<string, string>;
-      t.ok(env.HTTP_X_CLIENT_URI === undefined || env.HTTP_X_CLIENT_URI === '', `no URI reached Rack (got ${String(env.HTTP_X_CLIENT_URI)})`);
+      t.ok(
+        env.HTTP_X_CLIENT_URI === undefined || env.HTTP_X_CLIENT_URI === '',
+        `no URI reached Rack (got ${String(env.HTTP_X_CLIENT_URI)})`,
+      );
       t.equal(env.HTTP_X_CLIENT_SUBJECT, opensslSubject(anonymous));
-      t.same(await httpsGet(as(anonymous), '/orders', { [name]: ORDERS }), { status: 403, body: { error: 'forbidden' } });
+      t.same(await httpsGet(as(anonymous), '/orders', { [name]: ORDERS }), {
+        status: 403,
+        body: { error: 'forbidden' },
+      });
     });
   }
 
-  t.test('a verified caller the Grape before block rejects gets Grape\'s 403', async (t) => {
-    t.same(await httpsGet(as(billing), '/orders'), { status: 403, body: { error: 'forbidden' } }, 'Grape\'s body, not the sidecar\'s');
-    t.same(await httpsGet(as(billing), '/orders', { 'X-Client-URI': ORDERS, X_Client_URI: ORDERS }), { status: 403, body: { error: 'forbidden' } });
+  t.test("a verified caller the Grape before block rejects gets Grape's 403", async (t) => {
+    t.same(
+      await httpsGet(as(billing), '/orders'),
+      { status: 403, body: { error: 'forbidden' } },
+      "Grape's body, not the sidecar's",
+    );
+    t.same(await httpsGet(as(billing), '/orders', { 'X-Client-URI': ORDERS, X_Client_URI: ORDERS }), {
+      status: 403,
+      body: { error: 'forbidden' },
+    });
     const who = await httpsGet(as(billing), '/whoami');
     t.match(who.body, { identity: { uri: BILLING } }, 'the same caller is known, just not allowed on /orders');
   });

@@ -36,7 +36,12 @@ const SPELLINGS: Array<[string, string]> = [
 ];
 
 type Transport = 'HTTP/1.1' | 'HTTP/2' | 'WebSocket';
-const WEBSOCKET_HEADERS = ['Connection: Upgrade', 'Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='];
+const WEBSOCKET_HEADERS = [
+  'Connection: Upgrade',
+  'Upgrade: websocket',
+  'Sec-WebSocket-Version: 13',
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+];
 
 interface Attempt {
   transport: Transport;
@@ -73,7 +78,11 @@ t.test('format suffixes of a protected route against Grape', { skip }, async (t)
   const dir = makeTmpDir('grape-suffix-');
   t.teardown(() => removeDir(dir));
   const ca = makeCa(dir, 'suffix-ca');
-  const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const server = makeLeaf(dir, 'server', ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   const ops = makeLeaf(dir, 'ops', ca, { subject: '/O=Example Org/CN=console', san: [`URI:${OPS}`] });
   const orders = makeLeaf(dir, 'orders', ca, { subject: '/O=Example Org/CN=orders', san: [`URI:${ORDERS}`] });
   const policyFile = join(dir, 'policy.yaml');
@@ -84,18 +93,43 @@ t.test('format suffixes of a protected route against Grape', { skip }, async (t)
   const seen = async (): Promise<string[]> => (await getJson(grape.port, '/__seen')).body as unknown as string[];
 
   const port = await pickFreePort();
-  const sidecar = await startSidecar([
-    'run', '--listen', `127.0.0.1:${port}`, '--upstream', `http://127.0.0.1:${grape.port}`,
-    '--cert', server.cert, '--key', server.key, '--client-ca', ca.cert, '--policy', policyFile,
-    '--metrics-listen', 'off', '--shutdown-grace', '1s', '--allow-insecure-posture',
-  ], {}, dir, { ca, client: orders, port });
+  const sidecar = await startSidecar(
+    [
+      'run',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      `http://127.0.0.1:${grape.port}`,
+      '--cert',
+      server.cert,
+      '--key',
+      server.key,
+      '--client-ca',
+      ca.cert,
+      '--policy',
+      policyFile,
+      '--metrics-listen',
+      'off',
+      '--shutdown-grace',
+      '1s',
+      '--allow-insecure-posture',
+    ],
+    {},
+    dir,
+    { ca, client: orders, port },
+  );
   t.teardown(sidecar.stop);
 
-  const send = (client: CertFiles, a: Attempt): Promise<CurlResult> => curl({
-    port, ca: ca.cert, client, path: a.path, http1: a.transport !== 'HTTP/2',
-    headers: a.transport === 'WebSocket' ? WEBSOCKET_HEADERS : [],
-    args: a.method === 'GET' ? [] : ['-X', a.method],
-  });
+  const send = (client: CertFiles, a: Attempt): Promise<CurlResult> =>
+    curl({
+      port,
+      ca: ca.cert,
+      client,
+      path: a.path,
+      http1: a.transport !== 'HTTP/2',
+      headers: a.transport === 'WebSocket' ? WEBSOCKET_HEADERS : [],
+      args: a.method === 'GET' ? [] : ['-X', a.method],
+    });
 
   t.test('Grape itself routes every spelling to the /admin handler (the premise)', async (t) => {
     for (const [, forwarded] of SPELLINGS) {
@@ -121,9 +155,17 @@ t.test('format suffixes of a protected route against Grape', { skip }, async (t)
     ATTEMPTS.forEach((a, i) => {
       const r = results[i] as CurlResult;
       t.ok(r.status === 200 || r.status === 201, `${a.transport} ${a.method} ${a.path}: ${r.status}`);
-      t.match(r.body, new RegExp(`admin.{1,6}${a.method.toLowerCase()}`), `${a.transport} ${a.method} ${a.path}: the ${a.method} /admin handler ran`);
+      t.match(
+        r.body,
+        new RegExp(`admin.{1,6}${a.method.toLowerCase()}`),
+        `${a.transport} ${a.method} ${a.path}: the ${a.method} /admin handler ran`,
+      );
     });
     const after = (await seen()).slice(before).sort();
-    t.same(after, ATTEMPTS.map((a) => `${a.method} ${a.forwarded}`).sort(), 'Grape saw each request once, on the normalized path');
+    t.same(
+      after,
+      ATTEMPTS.map((a) => `${a.method} ${a.forwarded}`).sort(),
+      'Grape saw each request once, on the normalized path',
+    );
   });
 });

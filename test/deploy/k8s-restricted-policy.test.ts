@@ -19,7 +19,10 @@ t.test('spot checks read from the manifests directly', async (t) => {
   t.ok(pod, 'a Deployment with a pod template');
   t.equal(pod?.automountServiceAccountToken, false);
   t.equal(pod?.hostNetwork, undefined);
-  t.same(pod?.containers.map((c) => c.name), ['mtls-sidecar', 'api']);
+  t.same(
+    pod?.containers.map((c) => c.name),
+    ['mtls-sidecar', 'api'],
+  );
   for (const c of pod?.containers ?? []) {
     t.equal(c.securityContext?.readOnlyRootFilesystem, true, `${c.name}: read-only root`);
     t.same(c.securityContext?.capabilities?.drop, ['ALL'], `${c.name}: drops ALL`);
@@ -30,5 +33,8 @@ t.test('spot checks read from the manifests directly', async (t) => {
   t.equal(api?.ports, undefined, 'the API declares no port');
   const services = docs.filter((d) => d.kind === 'Service') as Service[];
   t.equal(services.length, 1);
-  t.same(services.flatMap((s) => s.spec?.ports?.map((p) => p.port) ?? []), [8443]);
+  t.same(
+    services.flatMap((s) => s.spec?.ports?.map((p) => p.port) ?? []),
+    [8443],
+  );
 });

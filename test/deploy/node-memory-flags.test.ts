@@ -1,5 +1,6 @@
 // The image bounds V8's young generation with a Node flag in the ENTRYPOINT (before the script), the shipped runtime
-// accepts it and it takes effect (observed from V8's own new-space size under allocation), and npm start/dev use the same.
+// accepts it and it takes effect (observed from V8's own new-space size under allocation), and npm start/dev use the
+// same.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
@@ -11,14 +12,28 @@ const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(DOCKERF
 const flags = entrypoint.slice(1, -1);
 const semiMb = Number(/^--max-semi-space-size=(\d+)$/.exec(flags[0] ?? '')?.[1]);
 
-t.equal(entrypoint[0], '/nodejs/bin/node', 'the ENTRYPOINT runs the runtime base\'s node');
-t.equal(entrypoint.at(-1), '/app/dist/main.js', 'and ends with the script, so arguments after the image name are the CLI\'s');
-t.same(flags, [`--max-semi-space-size=${semiMb}`], 'the only Node flag bounds the young generation (no --expose-gc, --inspect or --import)');
+t.equal(entrypoint[0], '/nodejs/bin/node', "the ENTRYPOINT runs the runtime base's node");
+t.equal(
+  entrypoint.at(-1),
+  '/app/dist/main.js',
+  "and ends with the script, so arguments after the image name are the CLI's",
+);
+t.same(
+  flags,
+  [`--max-semi-space-size=${semiMb}`],
+  'the only Node flag bounds the young generation (no --expose-gc, --inspect or --import)',
+);
 t.ok(semiMb >= 1 && semiMb <= 16, `the semi-space bound (${semiMb} MB) is between 1 and 16 MB`);
 
-const scripts = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-t.match(scripts['start'], new RegExp(`^node ${flags[0]} dist/main\\.js run$`), 'npm start runs with the image\'s flag');
-t.match(scripts['dev'], new RegExp(`&& node ${flags[0]} dist/main\\.js dev$`), 'npm run dev runs with the image\'s flag');
+const scripts = (
+  JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+).scripts;
+t.match(scripts['start'], new RegExp(`^node ${flags[0]} dist/main\\.js run$`), "npm start runs with the image's flag");
+t.match(
+  scripts['dev'],
+  new RegExp(`&& node ${flags[0]} dist/main\\.js dev$`),
+  "npm run dev runs with the image's flag",
+);
 
 // The largest new space V8 reports while a loop allocates short-lived objects. Node 24's V8 reports 8–11 MB of new
 // space with 4 MB semi-spaces (its accounting includes more than the two semi-spaces), so the bound is four of them:
@@ -37,12 +52,17 @@ const newSpaceMb = (nodeFlags: string[]): number => {
 
 t.test('the shipped runtime accepts the flag and the young generation stays within it', async (t) => {
   const bounded = newSpaceMb(flags);
-  t.ok(bounded > 0 && bounded <= 4 * semiMb, `new space at most ${4 * semiMb} MB with ${flags.join(' ')} (saw ${bounded} MB)`);
+  t.ok(
+    bounded > 0 && bounded <= 4 * semiMb,
+    `new space at most ${4 * semiMb} MB with ${flags.join(' ')} (saw ${bounded} MB)`,
+  );
   // Without a memory limit V8 sizes the young generation from the host's memory (up to 64 MB of new space with
-  // 16 GB); inside a small cgroup, or on a small host, it picks 1 MB semi-spaces itself and there is nothing to compare.
+  // 16 GB); inside a small cgroup, or on a small host, it picks 1 MB semi-spaces itself and there is nothing to
+  // compare.
   const limit = process.constrainedMemory?.() ?? 0;
   const roomy = totalmem() >= 4 * 2 ** 30 && (limit === 0 || limit >= 4 * 2 ** 30);
-  if (!roomy) return t.comment(`memory-limited host (${totalmem()} bytes, cgroup ${limit}): not comparing with the default`);
+  if (!roomy)
+    return t.comment(`memory-limited host (${totalmem()} bytes, cgroup ${limit}): not comparing with the default`);
   const unbounded = newSpaceMb([]);
   t.ok(unbounded > 4 * semiMb, `the probe can tell: without the flag new space grew to ${unbounded} MB`);
 });

@@ -5,12 +5,22 @@ import { join } from 'node:path';
 import t from 'tap';
 import { DOCKERFILE, REPO_ROOT } from './lib/paths.js';
 
-const engines = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } }).engines.node;
+const engines = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } })
+  .engines.node;
 const major = Number(/^>=\s*(\d+)/.exec(engines)?.[1]);
 
 t.ok(major >= 22, `engines.node (${engines}) names a supported LTS major`);
-t.ok(Number(process.versions.node.split('.')[0]) >= major, `the tests run on Node ${process.versions.node} (${process.execPath}), engines ${engines}`);
+t.ok(
+  Number(process.versions.node.split('.')[0]) >= major,
+  `the tests run on Node ${process.versions.node} (${process.execPath}), engines ${engines}`,
+);
 
-const args = Object.fromEntries([...readFileSync(DOCKERFILE, 'utf8').matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]));
+const args = Object.fromEntries(
+  [...readFileSync(DOCKERFILE, 'utf8').matchAll(/^ARG (\w+)=(\S+)$/gm)].map((m) => [m[1], m[2]]),
+);
 t.match(args['BUILD_IMAGE'], new RegExp(`^node:${major}[-.]`), `the build stage's default base is Node ${major}`);
-t.match(args['RUNTIME_IMAGE'], new RegExp(`/nodejs${major}-`), `the runtime's default base is distroless nodejs${major}`);
+t.match(
+  args['RUNTIME_IMAGE'],
+  new RegExp(`/nodejs${major}-`),
+  `the runtime's default base is distroless nodejs${major}`,
+);

@@ -51,11 +51,21 @@ t.test('shipped configurations run', { skip: sidecarMissing() }, async (t) => {
   const dir = makeTmpDir('shipped-config-');
   t.teardown(() => removeDir(dir));
   const ca = makeCa(dir, 'ca');
-  const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const server = makeLeaf(dir, 'server', ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   const prod = makeLeaf(dir, 'prod', ca, { san: [`URI:${PROD}`] });
   const dev = makeLeaf(dir, 'dev', ca, { san: [`URI:${DEV}`] });
   // The files under the names each deployment expects: a cert-manager Secret, and `certs init` output.
-  for (const [from, to] of [[server.cert, 'tls.crt'], [server.key, 'tls.key'], [ca.cert, 'ca.crt'], [server.cert, 'server.crt'], [server.key, 'server.key']] as const) {
+  for (const [from, to] of [
+    [server.cert, 'tls.crt'],
+    [server.key, 'tls.key'],
+    [ca.cert, 'ca.crt'],
+    [server.cert, 'server.crt'],
+    [server.key, 'server.key'],
+  ] as const) {
     copyFileSync(from, join(dir, to));
   }
 
@@ -64,7 +74,12 @@ t.test('shipped configurations run', { skip: sidecarMissing() }, async (t) => {
   t.teardown(() => new Promise<void>((resolve) => upstream.close(() => resolve())));
   const upstreamPort = (upstream.address() as { port: number }).port;
 
-  async function exercise(t: Test, sidecarPort: number, metricsPort: number, probes: { live: string; ready: string }): Promise<void> {
+  async function exercise(
+    t: Test,
+    sidecarPort: number,
+    metricsPort: number,
+    probes: { live: string; ready: string },
+  ): Promise<void> {
     const as = (client: CertFiles): Caller => ({ ca, client, port: sidecarPort });
     t.same(await httpsGet(as(prod), '/anything'), { status: 200, body: { uri: PROD } }, 'the allow rule admits prod');
     const refused = await httpsGet(as(dev), '/anything');
@@ -75,11 +90,15 @@ t.test('shipped configurations run', { skip: sidecarMissing() }, async (t) => {
     }
   }
 
-  t.test('the Deployment\'s sidecar arguments', async (t) => {
-    const deployment = readYamlDocs(join(K8S_DIR, 'deployment.yaml')).find((d) => d.kind === 'Deployment') as Deployment;
+  t.test("the Deployment's sidecar arguments", async (t) => {
+    const deployment = readYamlDocs(join(K8S_DIR, 'deployment.yaml')).find(
+      (d) => d.kind === 'Deployment',
+    ) as Deployment;
     const container = deployment.spec?.template.spec?.containers.find((c) => c.name === 'mtls-sidecar') as Container;
     const mount = container.volumeMounts?.find((m) => m.name === 'tls')?.mountPath as string;
-    const args = (container.args ?? []).map((a) => (a.startsWith(`${mount}/`) ? join(dir, a.slice(mount.length + 1)) : a));
+    const args = (container.args ?? []).map((a) =>
+      a.startsWith(`${mount}/`) ? join(dir, a.slice(mount.length + 1)) : a,
+    );
     const [port, metrics] = [await pickFreePort(), await pickFreePort()];
     setFlag(args, '--listen', `127.0.0.1:${port}`);
     setFlag(args, '--metrics-listen', `127.0.0.1:${metrics}`);
@@ -93,12 +112,18 @@ t.test('shipped configurations run', { skip: sidecarMissing() }, async (t) => {
     });
   });
 
-  t.test('the compose file\'s sidecar environment, with no arguments (run is the default)', async (t) => {
-    const compose = readCompose(COMPOSE_FILE) as { services: Record<string, { environment: Record<string, string>; volumes: Array<{ target: string }> }> };
+  t.test("the compose file's sidecar environment, with no arguments (run is the default)", async (t) => {
+    const compose = readCompose(COMPOSE_FILE) as {
+      services: Record<string, { environment: Record<string, string>; volumes: Array<{ target: string }> }>;
+    };
     const service = compose.services['mtls-sidecar'];
     const mount = service?.volumes[0]?.target as string;
-    const env = Object.fromEntries(Object.entries(service?.environment ?? {})
-      .map(([k, v]) => [k, String(v).startsWith(`${mount}/`) ? join(dir, String(v).slice(mount.length + 1)) : String(v)]));
+    const env = Object.fromEntries(
+      Object.entries(service?.environment ?? {}).map(([k, v]) => [
+        k,
+        String(v).startsWith(`${mount}/`) ? join(dir, String(v).slice(mount.length + 1)) : String(v),
+      ]),
+    );
     const [port, metrics] = [await pickFreePort(), await pickFreePort()];
     for (const key of ['MTLS_SIDECAR_LISTEN', 'MTLS_SIDECAR_METRICS_LISTEN', 'MTLS_SIDECAR_UPSTREAM']) {
       t.ok(env[key], `compose sets ${key}`);

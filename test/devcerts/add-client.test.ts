@@ -1,5 +1,5 @@
-// `certs add-client DIR NAME` issues one more client from the existing CA: openssl verifies it, keys are 0600, the CA is
-// never touched, an existing client is refused (exit 78, files listed) unless --force, and bad input is refused.
+// `certs add-client DIR NAME` issues one more client from the existing CA: openssl verifies it, keys are 0600, the CA
+// is never touched, an existing client is refused (exit 78, files listed) unless --force, and bad input is refused.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -12,14 +12,41 @@ t.test('add-client', { skip: cliMissing() }, async (t) => {
   t.teardown(() => removeDir(parent));
   const dir = join(parent, 'pki');
   t.equal((await runCli(['certs', 'init', dir, '--client', 'orders'])).code, 0);
-  const caBefore = { crt: readFileSync(join(dir, 'ca.crt')), key: readFileSync(join(dir, 'ca.key')), mtime: statSync(join(dir, 'ca.key')).mtimeMs };
+  const caBefore = {
+    crt: readFileSync(join(dir, 'ca.crt')),
+    key: readFileSync(join(dir, 'ca.key')),
+    mtime: statSync(join(dir, 'ca.key')).mtimeMs,
+  };
 
-  const added = await runCli(['certs', 'add-client', dir, 'billing', '--uri', 'spiffe://example.org/ns/prod/sa/billing', '--dns', 'billing.internal']);
+  const added = await runCli([
+    'certs',
+    'add-client',
+    dir,
+    'billing',
+    '--uri',
+    'spiffe://example.org/ns/prod/sa/billing',
+    '--dns',
+    'billing.internal',
+  ]);
   t.equal(added.code, 0, added.stderr);
   t.match(added.stdout, /billing\.key {2}\(private key, mode 0600\)/);
   const crt = join(dir, 'billing.crt');
-  t.match(openssl(['verify', '-CAfile', join(dir, 'ca.crt'), '-purpose', 'sslclient', crt]), /: OK/, 'openssl verifies the chain and clientAuth');
-  const text = openssl(['x509', '-in', crt, '-noout', '-subject', '-ext', 'subjectAltName,extendedKeyUsage', '-nameopt', 'RFC2253']);
+  t.match(
+    openssl(['verify', '-CAfile', join(dir, 'ca.crt'), '-purpose', 'sslclient', crt]),
+    /: OK/,
+    'openssl verifies the chain and clientAuth',
+  );
+  const text = openssl([
+    'x509',
+    '-in',
+    crt,
+    '-noout',
+    '-subject',
+    '-ext',
+    'subjectAltName,extendedKeyUsage',
+    '-nameopt',
+    'RFC2253',
+  ]);
   t.match(text, /subject=CN=billing,O=mtls-sidecar development/);
   t.match(text, /URI:spiffe:\/\/example\.org\/ns\/prod\/sa\/billing, DNS:billing\.internal/);
   t.match(text, /TLS Web Client Authentication/);
@@ -44,7 +71,11 @@ t.test('add-client', { skip: cliMissing() }, async (t) => {
   t.same(readFileSync(join(dir, 'ca.crt')), caBefore.crt, 'CA certificate untouched');
   t.same(readFileSync(join(dir, 'ca.key')), caBefore.key, 'CA key untouched');
   t.equal(statSync(join(dir, 'ca.key')).mtimeMs, caBefore.mtime);
-  t.same(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+  t.same(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temp files left',
+  );
 });
 
 t.test('add-client refuses bad input and a missing CA (exit 78)', { skip: cliMissing() }, async (t) => {

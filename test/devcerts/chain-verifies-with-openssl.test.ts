@@ -15,7 +15,16 @@ const summary = await runCertsInit(dir, {
 const f = (name: string): string => join(dir, name);
 
 t.test('summary names the files and never prints key material', async (t) => {
-  for (const name of ['ca.crt', 'ca.key', 'server.crt', 'server.key', 'orders.crt', 'orders.key', 'billing.crt', 'billing.key']) {
+  for (const name of [
+    'ca.crt',
+    'ca.key',
+    'server.crt',
+    'server.key',
+    'orders.crt',
+    'orders.key',
+    'billing.crt',
+    'billing.key',
+  ]) {
     t.match(summary, name);
   }
   t.notMatch(summary, /BEGIN|PRIVATE KEY/);
@@ -24,12 +33,22 @@ t.test('summary names the files and never prints key material', async (t) => {
 t.test('leaves verify against the CA for their purpose', async (t) => {
   t.match(openssl(['verify', '-CAfile', f('ca.crt'), '-purpose', 'sslserver', f('server.crt')]), /server\.crt: OK/);
   for (const c of ['orders', 'billing']) {
-    t.match(openssl(['verify', '-CAfile', f('ca.crt'), '-purpose', 'sslclient', f(`${c}.crt`)]), new RegExp(`${c}\\.crt: OK`));
+    t.match(
+      openssl(['verify', '-CAfile', f('ca.crt'), '-purpose', 'sslclient', f(`${c}.crt`)]),
+      new RegExp(`${c}\\.crt: OK`),
+    );
   }
 });
 
 t.test('server certificate: serverAuth only, DNS and IP SANs, key usage', async (t) => {
-  const out = openssl(['x509', '-in', f('server.crt'), '-noout', '-ext', 'extendedKeyUsage,subjectAltName,keyUsage,basicConstraints']);
+  const out = openssl([
+    'x509',
+    '-in',
+    f('server.crt'),
+    '-noout',
+    '-ext',
+    'extendedKeyUsage,subjectAltName,keyUsage,basicConstraints',
+  ]);
   t.match(out, /TLS Web Server Authentication/);
   t.notMatch(out, /TLS Web Client Authentication/);
   t.match(out, /DNS:localhost/);
@@ -43,7 +62,17 @@ t.test('server certificate: serverAuth only, DNS and IP SANs, key usage', async 
 });
 
 t.test('client certificates: clientAuth, CN = name, URI SAN only where given', async (t) => {
-  const orders = openssl(['x509', '-in', f('orders.crt'), '-noout', '-ext', 'extendedKeyUsage,subjectAltName', '-subject', '-nameopt', 'RFC2253']);
+  const orders = openssl([
+    'x509',
+    '-in',
+    f('orders.crt'),
+    '-noout',
+    '-ext',
+    'extendedKeyUsage,subjectAltName',
+    '-subject',
+    '-nameopt',
+    'RFC2253',
+  ]);
   t.match(orders, /TLS Web Client Authentication/);
   t.notMatch(orders, /TLS Web Server Authentication/);
   t.match(orders, /URI:spiffe:\/\/example\.org\/ns\/prod\/sa\/orders/);
@@ -53,8 +82,17 @@ t.test('client certificates: clientAuth, CN = name, URI SAN only where given', a
   t.notMatch(billing, /Subject Alternative Name/);
 });
 
-t.test('CA: critical CA:TRUE, keyCertSign+cRLSign, SKI matches the leaves\' AKI, 10 years', async (t) => {
-  const ca = openssl(['x509', '-in', f('ca.crt'), '-noout', '-ext', 'basicConstraints,keyUsage,subjectKeyIdentifier', '-enddate', '-startdate']);
+t.test("CA: critical CA:TRUE, keyCertSign+cRLSign, SKI matches the leaves' AKI, 10 years", async (t) => {
+  const ca = openssl([
+    'x509',
+    '-in',
+    f('ca.crt'),
+    '-noout',
+    '-ext',
+    'basicConstraints,keyUsage,subjectKeyIdentifier',
+    '-enddate',
+    '-startdate',
+  ]);
   t.match(ca, /Basic Constraints: critical\s+CA:TRUE/);
   t.match(ca, /Key Usage: critical\s+Certificate Sign, CRL Sign/);
   const ski = /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(ca)?.[1];
@@ -70,10 +108,14 @@ t.test('CA: critical CA:TRUE, keyCertSign+cRLSign, SKI matches the leaves\' AKI,
 
 t.test('leaf lifetime is about one year; serials are 16-byte positive and distinct', async (t) => {
   const dates = openssl(['x509', '-in', f('orders.crt'), '-noout', '-startdate', '-enddate']);
-  const days = (Date.parse(/notAfter=(.*)/.exec(dates)?.[1] ?? '') - Date.parse(/notBefore=(.*)/.exec(dates)?.[1] ?? '')) / 86_400_000;
+  const days =
+    (Date.parse(/notAfter=(.*)/.exec(dates)?.[1] ?? '') - Date.parse(/notBefore=(.*)/.exec(dates)?.[1] ?? '')) /
+    86_400_000;
   t.ok(days > 364 && days < 367, `leaf lifetime ${days} days`);
-  const serials = ['ca.crt', 'server.crt', 'orders.crt', 'billing.crt'].map(
-    (n) => openssl(['x509', '-in', f(n), '-noout', '-serial']).trim().replace('serial=', ''),
+  const serials = ['ca.crt', 'server.crt', 'orders.crt', 'billing.crt'].map((n) =>
+    openssl(['x509', '-in', f(n), '-noout', '-serial'])
+      .trim()
+      .replace('serial=', ''),
   );
   for (const s of serials) {
     t.match(s, /^[0-7][0-9A-F]{31}$/, `serial ${s}: 16 bytes, high bit clear`);

@@ -29,7 +29,17 @@ t.test('openssl sees the dev server hosts and the client SPIFFE ID', async (t) =
   t.match(san, /DNS:localhost/);
   t.match(san, /IP Address:127\.0\.0\.1/);
   t.match(san, /IP Address:0:0:0:0:0:0:0:1/);
-  const client = openssl(['x509', '-in', first.clientCert, '-noout', '-ext', 'subjectAltName', '-subject', '-nameopt', 'RFC2253']);
+  const client = openssl([
+    'x509',
+    '-in',
+    first.clientCert,
+    '-noout',
+    '-ext',
+    'subjectAltName',
+    '-subject',
+    '-nameopt',
+    'RFC2253',
+  ]);
   t.match(client, /URI:spiffe:\/\/mtls-sidecar\.dev\/client\/dev-client/);
   t.match(client, /CN=dev-client/);
 });
@@ -49,7 +59,10 @@ t.test('an incomplete set is regenerated whole, and says why', async (t) => {
   t.match(third.summary, 'dev-client.key');
   const after = read(third);
   for (const [i, r] of roles.entries()) t.not(after[i], before[i], `${r} replaced`);
-  t.match(openssl(['verify', '-CAfile', third.caCert, third.serverCert, third.clientCert]), /server\.crt: OK[\s\S]*dev-client\.crt: OK/);
+  t.match(
+    openssl(['verify', '-CAfile', third.caCert, third.serverCert, third.clientCert]),
+    /server\.crt: OK[\s\S]*dev-client\.crt: OK/,
+  );
 });
 
 t.test('a key that does not match its certificate is not reused', async (t) => {

@@ -17,6 +17,10 @@ t.teardown(() => {
 await runCertsInit(dir, { clients: ['a'] });
 const mode = (p: string): number => statSync(p).mode & 0o777;
 
-t.equal(mode(dir), 0o711, 'created directory is 0711: a container uid can open the certificates by name, nobody else can list it');
+t.equal(
+  mode(dir),
+  0o711,
+  'created directory is 0711: a container uid can open the certificates by name, nobody else can list it',
+);
 for (const key of ['ca.key', 'server.key', 'a.key']) t.equal(mode(join(dir, key)), 0o600, `${key} is 0600`);
 for (const crt of ['ca.crt', 'server.crt', 'a.crt']) t.equal(mode(join(dir, crt)), 0o644, `${crt} is 0644`);

@@ -10,7 +10,12 @@ const dir = makeTmpDir('devcerts-overwrite-');
 t.teardown(() => removeDir(dir));
 
 await runCertsInit(dir, { clients: ['svc'] });
-const snapshot = (): Map<string, Buffer> => new Map(readdirSync(dir).sort().map((n) => [n, readFileSync(join(dir, n))]));
+const snapshot = (): Map<string, Buffer> =>
+  new Map(
+    readdirSync(dir)
+      .sort()
+      .map((n) => [n, readFileSync(join(dir, n))]),
+  );
 const before = snapshot();
 
 t.test('without --force: refused, names the files and the flag, nothing changes', async (t) => {
@@ -37,6 +42,7 @@ t.test('with --force: every file replaced, keys still 0600, no temp files', asyn
   await runCertsInit(dir, { clients: ['svc'], force: true });
   const after = snapshot();
   t.same([...after.keys()], [...before.keys()]);
-  for (const [name, bytes] of after) t.not(bytes.equals(before.get(name) ?? Buffer.alloc(0)), true, `${name} rewritten`);
+  for (const [name, bytes] of after)
+    t.not(bytes.equals(before.get(name) ?? Buffer.alloc(0)), true, `${name} rewritten`);
   for (const key of ['ca.key', 'server.key', 'svc.key']) t.equal(statSync(join(dir, key)).mode & 0o777, 0o600);
 });

@@ -18,7 +18,11 @@ interface CrlView {
 
 /** What openssl reads from the CRL; -verify checks the signature with the CA's key. */
 function readCrl(dir: string): CrlView {
-  const run = spawnSync('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-verify', '-CAfile', join(dir, 'ca.crt'), '-text', '-noout'], { encoding: 'utf8' });
+  const run = spawnSync(
+    'openssl',
+    ['crl', '-in', join(dir, 'crl.pem'), '-verify', '-CAfile', join(dir, 'ca.crt'), '-text', '-noout'],
+    { encoding: 'utf8' },
+  );
   const text = run.stdout;
   const number = /CRL Number:\s*\n\s*(\d+)/.exec(text);
   const date = (label: string): Date => new Date(`${(new RegExp(`${label}: (.+)`).exec(text) ?? [])[1]}`);
@@ -31,7 +35,8 @@ function readCrl(dir: string): CrlView {
   };
 }
 
-const serialOf = (file: string): string => openssl(['x509', '-in', file, '-noout', '-serial']).trim().replace('serial=', '');
+const serialOf = (file: string): string =>
+  openssl(['x509', '-in', file, '-noout', '-serial']).trim().replace('serial=', '');
 const DAY = 86_400_000;
 
 t.test('revoke, revoke again, refresh', { skip: cliMissing() }, async (t) => {
@@ -77,7 +82,11 @@ t.test('revoke, revoke again, refresh', { skip: cliMissing() }, async (t) => {
   crl = readCrl(dir);
   t.equal(crl.number, 4, 'refresh: next number');
   t.same(crl.serials, [a, b, c], 'refresh keeps every revocation');
-  t.same(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+  t.same(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temp files left',
+  );
 });
 
 t.test('certs crl on a fresh directory writes an empty CRL the proxy can load', { skip: cliMissing() }, async (t) => {
@@ -89,57 +98,87 @@ t.test('certs crl on a fresh directory writes an empty CRL the proxy can load', 
   const crl = readCrl(dir);
   t.equal(crl.number, 1);
   t.same(crl.serials, []);
-  const check = await runCli(['check', '--upstream', 'http://127.0.0.1:9', '--cert', join(dir, 'server.crt'), '--key', join(dir, 'server.key'),
-    '--client-ca', join(dir, 'ca.crt'), '--crl', join(dir, 'crl.pem'), '--allow-cn', 'client', '--allow-insecure-posture', '--json']);
-  const report = JSON.parse(check.stdout) as { checks: { material: { status: string } }; crls: Array<{ revoked: number }> };
+  const check = await runCli([
+    'check',
+    '--upstream',
+    'http://127.0.0.1:9',
+    '--cert',
+    join(dir, 'server.crt'),
+    '--key',
+    join(dir, 'server.key'),
+    '--client-ca',
+    join(dir, 'ca.crt'),
+    '--crl',
+    join(dir, 'crl.pem'),
+    '--allow-cn',
+    'client',
+    '--allow-insecure-posture',
+    '--json',
+  ]);
+  const report = JSON.parse(check.stdout) as {
+    checks: { material: { status: string } };
+    crls: Array<{ revoked: number }>;
+  };
   t.equal(report.checks.material.status, 'ok', 'check loads the CRL');
   t.equal(report.crls[0]?.revoked, 0);
 });
 
-t.test('refusals: foreign CRL, unknown client, bad flags (exit 78, nothing written)', { skip: cliMissing() }, async (t) => {
-  const parent = makeTmpDir('revoke-bad-');
-  t.teardown(() => removeDir(parent));
-  const dir = join(parent, 'pki');
-  const other = join(parent, 'other');
-  t.equal((await runCli(['certs', 'init', dir])).code, 0);
-  t.equal((await runCli(['certs', 'init', other])).code, 0);
-  t.equal((await runCli(['certs', 'crl', other])).code, 0);
+t.test(
+  'refusals: foreign CRL, unknown client, bad flags (exit 78, nothing written)',
+  { skip: cliMissing() },
+  async (t) => {
+    const parent = makeTmpDir('revoke-bad-');
+    t.teardown(() => removeDir(parent));
+    const dir = join(parent, 'pki');
+    const other = join(parent, 'other');
+    t.equal((await runCli(['certs', 'init', dir])).code, 0);
+    t.equal((await runCli(['certs', 'init', other])).code, 0);
+    t.equal((await runCli(['certs', 'crl', other])).code, 0);
 
-  const unknown = await runCli(['certs', 'revoke', dir, 'nobody']);
-  t.equal(unknown.code, 78);
-  t.match(unknown.stderr, /nobody\.crt": does not exist; .*--serial/);
-  const foreignClient = await runCli(['certs', 'revoke', dir, '--serial', 'zz']);
-  t.equal(foreignClient.code, 78);
-  t.match(foreignClient.stderr, /--serial: "zz" is not a hex serial/);
-  const badDays = await runCli(['certs', 'crl', dir, '--days', '0']);
-  t.equal(badDays.code, 78);
-  t.match(badDays.stderr, /--days: "0" must be a whole number of days from 1 to 3650/);
-  t.same(readdirSync(dir).filter((f) => f.startsWith('crl') || f.endsWith('.tmp')), [], 'nothing written');
+    const unknown = await runCli(['certs', 'revoke', dir, 'nobody']);
+    t.equal(unknown.code, 78);
+    t.match(unknown.stderr, /nobody\.crt": does not exist; .*--serial/);
+    const foreignClient = await runCli(['certs', 'revoke', dir, '--serial', 'zz']);
+    t.equal(foreignClient.code, 78);
+    t.match(foreignClient.stderr, /--serial: "zz" is not a hex serial/);
+    const badDays = await runCli(['certs', 'crl', dir, '--days', '0']);
+    t.equal(badDays.code, 78);
+    t.match(badDays.stderr, /--days: "0" must be a whole number of days from 1 to 3650/);
+    t.same(
+      readdirSync(dir).filter((f) => f.startsWith('crl') || f.endsWith('.tmp')),
+      [],
+      'nothing written',
+    );
 
-  // Another update in progress (its lock file): refused, nothing written; the lock is never left behind by a run.
-  writeFileSync(join(dir, '.crl.pem.lock'), '');
-  const locked = await runCli(['certs', 'crl', dir]);
-  t.equal(locked.code, 78);
-  t.match(locked.stderr, /\.crl\.pem\.lock" exists: another certs revoke or certs crl is updating this CRL/);
-  t.same(readdirSync(dir).filter((f) => f === 'crl.pem'), [], 'nothing written while locked');
-  rmSync(join(dir, '.crl.pem.lock'));
-  t.equal((await runCli(['certs', 'crl', dir])).code, 0);
-  t.notOk(readdirSync(dir).includes('.crl.pem.lock'), 'lock removed after a run');
-  rmSync(join(dir, 'crl.pem'));
+    // Another update in progress (its lock file): refused, nothing written; the lock is never left behind by a run.
+    writeFileSync(join(dir, '.crl.pem.lock'), '');
+    const locked = await runCli(['certs', 'crl', dir]);
+    t.equal(locked.code, 78);
+    t.match(locked.stderr, /\.crl\.pem\.lock" exists: another certs revoke or certs crl is updating this CRL/);
+    t.same(
+      readdirSync(dir).filter((f) => f === 'crl.pem'),
+      [],
+      'nothing written while locked',
+    );
+    rmSync(join(dir, '.crl.pem.lock'));
+    t.equal((await runCli(['certs', 'crl', dir])).code, 0);
+    t.notOk(readdirSync(dir).includes('.crl.pem.lock'), 'lock removed after a run');
+    rmSync(join(dir, 'crl.pem'));
 
-  // A client of another CA cannot be revoked by this one.
-  writeFileSync(join(dir, 'stranger.crt'), readFileSync(join(other, 'client.crt')));
-  const stranger = await runCli(['certs', 'revoke', dir, 'stranger']);
-  t.equal(stranger.code, 78);
-  t.match(stranger.stderr, /stranger\.crt": was not issued by/);
+    // A client of another CA cannot be revoked by this one.
+    writeFileSync(join(dir, 'stranger.crt'), readFileSync(join(other, 'client.crt')));
+    const stranger = await runCli(['certs', 'revoke', dir, 'stranger']);
+    t.equal(stranger.code, 78);
+    t.match(stranger.stderr, /stranger\.crt": was not issued by/);
 
-  // A crl.pem signed by another CA is never extended (its entries could not be trusted) or silently replaced.
-  writeFileSync(join(dir, 'crl.pem'), readFileSync(join(other, 'crl.pem')));
-  const foreign = await runCli(['certs', 'revoke', dir, 'client']);
-  t.equal(foreign.code, 78);
-  t.match(foreign.stderr, /crl\.pem": .*signed by no --client-ca certificate.*move it away/);
-  t.same(readFileSync(join(dir, 'crl.pem')), readFileSync(join(other, 'crl.pem')), 'left untouched');
-});
+    // A crl.pem signed by another CA is never extended (its entries could not be trusted) or silently replaced.
+    writeFileSync(join(dir, 'crl.pem'), readFileSync(join(other, 'crl.pem')));
+    const foreign = await runCli(['certs', 'revoke', dir, 'client']);
+    t.equal(foreign.code, 78);
+    t.match(foreign.stderr, /crl\.pem": .*signed by no --client-ca certificate.*move it away/);
+    t.same(readFileSync(join(dir, 'crl.pem')), readFileSync(join(other, 'crl.pem')), 'left untouched');
+  },
+);
 
 t.test('revokes run at the same time never lose one another', { skip: cliMissing() }, async (t) => {
   const parent = makeTmpDir('revoke-race-');
@@ -149,10 +188,17 @@ t.test('revokes run at the same time never lose one another', { skip: cliMissing
   t.equal((await runCli(['certs', 'init', dir, ...names.flatMap((n) => ['--client', n])])).code, 0);
   const results = await Promise.all(names.map((n) => runCli(['certs', 'revoke', dir, n])));
   const done = names.filter((_, i) => results[i]?.code === 0);
-  t.ok(results.every((r) => r.code === 0 || (r.code === 78 && /crl\.pem\.lock" exists/.test(r.stderr))), 'each one succeeded or was refused by the lock');
+  t.ok(
+    results.every((r) => r.code === 0 || (r.code === 78 && /crl\.pem\.lock" exists/.test(r.stderr))),
+    'each one succeeded or was refused by the lock',
+  );
   t.ok(done.length >= 1);
   const crl = readCrl(dir);
   t.ok(crl.verified);
   t.equal(crl.number, done.length, 'one CRL Number per successful revoke');
-  t.same(crl.serials.slice().sort(), done.map((n) => serialOf(join(dir, `${n}.crt`))).sort(), 'every successful revoke is in the CRL');
+  t.same(
+    crl.serials.slice().sort(),
+    done.map((n) => serialOf(join(dir, `${n}.crt`))).sort(),
+    'every successful revoke is in the CRL',
+  );
 });

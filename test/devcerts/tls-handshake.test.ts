@@ -14,7 +14,13 @@ const read = (n: string): Buffer => readFileSync(join(dir, n));
 
 const serverSide = new Promise<{ authorized: boolean; cn: unknown; uri: unknown }>((resolve, reject) => {
   const server = tls.createServer(
-    { cert: read('server.crt'), key: read('server.key'), ca: read('ca.crt'), requestCert: true, rejectUnauthorized: true },
+    {
+      cert: read('server.crt'),
+      key: read('server.key'),
+      ca: read('ca.crt'),
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
     (socket) => {
       const peer = socket.getPeerX509Certificate();
       resolve({ authorized: socket.authorized, cn: peer?.subject, uri: peer?.subjectAltName });

@@ -15,32 +15,68 @@ function writeFixtures(): void {
   const work = makeTmpDir('verdict-fixtures-');
   try {
     const root = makeCert(work, 'root', { ca: true, subject: '/CN=Verdicts Root CA', days: CENTURY });
-    const inter = makeCert(work, 'inter', { ca: true, issuer: root, subject: '/CN=Verdicts Intermediate', days: CENTURY });
+    const inter = makeCert(work, 'inter', {
+      ca: true,
+      issuer: root,
+      subject: '/CN=Verdicts Intermediate',
+      days: CENTURY,
+    });
     const otherRoot = makeCert(work, 'other-root', { ca: true, subject: '/CN=Other Root CA', days: CENTURY });
     const san = (name: string): string[] => [`subjectAltName = URI:spiffe://example.org/ns/prod/sa/${name}`];
     const certs: Record<string, CertFiles> = {
       root,
       inter,
       'other-root': otherRoot,
-      alice: makeCert(work, 'alice', { issuer: inter, subject: '/O=Acme/CN=alice', extraExtLines: san('alice'), days: CENTURY }),
-      mallory: makeCert(work, 'mallory', { issuer: inter, subject: '/CN=mallory', extraExtLines: san('mallory'), days: CENTURY }),
+      alice: makeCert(work, 'alice', {
+        issuer: inter,
+        subject: '/O=Acme/CN=alice',
+        extraExtLines: san('alice'),
+        days: CENTURY,
+      }),
+      mallory: makeCert(work, 'mallory', {
+        issuer: inter,
+        subject: '/CN=mallory',
+        extraExtLines: san('mallory'),
+        days: CENTURY,
+      }),
       bob: makeCert(work, 'bob', { issuer: root, subject: '/CN=bob', extraExtLines: san('bob'), days: CENTURY }),
       stranger: makeCert(work, 'stranger', { issuer: otherRoot, subject: '/CN=stranger', days: CENTURY }),
-      'weak-rsa': makeCert(work, 'weak-rsa', { issuer: inter, subject: '/CN=weak-rsa', keyType: 'rsa', rsaBits: 1024, days: CENTURY }),
-      'sha1-signed': makeCert(work, 'sha1-signed', { issuer: inter, subject: '/CN=sha1-signed', digest: 'sha1', days: CENTURY }),
+      'weak-rsa': makeCert(work, 'weak-rsa', {
+        issuer: inter,
+        subject: '/CN=weak-rsa',
+        keyType: 'rsa',
+        rsaBits: 1024,
+        days: CENTURY,
+      }),
+      'sha1-signed': makeCert(work, 'sha1-signed', {
+        issuer: inter,
+        subject: '/CN=sha1-signed',
+        digest: 'sha1',
+        days: CENTURY,
+      }),
     };
     const manifest: Record<string, { subject: string; serial: string; fingerprint256: string; notAfter: string }> = {};
     for (const [name, files] of Object.entries(certs)) {
       copyFileSync(files.cert, join(out, `${name}.crt`));
-      const field = (flag: string): string => openssl(['x509', '-noout', flag, '-in', files.cert]).trim().replace(/^[^=]*=/, '');
+      const field = (flag: string): string =>
+        openssl(['x509', '-noout', flag, '-in', files.cert])
+          .trim()
+          .replace(/^[^=]*=/, '');
       manifest[name] = {
-        subject: openssl(['x509', '-noout', '-subject', '-nameopt', 'RFC2253', '-in', files.cert]).trim().replace(/^subject=/, ''),
+        subject: openssl(['x509', '-noout', '-subject', '-nameopt', 'RFC2253', '-in', files.cert])
+          .trim()
+          .replace(/^subject=/, ''),
         serial: field('-serial'),
-        fingerprint256: openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', files.cert]).trim().replace(/^[^=]*=/, ''),
+        fingerprint256: openssl(['x509', '-noout', '-fingerprint', '-sha256', '-in', files.cert])
+          .trim()
+          .replace(/^[^=]*=/, ''),
         notAfter: field('-enddate'),
       };
     }
-    copyFileSync(makeCrl(work, inter, [certs.mallory!], { nextUpdateHours: 24 * 365 * 90 }), join(out, 'inter-revokes-mallory.crl.pem'));
+    copyFileSync(
+      makeCrl(work, inter, [certs.mallory!], { nextUpdateHours: 24 * 365 * 90 }),
+      join(out, 'inter-revokes-mallory.crl.pem'),
+    );
     writeFileSync(join(out, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   } finally {
     removeDir(work);

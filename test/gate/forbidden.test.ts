@@ -14,11 +14,21 @@ t.test('no matching allow rule → 403, upstream untouched', async (t) => {
   ];
   for (const caller of callers) {
     const res = await httpsRequest({
-      port: proxy.port, ca: pki.ca.certPem, cert: caller.certPem, key: caller.keyPem,
-      path: '/orders', method: 'POST', body: 'payload', headers: { 'x-request-id': `req-${caller.name}` },
+      port: proxy.port,
+      ca: pki.ca.certPem,
+      cert: caller.certPem,
+      key: caller.keyPem,
+      path: '/orders',
+      method: 'POST',
+      body: 'payload',
+      headers: { 'x-request-id': `req-${caller.name}` },
     });
     t.equal(res.status, 403, `${caller.name} refused`);
-    t.same(JSON.parse(res.body), { error: 'forbidden', requestId: `req-${caller.name}` }, 'fixed body with the request id');
+    t.same(
+      JSON.parse(res.body),
+      { error: 'forbidden', requestId: `req-${caller.name}` },
+      'fixed body with the request id',
+    );
     t.match(res.headers['content-type'], /application\/json/);
   }
   t.equal(upstream.received.length, 0, 'upstream received nothing');

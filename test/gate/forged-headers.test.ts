@@ -32,13 +32,23 @@ t.test('forged identity headers are stripped on the wire', async (t) => {
     'X-Kept: yes',
   ];
   const payload = `GET /ok HTTP/1.1\r\nHost: localhost\r\n${forged.join('\r\n')}\r\nContent-Length: 0\r\n\r\n`;
-  const result = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload, timeoutMs: 1500 });
+  const result = await rawTlsExchange({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    payload,
+    timeoutMs: 1500,
+  });
   t.match(result.received, /^HTTP\/1\.1 200 /, 'request answered');
   t.equal(upstream.received.length, 1);
   const got = upstream.received[0]!;
   const names = [];
   for (let i = 0; i < got.rawHeaders.length; i += 2) names.push(got.rawHeaders[i]!.toLowerCase());
-  t.notOk(names.some((n) => n.includes('_')), 'no underscore spelling reached the upstream');
+  t.notOk(
+    names.some((n) => n.includes('_')),
+    'no underscore spelling reached the upstream',
+  );
   t.same(rawHeaderValues(got, 'x-client-subject'), ['CN=orders,OU=payments,O=Acme'], 'exactly one subject, ours');
   t.same(rawHeaderValues(got, 'x-client-cn'), ['orders']);
   t.same(rawHeaderValues(got, 'x-client-uri'), ['spiffe://example.org/ns/prod/sa/orders']);
@@ -50,7 +60,11 @@ t.test('forged identity headers are stripped on the wire', async (t) => {
   t.match(rawHeaderValues(got, 'x-forwarded-client-cert')[0], /^Hash=[0-9a-f]{64};Cert="/);
   const clientCert = rawHeaderValues(got, 'client-cert');
   t.equal(clientCert.length, 1);
-  t.equal(clientCert[0], `:${Buffer.from(pki.client.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64')}:`, 'RFC 9440 value is the DER of the presented certificate');
+  t.equal(
+    clientCert[0],
+    `:${Buffer.from(pki.client.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64')}:`,
+    'RFC 9440 value is the DER of the presented certificate',
+  );
   t.same(rawHeaderValues(got, 'client-cert-chain'), []);
   t.same(rawHeaderValues(got, 'x-trace'), [], 'header named in Connection was dropped');
   t.same(rawHeaderValues(got, 'x-kept'), ['yes']);
@@ -62,7 +76,13 @@ t.test('forged identity headers are stripped on the wire', async (t) => {
 t.test('a well-formed X-Request-Id is kept and echoed', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
   const payload = 'GET / HTTP/1.1\r\nHost: localhost\r\nX-Request-Id: abc.DEF_123-x\r\nConnection: close\r\n\r\n';
-  const result = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload });
+  const result = await rawTlsExchange({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    payload,
+  });
   t.match(result.received, /x-request-id: abc\.DEF_123-x\r\n/i);
   t.same(rawHeaderValues(upstream.received[0]!, 'x-request-id'), ['abc.DEF_123-x']);
 });

@@ -2,7 +2,14 @@
 // reach the upstream in any spelling (any case, `_` for `-`, repeated); the upstream's raw header list is the oracle.
 import t from 'tap';
 import { normalizeHeaderName } from '../../src/http/header-sanitize.js';
-import { baseConfig, makeTestPki, rawHeaderValues, rawTlsExchange, startGateStack, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  makeTestPki,
+  rawHeaderValues,
+  rawTlsExchange,
+  startGateStack,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 import { startH2cOnlyUpstream } from '../protocols/lib/h2c-upstream.js';
 import { startWsUpstream } from '../protocols/lib/ws-upstream.js';
 
@@ -57,7 +64,14 @@ t.test('identity conventions and --strip-header names are removed in every spell
   const { pki, upstream, proxy } = await startGateStack(t, { stripHeaders: STRIP });
 
   const payload = `GET /ok HTTP/1.1\r\nHost: localhost\r\n${forgedLines()}\r\nX-Kept: yes\r\nX-Tenant: not-listed\r\nContent-Length: 0\r\n\r\n`;
-  const result = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload, timeoutMs: 3000 });
+  const result = await rawTlsExchange({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    payload,
+    timeoutMs: 3000,
+  });
   t.match(result.received, /^HTTP\/1\.1 200 /, 'request answered');
   t.equal(upstream.received.length, 1, 'forwarded once');
   const got = upstream.received[0]!;
@@ -82,7 +96,11 @@ t.test('the same names are removed on the HTTP/2 upstream path and from a WebSoc
     pki.cleanup();
   });
   const client = { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, timeoutMs: 3000 };
-  const plain = await rawTlsExchange({ ...client, port: viaH2.port, payload: `GET /ok HTTP/1.1\r\nHost: localhost\r\n${forgedLines()}\r\nConnection: close\r\n\r\n` });
+  const plain = await rawTlsExchange({
+    ...client,
+    port: viaH2.port,
+    payload: `GET /ok HTTP/1.1\r\nHost: localhost\r\n${forgedLines()}\r\nConnection: close\r\n\r\n`,
+  });
   t.match(plain.received, /^HTTP\/1\.1 200 /);
   t.equal(h2.seen.length, 1, 'forwarded over HTTP/2');
   t.same(leakedNames(h2.seen[0]!.rawHeaders), [], 'none reached the HTTP/2 upstream');

@@ -11,9 +11,20 @@ t.test('authorized GET reaches the upstream with identity headers', async (t) =>
 
   // curl is the independent client here.
   const { stdout: out } = await run('curl', [
-    '-sS', '--cacert', pki.ca.cert, '--cert', pki.client.cert, '--key', pki.client.key,
-    '-o', '/dev/null', '-w', '%{http_code}', `https://localhost:${proxy.port}/api/v1/items?q=a%2Fb&x=1`,
-    '--resolve', `localhost:${proxy.port}:127.0.0.1`,
+    '-sS',
+    '--cacert',
+    pki.ca.cert,
+    '--cert',
+    pki.client.cert,
+    '--key',
+    pki.client.key,
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    `https://localhost:${proxy.port}/api/v1/items?q=a%2Fb&x=1`,
+    '--resolve',
+    `localhost:${proxy.port}:127.0.0.1`,
   ]);
   t.equal(out, '200');
   t.equal(upstream.received.length, 1);
@@ -36,7 +47,15 @@ t.test('authorized GET reaches the upstream with identity headers', async (t) =>
 t.test('POST bodies stream intact in both directions', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
   const body = Buffer.alloc(3 * 1024 * 1024 + 7, 'abcdefghij');
-  const res = await httpsRequest({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, method: 'POST', path: '/upload', body });
+  const res = await httpsRequest({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    method: 'POST',
+    path: '/upload',
+    body,
+  });
   t.equal(res.status, 200);
   t.equal(upstream.received[0]!.body.length, body.length);
   t.ok(upstream.received[0]!.body.equals(body), 'upstream got the exact bytes');

@@ -11,7 +11,10 @@ t.test('hard subjects and SANs, end to end', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
   const spiffe = 'URI:spiffe://example.org/ns/prod/sa/zoe';
   const certs = [
-    makeLeaf(pki.dir, 'comma-plus', pki.ca, { subject: '/C=DE/O=Acme\\, Inc+Co/OU=payments/OU=risk/CN=Zoë', san: [spiffe, 'DNS:zoe.example.org'] }),
+    makeLeaf(pki.dir, 'comma-plus', pki.ca, {
+      subject: '/C=DE/O=Acme\\, Inc+Co/OU=payments/OU=risk/CN=Zoë',
+      san: [spiffe, 'DNS:zoe.example.org'],
+    }),
     makeLeaf(pki.dir, 'crlf', pki.ca, { subject: '/O=Acme/CN=evil\r\nX-Client-Subject: admin', san: [spiffe] }),
     makeLeaf(pki.dir, 'quotes', pki.ca, { subject: '/O=Acme/CN=a"b;c,d', san: [spiffe, 'DNS:q.example.org'] }),
   ];

@@ -1,4 +1,5 @@
-// Client-initiated renegotiation (TLS 1.2) is refused: the renegotiation never completes and nothing is forwarded by it.
+// Client-initiated renegotiation (TLS 1.2) is refused: the renegotiation never completes and nothing is forwarded by
+// it.
 import t from 'tap';
 import tls from 'node:tls';
 import { startGateStack } from '../helpers/gate-harness.js';
@@ -6,8 +7,13 @@ import { startGateStack } from '../helpers/gate-harness.js';
 t.test('renegotiation is refused', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
   const socket = tls.connect({
-    host: '127.0.0.1', port: proxy.port, servername: 'localhost', ca: pki.ca.certPem,
-    cert: pki.client.certPem, key: pki.client.keyPem, maxVersion: 'TLSv1.2',
+    host: '127.0.0.1',
+    port: proxy.port,
+    servername: 'localhost',
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    maxVersion: 'TLSv1.2',
   });
   socket.on('error', () => undefined);
   await new Promise<void>((resolve, reject) => {

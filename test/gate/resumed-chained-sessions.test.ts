@@ -8,21 +8,45 @@ import type { SecureVersion } from 'node:tls';
 import t, { type Test } from 'tap';
 import { makeCa, makeCrl, makeLeaf, makeTmpDir, removeDir, type CertFiles } from '../helpers/pki.js';
 import { makeChain, type Chain } from '../helpers/hostile-pki.js';
-import { baseConfig, metricValue, startRecordingUpstream, startTestProxy, type TestPki, type TestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  metricValue,
+  startRecordingUpstream,
+  startTestProxy,
+  type TestPki,
+  type TestProxy,
+} from '../helpers/gate-harness.js';
 
 const NO_FLAGS = { cn: [], ou: [], o: [], dns: [], uri: [], email: [], serial: [], fingerprint: [], subject: [] };
 const POLICY = (uri: string) => `routes: []\ndefault:\n  allow:\n    - uri: ${uri}\n`;
 
 function pkiOf(dir: string, root: CertFiles, client: CertFiles): TestPki {
-  const server = makeLeaf(dir, 'server', root, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const server = makeLeaf(dir, 'server', root, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   return { dir, ca: root, server, client, cleanup: () => removeDir(dir) };
 }
 
-/** One GET through `agent` (Node's default session cache); whether the TLS session was resumed, from the client's side. */
+/**
+ * One GET through `agent` (Node's default session cache); whether the TLS session was resumed, from the client's side.
+ */
 function agentGet(proxy: TestProxy, agent: https.Agent, root: CertFiles, chain: Chain, maxVersion: SecureVersion) {
   return new Promise<{ status: number; resumed: boolean } | { error: string }>((resolve) => {
     const req = https.request(
-      { host: '127.0.0.1', port: proxy.port, servername: 'localhost', path: '/r', agent, ca: root.certPem, cert: chain.sentPem, key: chain.leaf.keyPem, maxVersion, minVersion: maxVersion },
+      {
+        host: '127.0.0.1',
+        port: proxy.port,
+        servername: 'localhost',
+        path: '/r',
+        agent,
+        ca: root.certPem,
+        cert: chain.sentPem,
+        key: chain.leaf.keyPem,
+        maxVersion,
+        minVersion: maxVersion,
+      },
       (res) => {
         const resumed = (res.socket as import('node:tls').TLSSocket).isSessionReused();
         res.resume();
@@ -34,10 +58,36 @@ function agentGet(proxy: TestProxy, agent: https.Agent, root: CertFiles, chain: 
   });
 }
 
-/** openssl s_client sending leaf + intermediate (-cert_chain), saving or resuming a session; its output is the oracle. */
-async function sClient(port: number, root: CertFiles, chain: Chain, version: '-tls1_2' | '-tls1_3', session: string, mode: 'out' | 'in'): Promise<string> {
-  const args = ['s_client', '-connect', `127.0.0.1:${port}`, '-servername', 'localhost', version, '-ign_eof',
-    '-CAfile', root.cert, '-cert', chain.leaf.cert, '-key', chain.leaf.key, '-cert_chain', chain.intermediates[0]!.cert, `-sess_${mode}`, session];
+/**
+ * openssl s_client sending leaf + intermediate (-cert_chain), saving or resuming a session; its output is the oracle.
+ */
+async function sClient(
+  port: number,
+  root: CertFiles,
+  chain: Chain,
+  version: '-tls1_2' | '-tls1_3',
+  session: string,
+  mode: 'out' | 'in',
+): Promise<string> {
+  const args = [
+    's_client',
+    '-connect',
+    `127.0.0.1:${port}`,
+    '-servername',
+    'localhost',
+    version,
+    '-ign_eof',
+    '-CAfile',
+    root.cert,
+    '-cert',
+    chain.leaf.cert,
+    '-key',
+    chain.leaf.key,
+    '-cert_chain',
+    chain.intermediates[0]!.cert,
+    `-sess_${mode}`,
+    session,
+  ];
   return (await runCollect('openssl', args, 'GET /s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')).out;
 }
 
@@ -63,7 +113,15 @@ t.test('resumed sessions of a verified leaf + intermediate chain', async (t) => 
       const calls = [];
       for (let i = 0; i < 4; i += 1) calls.push(await agentGet(proxy, agent, root, chain, version));
       t.same(calls[0], { status: 200, resumed: false }, 'first call: full handshake, 200');
-      t.same(calls.slice(1), [{ status: 200, resumed: true }, { status: 200, resumed: true }, { status: 200, resumed: true }], 'later calls: resumed, 200');
+      t.same(
+        calls.slice(1),
+        [
+          { status: 200, resumed: true },
+          { status: 200, resumed: true },
+          { status: 200, resumed: true },
+        ],
+        'later calls: resumed, 200',
+      );
     });
   }
 
@@ -86,7 +144,11 @@ t.test('resumed sessions of a verified leaf + intermediate chain', async (t) => 
     renameSync(`${policyPath}.new`, policyPath);
     t.equal(proxy.reload('signal'), 'success');
     const seen = upstream.received.length;
-    t.same(await agentGet(proxy, agent, root, chain, 'TLSv1.3'), { status: 403, resumed: true }, 'resumed, and refused by the new policy');
+    t.same(
+      await agentGet(proxy, agent, root, chain, 'TLSv1.3'),
+      { status: 403, resumed: true },
+      'resumed, and refused by the new policy',
+    );
     t.equal(upstream.received.length, seen, 'the upstream received nothing');
     writeFileSync(`${policyPath}.new`, POLICY('spiffe://example.org/ns/prod/sa/orders'));
     renameSync(`${policyPath}.new`, policyPath);
@@ -98,13 +160,22 @@ t.test('resumed sessions of a verified leaf + intermediate chain', async (t) => 
  * Trust changes rotate the ticket keys, so a client's next connection is a full handshake. To prove the gate itself
  * judges a resumed session, these put the old ticket keys back after the reload (as if rotation had been missed).
  */
-async function resumedAfterChange(t: Test, setup: { clientCa: (d: string, root: CertFiles, chain: Chain) => string[]; change: (d: string, root: CertFiles, chain: Chain, proxy: TestProxy) => void }, reason: string) {
+async function resumedAfterChange(
+  t: Test,
+  setup: {
+    clientCa: (d: string, root: CertFiles, chain: Chain) => string[];
+    change: (d: string, root: CertFiles, chain: Chain, proxy: TestProxy) => void;
+  },
+  reason: string,
+) {
   const dir = makeTmpDir('mtls-resume-change-');
   const root = makeCa(dir, 'Change Root CA');
   const chain = makeChain(dir, 'orders', { root, intermediates: 1 });
   const pki = pkiOf(dir, root, chain.leaf);
   const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { clientCa: setup.clientCa(dir, root, chain), crl: [] }));
+  const proxy = await startTestProxy(
+    baseConfig(pki, upstream.url, { clientCa: setup.clientCa(dir, root, chain), crl: [] }),
+  );
   t.teardown(async () => {
     await proxy.close(100);
     await upstream.close();
@@ -113,8 +184,16 @@ async function resumedAfterChange(t: Test, setup: { clientCa: (d: string, root: 
   const agent = new https.Agent({ keepAlive: false });
   t.teardown(() => agent.destroy());
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-    t.same(await agentGet(proxy, agent, root, chain, version), { status: 200, resumed: false }, `${version}: full handshake admitted`);
-    t.same(await agentGet(proxy, agent, root, chain, version), { status: 200, resumed: true }, `${version}: resumed session admitted`);
+    t.same(
+      await agentGet(proxy, agent, root, chain, version),
+      { status: 200, resumed: false },
+      `${version}: full handshake admitted`,
+    );
+    t.same(
+      await agentGet(proxy, agent, root, chain, version),
+      { status: 200, resumed: true },
+      `${version}: resumed session admitted`,
+    );
   }
   const keys = proxy.proxy.server.getTicketKeys();
   setup.change(dir, root, chain, proxy);
@@ -127,32 +206,51 @@ async function resumedAfterChange(t: Test, setup: { clientCa: (d: string, root: 
     t.ok('error' in r, `${version}: the resumed session is refused (${JSON.stringify(r)})`);
   }
   t.equal(upstream.received.length, seen, 'the upstream received nothing');
-  t.equal((await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason })) - before, 2, `both counted as ${reason}`);
+  t.equal(
+    (await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason })) - before,
+    2,
+    `both counted as ${reason}`,
+  );
 }
 
 t.test('intermediate revoked by the root: resumed session refused', (t) =>
-  resumedAfterChange(t, {
-    clientCa: (_d, root) => [root.cert],
-    change: (d, root, chain, proxy) => {
-      proxy.config.crl.push(makeCrl(d, root, [chain.intermediates[0]!]));
+  resumedAfterChange(
+    t,
+    {
+      clientCa: (_d, root) => [root.cert],
+      change: (d, root, chain, proxy) => {
+        proxy.config.crl.push(makeCrl(d, root, [chain.intermediates[0]!]));
+      },
     },
-  }, 'revoked'));
+    'revoked',
+  ),
+);
 
 t.test('leaf revoked by the intermediate (loaded too): resumed session refused', (t) =>
-  resumedAfterChange(t, {
-    clientCa: (_d, root, chain) => [root.cert, chain.intermediates[0]!.cert],
-    change: (d, _root, chain, proxy) => {
-      proxy.config.crl.push(makeCrl(d, chain.intermediates[0]!, [chain.leaf]));
+  resumedAfterChange(
+    t,
+    {
+      clientCa: (_d, root, chain) => [root.cert, chain.intermediates[0]!.cert],
+      change: (d, _root, chain, proxy) => {
+        proxy.config.crl.push(makeCrl(d, chain.intermediates[0]!, [chain.leaf]));
+      },
     },
-  }, 'revoked'));
+    'revoked',
+  ),
+);
 
 t.test('root removed from --client-ca: resumed session refused', (t) =>
-  resumedAfterChange(t, {
-    clientCa: (_d, root) => [root.cert],
-    change: (d, _root, _chain, proxy) => {
-      proxy.config.clientCa.splice(0, 1, makeCa(d, 'Another Root CA').cert);
+  resumedAfterChange(
+    t,
+    {
+      clientCa: (_d, root) => [root.cert],
+      change: (d, _root, _chain, proxy) => {
+        proxy.config.clientCa.splice(0, 1, makeCa(d, 'Another Root CA').cert);
+      },
     },
-  }, 'unknown_ca'));
+    'unknown_ca',
+  ),
+);
 
 t.test('a resumed session whose chain this process never verified is refused (fail closed)', async (t) => {
   const dir = makeTmpDir('mtls-resume-unknown-');
@@ -162,10 +260,15 @@ t.test('a resumed session whose chain this process never verified is refused (fa
   const upstream = await startRecordingUpstream();
   const first = await startTestProxy(baseConfig(pki, upstream.url));
   const agent = new https.Agent({ keepAlive: false });
-  t.same(await agentGet(first, agent, root, chain, 'TLSv1.3'), { status: 200, resumed: false }, 'first process admits the full handshake');
+  t.same(
+    await agentGet(first, agent, root, chain, 'TLSv1.3'),
+    { status: 200, resumed: false },
+    'first process admits the full handshake',
+  );
   const keys = first.proxy.server.getTicketKeys();
   await first.close(100);
-  // Same port is not needed: the agent caches sessions by host:port and options, so point it at the new port via a new cache entry.
+  // Same port is not needed: the agent caches sessions by host:port and options, so point it at the new port via a new
+  // cache entry.
   const second = await startTestProxy(baseConfig(pki, upstream.url));
   second.proxy.server.setTicketKeys(keys);
   t.teardown(async () => {
@@ -174,8 +277,20 @@ t.test('a resumed session whose chain this process never verified is refused (fa
     await upstream.close();
     pki.cleanup();
   });
-  const cached = agent as unknown as { _getSession(key: string): Buffer | undefined; _cacheSession(key: string, s: Buffer): void; getName(o: object): string };
-  const opts = { host: '127.0.0.1', servername: 'localhost', ca: root.certPem, cert: chain.sentPem, key: chain.leaf.keyPem, maxVersion: 'TLSv1.3', minVersion: 'TLSv1.3' };
+  const cached = agent as unknown as {
+    _getSession(key: string): Buffer | undefined;
+    _cacheSession(key: string, s: Buffer): void;
+    getName(o: object): string;
+  };
+  const opts = {
+    host: '127.0.0.1',
+    servername: 'localhost',
+    ca: root.certPem,
+    cert: chain.sentPem,
+    key: chain.leaf.keyPem,
+    maxVersion: 'TLSv1.3',
+    minVersion: 'TLSv1.3',
+  };
   const session = cached._getSession(cached.getName({ ...opts, port: first.port }));
   t.ok(session, 'the agent holds a session from the first process');
   cached._cacheSession(cached.getName({ ...opts, port: second.port }), session!);
@@ -185,5 +300,9 @@ t.test('a resumed session whose chain this process never verified is refused (fa
   t.equal(upstream.received.length, seen, 'the upstream received nothing');
   const line = second.logLines().find((l) => l.msg === 'tls connection rejected');
   t.match(line, { reason: 'unknown_ca', detail: /resumed session/ }, 'logged with a reason that says why');
-  t.same(await agentGet(second, agent, root, chain, 'TLSv1.3'), { status: 200, resumed: false }, 'the next call handshakes in full and is admitted');
+  t.same(
+    await agentGet(second, agent, root, chain, 'TLSv1.3'),
+    { status: 200, resumed: false },
+    'the next call handshakes in full and is admitted',
+  );
 });

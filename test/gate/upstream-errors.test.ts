@@ -2,7 +2,14 @@
 import t from 'tap';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { baseConfig, httpsRequest, makeTestPki, metricValue, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  httpsRequest,
+  makeTestPki,
+  metricValue,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 
 t.test('refused, reset and slow upstreams', async (t) => {
   const pki = makeTestPki();

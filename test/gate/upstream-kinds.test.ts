@@ -57,7 +57,13 @@ t.test('unix socket upstream', async (t) => {
     upstream.close();
     pki.cleanup();
   });
-  const res = await httpsRequest({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, path: '/via/socket' });
+  const res = await httpsRequest({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    path: '/via/socket',
+  });
   t.equal(res.status, 200);
   t.equal(res.body, 'ok');
   t.equal(seen[0]!['x-client-uri'], 'spiffe://example.org/ns/prod/sa/orders');
@@ -77,7 +83,12 @@ t.test('a leaf issued by an intermediate the client sends is admitted', async (t
   });
   const intermediate = makeCa(pki.dir, 'Issuing CA', { issuer: pki.ca });
   const leaf = makeLeaf(pki.dir, 'billing', intermediate, { san: ['URI:spiffe://example.org/ns/prod/sa/billing'] });
-  const res = await httpsRequest({ port: proxy.port, ca: pki.ca.certPem, cert: chainPem(leaf, intermediate), key: leaf.keyPem });
+  const res = await httpsRequest({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: chainPem(leaf, intermediate),
+    key: leaf.keyPem,
+  });
   t.equal(res.status, 200);
   t.equal(seen[0]!['x-client-uri'], 'spiffe://example.org/ns/prod/sa/billing');
   await t.rejects(
@@ -87,7 +98,12 @@ t.test('a leaf issued by an intermediate the client sends is admitted', async (t
   t.equal(seen.length, 1);
   // Strays and repeats before the real intermediate (OpenSSL still builds the path): the gate must find it too.
   const stray = makeCa(pki.dir, 'Stray CA');
-  const cluttered = await httpsRequest({ port: proxy.port, ca: pki.ca.certPem, cert: chainPem(leaf, stray, stray, intermediate), key: leaf.keyPem });
+  const cluttered = await httpsRequest({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: chainPem(leaf, stray, stray, intermediate),
+    key: leaf.keyPem,
+  });
   t.equal(cluttered.status, 200, 'a chain sent with a repeated stray certificate before the intermediate is admitted');
   t.equal(seen.length, 2);
 });

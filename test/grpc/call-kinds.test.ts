@@ -1,4 +1,5 @@
-// Unary, server-, client- and bidirectional-streaming gRPC calls pass through the mTLS listener to an h2c upstream intact.
+// Unary, server-, client- and bidirectional-streaming gRPC calls pass through the mTLS listener to an h2c upstream
+// intact.
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -15,18 +16,31 @@ t.test('every call kind, through the proxy', async (t) => {
   const big = await callUnary<Order>(shop.orders, 'GetOrder', { id: `big-${3 * 1024 * 1024}` }, {}); // default max receive is 4 MiB
   t.equal(big.status.code, grpc.status.OK);
   t.equal(big.value?.payload.length, 3 * 1024 * 1024);
-  t.ok(big.value?.payload.every((b) => b === 7), 'payload bytes intact');
+  t.ok(
+    big.value?.payload.every((b) => b === 7),
+    'payload bytes intact',
+  );
 
-  const watch = await collectStream<Order>((shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, { count: 5, gap_ms: 5 }));
+  const watch = await collectStream<Order>(
+    (shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, {
+      count: 5,
+      gap_ms: 5,
+    }),
+  );
   t.equal(watch.status.code, grpc.status.OK);
-  t.same(watch.items.map((o) => o.id), ['0', '1', '2', '3', '4'], 'server stream: every message, in order');
+  t.same(
+    watch.items.map((o) => o.id),
+    ['0', '1', '2', '3', '4'],
+    'server stream: every message, in order',
+  );
 
   const sent: Buffer[] = [];
   const summary = await new Promise<{ count: number; bytes: number }>((resolve, reject) => {
-    const call = (shop.orders.UploadOrders as (cb: (e: grpc.ServiceError | null, v?: { count: number; bytes: number }) => void) => grpc.ClientWritableStream<Partial<Order>>).call(
-      shop.orders,
-      (err, value) => (err ? reject(err) : resolve(value!)),
-    );
+    const call = (
+      shop.orders.UploadOrders as (
+        cb: (e: grpc.ServiceError | null, v?: { count: number; bytes: number }) => void,
+      ) => grpc.ClientWritableStream<Partial<Order>>
+    ).call(shop.orders, (err, value) => (err ? reject(err) : resolve(value!)));
     for (let i = 0; i < 20; i++) {
       const payload = Buffer.alloc(100_000 + i, i);
       sent.push(payload);
@@ -34,7 +48,11 @@ t.test('every call kind, through the proxy', async (t) => {
     }
     call.end();
   });
-  t.same(summary, { count: 20, bytes: sent.reduce((n, b) => n + b.length, 0) }, 'client stream: the upstream counted every byte');
+  t.same(
+    summary,
+    { count: 20, bytes: sent.reduce((n, b) => n + b.length, 0) },
+    'client stream: the upstream counted every byte',
+  );
 
   const chat = (shop.orders.Chat as () => grpc.ClientDuplexStream<Partial<Order>, Order>).call(shop.orders);
   const echoes: Order[] = [];
@@ -50,8 +68,15 @@ t.test('every call kind, through the proxy', async (t) => {
   chat.end();
   const chatStatus = await chatDone;
   t.equal(chatStatus.code, grpc.status.OK);
-  t.same(echoes.map((e) => e.note), Array.from({ length: 10 }, (_, i) => `echo m${i}`), 'bidi: every echo, in order');
+  t.same(
+    echoes.map((e) => e.note),
+    Array.from({ length: 10 }, (_, i) => `echo m${i}`),
+    'bidi: every echo, in order',
+  );
   t.equal(echoes[3]?.payload.toString('hex'), createHash('sha256').update('3').digest('hex'));
 
-  t.same(upstream.calls.map((c) => c.method), ['GetOrder', 'GetOrder', 'WatchOrders', 'UploadOrders', 'Chat']);
+  t.same(
+    upstream.calls.map((c) => c.method),
+    ['GetOrder', 'GetOrder', 'WatchOrders', 'UploadOrders', 'Chat'],
+  );
 });

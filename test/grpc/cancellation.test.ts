@@ -1,4 +1,5 @@
-// Cancellation both ways: a caller's cancel resets the upstream stream with CANCEL; an upstream reset or loss reaches the caller.
+// Cancellation both ways: a caller's cancel resets the upstream stream with CANCEL; an upstream reset or loss reaches
+// the caller.
 import t from 'tap';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
@@ -7,13 +8,18 @@ import { callUnary, collectStream, waitFor, type Order, startGrpcStack } from '.
 import { frameOrderRequest, rawGrpcCall, startRawH2cUpstream } from './lib/raw-h2.js';
 
 t.test('caller cancels: the upstream handler sees the call cancelled', async (t) => {
-  const { pki, upstream, proxy, shop } = await startGrpcStack(t, { upstream: {
-    orders: {
-      GetOrder: () => undefined, // never answers: only a cancel can end it
+  const { pki, upstream, proxy, shop } = await startGrpcStack(t, {
+    upstream: {
+      orders: {
+        GetOrder: () => undefined, // never answers: only a cancel can end it
+      },
     },
-  } });
+  });
 
-  const watch = (shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, { count: 10_000, gap_ms: 10 });
+  const watch = (shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, {
+    count: 10_000,
+    gap_ms: 10,
+  });
   const collected = collectStream(watch);
   let received = 0;
   watch.on('data', () => {
@@ -24,19 +30,33 @@ t.test('caller cancels: the upstream handler sees the call cancelled', async (t)
   t.equal(result.status.code, grpc.status.CANCELLED);
   t.ok(await waitFor(() => upstream.calls[0]?.cancelled === true), 'server stream: upstream call emitted cancelled');
 
-  const unary = (shop.orders.GetOrder as (r: unknown, cb: () => void) => grpc.ClientUnaryCall).call(shop.orders, { id: 'hang' }, () => undefined);
+  const unary = (shop.orders.GetOrder as (r: unknown, cb: () => void) => grpc.ClientUnaryCall).call(
+    shop.orders,
+    { id: 'hang' },
+    () => undefined,
+  );
   t.ok(await waitFor(() => upstream.calls.length === 2), 'the unary call reached the upstream');
   unary.cancel();
   t.ok(await waitFor(() => upstream.calls[1]?.cancelled === true), 'unary: upstream call emitted cancelled');
   t.ok(await waitFor(() => proxy.logLines().filter((l) => l.msg === 'access').length === 2));
-  t.same(proxy.logLines().filter((l) => l.msg === 'access').map((l) => l.grpcStatus), [1, 1], 'logged as CANCELLED');
+  t.same(
+    proxy
+      .logLines()
+      .filter((l) => l.msg === 'access')
+      .map((l) => l.grpcStatus),
+    [1, 1],
+    'logged as CANCELLED',
+  );
 });
 
 t.test('upstream resets or goes away: the caller sees it', async (t) => {
   const pki = makeTestPki();
   const raw = await startRawH2cUpstream((stream, headers) => {
     stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
-    const code = headers[':path'] === '/shop.v1.Orders/Cancel' ? http2.constants.NGHTTP2_CANCEL : http2.constants.NGHTTP2_INTERNAL_ERROR;
+    const code =
+      headers[':path'] === '/shop.v1.Orders/Cancel'
+        ? http2.constants.NGHTTP2_CANCEL
+        : http2.constants.NGHTTP2_INTERNAL_ERROR;
     setTimeout(() => stream.close(code), 50);
   });
   const proxy = await startTestProxy(baseConfig(pki, raw.url));
@@ -53,7 +73,10 @@ t.test('upstream resets or goes away: the caller sees it', async (t) => {
 
 t.test('upstream lost in the middle of a stream: UNAVAILABLE in trailers', async (t) => {
   const { pki, upstream, proxy, shop } = await startGrpcStack(t);
-  const watch = (shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, { count: 10_000, gap_ms: 10 });
+  const watch = (shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<Order>).call(shop.orders, {
+    count: 10_000,
+    gap_ms: 10,
+  });
   const collected = collectStream(watch);
   let received = 0;
   watch.on('data', () => {

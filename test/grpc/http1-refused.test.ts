@@ -15,7 +15,11 @@ t.test('application/grpc over HTTP/1.1: 505', async (t) => {
     pki.cleanup();
   });
   const res = await curl({
-    port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/shop.v1.Orders/GetOrder', http1: true,
+    port: proxy.port,
+    ca: pki.ca.cert,
+    client: pki.client,
+    path: '/shop.v1.Orders/GetOrder',
+    http1: true,
     headers: ['Content-Type: application/grpc+proto', 'TE: trailers', 'X-Request-Id: h1-grpc'],
     args: ['--data-binary', 'AAAAAAA='],
   });
@@ -30,8 +34,13 @@ t.test('application/grpc over HTTP/1.1: 505', async (t) => {
   // A refused caller over HTTP/1.1 still gets the ordinary 403 JSON: gRPC answers need HTTP/2 framing.
   const stranger = makeLeaf(pki.dir, 'stranger', pki.ca, { san: ['URI:spiffe://example.org/ns/dev/sa/x'] });
   const refused = await curl({
-    port: proxy.port, ca: pki.ca.cert, client: stranger, path: '/shop.v1.Orders/GetOrder', http1: true,
-    headers: ['Content-Type: application/grpc', 'X-Request-Id: h1-denied'], args: ['--data-binary', 'x'],
+    port: proxy.port,
+    ca: pki.ca.cert,
+    client: stranger,
+    path: '/shop.v1.Orders/GetOrder',
+    http1: true,
+    headers: ['Content-Type: application/grpc', 'X-Request-Id: h1-denied'],
+    args: ['--data-binary', 'x'],
   });
   t.equal(refused.status, 403);
   t.same(JSON.parse(refused.body), { error: 'forbidden', requestId: 'h1-denied' });
@@ -40,8 +49,13 @@ t.test('application/grpc over HTTP/1.1: 505', async (t) => {
 t.test('grpc-web is plain HTTP: forwarded by the HTTP proxy path', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
   const res = await curl({
-    port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/shop.v1.Orders/GetOrder', http1: true,
-    headers: ['Content-Type: application/grpc-web+proto'], args: ['--data-binary', 'AAAAAAA='],
+    port: proxy.port,
+    ca: pki.ca.cert,
+    client: pki.client,
+    path: '/shop.v1.Orders/GetOrder',
+    http1: true,
+    headers: ['Content-Type: application/grpc-web+proto'],
+    args: ['--data-binary', 'AAAAAAA='],
   });
   t.equal(res.status, 200);
   t.equal(upstream.received.length, 1);

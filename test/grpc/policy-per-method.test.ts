@@ -1,4 +1,5 @@
-// Per-route policy over gRPC paths: one method admitted, another refused with PERMISSION_DENIED in one frame, the upstream untouched.
+// Per-route policy over gRPC paths: one method admitted, another refused with PERMISSION_DENIED in one frame, the
+// upstream untouched.
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +32,12 @@ t.test('a method admitted, its service and another service refused', async (t) =
       '',
     ].join('\n'),
   );
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { policy, allow: { cn: [], ou: [], o: [], dns: [], uri: [], email: [], serial: [], fingerprint: [], subject: [] } }));
+  const proxy = await startTestProxy(
+    baseConfig(pki, upstream.url, {
+      policy,
+      allow: { cn: [], ou: [], o: [], dns: [], uri: [], email: [], serial: [], fingerprint: [], subject: [] },
+    }),
+  );
   const shop = connectShop(proxy.port, pki);
   const console = makeLeaf(pki.dir, 'console', pki.ca, { san: ['URI:spiffe://example.org/ns/ops/sa/console'] });
   const opsShop = connectShop(proxy.port, pki, console);
@@ -46,21 +52,39 @@ t.test('a method admitted, its service and another service refused', async (t) =
   const allowed = await callUnary(shop.orders, 'GetOrder', { id: 'a' });
   t.equal(allowed.status.code, grpc.status.OK, 'GetOrder admitted for the prod caller');
 
-  const watch = await collectStream((shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<unknown>).call(shop.orders, { count: 1, gap_ms: 1 }));
+  const watch = await collectStream(
+    (shop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<unknown>).call(shop.orders, {
+      count: 1,
+      gap_ms: 1,
+    }),
+  );
   t.equal(watch.status.code, grpc.status.PERMISSION_DENIED, 'another method of the same service refused');
   t.equal(watch.items.length, 0);
   const purge = await callUnary(shop.admin, 'Purge', { id: 'a' });
   t.equal(purge.status.code, grpc.status.PERMISSION_DENIED, 'another service refused');
   t.equal(purge.status.details, 'forbidden by mtls-sidecar');
-  t.same(upstream.calls.map((c) => c.method), ['GetOrder'], 'the upstream saw only the admitted call');
+  t.same(
+    upstream.calls.map((c) => c.method),
+    ['GetOrder'],
+    'the upstream saw only the admitted call',
+  );
 
-  const opsWatch = await collectStream((opsShop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<unknown>).call(opsShop.orders, { count: 1, gap_ms: 1 }));
+  const opsWatch = await collectStream(
+    (opsShop.orders.WatchOrders as (r: unknown) => grpc.ClientReadableStream<unknown>).call(opsShop.orders, {
+      count: 1,
+      gap_ms: 1,
+    }),
+  );
   t.equal(opsWatch.status.code, grpc.status.OK, 'the ops console may watch');
   const opsGet = await callUnary(opsShop.orders, 'GetOrder', { id: 'a' });
   t.equal(opsGet.status.code, grpc.status.PERMISSION_DENIED, 'the first matching route decides: GetOrder is prod-only');
 
   // On the wire: HTTP 200, one HEADERS frame with END_STREAM, the status and the request id, no body.
-  const raw = await rawGrpcCall(proxy.port, pki, { path: '/shop.v1.Admin/Purge', headers: { 'x-request-id': 'grpc-denied-1' }, body: frameOrderRequest('a') });
+  const raw = await rawGrpcCall(proxy.port, pki, {
+    path: '/shop.v1.Admin/Purge',
+    headers: { 'x-request-id': 'grpc-denied-1' },
+    body: frameOrderRequest('a'),
+  });
   t.ok(raw.endStreamOnHeaders, 'trailers-only: a single frame');
   t.equal(raw.headers[':status'], 200);
   t.equal(raw.headers['content-type'], 'application/grpc');
@@ -69,7 +93,10 @@ t.test('a method admitted, its service and another service refused', async (t) =
   t.equal(raw.body.length, 0, 'no JSON body');
 
   // The policy judges the normalized path: a dot-segment or escape cannot reach a refused method.
-  const sneaky = await rawGrpcCall(proxy.port, pki, { path: '/shop.v1.Orders/GetOrder/../WatchOrders', body: frameOrderRequest('a') });
+  const sneaky = await rawGrpcCall(proxy.port, pki, {
+    path: '/shop.v1.Orders/GetOrder/../WatchOrders',
+    body: frameOrderRequest('a'),
+  });
   t.equal(sneaky.headers['grpc-status'], '7');
   const escaped = await rawGrpcCall(proxy.port, pki, { path: '/shop.v1.%41dmin/Purge', body: frameOrderRequest('a') });
   t.equal(escaped.headers['grpc-status'], '7');

@@ -1,4 +1,5 @@
-// Upstream statuses reach the caller intact: status, message and trailing metadata in trailers, and trailers-only answers kept in one frame.
+// Upstream statuses reach the caller intact: status, message and trailing metadata in trailers, and trailers-only
+// answers kept in one frame.
 import t from 'tap';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
@@ -7,11 +8,19 @@ import { callUnary, startGrpcUpstream, startGrpcStack } from './lib/grpc-harness
 import { frameOrderRequest, rawGrpcCall } from './lib/raw-h2.js';
 
 /** The same call straight to the h2c upstream: the baseline of what the upstream itself sends. */
-function directCall(url: string, id: string): Promise<{ endStreamOnHeaders: boolean; headers: http2.IncomingHttpHeaders }> {
+function directCall(
+  url: string,
+  id: string,
+): Promise<{ endStreamOnHeaders: boolean; headers: http2.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(url);
     session.on('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': '/shop.v1.Orders/GetOrder', 'content-type': 'application/grpc', te: 'trailers' });
+    const req = session.request({
+      ':method': 'POST',
+      ':path': '/shop.v1.Orders/GetOrder',
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
     req.on('response', (headers, flags) => {
       resolve({ headers, endStreamOnHeaders: (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0 });
       req.resume();
@@ -38,8 +47,15 @@ t.test('error statuses with messages and metadata', async (t) => {
   t.equal(ok.status.code, grpc.status.OK, 'an OK status comes from the trailers too');
 
   const access = proxy.logLines().filter((l) => l.msg === 'access');
-  t.same(access.map((l) => l.grpcStatus), [5, 9, 0], 'grpcStatus in each access line');
-  t.same(access.map((l) => l.status), [200, 200, 200]);
+  t.same(
+    access.map((l) => l.grpcStatus),
+    [5, 9, 0],
+    'grpcStatus in each access line',
+  );
+  t.same(
+    access.map((l) => l.status),
+    [200, 200, 200],
+  );
 });
 
 t.test('frames: trailers-only stays one HEADERS frame, a normal answer has its trailers', async (t) => {
@@ -54,15 +70,25 @@ t.test('frames: trailers-only stays one HEADERS frame, a normal answer has its t
   const baseline = await directCall(upstream.url, 'gone');
   t.ok(baseline.endStreamOnHeaders, 'baseline: the upstream itself answers trailers-only in one frame');
 
-  const gone = await rawGrpcCall(proxy.port, pki, { path: '/shop.v1.Orders/GetOrder', body: frameOrderRequest('gone') });
+  const gone = await rawGrpcCall(proxy.port, pki, {
+    path: '/shop.v1.Orders/GetOrder',
+    body: frameOrderRequest('gone'),
+  });
   t.ok(gone.endStreamOnHeaders, 'through the proxy: still one HEADERS frame with END_STREAM');
   t.equal(gone.headers[':status'], 200);
   t.equal(gone.headers['grpc-status'], '9');
-  t.equal(decodeURIComponent(String(gone.headers['grpc-message'])), 'order was archived', 'message as the upstream encoded it');
+  t.equal(
+    decodeURIComponent(String(gone.headers['grpc-message'])),
+    'order was archived',
+    'message as the upstream encoded it',
+  );
   t.equal(gone.trailers, undefined, 'no separate trailers frame');
   t.equal(gone.body.length, 0);
 
-  const missing = await rawGrpcCall(proxy.port, pki, { path: '/shop.v1.Orders/GetOrder', body: frameOrderRequest('missing') });
+  const missing = await rawGrpcCall(proxy.port, pki, {
+    path: '/shop.v1.Orders/GetOrder',
+    body: frameOrderRequest('missing'),
+  });
   t.notOk(missing.endStreamOnHeaders);
   t.equal(missing.headers['grpc-status'], undefined, 'status not in the headers');
   t.equal(missing.trailers?.['grpc-status'], '5');

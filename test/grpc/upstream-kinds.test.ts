@@ -10,16 +10,38 @@ t.test('https upstream: verified against --upstream-ca', async (t) => {
   const pki = makeTestPki();
   const upstreamCa = makeCa(pki.dir, 'Upstream CA');
   const otherCa = makeCa(pki.dir, 'Other CA');
-  const good = makeLeaf(pki.dir, 'upstream', upstreamCa, { subject: '/CN=upstream', san: ['IP:127.0.0.1'], eku: 'serverAuth' });
-  const wrongName = makeLeaf(pki.dir, 'wrong-name', upstreamCa, { subject: '/CN=elsewhere', san: ['DNS:elsewhere.example'], eku: 'serverAuth' });
+  const good = makeLeaf(pki.dir, 'upstream', upstreamCa, {
+    subject: '/CN=upstream',
+    san: ['IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
+  const wrongName = makeLeaf(pki.dir, 'wrong-name', upstreamCa, {
+    subject: '/CN=elsewhere',
+    san: ['DNS:elsewhere.example'],
+    eku: 'serverAuth',
+  });
   const tlsCreds = (leaf: typeof good): grpc.ServerCredentials =>
-    grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(leaf.keyPem), cert_chain: Buffer.from(leaf.certPem) }], false);
+    grpc.ServerCredentials.createSsl(
+      null,
+      [{ private_key: Buffer.from(leaf.keyPem), cert_chain: Buffer.from(leaf.certPem) }],
+      false,
+    );
   const verified = await startGrpcUpstream({ credentials: tlsCreds(good) });
   const misnamed = await startGrpcUpstream({ credentials: tlsCreds(wrongName) });
-  const proxyOk = await startTestProxy(baseConfig(pki, `https://127.0.0.1:${verified.port}`, { upstreamCa: upstreamCa.cert }));
-  const proxyWrongCa = await startTestProxy(baseConfig(pki, `https://127.0.0.1:${verified.port}`, { upstreamCa: otherCa.cert }));
-  const proxyWrongName = await startTestProxy(baseConfig(pki, `https://127.0.0.1:${misnamed.port}`, { upstreamCa: upstreamCa.cert }));
-  const clients = [connectShop(proxyOk.port, pki), connectShop(proxyWrongCa.port, pki), connectShop(proxyWrongName.port, pki)];
+  const proxyOk = await startTestProxy(
+    baseConfig(pki, `https://127.0.0.1:${verified.port}`, { upstreamCa: upstreamCa.cert }),
+  );
+  const proxyWrongCa = await startTestProxy(
+    baseConfig(pki, `https://127.0.0.1:${verified.port}`, { upstreamCa: otherCa.cert }),
+  );
+  const proxyWrongName = await startTestProxy(
+    baseConfig(pki, `https://127.0.0.1:${misnamed.port}`, { upstreamCa: upstreamCa.cert }),
+  );
+  const clients = [
+    connectShop(proxyOk.port, pki),
+    connectShop(proxyWrongCa.port, pki),
+    connectShop(proxyWrongName.port, pki),
+  ];
   t.teardown(async () => {
     for (const c of clients) c.close();
     for (const p of [proxyOk, proxyWrongCa, proxyWrongName]) await p.close(100);
@@ -27,7 +49,11 @@ t.test('https upstream: verified against --upstream-ca', async (t) => {
     await misnamed.close();
     pki.cleanup();
   });
-  const [ok, wrongCa, wrongHost] = clients as [ReturnType<typeof connectShop>, ReturnType<typeof connectShop>, ReturnType<typeof connectShop>];
+  const [ok, wrongCa, wrongHost] = clients as [
+    ReturnType<typeof connectShop>,
+    ReturnType<typeof connectShop>,
+    ReturnType<typeof connectShop>,
+  ];
 
   const res = await callUnary(ok.orders, 'GetOrder', { id: 'tls' });
   t.equal(res.status.code, grpc.status.OK, 'h2 over TLS to a verified upstream');
@@ -47,7 +73,10 @@ t.test('https upstream: verified against --upstream-ca', async (t) => {
 t.test('unix socket upstream: h2c', async (t) => {
   const { upstream, shop } = await startGrpcStack(t, (pki) => {
     const socketPath = join(pki.dir, 'grpc.sock');
-    return { upstream: { address: `unix:${socketPath}` }, config: { upstream: { kind: 'unix', socketPath, origin: `unix:${socketPath}` } } };
+    return {
+      upstream: { address: `unix:${socketPath}` },
+      config: { upstream: { kind: 'unix', socketPath, origin: `unix:${socketPath}` } },
+    };
   });
   const res = await callUnary(shop.orders, 'GetOrder', { id: 'unix' });
   t.equal(res.status.code, grpc.status.OK);

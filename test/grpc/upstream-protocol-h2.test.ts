@@ -1,4 +1,5 @@
-// --upstream-protocol h2: plain HTTP requests from HTTP/1.1 and HTTP/2 callers reach an h2c upstream over HTTP/2, with the same hygiene and error bodies.
+// --upstream-protocol h2: plain HTTP requests from HTTP/1.1 and HTTP/2 callers reach an h2c upstream over HTTP/2, with
+// the same hygiene and error bodies.
 import t from 'tap';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -66,14 +67,22 @@ t.test('plain HTTP over h2c', async (t) => {
   const expected = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
   for (const http1 of [true, false]) {
     const res = await curl({
-      port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/api/./upload', http1,
+      port: proxy.port,
+      ca: pki.ca.cert,
+      client: pki.client,
+      path: '/api/./upload',
+      http1,
       headers: ['X-Client-Subject: CN=admin', 'X_Client_Uri: spiffe://x', 'X-Custom: kept'],
       args: ['--data-binary', `@${file}`],
     });
     t.equal(res.status, 200, `caller over HTTP/${http1 ? '1.1' : '2'}`);
     t.equal(res.body, expected, 'the upstream hashed exactly the bytes sent');
   }
-  t.same(upstream.seen.map((s) => s.httpVersion), ['2.0', '2.0'], 'the upstream was spoken to in HTTP/2');
+  t.same(
+    upstream.seen.map((s) => s.httpVersion),
+    ['2.0', '2.0'],
+    'the upstream was spoken to in HTTP/2',
+  );
   const got = upstream.seen[0]!;
   t.equal(got.path, '/api/upload', 'the normalized path');
   t.equal(got.headers['x-client-subject'], 'CN=orders,OU=payments,O=Acme');
@@ -82,7 +91,12 @@ t.test('plain HTTP over h2c', async (t) => {
   t.equal(got.headers['x_client_uri'], undefined);
 
   const trailers = await new Promise<http2.IncomingHttpHeaders | undefined>((resolve, reject) => {
-    const session = http2.connect(`https://127.0.0.1:${proxy.port}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, servername: 'localhost' });
+    const session = http2.connect(`https://127.0.0.1:${proxy.port}`, {
+      ca: pki.ca.certPem,
+      cert: pki.client.certPem,
+      key: pki.client.keyPem,
+      servername: 'localhost',
+    });
     session.on('error', reject);
     const req = session.request({ ':path': '/t' });
     let got: http2.IncomingHttpHeaders | undefined;
@@ -101,10 +115,19 @@ t.test('plain HTTP over h2c', async (t) => {
   const slow = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/slow', http1: true });
   t.equal(slow.status, 504);
   t.match(JSON.parse(slow.body), { error: 'upstream_timeout' });
-  const reset = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/reset', http1: true }).catch((err: Error) => err);
+  const reset = await curl({
+    port: proxy.port,
+    ca: pki.ca.cert,
+    client: pki.client,
+    path: '/reset',
+    http1: true,
+  }).catch((err: Error) => err);
   t.ok(reset instanceof Error, 'a reset after the headers cuts the response: curl reports an incomplete transfer');
   const access = proxy.logLines().filter((l) => l.msg === 'access');
-  t.notOk(access.some((l) => 'grpcStatus' in l), 'plain requests carry no grpcStatus');
+  t.notOk(
+    access.some((l) => 'grpcStatus' in l),
+    'plain requests carry no grpcStatus',
+  );
 });
 
 t.test('plain HTTP over h2c: upstream down is 502', async (t) => {
@@ -118,7 +141,13 @@ t.test('plain HTTP over h2c: upstream down is 502', async (t) => {
     await proxy.close(100);
     pki.cleanup();
   });
-  const res = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/x', headers: ['X-Request-Id: down-1'] });
+  const res = await curl({
+    port: proxy.port,
+    ca: pki.ca.cert,
+    client: pki.client,
+    path: '/x',
+    headers: ['X-Request-Id: down-1'],
+  });
   t.equal(res.status, 502);
   t.same(JSON.parse(res.body), { error: 'bad_gateway', requestId: 'down-1' });
 });

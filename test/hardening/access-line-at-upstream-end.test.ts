@@ -1,4 +1,5 @@
-// The access line and requests_total of a forwarded request are written when the exchange with the upstream ends, not when the caller's connection has taken the last byte (or goes).
+// The access line and requests_total of a forwarded request are written when the exchange with the upstream ends, not
+// when the caller's connection has taken the last byte (or goes).
 import t from 'tap';
 import { metricValue, startGateStack } from '../helpers/gate-harness.js';
 import { Flag, FrameType, PREFACE, frame, rawH2Exchange, requestHeaders } from '../helpers/h2-frames.js';
@@ -12,13 +13,29 @@ t.test('an HTTP/2 caller that never opens its flow-control window still gets its
   const flight = Buffer.concat([
     PREFACE,
     frame(FrameType.SETTINGS, 0, 0, settings),
-    frame(FrameType.HEADERS, Flag.END_HEADERS | Flag.END_STREAM, 1, requestHeaders('GET', '/window-zero', [['x-request-id', 'window-zero']])),
+    frame(
+      FrameType.HEADERS,
+      Flag.END_HEADERS | Flag.END_STREAM,
+      1,
+      requestHeaders('GET', '/window-zero', [['x-request-id', 'window-zero']]),
+    ),
   ]);
   let connectionOpen = true;
   let done = (): void => undefined;
-  const until = new Promise<void>((resolve) => { done = resolve; });
-  const conn = rawH2Exchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, flight, timeoutMs: 30_000, until })
-    .finally(() => { connectionOpen = false; });
+  const until = new Promise<void>((resolve) => {
+    done = resolve;
+  });
+  const conn = rawH2Exchange({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    flight,
+    timeoutMs: 30_000,
+    until,
+  }).finally(() => {
+    connectionOpen = false;
+  });
   t.teardown(() => {
     done();
     return conn;

@@ -7,7 +7,11 @@ t.test('two Host fields → 400; one → forwarded', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
   const send = (id: string, hostLines: string): Promise<string> =>
     rawTlsExchange({
-      port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, timeoutMs: 2000,
+      port: proxy.port,
+      ca: pki.ca.certPem,
+      cert: pki.client.certPem,
+      key: pki.client.keyPem,
+      timeoutMs: 2000,
       payload: `GET /orders HTTP/1.1\r\n${hostLines}X-Request-Id: ${id}\r\nConnection: close\r\n\r\n`,
     }).then((r) => r.received);
 
@@ -27,16 +31,22 @@ t.test('two Host fields → 400; one → forwarded', async (t) => {
 
   const ok = await send('one-host', 'Host: localhost\r\nX-Hostname: evil.example\r\n');
   t.match(ok, /^HTTP\/1\.1 200 OK\r\n/, 'a single Host (and look-alike names) is fine');
-  t.same(upstream.received.map((r) => r.url), ['/orders']);
+  t.same(
+    upstream.received.map((r) => r.url),
+    ['/orders'],
+  );
 
   const lines = accessLines(proxy.logLines());
-  t.same(lines.map((l) => [l.requestId, l.status, l.decision]), [
-    ['two-hosts', 400, 'bad_request'],
-    ['same-value-other-case', 400, 'bad_request'],
-    ['apart', 400, 'bad_request'],
-    ['second-empty', 400, 'bad_request'],
-    ['one-host', 200, 'allow'],
-  ]);
+  t.same(
+    lines.map((l) => [l.requestId, l.status, l.decision]),
+    [
+      ['two-hosts', 400, 'bad_request'],
+      ['same-value-other-case', 400, 'bad_request'],
+      ['apart', 400, 'bad_request'],
+      ['second-empty', 400, 'bad_request'],
+      ['one-host', 200, 'allow'],
+    ],
+  );
   t.equal(await metricValue(proxy, 'mtls_sidecar_authz_decisions_total', { decision: 'bad_request' }), 4);
   t.equal(await metricValue(proxy, 'mtls_sidecar_requests_total', { method: 'GET', code: '400' }), 4);
 });

@@ -1,4 +1,6 @@
-// An HTTP/2 connection whose peer goes silent with a stream open (no frames, PINGs unanswered, no FIN) loses its socket soon after --idle-timeout, its upstream request is stopped and logged once as 499; a live peer that answers PINGs keeps a quiet stream.
+// An HTTP/2 connection whose peer goes silent with a stream open (no frames, PINGs unanswered, no FIN) loses its
+// socket soon after --idle-timeout, its upstream request is stopped and logged once as 499; a live peer that answers
+// PINGs keeps a quiet stream.
 import t from 'tap';
 import http2 from 'node:http2';
 import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
@@ -15,9 +17,11 @@ t.test('a silent HTTP/2 peer with an open stream is cut; a live one is kept', as
     await upstream.close();
     pki.cleanup();
   });
-  const linesOf = (id: string): Array<Record<string, unknown>> => accessLines(proxy.logLines()).filter((l) => l.requestId === id);
+  const linesOf = (id: string): Array<Record<string, unknown>> =>
+    accessLines(proxy.logLines()).filter((l) => l.requestId === id);
 
-  // A POST whose body stops after 5 bytes, from a peer that then never sends a frame (nor acknowledges a PING) nor closes.
+  // A POST whose body stops after 5 bytes, from a peer that then never sends a frame (nor acknowledges a PING) nor
+  // closes.
   const flight = Buffer.concat([
     clientOpening(),
     frame(FrameType.HEADERS, Flag.END_HEADERS, 1, requestHeaders('POST', '/silent', [['x-request-id', 'silent-peer']])),
@@ -25,24 +29,48 @@ t.test('a silent HTTP/2 peer with an open stream is cut; a live one is kept', as
   ]);
   upstream.mode['/silent'] = 'hold';
   const started = Date.now();
-  const silent = rawH2Exchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, flight, timeoutMs: 20_000 });
-  t.ok(await waitFor(() => upstream.seen.some((r) => r.requestId === 'silent-peer'), 10_000), 'the request reached the upstream');
+  const silent = rawH2Exchange({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    flight,
+    timeoutMs: 20_000,
+  });
+  t.ok(
+    await waitFor(() => upstream.seen.some((r) => r.requestId === 'silent-peer'), 10_000),
+    'the request reached the upstream',
+  );
   const result = await silent;
   // Generous bound for a busy machine; the old behaviour held it until --upstream-timeout (30 s).
-  t.ok(result.closedByServer && Date.now() - started < 20_000, `the proxy closed the connection (after ${Date.now() - started} ms)`);
+  t.ok(
+    result.closedByServer && Date.now() - started < 20_000,
+    `the proxy closed the connection (after ${Date.now() - started} ms)`,
+  );
   t.ok(result.types.includes(FrameType.PING), 'after a PING that went unanswered');
-  t.ok(await waitFor(() => upstream.seen.find((r) => r.requestId === 'silent-peer')?.state === 'aborted', 10_000), 'the upstream request was stopped');
+  t.ok(
+    await waitFor(() => upstream.seen.find((r) => r.requestId === 'silent-peer')?.state === 'aborted', 10_000),
+    'the upstream request was stopped',
+  );
   t.ok(await waitFor(() => linesOf('silent-peer').length > 0, 10_000), 'and logged');
   t.match(linesOf('silent-peer'), [{ status: 499, decision: 'allow', path: '/silent' }], 'once, as 499');
 
   // A real client answers PINGs: its stream stays open through several idle periods, then completes.
   upstream.mode['/quiet'] = 'hold';
-  const session = http2.connect(`https://localhost:${proxy.port}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, host: '127.0.0.1', servername: 'localhost' });
+  const session = http2.connect(`https://localhost:${proxy.port}`, {
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    host: '127.0.0.1',
+    servername: 'localhost',
+  });
   session.on('error', () => undefined);
   t.teardown(() => session.destroy());
   const stream = session.request({ ':method': 'POST', ':path': '/quiet', 'x-request-id': 'quiet-live' });
   let status = 0;
-  stream.on('response', (h) => { status = Number(h[':status']); });
+  stream.on('response', (h) => {
+    status = Number(h[':status']);
+  });
   const body = new Promise<string>((resolve) => {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
@@ -50,11 +78,16 @@ t.test('a silent HTTP/2 peer with an open stream is cut; a live one is kept', as
   });
   stream.on('error', () => undefined);
   let pings = 0;
-  session.on('ping', () => { pings += 1; });
+  session.on('ping', () => {
+    pings += 1;
+  });
   t.ok(await waitFor(() => pings >= 2, 15_000), 'the proxy checked the quiet connection at least twice');
   t.notOk(stream.closed, 'and kept the stream of a peer that answers');
   stream.end('late body');
-  t.ok(await waitFor(() => upstream.seen.find((r) => r.requestId === 'quiet-live')?.state === 'complete', 10_000), 'the body arrived upstream');
+  t.ok(
+    await waitFor(() => upstream.seen.find((r) => r.requestId === 'quiet-live')?.state === 'complete', 10_000),
+    'the body arrived upstream',
+  );
   upstream.release();
   t.equal(await body, 'upstream-ok /quiet');
   t.equal(status, 200);

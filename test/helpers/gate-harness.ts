@@ -20,7 +20,11 @@ export interface TestPki {
 export function makeTestPki(): TestPki {
   const dir = makeTmpDir('mtls-gate-');
   const ca = makeCa(dir, 'Test Root CA');
-  const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const server = makeLeaf(dir, 'server', ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   const client = makeLeaf(dir, 'orders', ca, {
     subject: '/O=Acme/OU=payments/CN=orders',
     san: ['URI:spiffe://example.org/ns/prod/sa/orders', 'DNS:orders.example.org'],
@@ -52,10 +56,21 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const rec: ReceivedRequest = { method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, headers: req.headers, body: Buffer.concat(chunks) };
+      const rec: ReceivedRequest = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        rawHeaders: req.rawHeaders,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
       upstream.received.push(rec);
       if (upstream.handler) return upstream.handler(rec, res);
-      const body = JSON.stringify({ method: rec.method, url: rec.url, headers: rec.headers, bodyLength: rec.body.length });
+      const body = JSON.stringify({
+        method: rec.method,
+        url: rec.url,
+        headers: rec.headers,
+        bodyLength: rec.body.length,
+      });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
     });
@@ -85,13 +100,29 @@ export function baseConfig(pki: TestPki, upstreamUrl: string, overrides: Partial
   const url = new URL(upstreamUrl);
   return {
     listen: { host: '127.0.0.1', port: 0 },
-    upstream: { kind: url.protocol === 'https:' ? 'https' : 'http', url, host: url.hostname, port: Number(url.port), origin: url.origin },
+    upstream: {
+      kind: url.protocol === 'https:' ? 'https' : 'http',
+      url,
+      host: url.hostname,
+      port: Number(url.port),
+      origin: url.origin,
+    },
     upstreamProtocol: 'http1',
     cert: pki.server.cert,
     key: pki.server.key,
     clientCa: [pki.ca.cert],
     crl: [],
-    allow: { cn: [], ou: [], o: [], dns: [], uri: ['spiffe://example.org/ns/prod/*'], email: [], serial: [], fingerprint: [], subject: [] },
+    allow: {
+      cn: [],
+      ou: [],
+      o: [],
+      dns: [],
+      uri: ['spiffe://example.org/ns/prod/*'],
+      email: [],
+      serial: [],
+      fingerprint: [],
+      subject: [],
+    },
     allowAnyVerified: false,
     metricsListen: null,
     minTlsVersion: 'TLSv1.2',
@@ -105,7 +136,13 @@ export function baseConfig(pki: TestPki, upstreamUrl: string, overrides: Partial
     reloadIntervalMs: 60_000,
     shutdownGraceMs: 2000,
     workers: 1,
-    limits: { maxConnections: 512, maxHandshakes: 128, maxConcurrentStreams: 100, upstreamMaxConnections: 512, upstreamStreamsPerConnection: 50 },
+    limits: {
+      maxConnections: 512,
+      maxHandshakes: 128,
+      maxConcurrentStreams: 100,
+      upstreamMaxConnections: 512,
+      upstreamStreamsPerConnection: 50,
+    },
     allowInsecurePosture: true,
     logLevel: 'info',
     ...overrides,
@@ -120,7 +157,12 @@ export async function startTestProxy(config: Config): Promise<TestProxy> {
   const lines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l.length > 0));
+      lines.push(
+        ...chunk
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.length > 0),
+      );
       cb();
     },
   });
@@ -136,7 +178,10 @@ export interface GateStack {
 }
 
 /** The usual stack of a gate test (test PKI, recording upstream, in-process proxy), torn down with the test. */
-export async function startGateStack(t: { teardown(fn: () => unknown): void }, overrides: Partial<Config> = {}): Promise<GateStack> {
+export async function startGateStack(
+  t: { teardown(fn: () => unknown): void },
+  overrides: Partial<Config> = {},
+): Promise<GateStack> {
   const pki = makeTestPki();
   const upstream = await startRecordingUpstream();
   const proxy = await startTestProxy(baseConfig(pki, upstream.url, overrides));
@@ -187,7 +232,9 @@ export function httpsRequest(o: ClientOptions): Promise<ClientResponse> {
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );
@@ -241,10 +288,16 @@ export function rawTlsExchange(o: {
 }
 
 /** Value of one labelled sample of a metric, 0 when absent. */
-export async function metricValue(proxy: RunningProxy, name: string, labels: Record<string, string> = {}): Promise<number> {
+export async function metricValue(
+  proxy: RunningProxy,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
   const metric = proxy.metrics.registry.getSingleMetric(name);
   if (!metric) return 0;
   const data = await metric.get();
-  const sample = data.values.find((v) => Object.entries(labels).every(([k, val]) => String((v.labels as Record<string, unknown>)[k]) === val));
+  const sample = data.values.find((v) =>
+    Object.entries(labels).every(([k, val]) => String((v.labels as Record<string, unknown>)[k]) === val),
+  );
   return sample?.value ?? 0;
 }

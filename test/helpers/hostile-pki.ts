@@ -1,4 +1,5 @@
-// Test-only PKI shapes that real deployments and attackers bring (openssl CLI): chains with intermediates, several CAs, weak keys, junk and oversized chains.
+// Test-only PKI shapes that real deployments and attackers bring (openssl CLI): chains with intermediates, several
+// CAs, weak keys, junk and oversized chains.
 import { createPrivateKey, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,8 +31,16 @@ export interface CertSpec {
   serial?: string;
 }
 
-const CA_EXT = ['basicConstraints = critical,CA:TRUE', 'keyUsage = critical,keyCertSign,cRLSign', 'subjectKeyIdentifier = hash'];
-const LEAF_EXT = ['basicConstraints = critical,CA:FALSE', 'keyUsage = critical,digitalSignature,keyEncipherment', 'extendedKeyUsage = clientAuth'];
+const CA_EXT = [
+  'basicConstraints = critical,CA:TRUE',
+  'keyUsage = critical,keyCertSign,cRLSign',
+  'subjectKeyIdentifier = hash',
+];
+const LEAF_EXT = [
+  'basicConstraints = critical,CA:FALSE',
+  'keyUsage = critical,digitalSignature,keyEncipherment',
+  'extendedKeyUsage = clientAuth',
+];
 
 function newKey(path: string, spec: CertSpec): void {
   const algo =
@@ -49,15 +58,50 @@ export function makeCert(dir: string, name: string, spec: CertSpec = {}): CertFi
   const work = mkdtempSync(join(dir, '.cert-'));
   try {
     const defaults = spec.ca === true ? CA_EXT : LEAF_EXT;
-    const ext = spec.extLines ?? [...defaults, ...(spec.issuer ? ['authorityKeyIdentifier = keyid'] : []), ...(spec.extraExtLines ?? [])];
+    const ext = spec.extLines ?? [
+      ...defaults,
+      ...(spec.issuer ? ['authorityKeyIdentifier = keyid'] : []),
+      ...(spec.extraExtLines ?? []),
+    ];
     const conf = join(work, 'x.cnf');
-    writeFileSync(conf, `[ req ]\ndistinguished_name = dn\nstring_mask = utf8only\n[ dn ]\n[ ext ]\n${ext.join('\n')}\n${spec.extSections ?? ''}\n`);
+    writeFileSync(
+      conf,
+      `[ req ]\ndistinguished_name = dn\nstring_mask = utf8only\n[ dn ]\n[ ext ]\n${ext.join('\n')}\n${spec.extSections ?? ''}\n`,
+    );
     const csr = join(work, 'x.csr');
-    openssl(['req', '-new', '-config', conf, '-key', key, '-utf8', '-subj', spec.subject ?? `/CN=${name}`, '-out', csr]);
+    openssl([
+      'req',
+      '-new',
+      '-config',
+      conf,
+      '-key',
+      key,
+      '-utf8',
+      '-subj',
+      spec.subject ?? `/CN=${name}`,
+      '-out',
+      csr,
+    ]);
     const cert = join(dir, `${base}.crt`);
     const signer = spec.issuer ? ['-CA', spec.issuer.cert, '-CAkey', spec.issuer.key] : ['-signkey', key];
-    openssl(['x509', '-req', '-in', csr, ...signer, '-days', String(spec.days ?? 30), `-${spec.digest ?? 'sha256'}`,
-      '-set_serial', spec.serial ?? `0x${openssl(['rand', '-hex', '12']).trim()}`, '-extfile', conf, '-extensions', 'ext', '-out', cert]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      ...signer,
+      '-days',
+      String(spec.days ?? 30),
+      `-${spec.digest ?? 'sha256'}`,
+      '-set_serial',
+      spec.serial ?? `0x${openssl(['rand', '-hex', '12']).trim()}`,
+      '-extfile',
+      conf,
+      '-extensions',
+      'ext',
+      '-out',
+      cert,
+    ]);
     return { cert, key, certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8'), name };
   } finally {
     removeDir(work);
@@ -77,12 +121,21 @@ export interface Chain {
  * root → `intermediates` CAs → leaf. `root` may be given to hang another chain under an existing CA; `leaf` options
  * shape the leaf (default: a clientAuth EC leaf named `${prefix}-leaf` with a spiffe://example.org/ns/prod URI).
  */
-export function makeChain(dir: string, prefix: string, opts: { intermediates?: number; root?: CertFiles; leaf?: CertSpec } = {}): Chain {
+export function makeChain(
+  dir: string,
+  prefix: string,
+  opts: { intermediates?: number; root?: CertFiles; leaf?: CertSpec } = {},
+): Chain {
   const root = opts.root ?? makeCert(dir, `${prefix}-root`, { ca: true, subject: `/CN=${prefix} Root CA`, days: 365 });
   const intermediates: CertFiles[] = [];
   let issuer = root;
   for (let i = 0; i < (opts.intermediates ?? 1); i += 1) {
-    issuer = makeCert(dir, `${prefix}-int${i + 1}`, { ca: true, issuer, subject: `/CN=${prefix} Intermediate ${i + 1}`, days: 365 });
+    issuer = makeCert(dir, `${prefix}-int${i + 1}`, {
+      ca: true,
+      issuer,
+      subject: `/CN=${prefix} Intermediate ${i + 1}`,
+      days: 365,
+    });
     intermediates.push(issuer);
   }
   const leaf = makeCert(dir, `${prefix}-leaf`, {
@@ -97,9 +150,18 @@ export function makeChain(dir: string, prefix: string, opts: { intermediates?: n
 export function makeJunkCertificate(dir: string, name: string, bytes: number, keyFile?: string): CertFiles {
   const pad = Math.max(0, bytes - 600);
   // OCTET STRING of `pad` bytes, as DER hex, in a config file (too long for one command-line argument).
-  const lenBytes = pad < 0x80 ? [pad] : pad < 0x10000 ? [0x82, pad >> 8, pad & 0xff] : [0x83, pad >> 16, (pad >> 8) & 0xff, pad & 0xff];
+  const lenBytes =
+    pad < 0x80
+      ? [pad]
+      : pad < 0x10000
+        ? [0x82, pad >> 8, pad & 0xff]
+        : [0x83, pad >> 16, (pad >> 8) & 0xff, pad & 0xff];
   const der = Buffer.concat([Buffer.from([0x04, ...lenBytes]), Buffer.alloc(pad, 0x41)]);
-  return makeCert(dir, name, { keyFile, ca: true, extLines: ['basicConstraints = critical,CA:TRUE', `1.3.6.1.4.1.55555.1 = DER:${der.toString('hex')}`] });
+  return makeCert(dir, name, {
+    keyFile,
+    ca: true,
+    extLines: ['basicConstraints = critical,CA:TRUE', `1.3.6.1.4.1.55555.1 = DER:${der.toString('hex')}`],
+  });
 }
 
 /** `count` distinct small self-signed certificates sharing one key (cheap to make): junk a hostile client sends. */
@@ -107,7 +169,10 @@ export function makeJunkCertificates(dir: string, prefix: string, count: number)
   const keyFile = join(dir, `${prefix}-junk.key`);
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', keyFile]);
   const out: CertFiles[] = [];
-  for (let i = 0; i < count; i += 1) out.push(makeCert(dir, `${prefix}-junk-${i}`, { keyFile, ca: true, extLines: ['basicConstraints = critical,CA:TRUE'] }));
+  for (let i = 0; i < count; i += 1)
+    out.push(
+      makeCert(dir, `${prefix}-junk-${i}`, { keyFile, ca: true, extLines: ['basicConstraints = critical,CA:TRUE'] }),
+    );
   return out;
 }
 
@@ -115,7 +180,6 @@ export function makeJunkCertificates(dir: string, prefix: string, count: number)
 export function pemOf(...certs: CertFiles[]): string {
   return certs.map((c) => (c.certPem.endsWith('\n') ? c.certPem : `${c.certPem}\n`)).join('');
 }
-
 
 function derLength(n: number): Buffer {
   if (n < 0x80) return Buffer.from([n]);
@@ -125,17 +189,24 @@ function derLength(n: number): Buffer {
 }
 
 /**
- * A leaf (EC issuer required) carrying two subjectAltName extensions, which the openssl CLI refuses to write: made with a
- * placeholder extension 2.5.29.99 of the same length, renamed to 2.5.29.17 in the DER and signed again with Node's crypto.
+ * A leaf (EC issuer required) carrying two subjectAltName extensions, which the openssl CLI refuses to write: made
+ * with a placeholder extension 2.5.29.99 of the same length, renamed to 2.5.29.17 in the DER and signed again with
+ * Node's crypto.
  */
 export function makeDuplicateSanLeaf(dir: string, name: string, issuer: CertFiles): CertFiles {
   const san = '300b8209622e6578616d706c65'; // GeneralNames { dNSName "b.example" }
-  const made = makeCert(dir, name, { issuer, extraExtLines: ['subjectAltName = URI:spiffe://example.org/ns/prod/sa/dup', `2.5.29.99 = DER:${san}`] });
+  const made = makeCert(dir, name, {
+    issuer,
+    extraExtLines: ['subjectAltName = URI:spiffe://example.org/ns/prod/sa/dup', `2.5.29.99 = DER:${san}`],
+  });
   const der = Buffer.from(made.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
   // Certificate ::= SEQUENCE { tbs, signatureAlgorithm, signature }: find the TBS by its own header.
   const outerHeader = der[1]! & 0x80 ? 2 + (der[1]! & 0x7f) : 2;
   const tbsLenBytes = der[outerHeader + 1]! & 0x80 ? der[outerHeader + 1]! & 0x7f : 0;
-  const tbsLen = tbsLenBytes === 0 ? der[outerHeader + 1]! : der.subarray(outerHeader + 2, outerHeader + 2 + tbsLenBytes).reduce((n, b) => n * 256 + b, 0);
+  const tbsLen =
+    tbsLenBytes === 0
+      ? der[outerHeader + 1]!
+      : der.subarray(outerHeader + 2, outerHeader + 2 + tbsLenBytes).reduce((n, b) => n * 256 + b, 0);
   const tbsEnd = outerHeader + 2 + tbsLenBytes + tbsLen;
   const tbs = Buffer.from(der.subarray(outerHeader, tbsEnd));
   const placeholder = tbs.indexOf(Buffer.from('0603551d63', 'hex'));

@@ -7,12 +7,15 @@ import { syncBuiltinESMExports } from 'node:module';
 
 function refuse(what) {
   return function refused() {
-    throw new Error(`${what} in a unit test: test/unit runs without sockets or child processes; move the test to the end-to-end suite`);
+    throw new Error(
+      `${what} in a unit test: test/unit runs without sockets or child processes; move the test to the end-to-end suite`,
+    );
   };
 }
 
 net.Socket.prototype.connect = refuse('net.Socket.connect');
 net.Server.prototype.listen = refuse('net.Server.listen');
 dgram.Socket.prototype.bind = refuse('dgram.Socket.bind');
-for (const name of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork']) childProcess[name] = refuse(`child_process.${name}`);
+for (const name of ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFileSync', 'fork'])
+  childProcess[name] = refuse(`child_process.${name}`);
 syncBuiltinESMExports();

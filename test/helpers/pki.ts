@@ -126,7 +126,11 @@ function signWithCa(dir: string, fileBase: string, keyPath: string, issuer: Cert
     writeFileSync(confPath, caConf(work, `[ ext ]\n${req.extLines.join('\n')}\n`));
     writeFileSync(join(work, 'index.txt'), '');
     writeFileSync(join(work, 'index.txt.attr'), 'unique_subject = no\n');
-    const serial = req.serial ?? openssl(['rand', '-hex', '16']).trim().replace(/^[89a-f]/i, '1');
+    const serial =
+      req.serial ??
+      openssl(['rand', '-hex', '16'])
+        .trim()
+        .replace(/^[89a-f]/i, '1');
     writeFileSync(join(work, 'serial'), `${serial}\n`);
     const csr = join(work, 'req.csr');
     openssl(['req', '-new', '-config', reqConfPath, '-key', keyPath, '-subj', req.subject, '-utf8', '-out', csr]);
@@ -136,9 +140,24 @@ function signWithCa(dir: string, fileBase: string, keyPath: string, issuer: Cert
     if (req.notAfter) dates.push('-enddate', req.notAfter);
     else dates.push('-days', String(req.days));
     openssl([
-      'ca', '-batch', '-config', confPath, '-notext', '-preserveDN', '-utf8',
-      '-cert', issuer.cert, '-keyfile', issuer.key,
-      '-extensions', 'ext', ...dates, '-in', csr, '-out', certPath,
+      'ca',
+      '-batch',
+      '-config',
+      confPath,
+      '-notext',
+      '-preserveDN',
+      '-utf8',
+      '-cert',
+      issuer.cert,
+      '-keyfile',
+      issuer.key,
+      '-extensions',
+      'ext',
+      ...dates,
+      '-in',
+      csr,
+      '-out',
+      certPath,
     ]);
     return certPath;
   } finally {
@@ -162,8 +181,23 @@ export function makeCa(
       const reqConfPath = join(work, 'req.cnf');
       writeFileSync(reqConfPath, REQ_CONF);
       const cert = join(dir, `${base}.crt`);
-      openssl(['req', '-x509', '-new', '-config', reqConfPath, '-key', key, '-subj', subject, '-utf8',
-        '-days', String(days), '-sha256', '-out', cert]);
+      openssl([
+        'req',
+        '-x509',
+        '-new',
+        '-config',
+        reqConfPath,
+        '-key',
+        key,
+        '-subj',
+        subject,
+        '-utf8',
+        '-days',
+        String(days),
+        '-sha256',
+        '-out',
+        cert,
+      ]);
       return finishFiles(name, cert, key);
     } finally {
       removeDir(work);
@@ -233,7 +267,9 @@ export function makeCrl(
     writeFileSync(confPath, caConf(work, '[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n'));
     const revokedAt = formatAsn1Time(Date.now() - 120_000).slice(2);
     const lines = revoked.map((c) => {
-      const serial = openssl(['x509', '-noout', '-serial', '-in', c.cert]).trim().replace(/^serial=/, '');
+      const serial = openssl(['x509', '-noout', '-serial', '-in', c.cert])
+        .trim()
+        .replace(/^serial=/, '');
       // index.txt columns: status, expiry, revocation date, serial, file, subject (only serial matters here)
       return `R\t491231235959Z\t${revokedAt}\t${serial}\tunknown\t/CN=revoked`;
     });
@@ -246,9 +282,23 @@ export function makeCrl(
     const lastUpdate = Math.min(Date.now() - 60_000, nextUpdate - 86_400_000);
     const crl = join(dir, `${safeFileName(issuer.name)}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.crl.pem`);
     openssl([
-      'ca', '-batch', '-gencrl', '-config', confPath, '-cert', issuer.cert, '-keyfile', issuer.key,
-      '-crlexts', 'crl_ext', '-crl_lastupdate', formatAsn1Time(lastUpdate),
-      '-crl_nextupdate', formatAsn1Time(nextUpdate), '-out', crl,
+      'ca',
+      '-batch',
+      '-gencrl',
+      '-config',
+      confPath,
+      '-cert',
+      issuer.cert,
+      '-keyfile',
+      issuer.key,
+      '-crlexts',
+      'crl_ext',
+      '-crl_lastupdate',
+      formatAsn1Time(lastUpdate),
+      '-crl_nextupdate',
+      formatAsn1Time(nextUpdate),
+      '-out',
+      crl,
     ]);
     return crl;
   } finally {
@@ -264,8 +314,17 @@ export function chainPem(...certs: CertFiles[]): string {
   return certs.map((c) => (c.certPem.endsWith('\n') ? c.certPem : `${c.certPem}\n`)).join('');
 }
 
-/** A CA certificate signed by `issuer` with extra extension lines (e.g. 'nameConstraints = critical,permitted;URI:example.org'). */
-export function makeCaWithExtensions(dir: string, name: string, issuer: CertFiles, extra: string[], opts: { subject?: string; days?: number } = {}): CertFiles {
+/**
+ * A CA certificate signed by `issuer` with extra extension lines (e.g. 'nameConstraints =
+ * critical,permitted;URI:example.org').
+ */
+export function makeCaWithExtensions(
+  dir: string,
+  name: string,
+  issuer: CertFiles,
+  extra: string[],
+  opts: { subject?: string; days?: number } = {},
+): CertFiles {
   const base = safeFileName(name);
   const key = join(dir, `${base}.key`);
   generateKey(key, 'ec');
@@ -300,23 +359,64 @@ export function makeLeafWithRawSubject(
   const work = mkdtempSync(join(dir, '.raw-'));
   try {
     const reqConf = join(work, 'req.cnf');
-    writeFileSync(reqConf, `[ req ]\ndistinguished_name = dn\nstring_mask = ${opts.stringMask ?? 'utf8only'}\nutf8 = yes\n[ dn ]\n`);
+    writeFileSync(
+      reqConf,
+      `[ req ]\ndistinguished_name = dn\nstring_mask = ${opts.stringMask ?? 'utf8only'}\nutf8 = yes\n[ dn ]\n`,
+    );
     const csr = join(work, 'req.csr');
-    openssl(['req', '-new', '-config', reqConf, '-key', key, '-utf8', ...(opts.multiValueRdn ? ['-multivalue-rdn'] : []), '-subj', opts.subject, '-out', csr]);
+    openssl([
+      'req',
+      '-new',
+      '-config',
+      reqConf,
+      '-key',
+      key,
+      '-utf8',
+      ...(opts.multiValueRdn ? ['-multivalue-rdn'] : []),
+      '-subj',
+      opts.subject,
+      '-out',
+      csr,
+    ]);
     const ext = join(work, 'ext.cnf');
-    const san = (opts.san ?? []).map((entry, i) => `${entry.slice(0, entry.indexOf(':'))}.${i + 1} = ${escapeConfValue(entry.slice(entry.indexOf(':') + 1))}`);
-    writeFileSync(ext, [
-      '[ ext ]',
-      'basicConstraints = critical,CA:FALSE',
-      'keyUsage = critical,digitalSignature',
-      'extendedKeyUsage = clientAuth',
-      'authorityKeyIdentifier = keyid',
-      ...(san.length > 0 ? ['subjectAltName = @alt', '[ alt ]', ...san] : []),
-      '',
-    ].join('\n'));
+    const san = (opts.san ?? []).map(
+      (entry, i) =>
+        `${entry.slice(0, entry.indexOf(':'))}.${i + 1} = ${escapeConfValue(entry.slice(entry.indexOf(':') + 1))}`,
+    );
+    writeFileSync(
+      ext,
+      [
+        '[ ext ]',
+        'basicConstraints = critical,CA:FALSE',
+        'keyUsage = critical,digitalSignature',
+        'extendedKeyUsage = clientAuth',
+        'authorityKeyIdentifier = keyid',
+        ...(san.length > 0 ? ['subjectAltName = @alt', '[ alt ]', ...san] : []),
+        '',
+      ].join('\n'),
+    );
     const cert = join(dir, `${base}.crt`);
-    openssl(['x509', '-req', '-in', csr, '-CA', issuer.cert, '-CAkey', issuer.key, '-set_serial', `0x${openssl(['rand', '-hex', '8']).trim()}`,
-      '-days', '30', '-sha256', '-extfile', ext, '-extensions', 'ext', '-out', cert]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      issuer.cert,
+      '-CAkey',
+      issuer.key,
+      '-set_serial',
+      `0x${openssl(['rand', '-hex', '8']).trim()}`,
+      '-days',
+      '30',
+      '-sha256',
+      '-extfile',
+      ext,
+      '-extensions',
+      'ext',
+      '-out',
+      cert,
+    ]);
     return finishFiles(name, cert, key);
   } finally {
     removeDir(work);
@@ -336,7 +436,9 @@ export function makeCrlWithNumber(
     writeFileSync(confPath, caConf(work, '[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n'));
     const revokedAt = formatAsn1Time(Date.now() - 3_600_000).slice(2);
     const lines = revoked.map((c) => {
-      const serial = openssl(['x509', '-noout', '-serial', '-in', c.cert]).trim().replace(/^serial=/, '');
+      const serial = openssl(['x509', '-noout', '-serial', '-in', c.cert])
+        .trim()
+        .replace(/^serial=/, '');
       return `R\t491231235959Z\t${revokedAt}\t${serial}\tunknown\t/CN=revoked`;
     });
     writeFileSync(join(work, 'index.txt'), lines.map((l) => `${l}\n`).join(''));
@@ -345,10 +447,28 @@ export function makeCrlWithNumber(
     writeFileSync(join(work, 'crlnumber'), `${hex.length % 2 === 1 ? `0${hex}` : hex}\n`);
     const lastUpdate = opts.lastUpdateMs ?? Date.now() - 60_000;
     const nextUpdate = opts.nextUpdateMs ?? lastUpdate + 86_400_000;
-    const crl = join(dir, `${safeFileName(issuer.name)}-n${opts.crlNumber}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.crl.pem`);
+    const crl = join(
+      dir,
+      `${safeFileName(issuer.name)}-n${opts.crlNumber}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.crl.pem`,
+    );
     openssl([
-      'ca', '-batch', '-gencrl', '-config', confPath, '-cert', issuer.cert, '-keyfile', issuer.key,
-      '-crlexts', 'crl_ext', '-crl_lastupdate', formatAsn1Time(lastUpdate), '-crl_nextupdate', formatAsn1Time(nextUpdate), '-out', crl,
+      'ca',
+      '-batch',
+      '-gencrl',
+      '-config',
+      confPath,
+      '-cert',
+      issuer.cert,
+      '-keyfile',
+      issuer.key,
+      '-crlexts',
+      'crl_ext',
+      '-crl_lastupdate',
+      formatAsn1Time(lastUpdate),
+      '-crl_nextupdate',
+      formatAsn1Time(nextUpdate),
+      '-out',
+      crl,
     ]);
     return crl;
   } finally {

@@ -2,7 +2,12 @@
 // process — feeding it `input` and collecting stdout and stderr together; killed after a bound.
 import { spawn } from 'node:child_process';
 
-export function runCollect(cmd: string, args: string[], input: string, timeoutMs = 15_000): Promise<{ code: number | null; out: string }> {
+export function runCollect(
+  cmd: string,
+  args: string[],
+  input: string,
+  timeoutMs = 15_000,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args);
     let out = '';

@@ -10,7 +10,8 @@ registerHooks({
       return nextResolve(specifier, context);
     } catch (err) {
       const [path = '', rest = ''] = specifier.split(/(?=[?#])/, 2);
-      if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !path.endsWith('.js') || !/^(\.{1,2}\/|\/|file:)/.test(path)) throw err;
+      if (err?.code !== 'ERR_MODULE_NOT_FOUND' || !path.endsWith('.js') || !/^(\.{1,2}\/|\/|file:)/.test(path))
+        throw err;
       const found = nextResolve(`${path.slice(0, -3)}.ts${rest}`, context);
       // Under a mocked import, t.mockImport gives each module it can resolve a private copy; one it cannot (a `.js`
       // name for a `.ts` file) stays shared with the test, so `instanceof` holds across the boundary. Keep that for

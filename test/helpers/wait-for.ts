@@ -18,6 +18,9 @@ export async function poll(check: () => boolean | Promise<boolean>, o: PollOptio
 }
 
 /** Like `poll`, but a timeout throws an error naming `what` was awaited, so the failing test says why. */
-export async function waitFor(check: () => boolean | Promise<boolean>, o: PollOptions & { what: string }): Promise<void> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  o: PollOptions & { what: string },
+): Promise<void> {
   if (!(await poll(check, o))) throw new Error(`timed out after ${o.timeoutMs} ms waiting for ${o.what}`);
 }

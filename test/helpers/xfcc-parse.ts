@@ -1,4 +1,5 @@
-// An XFCC parser written from Envoy's grammar, not from our formatter: the independent reader of x-forwarded-client-cert.
+// An XFCC parser written from Envoy's grammar, not from our formatter: the independent reader of
+// x-forwarded-client-cert.
 
 export type Element = Array<[string, string]>;
 
@@ -30,11 +31,19 @@ export function parseXfcc(header: string): Element[] {
       for (;;) {
         const ch = header[i];
         if (ch === undefined) throw new Error('unterminated quote');
-        if (ch === '"') { i++; break; }
+        if (ch === '"') {
+          i++;
+          break;
+        }
         if (ch === '\\') {
           const next = header[i + 1];
-          if (next === '"' || next === '\\') { bytes.push(next.charCodeAt(0)); i += 2; }
-          else { bytes.push(hexValue(header, i + 1)); i += 3; }
+          if (next === '"' || next === '\\') {
+            bytes.push(next.charCodeAt(0));
+            i += 2;
+          } else {
+            bytes.push(hexValue(header, i + 1));
+            i += 3;
+          }
           continue;
         }
         bytes.push(ch.charCodeAt(0));
@@ -45,16 +54,25 @@ export function parseXfcc(header: string): Element[] {
         const ch = header[i];
         if (ch === undefined || ch === ';' || ch === ',') break;
         if (ch === '"' || ch === '=') throw new Error(`${ch} in an unquoted value`);
-        if (ch === '\\') { bytes.push(hexValue(header, i + 1)); i += 3; continue; }
+        if (ch === '\\') {
+          bytes.push(hexValue(header, i + 1));
+          i += 3;
+          continue;
+        }
         bytes.push(ch.charCodeAt(0));
         i++;
       }
     }
     pairs.push([key, Buffer.from(bytes).toString('utf8')]);
     const sep = header[i];
-    if (sep === undefined) { elements.push(pairs); return elements; }
-    if (sep === ',') { elements.push(pairs); pairs = []; }
-    else if (sep !== ';') throw new Error(`unexpected ${sep} at ${i}`);
+    if (sep === undefined) {
+      elements.push(pairs);
+      return elements;
+    }
+    if (sep === ',') {
+      elements.push(pairs);
+      pairs = [];
+    } else if (sep !== ';') throw new Error(`unexpected ${sep} at ${i}`);
     i++;
   }
   throw new Error('parser guard tripped');

@@ -4,16 +4,36 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { parseDistinguishedName } from '../../src/authz/parse-dn.js';
-import { baseConfig, httpsRequest, startRecordingUpstream, startTestProxy, type TestPki } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  httpsRequest,
+  startRecordingUpstream,
+  startTestProxy,
+  type TestPki,
+} from '../helpers/gate-harness.js';
 import { makeCa, makeLeaf, makeTmpDir, openssl, removeDir } from '../helpers/pki.js';
 
 const dir = makeTmpDir('mtls-edge-space-');
 t.teardown(() => removeDir(dir));
 const ca = makeCa(dir, 'ca', { subject: '/CN=Edge CA' });
-const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+const server = makeLeaf(dir, 'server', ca, {
+  subject: '/CN=localhost',
+  san: ['DNS:localhost', 'IP:127.0.0.1'],
+  eku: 'serverAuth',
+});
 const client = makeLeaf(dir, 'spaced', ca, { subject: '/O= Acme /CN= admin ' });
 const pki: TestPki = { dir, ca, server, client, cleanup: () => undefined };
-const allow = { cn: [] as string[], ou: [], o: [], dns: [], uri: [], email: [], serial: [], fingerprint: [], subject: [] };
+const allow = {
+  cn: [] as string[],
+  ou: [],
+  o: [],
+  dns: [],
+  uri: [],
+  email: [],
+  serial: [],
+  fingerprint: [],
+  subject: [],
+};
 
 /** An h2c upstream that records the headers of each request as the Node HTTP/2 server parsed them. */
 async function startH2cUpstream(): Promise<{ url: string; seen: http2.IncomingHttpHeaders[]; close(): Promise<void> }> {
@@ -41,7 +61,9 @@ async function startH2cUpstream(): Promise<{ url: string; seen: http2.IncomingHt
 }
 
 // Not trim(): the value ends with the escaped space openssl writes as a backslash and a space.
-const opensslSubject = openssl(['x509', '-noout', '-subject', '-nameopt', 'RFC2253', '-in', client.cert]).replace(/\n$/, '').replace(/^subject=/, '');
+const opensslSubject = openssl(['x509', '-noout', '-subject', '-nameopt', 'RFC2253', '-in', client.cert])
+  .replace(/\n$/, '')
+  .replace(/^subject=/, '');
 
 t.test('the certificate really has edge spaces (openssl writes them "\\ ")', async (t) => {
   t.equal(opensslSubject, 'CN=\\ admin\\ ,O=\\ Acme\\ ', opensslSubject);
@@ -51,7 +73,11 @@ function checkHeaders(t: Test, headers: Record<string, string | string[] | undef
   t.equal(headers['x-client-cn'], '\\20admin\\20', 'X-Client-CN arrives whole');
   t.equal(headers['x-client-subject'], 'CN=\\20admin\\20,O=\\20Acme\\20', 'X-Client-Subject arrives whole');
   const parsed = parseDistinguishedName(String(headers['x-client-subject']));
-  t.same(parsed, [[{ oid: '2.5.4.3', value: ' admin ' }], [{ oid: '2.5.4.10', value: ' Acme ' }]], 'an RFC 4514 parser reads the spaces back');
+  t.same(
+    parsed,
+    [[{ oid: '2.5.4.3', value: ' admin ' }], [{ oid: '2.5.4.10', value: ' Acme ' }]],
+    'an RFC 4514 parser reads the spaces back',
+  );
 }
 
 t.test('HTTP/1.1 upstream (Node)', async (t) => {

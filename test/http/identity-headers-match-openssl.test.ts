@@ -12,15 +12,24 @@ t.test('serial, fingerprint, Not-After, SANs and RFC 9440 Client-Cert match open
   const ca = makeCa(dir, 'ca');
   const uris = ['spiffe://example.org/ns/prod/sa/orders', 'urn:a,b'];
   const leaf = makeLeaf(dir, 'orders', ca, {
-    subject: '/O=Acme/CN=orders', serial: '00C0FFEE01', notAfter: '20300102030405Z',
+    subject: '/O=Acme/CN=orders',
+    serial: '00C0FFEE01',
+    notAfter: '20300102030405Z',
     san: [...uris.map((u) => `URI:${u}`), 'DNS:orders.example', 'DNS:www.orders.example'],
   });
   const id = computeIdentity(new X509Certificate(leaf.certPem));
   const h = Object.fromEntries(buildIdentityHeaders(id, { forwardCert: true }));
 
-  const derBase64 = execFileSync('sh', ['-c', 'openssl x509 -in "$1" -outform DER | base64 -w0', 'sh', leaf.cert], { encoding: 'utf8' });
+  const derBase64 = execFileSync('sh', ['-c', 'openssl x509 -in "$1" -outform DER | base64 -w0', 'sh', leaf.cert], {
+    encoding: 'utf8',
+  });
   t.equal(h['client-cert'], `:${derBase64.trim()}:`, 'RFC 9440 Client-Cert is :base64(DER):');
-  t.equal(h['x-client-serial'], openssl(['x509', '-in', leaf.cert, '-noout', '-serial']).trim().replace(/^serial=/, ''));
+  t.equal(
+    h['x-client-serial'],
+    openssl(['x509', '-in', leaf.cert, '-noout', '-serial'])
+      .trim()
+      .replace(/^serial=/, ''),
+  );
   const fp = openssl(['x509', '-in', leaf.cert, '-noout', '-fingerprint', '-sha256']).trim().replace(/^.*=/, '');
   t.equal(h['x-client-fingerprint-sha256'], fp.replaceAll(':', '').toLowerCase());
   t.equal(h['x-client-not-after'], '2030-01-02T03:04:05Z');

@@ -18,5 +18,10 @@ t.test('CR, LF, DEL, = and ; in a CN are escaped and the result is printable ASC
   t.match(id.subject, /^[\x20-\x7e]*$/);
   // openssl's RFC2253 form differs only in leaving '=' unescaped and writing edge spaces `\ ` (RFC 4514 permits both;
   // we write `\20` because HTTP strips whitespace at the edges of a header value).
-  t.equal(id.subject.replace('a\\=b', 'a=b').replace('CN=\\20', 'CN=\\ ').replace('\\20,O=', '\\ ,O='), openssl(['x509', '-in', leaf.cert, '-noout', '-subject', '-nameopt', 'RFC2253']).replace(/^subject=/, '').replace(/\n$/, ''));
+  t.equal(
+    id.subject.replace('a\\=b', 'a=b').replace('CN=\\20', 'CN=\\ ').replace('\\20,O=', '\\ ,O='),
+    openssl(['x509', '-in', leaf.cert, '-noout', '-subject', '-nameopt', 'RFC2253'])
+      .replace(/^subject=/, '')
+      .replace(/\n$/, ''),
+  );
 });

@@ -1,5 +1,6 @@
 // Hostile certificate bytes never crash the process: truncations and mutations of a real openssl certificate, and
-// hostile names inside one, fail with DerError or come out printable (certificate-free cases: test/unit/identity/hostile-der).
+// hostile names inside one, fail with DerError or come out printable (certificate-free cases:
+// test/unit/identity/hostile-der).
 import t from 'tap';
 import { X509Certificate } from 'node:crypto';
 import { computeIdentity, computeIdentityFromDer, tryComputeIdentity } from '../../src/identity/identity.js';
@@ -83,7 +84,7 @@ t.test('hundreds of SANs are all read', async (t) => {
   const many = makeLeaf(d, 'many', ca, { san: [...dns.map((x) => `DNS:${x}`), ...uris.map((x) => `URI:${x}`)] });
   const started = Date.now();
   const id = computeIdentity(new X509Certificate(many.certPem));
-  t.ok(Date.now() - started < 2000, "parsed without a pathological slowdown");
+  t.ok(Date.now() - started < 2000, 'parsed without a pathological slowdown');
   t.same(id.dns, dns);
   t.same(id.uris, uris);
   t.match(id.subject, PRINTABLE_ASCII);

@@ -18,8 +18,10 @@ t.test('leaf verifies through an intermediate, and a CRL lists its serial', asyn
 
   const verify = openssl(['verify', '-CAfile', root.cert, '-untrusted', untrusted, '-purpose', 'sslclient', leaf.cert]);
   t.match(verify, /: OK\s*$/);
-  t.throws(() => openssl(['verify', '-CAfile', inter.cert, '-partial_chain', '-purpose', 'sslserver', leaf.cert]),
-    'a clientAuth-only leaf is refused for server use');
+  t.throws(
+    () => openssl(['verify', '-CAfile', inter.cert, '-partial_chain', '-purpose', 'sslserver', leaf.cert]),
+    'a clientAuth-only leaf is refused for server use',
+  );
 
   const text = openssl(['x509', '-in', leaf.cert, '-noout', '-text']);
   t.match(text, /URI:spiffe:\/\/example\.org\/ns\/prod\/sa\/orders/);
@@ -32,15 +34,21 @@ t.test('leaf verifies through an intermediate, and a CRL lists its serial', asyn
   t.match(crlText, /Serial Number: DEADBEEF/);
   const otherSerial = openssl(['x509', '-in', other.cert, '-noout', '-serial']).trim().replace('serial=', '');
   t.notMatch(crlText, new RegExp(`Serial Number: ${otherSerial}`));
-  t.throws(() => openssl(['verify', '-crl_check', '-CAfile', root.cert, '-untrusted', untrusted, '-CRLfile', crl, leaf.cert]),
-    /revoked/);
+  t.throws(
+    () => openssl(['verify', '-crl_check', '-CAfile', root.cert, '-untrusted', untrusted, '-CRLfile', crl, leaf.cert]),
+    /revoked/,
+  );
 });
 
 t.test('expired leaf, stale CRL and RSA keys are produced as asked', async (t) => {
   const dir = makeTmpDir();
   t.teardown(() => removeDir(dir));
   const root = makeCa(dir, 'root');
-  const expired = makeLeaf(dir, 'old', root, { notBefore: '20200101000000Z', notAfter: '20210101000000Z', keyType: 'rsa' });
+  const expired = makeLeaf(dir, 'old', root, {
+    notBefore: '20200101000000Z',
+    notAfter: '20210101000000Z',
+    keyType: 'rsa',
+  });
   t.match(openssl(['x509', '-in', expired.cert, '-noout', '-enddate']), /Jan {2}1 00:00:00 2021 GMT/);
   t.match(openssl(['x509', '-in', expired.cert, '-noout', '-text']), /rsaEncryption/);
   t.throws(() => openssl(['verify', '-CAfile', root.cert, expired.cert]), /expired/);

@@ -43,9 +43,16 @@ t.test('a URI SAN carrying ", DNS:" stays one URI and adds no DNS name', async (
   const leaf = makeLeaf(dir, 'sneaky', root, {
     san: ['URI:spiffe://example.org/a, DNS:admin.example, URI:spiffe://example.org/ns/ops/sa/console'],
   });
-  t.match(openssl(['x509', '-in', leaf.cert, '-noout', '-text']), /URI:spiffe:\/\/example\.org\/a, DNS:admin\.example, URI:spiffe/);
+  t.match(
+    openssl(['x509', '-in', leaf.cert, '-noout', '-text']),
+    /URI:spiffe:\/\/example\.org\/a, DNS:admin\.example, URI:spiffe/,
+  );
   const id = computeIdentity(new X509Certificate(leaf.certPem));
-  t.same(id.ignoredUris, ['spiffe://example.org/a, DNS:admin.example, URI:spiffe://example.org/ns/ops/sa/console'], 'read as one URI');
+  t.same(
+    id.ignoredUris,
+    ['spiffe://example.org/a, DNS:admin.example, URI:spiffe://example.org/ns/ops/sa/console'],
+    'read as one URI',
+  );
   t.same(id.uris, [], 'which, not being a valid SPIFFE ID, stands for no one');
   t.same(id.dns, []);
 });

@@ -31,9 +31,30 @@ t.test('serial matches openssl -serial, including a sign byte, a long serial, ne
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', key]);
   const conf = join(dir, 'req.cnf');
   writeFileSync(conf, '[ req ]\ndistinguished_name = dn\n[ dn ]\n');
-  for (const [setSerial, expected] of [['-0x80', '-80'], ['-0x0102', '-0102'], ['0', '00'], ['0x80', '80']] as const) {
+  for (const [setSerial, expected] of [
+    ['-0x80', '-80'],
+    ['-0x0102', '-0102'],
+    ['0', '00'],
+    ['0x80', '80'],
+  ] as const) {
     const cert = join(dir, `n${setSerial}.crt`);
-    openssl(['req', '-x509', '-new', '-config', conf, '-key', key, '-subj', '/CN=n', '-set_serial', setSerial, '-days', '1', '-out', cert]);
+    openssl([
+      'req',
+      '-x509',
+      '-new',
+      '-config',
+      conf,
+      '-key',
+      key,
+      '-subj',
+      '/CN=n',
+      '-set_serial',
+      setSerial,
+      '-days',
+      '1',
+      '-out',
+      cert,
+    ]);
     const id = computeIdentity(new X509Certificate(openssl(['x509', '-in', cert])));
     t.equal(id.serial, opensslField(cert, '-serial'), `serial ${setSerial} as openssl prints it`);
     t.equal(id.serial, expected);
@@ -45,7 +66,9 @@ t.test('fingerprint, validity and EKU agree with openssl', async (t) => {
   t.teardown(() => removeDir(dir));
   const root = makeCa(dir, 'root');
   const leaf = makeLeaf(dir, 'dated', root, {
-    notBefore: '20250102030405Z', notAfter: '20491231235959Z', eku: 'serverAuth,clientAuth,1.2.3.4.5',
+    notBefore: '20250102030405Z',
+    notAfter: '20491231235959Z',
+    eku: 'serverAuth,clientAuth,1.2.3.4.5',
   });
   const id = computeIdentity(new X509Certificate(leaf.certPem));
   t.equal(id.fingerprint256, opensslField(leaf.cert, '-fingerprint', '-sha256').replace(/:/g, '').toLowerCase());
@@ -54,8 +77,10 @@ t.test('fingerprint, validity and EKU agree with openssl', async (t) => {
   t.equal(id.notAfter.getTime(), Date.parse(opensslField(leaf.cert, '-enddate')));
   t.equal(id.notBefore.toISOString(), '2025-01-02T03:04:05.000Z');
   t.equal(id.notAfter.toISOString(), '2049-12-31T23:59:59.000Z');
-  t.match(openssl(['x509', '-in', leaf.cert, '-noout', '-ext', 'extendedKeyUsage']),
-    /TLS Web Server Authentication, TLS Web Client Authentication, 1\.2\.3\.4\.5/);
+  t.match(
+    openssl(['x509', '-in', leaf.cert, '-noout', '-ext', 'extendedKeyUsage']),
+    /TLS Web Server Authentication, TLS Web Client Authentication, 1\.2\.3\.4\.5/,
+  );
   t.same(id.extKeyUsage, ['serverAuth', 'clientAuth', '1.2.3.4.5']);
   t.equal(id.der.toString('base64'), openssl(['x509', '-in', leaf.cert]).replace(/-----[A-Z ]+-----|\s/g, ''));
 

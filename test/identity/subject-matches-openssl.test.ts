@@ -22,7 +22,12 @@ function opensslDecodedPairs(certPath: string): Array<[string, string]> {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .reverse()
-    .flatMap((l) => l.trim().split(/ \+ (?=[A-Za-z0-9.]+=)/).reverse())
+    .flatMap((l) =>
+      l
+        .trim()
+        .split(/ \+ (?=[A-Za-z0-9.]+=)/)
+        .reverse(),
+    )
     .map((a) => {
       const m = /^([^=]+)=(.*)$/.exec(a);
       if (!m) throw new Error(`unexpected openssl output ${JSON.stringify(a)}`);
@@ -56,5 +61,8 @@ t.test('subject with comma and plus inside O, two OUs, non-ASCII CN and a multi-
   const ours = id.subjectRdns.flat().map((a) => [a.type, a.value]);
   t.same(ours, pairs);
   t.equal(id.subjectRdns.length, 5, 'CN+UID is one RDN');
-  t.same(id.subjectRdns[0]?.map((a) => a.type), ['UID', 'CN']);
+  t.same(
+    id.subjectRdns[0]?.map((a) => a.type),
+    ['UID', 'CN'],
+  );
 });

@@ -21,7 +21,11 @@ const line = () => logAccess(log, { requestId: 'r' + total++, method: 'GET', pat
 `;
 
 /** Runs `body` after the prelude in a child whose stdout is a pipe; resolves with what it wrote. */
-function runChild(body: string, env: NodeJS.ProcessEnv = {}, onOutput?: (out: string) => void): Promise<{ out: string; code: number | null }> {
+function runChild(
+  body: string,
+  env: NodeJS.ProcessEnv = {},
+  onOutput?: (out: string) => void,
+): Promise<{ out: string; code: number | null }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', PRELUDE + body], {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -41,11 +45,15 @@ function runChild(body: string, env: NodeJS.ProcessEnv = {}, onOutput?: (out: st
   });
 }
 
-const accessIds = (lines: string[]): string[] => lines.filter((l) => l.includes('"msg":"access"')).map((l) => String(JSON.parse(l).requestId));
+const accessIds = (lines: string[]): string[] =>
+  lines.filter((l) => l.includes('"msg":"access"')).map((l) => String(JSON.parse(l).requestId));
 
-t.test('log.flush(cb) on a pipe: every earlier line is out before the callback, and no error', { skip: cliMissing() }, async (t) => {
-  // Batch sizes around the stream's 4 KiB threshold and the point where a write finishing mid-flush leaves a tail.
-  const { out, code } = await runChild(`
+t.test(
+  'log.flush(cb) on a pipe: every earlier line is out before the callback, and no error',
+  { skip: cliMissing() },
+  async (t) => {
+    // Batch sizes around the stream's 4 KiB threshold and the point where a write finishing mid-flush leaves a tail.
+    const { out, code } = await runChild(`
 for (let n = 150; n <= 200; n += 5) {
   for (let i = 0; i < n; i++) line();
   const err = await new Promise((resolve) => log.flush(resolve));
@@ -53,47 +61,60 @@ for (let n = 150; n <= 200; n += 5) {
 }
 process.exit(0);
 `);
-  t.equal(code, 0);
-  const lines = out.split('\n').filter(Boolean);
-  const markers = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('MARKER'));
-  t.equal(markers.length, 11, 'every round reported');
-  for (const [marker, index] of markers) {
-    const [, total, status] = marker.split(' ');
-    t.equal(status, 'ok', `${marker}: no error from the flush`);
-    t.equal(accessIds(lines.slice(0, index)).length, Number(total), `${marker}: all ${total} lines before it`);
-  }
-  t.equal(accessIds(lines).length, Number(markers.at(-1)?.[0].split(' ')[1]), 'none lost or repeated');
-});
-
-t.test('exit with every thread-pool thread blocked: batched lines are still written, in order', { skip: cliMissing() }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'access-exit-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const fifo = join(dir, 'fifo');
-  execFileSync('mkfifo', [fifo]);
-  // Opening a FIFO with no writer blocks the pool thread doing it: all four are parked, without using CPU. Node
-  // waits for them when the process ends, so once the lines are out (or after 5 s) the test opens the writing end.
-  let released = false;
-  const release = (): void => {
-    if (released) return;
-    released = true;
-    try {
-      // Non-blocking: a child that never opened the FIFO must not hang the test here (ENXIO then).
-      closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-    } catch {
-      // No reader left: nothing to release.
+    t.equal(code, 0);
+    const lines = out.split('\n').filter(Boolean);
+    const markers = lines.map((l, i) => [l, i] as const).filter(([l]) => l.startsWith('MARKER'));
+    t.equal(markers.length, 11, 'every round reported');
+    for (const [marker, index] of markers) {
+      const [, total, status] = marker.split(' ');
+      t.equal(status, 'ok', `${marker}: no error from the flush`);
+      t.equal(accessIds(lines.slice(0, index)).length, Number(total), `${marker}: all ${total} lines before it`);
     }
-  };
-  const fallback = setTimeout(release, 5000);
-  const { out, code } = await runChild(`
+    t.equal(accessIds(lines).length, Number(markers.at(-1)?.[0].split(' ')[1]), 'none lost or repeated');
+  },
+);
+
+t.test(
+  'exit with every thread-pool thread blocked: batched lines are still written, in order',
+  { skip: cliMissing() },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'access-exit-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    // Opening a FIFO with no writer blocks the pool thread doing it: all four are parked, without using CPU. Node
+    // waits for them when the process ends, so once the lines are out (or after 5 s) the test opens the writing end.
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      try {
+        // Non-blocking: a child that never opened the FIFO must not hang the test here (ENXIO then).
+        closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
+      } catch {
+        // No reader left: nothing to release.
+      }
+    };
+    const fallback = setTimeout(release, 5000);
+    const { out, code } = await runChild(
+      `
 for (let i = 0; i < 4; i++) open(${JSON.stringify(fifo)}, 'r', () => {});
 setTimeout(() => {
   for (let i = 0; i < 40; i++) line();
   process.exit(0);
 }, 200);
-`, { UV_THREADPOOL_SIZE: '4' }, (sofar) => {
-    if (accessIds(sofar.split('\n').filter((l) => l.endsWith('}'))).length === 40) release();
-  });
-  clearTimeout(fallback);
-  t.equal(code, 0);
-  t.same(accessIds(out.split('\n').filter(Boolean)), Array.from({ length: 40 }, (_, i) => `r${i}`), 'all 40 access lines, in order');
-});
+`,
+      { UV_THREADPOOL_SIZE: '4' },
+      (sofar) => {
+        if (accessIds(sofar.split('\n').filter((l) => l.endsWith('}'))).length === 40) release();
+      },
+    );
+    clearTimeout(fallback);
+    t.equal(code, 0);
+    t.same(
+      accessIds(out.split('\n').filter(Boolean)),
+      Array.from({ length: 40 }, (_, i) => `r${i}`),
+      'all 40 access lines, in order',
+    );
+  },
+);

@@ -2,7 +2,13 @@
 // certificate gauge's role label is spelled as the README and `check --json` spell it (`client-ca`).
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { baseConfig, httpsRequest, makeTestPki, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  httpsRequest,
+  makeTestPki,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chainPem, makeCa, makeLeaf, openssl } from '../helpers/pki.js';
@@ -21,17 +27,29 @@ t.test('single process', async (t) => {
   const pki = makeTestPki();
   // A server chain (leaf + intermediate), so every role value is exported.
   const intermediate = makeCa(pki.dir, 'Server Intermediate', { issuer: pki.ca });
-  const leaf = makeLeaf(pki.dir, 'chained-server', intermediate, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const leaf = makeLeaf(pki.dir, 'chained-server', intermediate, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   const chainFile = join(pki.dir, 'server-chain.pem');
   writeFileSync(chainFile, chainPem(leaf, intermediate));
   const upstream = await startRecordingUpstream();
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { cert: chainFile, key: leaf.key, metricsListen: { host: '127.0.0.1', port: 0 } }));
+  const proxy = await startTestProxy(
+    baseConfig(pki, upstream.url, { cert: chainFile, key: leaf.key, metricsListen: { host: '127.0.0.1', port: 0 } }),
+  );
   t.teardown(async () => {
     await proxy.close(100);
     await upstream.close();
     pki.cleanup();
   });
-  const r = await httpsRequest({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, path: '/x' });
+  const r = await httpsRequest({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    path: '/x',
+  });
   t.equal(r.status, 200);
   const text = (await opsGet(proxy.metricsAddress?.port ?? 0, '/metrics')).body;
 
@@ -39,12 +57,34 @@ t.test('single process', async (t) => {
   t.match(text, /^mtls_sidecar_nodejs_active_handles\{/m, 'the per-type gauges stay');
   t.match(text, /^mtls_sidecar_process_cpu_seconds_total /m, 'other default process metrics stay');
 
-  const caNotAfter = Date.parse(openssl(['x509', '-in', pki.ca.cert, '-noout', '-enddate']).trim().replace('notAfter=', '')) / 1000;
-  t.equal(sampleValue(text, 'mtls_sidecar_certificate_not_after_seconds', { role: 'client-ca' }), caNotAfter, 'role="client-ca"');
-  const exported = [...new Set([...text.matchAll(/^mtls_sidecar_certificate_not_after_seconds\{role="([^"]+)"/gm)].map((m) => m[1]))].sort();
-  const check = runCli(['check', '--json', '--upstream', upstream.url, '--cert', chainFile, '--key', leaf.key,
-    '--client-ca', pki.ca.cert, '--allow-cn', 'orders', '--allow-insecure-posture']);
-  const roles = [...new Set((JSON.parse(check.stdout) as { certificates: Array<{ role: string }> }).certificates.map((c) => c.role))].sort();
+  const caNotAfter =
+    Date.parse(openssl(['x509', '-in', pki.ca.cert, '-noout', '-enddate']).trim().replace('notAfter=', '')) / 1000;
+  t.equal(
+    sampleValue(text, 'mtls_sidecar_certificate_not_after_seconds', { role: 'client-ca' }),
+    caNotAfter,
+    'role="client-ca"',
+  );
+  const exported = [
+    ...new Set([...text.matchAll(/^mtls_sidecar_certificate_not_after_seconds\{role="([^"]+)"/gm)].map((m) => m[1])),
+  ].sort();
+  const check = runCli([
+    'check',
+    '--json',
+    '--upstream',
+    upstream.url,
+    '--cert',
+    chainFile,
+    '--key',
+    leaf.key,
+    '--client-ca',
+    pki.ca.cert,
+    '--allow-cn',
+    'orders',
+    '--allow-insecure-posture',
+  ]);
+  const roles = [
+    ...new Set((JSON.parse(check.stdout) as { certificates: Array<{ role: string }> }).certificates.map((c) => c.role)),
+  ].sort();
   t.same(exported, ['client-ca', 'server', 'server-chain'], 'every role exported');
   t.same(exported, roles, 'spelled as check --json spells them');
 
@@ -58,7 +98,20 @@ t.test('single process', async (t) => {
 t.test('--workers 2 (aggregated by the primary)', { skip: cliMissing() || noPromtool }, async (t) => {
   const pki = makeTestPki();
   const upstream = await startRecordingUpstream();
-  const cli = await startCli(['--workers', '2', '--upstream', upstream.url, '--cert', pki.server.cert, '--key', pki.server.key, '--client-ca', pki.ca.cert, '--allow-cn', 'orders']);
+  const cli = await startCli([
+    '--workers',
+    '2',
+    '--upstream',
+    upstream.url,
+    '--cert',
+    pki.server.cert,
+    '--key',
+    pki.server.key,
+    '--client-ca',
+    pki.ca.cert,
+    '--allow-cn',
+    'orders',
+  ]);
   t.teardown(async () => {
     await cli.stop();
     await upstream.close();

@@ -32,8 +32,18 @@ t.test('metrics listener', { skip: cliMissing() }, async (t) => {
   const revoked = makeLeaf(pki.dir, 'revoked', pki.ca, { san: spiffe });
   const crl = makeCrl(pki.dir, pki.ca, [revoked]);
   const cli = await startCli([
-    '--upstream', upstream.url, '--cert', pki.server.cert, '--key', pki.server.key, '--client-ca', pki.ca.cert,
-    '--crl', crl, '--allow-uri', 'spiffe://example.org/ns/prod/*',
+    '--upstream',
+    upstream.url,
+    '--cert',
+    pki.server.cert,
+    '--key',
+    pki.server.key,
+    '--client-ca',
+    pki.ca.cert,
+    '--crl',
+    crl,
+    '--allow-uri',
+    'spiffe://example.org/ns/prod/*',
   ]);
   t.teardown(async () => {
     await cli.stop();
@@ -45,7 +55,16 @@ t.test('metrics listener', { skip: cliMissing() }, async (t) => {
     const { status, body } = await opsGet(cli.metricsPort, '/metrics');
     t.equal(status, 200);
     for (const name of REQUIRED) t.match(body, new RegExp(`^# TYPE ${name} `, 'm'), `${name} present`);
-    for (const reason of ['no_certificate', 'unknown_ca', 'expired', 'not_yet_valid', 'revoked', 'bad_key_usage', 'protocol', 'other']) {
+    for (const reason of [
+      'no_certificate',
+      'unknown_ca',
+      'expired',
+      'not_yet_valid',
+      'revoked',
+      'bad_key_usage',
+      'protocol',
+      'other',
+    ]) {
       t.match(body, `mtls_sidecar_tls_handshake_failures_total{reason="${reason}"} 0`);
     }
     t.match(body, 'mtls_sidecar_reloads_total{result="failure"} 0');
@@ -58,17 +77,39 @@ t.test('metrics listener', { skip: cliMissing() }, async (t) => {
   const cases = [
     { name: 'no client certificate', reason: 'no_certificate', cert: undefined },
     { name: 'unknown CA', reason: 'unknown_ca', cert: makeLeaf(pki.dir, 'rogue', rogueCa, { san: spiffe }) },
-    { name: 'expired', reason: 'expired', cert: makeLeaf(pki.dir, 'expired', pki.ca, { san: spiffe, notBefore: '20200101000000Z', notAfter: '20210101000000Z' }) },
+    {
+      name: 'expired',
+      reason: 'expired',
+      cert: makeLeaf(pki.dir, 'expired', pki.ca, {
+        san: spiffe,
+        notBefore: '20200101000000Z',
+        notAfter: '20210101000000Z',
+      }),
+    },
     { name: 'revoked', reason: 'revoked', cert: revoked },
   ];
   for (const c of cases) {
     t.test(`${c.name} counts as ${c.reason}`, async (t) => {
-      const before = sampleValue((await opsGet(cli.metricsPort, '/metrics')).body, 'mtls_sidecar_tls_handshake_failures_total', { reason: c.reason });
-      const result = await rawTlsExchange({ port: cli.port, ca: pki.ca.certPem, cert: c.cert?.certPem, key: c.cert?.keyPem, payload: REQUEST });
+      const before = sampleValue(
+        (await opsGet(cli.metricsPort, '/metrics')).body,
+        'mtls_sidecar_tls_handshake_failures_total',
+        { reason: c.reason },
+      );
+      const result = await rawTlsExchange({
+        port: cli.port,
+        ca: pki.ca.certPem,
+        cert: c.cert?.certPem,
+        key: c.cert?.keyPem,
+        payload: REQUEST,
+      });
       t.equal(result.received, '', 'no HTTP response');
       let after = before;
       await waitFor(async () => {
-        after = sampleValue((await opsGet(cli.metricsPort, '/metrics')).body, 'mtls_sidecar_tls_handshake_failures_total', { reason: c.reason });
+        after = sampleValue(
+          (await opsGet(cli.metricsPort, '/metrics')).body,
+          'mtls_sidecar_tls_handshake_failures_total',
+          { reason: c.reason },
+        );
         return after > before;
       }, 3000);
       t.equal(after - before, 1);
@@ -76,7 +117,13 @@ t.test('metrics listener', { skip: cliMissing() }, async (t) => {
   }
 
   t.test('an admitted request shows up in requests_total and the decision counter', async (t) => {
-    const result = await rawTlsExchange({ port: cli.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: `${REQUEST.slice(0, -2)}Connection: close\r\n\r\n` });
+    const result = await rawTlsExchange({
+      port: cli.port,
+      ca: pki.ca.certPem,
+      cert: pki.client.certPem,
+      key: pki.client.keyPem,
+      payload: `${REQUEST.slice(0, -2)}Connection: close\r\n\r\n`,
+    });
     t.match(result.received, /^HTTP\/1\.1 200/);
     const body = (await opsGet(cli.metricsPort, '/metrics')).body;
     t.equal(sampleValue(body, 'mtls_sidecar_requests_total', { method: 'GET', code: '200' }), 1);

@@ -26,8 +26,20 @@ t.test('SIGTERM as PID 1', { skip: cliMissing() || unshareMissing() }, async (t)
   const upstream = await startRecordingUpstream();
   upstream.handler = (_req, res) => setTimeout(() => res.writeHead(200).end('slow done'), 1000);
   const cli = await startCli(
-    ['--upstream', upstream.url, '--cert', pki.server.cert, '--key', pki.server.key, '--client-ca', pki.ca.cert,
-      '--allow-uri', 'spiffe://example.org/ns/prod/*', '--shutdown-grace', '5s'],
+    [
+      '--upstream',
+      upstream.url,
+      '--cert',
+      pki.server.cert,
+      '--key',
+      pki.server.key,
+      '--client-ca',
+      pki.ca.cert,
+      '--allow-uri',
+      'spiffe://example.org/ns/prod/*',
+      '--shutdown-grace',
+      '5s',
+    ],
     { wrap: ['unshare', '--pid', '--fork', '--mount-proc'] },
   );
   t.teardown(async () => {
@@ -40,10 +52,19 @@ t.test('SIGTERM as PID 1', { skip: cliMissing() || unshareMissing() }, async (t)
   const nodePid = childPidOf(cli.child.pid as number);
   t.ok(nodePid > 1);
 
-  const slow = httpsRequest({ port: cli.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, path: '/slow' });
+  const slow = httpsRequest({
+    port: cli.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    path: '/slow',
+  });
   t.ok(await waitFor(() => upstream.received.length === 1, 5000));
   process.kill(nodePid, 'SIGTERM');
-  t.ok(await waitFor(async () => (await opsGet(cli.metricsPort, '/readyz')).status === 503, 1000, 10), '/readyz 503 during the drain');
+  t.ok(
+    await waitFor(async () => (await opsGet(cli.metricsPort, '/readyz')).status === 503, 1000, 10),
+    '/readyz 503 during the drain',
+  );
   t.equal((await slow).status, 200, 'the in-flight request completed');
   t.equal(await cli.exited, 0, 'exit 0 (unshare passes on the exit status of PID 1)');
   t.ok(cli.lines().some((l) => l.msg === 'stopped'));

@@ -9,7 +9,9 @@ import { baseConfig, makeTestPki, startTestProxy, type TestProxy } from '../help
 import { opsGet, waitFor } from './lib/cli-process.js';
 
 /** A bare TCP or unix listener that counts the connections it accepts. */
-async function countingListener(where: { port: number } | { path: string }): Promise<{ accepted: () => number; close: () => Promise<void>; port: number }> {
+async function countingListener(
+  where: { port: number } | { path: string },
+): Promise<{ accepted: () => number; close: () => Promise<void>; port: number }> {
   let accepted = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
@@ -18,7 +20,9 @@ async function countingListener(where: { port: number } | { path: string }): Pro
     s.on('close', () => sockets.delete(s));
     s.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => ('path' in where ? server.listen(where.path, resolve) : server.listen(where.port, '127.0.0.1', resolve)));
+  await new Promise<void>((resolve) =>
+    'path' in where ? server.listen(where.path, resolve) : server.listen(where.port, '127.0.0.1', resolve),
+  );
   const address = server.address();
   return {
     accepted: () => accepted,
@@ -37,7 +41,9 @@ t.test('TCP upstream', async (t) => {
   const pki = makeTestPki();
   let upstream = await countingListener({ port: 0 });
   const port = upstream.port;
-  const proxy = await startTestProxy(baseConfig(pki, `http://127.0.0.1:${port}`, { metricsListen: { host: '127.0.0.1', port: 0 } }));
+  const proxy = await startTestProxy(
+    baseConfig(pki, `http://127.0.0.1:${port}`, { metricsListen: { host: '127.0.0.1', port: 0 } }),
+  );
   t.teardown(async () => {
     await proxy.close(100);
     await upstream.close();
@@ -50,7 +56,10 @@ t.test('TCP upstream', async (t) => {
   const before = upstream.accepted();
   const answers = await Promise.all(Array.from({ length: 50 }, () => readyz(proxy)));
   t.ok(answers.every((a) => a.status === 200));
-  t.ok(upstream.accepted() - before <= 1, `50 probes caused ${upstream.accepted() - before} upstream connects (cached check)`);
+  t.ok(
+    upstream.accepted() - before <= 1,
+    `50 probes caused ${upstream.accepted() - before} upstream connects (cached check)`,
+  );
 
   await upstream.close();
   t.ok(await waitFor(async () => (await readyz(proxy)).status === 503, 5000), '503 once the upstream stops answering');
@@ -90,7 +99,9 @@ t.test('a busy --metrics-listen port is a configuration error naming the flag', 
     await busy.close();
     pki.cleanup();
   });
-  const err = await startTestProxy(baseConfig(pki, 'http://127.0.0.1:1', { metricsListen: { host: '127.0.0.1', port: busy.port } })).then(
+  const err = await startTestProxy(
+    baseConfig(pki, 'http://127.0.0.1:1', { metricsListen: { host: '127.0.0.1', port: busy.port } }),
+  ).then(
     async (p) => (await p.close(0), null),
     (e: unknown) => e,
   );

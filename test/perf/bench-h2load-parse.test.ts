@@ -10,7 +10,9 @@ interface Parsed {
   non2xx: number;
   socketErrors: number;
 }
-const load = (await import(new URL('../../bench/lib/load.mjs', import.meta.url).href)) as { parseH2load(out: string): Parsed };
+const load = (await import(new URL('../../bench/lib/load.mjs', import.meta.url).href)) as {
+  parseH2load(out: string): Parsed;
+};
 
 const SHORT = `finished in 55.57ms, 3599.06 req/s, 174.47KB/s
 requests: 200 total, 200 started, 200 done, 200 succeeded, 0 failed, 0 errored, 0 timeout
@@ -34,11 +36,25 @@ time for request:        0us         0us         0us         0us     0.00%
 `;
 
 t.test('a short run: duration in ms, mean latency in ms', async (t) => {
-  t.same(load.parseH2load(SHORT), { requests: 200, seconds: 0.05557, rps: 3599.06, meanMs: 1.87, non2xx: 0, socketErrors: 0 });
+  t.same(load.parseH2load(SHORT), {
+    requests: 200,
+    seconds: 0.05557,
+    rps: 3599.06,
+    meanMs: 1.87,
+    non2xx: 0,
+    socketErrors: 0,
+  });
 });
 
 t.test('a timed run: only succeeded requests count; 4xx and failures are reported', async (t) => {
-  t.same(load.parseH2load(TIMED), { requests: 4421, seconds: 3, rps: 1476.33, meanMs: 42.29, non2xx: 4, socketErrors: 8 });
+  t.same(load.parseH2load(TIMED), {
+    requests: 4421,
+    seconds: 3,
+    rps: 1476.33,
+    meanMs: 42.29,
+    non2xx: 4,
+    socketErrors: 8,
+  });
 });
 
 t.test('every request failed', async (t) => {

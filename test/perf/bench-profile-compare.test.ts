@@ -1,5 +1,6 @@
 // bench/profile-compare.mjs: which category a profile's function lands in, and µs per request as each category's
-// share of busy samples times the run's measured CPU per request (idle samples and samples outside the window left out).
+// share of busy samples times the run's measured CPU per request (idle samples and samples outside the window left
+// out).
 import t from 'tap';
 
 type Frame = { functionName: string; url: string };
@@ -11,16 +12,34 @@ const compare = (await import(new URL('../../bench/profile-compare.mjs', import.
 
 t.test('categories', async (t) => {
   t.equal(compare.categoryOf({ functionName: '(idle)', url: '' }), null);
-  t.equal(compare.categoryOf({ functionName: 'writev', url: '' }), 'native socket writes (TLS encryption + write syscalls)');
+  t.equal(
+    compare.categoryOf({ functionName: 'writev', url: '' }),
+    'native socket writes (TLS encryption + write syscalls)',
+  );
   t.equal(compare.categoryOf({ functionName: '(garbage collector)', url: '' }), 'V8 garbage collection');
   t.equal(compare.categoryOf({ functionName: 'x', url: 'node:_http_server' }), 'Node HTTP and HTTP/2 (JS)');
   t.equal(compare.categoryOf({ functionName: 'x', url: 'node:internal/http2/compat' }), 'Node HTTP and HTTP/2 (JS)');
-  t.equal(compare.categoryOf({ functionName: 'x', url: 'file:///r/node_modules/undici/lib/dispatcher/client.js' }), 'undici (JS + llhttp wasm)');
-  t.equal(compare.categoryOf({ functionName: 'x', url: 'file:///r/node_modules/find-my-way/index.js' }), 'fastify (routing, hooks, reply)');
-  t.equal(compare.categoryOf({ functionName: 'x', url: 'file:///r/node_modules/@fastify/error/index.js' }), 'fastify (routing, hooks, reply)');
-  t.equal(compare.categoryOf({ functionName: 'x', url: 'file:///r/node_modules/prom-client/lib/histogram.js' }), 'prom-client');
+  t.equal(
+    compare.categoryOf({ functionName: 'x', url: 'file:///r/node_modules/undici/lib/dispatcher/client.js' }),
+    'undici (JS + llhttp wasm)',
+  );
+  t.equal(
+    compare.categoryOf({ functionName: 'x', url: 'file:///r/node_modules/find-my-way/index.js' }),
+    'fastify (routing, hooks, reply)',
+  );
+  t.equal(
+    compare.categoryOf({ functionName: 'x', url: 'file:///r/node_modules/@fastify/error/index.js' }),
+    'fastify (routing, hooks, reply)',
+  );
+  t.equal(
+    compare.categoryOf({ functionName: 'x', url: 'file:///r/node_modules/prom-client/lib/histogram.js' }),
+    'prom-client',
+  );
   t.equal(compare.categoryOf({ functionName: 'x', url: 'file:///r/dist/ops/access-log.js' }), 'access line and logger');
-  t.equal(compare.categoryOf({ functionName: 'x', url: 'file:///r/dist/server/forward-http.js' }), 'sidecar server/forward-http');
+  t.equal(
+    compare.categoryOf({ functionName: 'x', url: 'file:///r/dist/server/forward-http.js' }),
+    'sidecar server/forward-http',
+  );
 });
 
 t.test('µs per request from shares of busy samples in the window', async (t) => {

@@ -1,5 +1,6 @@
 // isBuiltChainAnchored (fingerprints only) agrees with isChainAnchored (signatures) on every chain buildSignedChain
-// makes from the same CAs: random trust sets and peer-sent lists over an openssl-made PKI with a cross-signed intermediate.
+// makes from the same CAs: random trust sets and peer-sent lists over an openssl-made PKI with a cross-signed
+// intermediate.
 import { X509Certificate } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,11 +22,34 @@ function seeded(seed: number): () => number {
 function crossSign(dir: string, ca: CertFiles, by: CertFiles): X509Certificate {
   const csr = join(dir, `${ca.name}-x.csr`);
   const ext = join(dir, 'x.ext');
-  writeFileSync(ext, 'basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n');
-  const subject = openssl(['x509', '-noout', '-subject', '-nameopt', 'compat', '-in', ca.cert]).trim().replace(/^subject=\s*/, '');
+  writeFileSync(
+    ext,
+    'basicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\nsubjectKeyIdentifier = hash\nauthorityKeyIdentifier = keyid:always\n',
+  );
+  const subject = openssl(['x509', '-noout', '-subject', '-nameopt', 'compat', '-in', ca.cert])
+    .trim()
+    .replace(/^subject=\s*/, '');
   openssl(['req', '-new', '-key', ca.key, '-subj', subject, '-out', csr]);
   const out = join(dir, `${ca.name}-x.crt`);
-  openssl(['x509', '-req', '-in', csr, '-CA', by.cert, '-CAkey', by.key, '-set_serial', '0x7777', '-days', '30', '-sha256', '-extfile', ext, '-out', out]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    by.cert,
+    '-CAkey',
+    by.key,
+    '-set_serial',
+    '0x7777',
+    '-days',
+    '30',
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    out,
+  ]);
   return new X509Certificate(openssl(['x509', '-in', out]));
 }
 
@@ -40,7 +64,13 @@ t.test('fingerprint anchoring equals signature anchoring for built chains', asyn
   const x509 = (c: CertFiles) => new X509Certificate(c.certPem);
   const i1x = crossSign(dir, i1, r2);
   const cas = [x509(r1), x509(r2), x509(i1), x509(i2), x509(i3), i1x];
-  const leaves = [makeLeaf(dir, 'l-i2', i2), makeLeaf(dir, 'l-i1', i1), makeLeaf(dir, 'l-r2', r2), makeLeaf(dir, 'l-i3', i3), makeLeaf(dir, 'l-r1', r1)].map(x509);
+  const leaves = [
+    makeLeaf(dir, 'l-i2', i2),
+    makeLeaf(dir, 'l-i1', i1),
+    makeLeaf(dir, 'l-r2', r2),
+    makeLeaf(dir, 'l-i3', i3),
+    makeLeaf(dir, 'l-r1', r1),
+  ].map(x509);
   const rand = seeded(20261128);
   const pick = <T>(xs: readonly T[]): T[] => xs.filter(() => rand() < 0.5).sort(() => rand() - 0.5);
   let anchored = 0;

@@ -1,5 +1,6 @@
-// Profiles one dist/ snapshot (test/perf/snapshot.sh) under keep-alive load or handshakes, like bench/profile.mjs, and prints the summary.
-// Usage: node test/perf/profile-variant.mjs --variant DIR [--mode requests|resumed|new] [--seconds S] [--top N] [--out DIR]
+// Profiles one dist/ snapshot (test/perf/snapshot.sh) under keep-alive load or handshakes, like bench/profile.mjs, and
+// prints the summary. Usage: node test/perf/profile-variant.mjs --variant DIR [--mode requests|resumed|new] [--seconds
+// S] [--top N] [--out DIR]
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,13 +8,26 @@ import { parseArgs } from 'node:util';
 import { makeCertificates } from '../../bench/lib/certs.mjs';
 import { sidecarArgs, startUpstream } from '../../bench/lib/contenders.mjs';
 import { runSTime, runWrk } from '../../bench/lib/load.mjs';
-import { freePort, killAllSync, pinSelf, runCommand, startProcess, stopProcess, treeCpuSeconds, waitForPort } from '../../bench/lib/procs.mjs';
+import {
+  freePort,
+  killAllSync,
+  pinSelf,
+  runCommand,
+  startProcess,
+  stopProcess,
+  treeCpuSeconds,
+  waitForPort,
+} from '../../bench/lib/procs.mjs';
 import { formatSummary, summarizeProfile } from '../../bench/cpuprofile-summary.mjs';
 
 const { values: opt } = parseArgs({
   options: {
-    variant: { type: 'string' }, mode: { type: 'string', default: 'requests' }, seconds: { type: 'string', default: '10' },
-    top: { type: 'string', default: '25' }, out: { type: 'string', default: '/tmp/prof-ab' }, extra: { type: 'string', default: '' },
+    variant: { type: 'string' },
+    mode: { type: 'string', default: 'requests' },
+    seconds: { type: 'string', default: '10' },
+    top: { type: 'string', default: '25' },
+    out: { type: 'string', default: '/tmp/prof-ab' },
+    extra: { type: 'string', default: '' },
   },
 });
 const work = mkdtempSync(join(tmpdir(), 'mtls-profv-'));
@@ -26,7 +40,15 @@ async function main() {
   pinSelf(1);
   const certs = await makeCertificates(work, 'ec');
   const shim = join(work, 'shim.so');
-  const cc = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', shim, resolve('bench/client-cert-shim.c'), '-ldl']);
+  const cc = await runCommand('cc', [
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-o',
+    shim,
+    resolve('bench/client-cert-shim.c'),
+    '-ldl',
+  ]);
   if (cc.status !== 0) throw new Error(`shim build failed: ${cc.stderr}`);
   const upstream = await startUpstream(work, 1);
   const profDir = resolve(opt.out);
@@ -36,7 +58,10 @@ async function main() {
   const args = sidecarArgs(certs, port, upstream.port, opt.extra ? opt.extra.split(' ') : []);
   args[0] = join(resolve(opt.variant), 'dist', 'main.js');
   const spawnedAt = Date.now();
-  const child = startProcess(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...args], { cpu: 0, stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = startProcess(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, ...args], {
+    cpu: 0,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   await waitForPort(port, 20_000, child);
   const load = (s) => runWrk({ port, seconds: s, connections: 32, shim, certs, cpu: 1 });
   await load(3);
@@ -45,17 +70,34 @@ async function main() {
   const seconds = Number(opt.seconds);
   let n;
   if (opt.mode === 'requests') n = (await load(seconds)).requests;
-  else n = (await runSTime({ port, seconds, mode: opt.mode === 'new' ? 'new' : 'reuse', extra: opt.mode === 'new' ? [] : ['-tls1_2'], certs, cpu: 1 })).handshakes;
+  else
+    n = (
+      await runSTime({
+        port,
+        seconds,
+        mode: opt.mode === 'new' ? 'new' : 'reuse',
+        extra: opt.mode === 'new' ? [] : ['-tls1_2'],
+        certs,
+        cpu: 1,
+      })
+    ).handshakes;
   window.toMs = Date.now() - spawnedAt;
   const cpu = treeCpuSeconds(child.pid) - c0;
   await stopProcess(child, 'SIGTERM', 15_000);
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (!file) throw new Error('no profile written');
-  process.stdout.write(`Profile ${join(profDir, file)}: ${opt.mode}, ${n} units, ${((cpu * 1e6) / n).toFixed(1)} µs CPU per unit (profiler on)\n\n`);
-  process.stdout.write(`${formatSummary(summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')), window), Number(opt.top))}\n`);
+  process.stdout.write(
+    `Profile ${join(profDir, file)}: ${opt.mode}, ${n} units, ${((cpu * 1e6) / n).toFixed(1)} µs CPU per unit (profiler on)\n\n`,
+  );
+  process.stdout.write(
+    `${formatSummary(summarizeProfile(JSON.parse(readFileSync(join(profDir, file), 'utf8')), window), Number(opt.top))}\n`,
+  );
 }
 
-main().then(() => process.exit(0), (err) => {
-  process.stderr.write(`profile failed: ${err.stack ?? err}\n`);
-  process.exit(1);
-});
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`profile failed: ${err.stack ?? err}\n`);
+    process.exit(1);
+  },
+);

@@ -1,15 +1,26 @@
-// RSS of freshly started sidecars (dist/ snapshots from test/perf/snapshot.sh, optional node flags), median of N starts each.
-// Usage: node test/perf/start-rss.mjs [--starts N] NAME=DIR[|--flag ...] ...
+// RSS of freshly started sidecars (dist/ snapshots from test/perf/snapshot.sh, optional node flags), median of N
+// starts each. Usage: node test/perf/start-rss.mjs [--starts N] NAME=DIR[|--flag ...] ...
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from '../../bench/lib/certs.mjs';
 import { sidecarArgs } from '../../bench/lib/contenders.mjs';
-import { freePort, killAllSync, sleep, startProcess, stopProcess, treeMemoryMb, waitForPort } from '../../bench/lib/procs.mjs';
+import {
+  freePort,
+  killAllSync,
+  sleep,
+  startProcess,
+  stopProcess,
+  treeMemoryMb,
+  waitForPort,
+} from '../../bench/lib/procs.mjs';
 import { median } from '../../bench/lib/report.mjs';
 
-const { values: opt, positionals } = parseArgs({ options: { starts: { type: 'string', default: '3' } }, allowPositionals: true });
+const { values: opt, positionals } = parseArgs({
+  options: { starts: { type: 'string', default: '3' } },
+  allowPositionals: true,
+});
 const work = mkdtempSync(join(tmpdir(), 'mtls-rss-'));
 process.on('exit', () => {
   killAllSync();

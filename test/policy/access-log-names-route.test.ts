@@ -34,8 +34,26 @@ t.test('access lines carry route and refusal reason', async (t) => {
   // Asynchronous: the proxy runs in this process and must keep answering while curl waits.
   const curl = async (who: keyof typeof callers, path: string): Promise<number> => {
     const [cert, key] = callers[who];
-    const { stdout: out } = await promisify(execFile)('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', caFile, '--cert', cert, '--key', key,
-      '--resolve', `localhost:${rig.proxy.port}:127.0.0.1`, `https://localhost:${rig.proxy.port}${path}`], { encoding: 'utf8', timeout: 30_000 });
+    const { stdout: out } = await promisify(execFile)(
+      'curl',
+      [
+        '-sS',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--cacert',
+        caFile,
+        '--cert',
+        cert,
+        '--key',
+        key,
+        '--resolve',
+        `localhost:${rig.proxy.port}:127.0.0.1`,
+        `https://localhost:${rig.proxy.port}${path}`,
+      ],
+      { encoding: 'utf8', timeout: 30_000 },
+    );
     return Number(out);
   };
 
@@ -44,7 +62,11 @@ t.test('access lines carry route and refusal reason', async (t) => {
   t.equal(await curl('orders', '/closed'), 403);
   t.equal(await curl('orders', '/items'), 200);
   t.equal(await curl('ops', '/items'), 403);
-  t.same(rig.upstream.received.map((r) => r.url), ['/admin/users', '/items'], 'the refused requests never reached the upstream');
+  t.same(
+    rig.upstream.received.map((r) => r.url),
+    ['/admin/users', '/items'],
+    'the refused requests never reached the upstream',
+  );
 
   const access = rig.proxy.logLines().filter((l) => l.msg === 'access');
   const seen = access.map((l) => [l.path, l.decision, l.route, l.rule, l.reason]);
@@ -58,7 +80,9 @@ t.test('access lines carry route and refusal reason', async (t) => {
 });
 
 t.test('a policy without a default: refusal reason no_default', async (t) => {
-  const rig = await startPolicyRig('routes:\n  - path: /admin\n    allow:\n      - uri: spiffe://example.org/ns/ops/sa/console\n');
+  const rig = await startPolicyRig(
+    'routes:\n  - path: /admin\n    allow:\n      - uri: spiffe://example.org/ns/ops/sa/console\n',
+  );
   t.teardown(() => rig.close());
   const r = await rig.send(rig.orders, 'GET /elsewhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
   t.equal(r.status, 403);

@@ -1,4 +1,5 @@
-// No spelling of /admin sent on the wire gets a non-ops caller past the /admin route; the ops caller's request reaches the upstream normalized.
+// No spelling of /admin sent on the wire gets a non-ops caller past the /admin route; the ops caller's request reaches
+// the upstream normalized.
 import t from 'tap';
 import { SPIFFE_POLICY, startPolicyRig } from './lib/policy-proxy.js';
 
@@ -64,7 +65,11 @@ t.test('case does not open a way around a route: /ADMIN is also judged as /admin
   t.teardown(() => rig.close());
   const before = rig.upstream.received.length;
   for (const target of ['/ADMIN', '/Admin/x', '/%41DMIN', '/ADMIN.JSON']) {
-    t.equal((await rig.send(rig.orders, get(target))).status, 403, `${target}: the workload is refused by the /admin route`);
+    t.equal(
+      (await rig.send(rig.orders, get(target))).status,
+      403,
+      `${target}: the workload is refused by the /admin route`,
+    );
   }
   t.equal(rig.upstream.received.length, before, 'nothing forwarded for the workload');
   const r = await rig.send(rig.ops, get('/ADMIN'));

@@ -1,4 +1,5 @@
-// A changed policy file takes effect on the next request of an already open keep-alive (HTTP/1.1) or HTTP/2 connection; a broken one keeps the old policy.
+// A changed policy file takes effect on the next request of an already open keep-alive (HTTP/1.1) or HTTP/2
+// connection; a broken one keeps the old policy.
 import t from 'tap';
 import https from 'node:https';
 import http2 from 'node:http2';
@@ -14,7 +15,16 @@ t.test('policy swap reaches open connections', async (t) => {
   const h1 = (path: string): Promise<{ status: number; port: number }> =>
     new Promise((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', port: rig.proxy.port, servername: 'localhost', path, agent, ca: rig.pki.ca.certPem, cert: rig.orders.certPem, key: rig.orders.keyPem },
+        {
+          host: '127.0.0.1',
+          port: rig.proxy.port,
+          servername: 'localhost',
+          path,
+          agent,
+          ca: rig.pki.ca.certPem,
+          cert: rig.orders.certPem,
+          key: rig.orders.keyPem,
+        },
         (res) => {
           const port = res.socket.localPort ?? 0;
           res.resume();
@@ -24,7 +34,13 @@ t.test('policy swap reaches open connections', async (t) => {
       req.on('error', reject);
       req.end();
     });
-  const session = http2.connect(`https://localhost:${rig.proxy.port}`, { host: '127.0.0.1', servername: 'localhost', ca: rig.pki.ca.certPem, cert: rig.orders.certPem, key: rig.orders.keyPem });
+  const session = http2.connect(`https://localhost:${rig.proxy.port}`, {
+    host: '127.0.0.1',
+    servername: 'localhost',
+    ca: rig.pki.ca.certPem,
+    cert: rig.orders.certPem,
+    key: rig.orders.keyPem,
+  });
   t.teardown(() => session.close());
   const h2 = (path: string): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -40,7 +56,13 @@ t.test('policy swap reaches open connections', async (t) => {
   t.equal(await h2('/orders'), 200);
 
   // Now /orders is for ops only.
-  writeFileSync(rig.policyFile, SPIFFE_POLICY.replace('routes:\n', 'routes:\n  - path: /orders\n    allow:\n      - uri: spiffe://example.org/ns/ops/sa/console\n'));
+  writeFileSync(
+    rig.policyFile,
+    SPIFFE_POLICY.replace(
+      'routes:\n',
+      'routes:\n  - path: /orders\n    allow:\n      - uri: spiffe://example.org/ns/ops/sa/console\n',
+    ),
+  );
   t.equal(rig.proxy.reload('manual'), 'success');
   const second = await h1('/orders');
   t.equal(second.port, first.port, 'same keep-alive connection');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { decodeCapabilityMask } from '../../src/posture/capabilities.js';
 
-t.test('this process\'s bounding set matches setpriv --dump', async (t) => {
+t.test("this process's bounding set matches setpriv --dump", async (t) => {
   const status = readFileSync('/proc/self/status', 'utf8');
   const mask = /^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '';
   const dump = spawnSync('setpriv', ['--dump'], { encoding: 'utf8' }).stdout;

@@ -17,7 +17,9 @@ function readDer(pemFile: string): Buffer {
 
 /** `sha256 Fingerprint=E0:08:…`, the form an operator would copy. */
 function readOpensslFingerprint(pemFile: string): string {
-  const out = execFileSync('openssl', ['x509', '-in', pemFile, '-noout', '-fingerprint', '-sha256'], { encoding: 'utf8' });
+  const out = execFileSync('openssl', ['x509', '-in', pemFile, '-noout', '-fingerprint', '-sha256'], {
+    encoding: 'utf8',
+  });
   return out.trim().split('=')[1] ?? '';
 }
 
@@ -25,9 +27,15 @@ t.test('example certificate in use', async (t) => {
   const fs = makeFsRoot();
   t.teardown(fs.cleanup);
   const der = readDer(EXAMPLE_CERT);
-  const withOpenssl = probePosture({ keyFiles: [], serverCertDer: der, exampleCertSha256: readOpensslFingerprint(EXAMPLE_CERT) }, { fsRoot: fs.fsRoot });
+  const withOpenssl = probePosture(
+    { keyFiles: [], serverCertDer: der, exampleCertSha256: readOpensslFingerprint(EXAMPLE_CERT) },
+    { fsRoot: fs.fsRoot },
+  );
   t.equal(withOpenssl.exampleCertInUse, true, 'colon-separated uppercase fingerprint matches');
-  const withConstant = probePosture({ keyFiles: [], serverCertDer: der, exampleCertSha256: [EXAMPLE_SERVER_CERT_SHA256] }, { fsRoot: fs.fsRoot });
+  const withConstant = probePosture(
+    { keyFiles: [], serverCertDer: der, exampleCertSha256: [EXAMPLE_SERVER_CERT_SHA256] },
+    { fsRoot: fs.fsRoot },
+  );
   t.equal(withConstant.exampleCertInUse, true, 'the constant devcerts exports matches the shipped file');
   const finding = evaluatePosture(withConstant).find((f) => f.id === 'example-certificate');
   t.equal(finding?.severity, 'warn');
@@ -41,8 +49,14 @@ t.test('another certificate, or no fingerprint list', async (t) => {
     removeDir(dir);
   });
   const own = makeCa(dir, 'own-server');
-  const facts = probePosture({ keyFiles: [], serverCertDer: readDer(own.cert), exampleCertSha256: EXAMPLE_SERVER_CERT_SHA256 }, { fsRoot: fs.fsRoot });
+  const facts = probePosture(
+    { keyFiles: [], serverCertDer: readDer(own.cert), exampleCertSha256: EXAMPLE_SERVER_CERT_SHA256 },
+    { fsRoot: fs.fsRoot },
+  );
   t.equal(facts.exampleCertInUse, false);
   t.notOk(evaluatePosture(facts).some((f) => f.id === 'example-certificate'));
-  t.equal(probePosture({ keyFiles: [], serverCertDer: readDer(EXAMPLE_CERT) }, { fsRoot: fs.fsRoot }).exampleCertInUse, false);
+  t.equal(
+    probePosture({ keyFiles: [], serverCertDer: readDer(EXAMPLE_CERT) }, { fsRoot: fs.fsRoot }).exampleCertInUse,
+    false,
+  );
 });

@@ -1,4 +1,5 @@
-// Key files readable or writable by group or others are a warning with their mode; a missing key is reported, not thrown.
+// Key files readable or writable by group or others are a warning with their mode; a missing key is reported, not
+// thrown.
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,7 +11,13 @@ import { makeFsRoot } from './helpers/fixtures.js';
 t.test('modes as stat(1) sees them', async (t) => {
   const fs = makeFsRoot();
   t.teardown(fs.cleanup);
-  const files: Record<string, number> = { 'tight.key': 0o600, 'owner-ro.key': 0o400, 'group.key': 0o640, 'world.key': 0o644, 'gw.key': 0o620 };
+  const files: Record<string, number> = {
+    'tight.key': 0o600,
+    'owner-ro.key': 0o400,
+    'group.key': 0o640,
+    'world.key': 0o644,
+    'gw.key': 0o620,
+  };
   for (const [name, mode] of Object.entries(files)) {
     writeFileSync(join(fs.fsRoot, name), 'not really a key');
     chmodSync(join(fs.fsRoot, name), mode);

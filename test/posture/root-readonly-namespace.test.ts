@@ -24,7 +24,7 @@ t.test('read-only root', { skip: canUnshareMounts() ? false : 'needs root and un
     const { facts, findings, stderr } = runProbeCommand(cmd, args);
     const [vfs = '', fsOptions = ''] = stderr.trim().split(/\s+/);
     const expected = vfs.split(',').includes('ro') || fsOptions.split(',').includes('ro');
-    t.equal(expected, false, 'this machine\'s / is writable (as findmnt shows)');
+    t.equal(expected, false, "this machine's / is writable (as findmnt shows)");
     t.equal(facts.rootReadOnly, expected);
     t.equal(findings.find((f) => f.id === 'root-filesystem-writable')?.severity, 'warn');
   });

@@ -51,6 +51,9 @@ t.test('a regular file or directory at a socket path is not a socket', async (t)
   writeFileSync(join(fs.fsRoot, 'run/crio/crio.sock'), '');
   const facts = probePosture({ keyFiles: [] }, { fsRoot: fs.fsRoot });
   t.same(facts.runtimeSockets, []);
-  t.same(facts.unreadable.filter((u) => u.what.includes('.sock')), []);
+  t.same(
+    facts.unreadable.filter((u) => u.what.includes('.sock')),
+    [],
+  );
   t.notOk(evaluatePosture(facts).some((f) => f.id === 'runtime-socket'));
 });

@@ -7,7 +7,9 @@ import { canUnshareMounts, inPrivateMountNamespace } from './helpers/namespace.j
 /** On Debian /var/run is a link to /run, so the socket is reported once under the first probed name. */
 function expectedDockerPath(): string {
   try {
-    return lstatSync('/var/run').isSymbolicLink() && readlinkSync('/var/run').replace(/^\//, '') === 'run' ? '/var/run/docker.sock' : '/run/docker.sock';
+    return lstatSync('/var/run').isSymbolicLink() && readlinkSync('/var/run').replace(/^\//, '') === 'run'
+      ? '/var/run/docker.sock'
+      : '/run/docker.sock';
   } catch {
     return '/run/docker.sock';
   }
@@ -32,6 +34,9 @@ t.test('runtime socket', { skip: canUnshareMounts() ? false : 'needs root and un
     const script = 'mount -t tmpfs tmpfs /run && exec "$1" "$2"';
     const [cmd, args] = inPrivateMountNamespace(script, [process.execPath, runner.script]);
     const { facts } = runProbeCommand(cmd, args);
-    t.same(facts.runtimeSockets.filter((p) => p.startsWith('/run/') || expectedDockerPath() === '/var/run/docker.sock'), []);
+    t.same(
+      facts.runtimeSockets.filter((p) => p.startsWith('/run/') || expectedDockerPath() === '/var/run/docker.sock'),
+      [],
+    );
   });
 });

@@ -30,18 +30,35 @@ t.test('odd content types reach the upstream as sent, with their bodies', async 
     for (const [header, sent] of CONTENT_TYPES) {
       const label = `${http1 ? 'HTTP/1.1' : 'HTTP/2'} ${JSON.stringify(header)}`;
       const before = upstream.received.length;
-      const r = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/upload', http1, headers: [header], args: ['--data-binary', `@${bodyFile}`] });
+      const r = await curl({
+        port: proxy.port,
+        ca: pki.ca.cert,
+        client: pki.client,
+        path: '/upload',
+        http1,
+        headers: [header],
+        args: ['--data-binary', `@${bodyFile}`],
+      });
       t.equal(r.status, 200, `${label}: forwarded (${r.body.slice(0, 80)})`);
       t.equal(upstream.received.length, before + 1, `${label}: the upstream got the request`);
       const got = upstream.received.at(-1)!;
       t.same(rawHeaderValues(got, 'content-type'), [sent], `${label}: content type untouched`);
-      t.equal(createHash('sha256').update(got.body).digest('hex'), createHash('sha256').update(body).digest('hex'), `${label}: body intact`);
+      t.equal(
+        createHash('sha256').update(got.body).digest('hex'),
+        createHash('sha256').update(body).digest('hex'),
+        `${label}: body intact`,
+      );
     }
   }
 });
 
 /** An upstream that reports the first body bytes of a request as soon as they arrive. */
-async function startStreamingUpstream(): Promise<{ url: string; firstChunk: Promise<string | undefined>; done: Promise<number>; close(): Promise<void> }> {
+async function startStreamingUpstream(): Promise<{
+  url: string;
+  firstChunk: Promise<string | undefined>;
+  done: Promise<number>;
+  close(): Promise<void>;
+}> {
   let resolveFirst!: (ct: string | undefined) => void;
   let resolveDone!: (n: number) => void;
   const firstChunk = new Promise<string | undefined>((r) => (resolveFirst = r));
@@ -62,7 +79,11 @@ async function startStreamingUpstream(): Promise<{ url: string; firstChunk: Prom
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     firstChunk,
     done,
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -75,16 +96,34 @@ t.test('a body with an odd content type streams over HTTP/1.1', async (t) => {
     await upstream.close();
     pki.cleanup();
   });
-  const socket = tls.connect({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, ALPNProtocols: ['http/1.1'] });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port: proxy.port,
+    servername: 'localhost',
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    ALPNProtocols: ['http/1.1'],
+  });
   t.teardown(() => socket.destroy());
   await new Promise<void>((r) => socket.once('secureConnect', () => r()));
   let answer = '';
-  socket.on('data', (c: Buffer) => { answer += c.toString('latin1'); });
-  socket.write('POST /stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nfirs\r\n');
+  socket.on('data', (c: Buffer) => {
+    answer += c.toString('latin1');
+  });
+  socket.write(
+    'POST /stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nfirs\r\n',
+  );
   t.equal(await upstream.firstChunk, 'json', 'the upstream holds the first part, content type as sent');
   socket.write('4\r\nt-pt\r\n0\r\n\r\n');
   t.equal(await upstream.done, 8, 'then the rest');
-  await new Promise<void>((r) => { const check = (): void => { if (/\r\n\r\nok$|\r\n0\r\n\r\n$/.test(answer)) r(); else socket.once('data', check); }; check(); });
+  await new Promise<void>((r) => {
+    const check = (): void => {
+      if (/\r\n\r\nok$|\r\n0\r\n\r\n$/.test(answer)) r();
+      else socket.once('data', check);
+    };
+    check();
+  });
   t.match(answer, /^HTTP\/1\.1 200 /);
 });
 
@@ -92,7 +131,12 @@ t.test('a body with an empty content type streams over HTTP/2', async (t) => {
   const pki = makeTestPki();
   const upstream = await startStreamingUpstream();
   const proxy = await startTestProxy(baseConfig(pki, upstream.url));
-  const session = http2.connect(`https://localhost:${proxy.port}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, host: '127.0.0.1' });
+  const session = http2.connect(`https://localhost:${proxy.port}`, {
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    host: '127.0.0.1',
+  });
   t.teardown(async () => {
     session.destroy();
     await proxy.close(100);
@@ -114,10 +158,20 @@ t.test('with --upstream-protocol h2 odd content types reach the upstream as sent
   for (const http1 of [true, false]) {
     for (const [header, sent] of CONTENT_TYPES) {
       const label = `${http1 ? 'HTTP/1.1' : 'HTTP/2'} ${JSON.stringify(header)}`;
-      const r = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/upload', http1, headers: [header], args: ['--data-binary', 'abc'] });
+      const r = await curl({
+        port: proxy.port,
+        ca: pki.ca.cert,
+        client: pki.client,
+        path: '/upload',
+        http1,
+        headers: [header],
+        args: ['--data-binary', 'abc'],
+      });
       t.equal(r.status, 200, `${label}: forwarded`);
       const seen = upstream.seen.at(-1)!;
-      const values = seen.rawHeaders.filter((_, i) => i > 0 && seen.rawHeaders[i - 1]!.toLowerCase() === 'content-type');
+      const values = seen.rawHeaders.filter(
+        (_, i) => i > 0 && seen.rawHeaders[i - 1]!.toLowerCase() === 'content-type',
+      );
       t.same(values, [sent], `${label}: content type untouched`);
       t.equal(seen.body, 'abc', `${label}: body intact`);
     }

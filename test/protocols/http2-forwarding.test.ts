@@ -4,13 +4,23 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { baseConfig, makeTestPki, rawHeaderValues, startGateStack, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  makeTestPki,
+  rawHeaderValues,
+  startGateStack,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 import { curl } from './lib/curl.js';
 
 t.test('identity over HTTP/2, forged headers stripped', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
   const res = await curl({
-    port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/api//v1/./items?q=a%2Fb&x=%7e',
+    port: proxy.port,
+    ca: pki.ca.cert,
+    client: pki.client,
+    path: '/api//v1/./items?q=a%2Fb&x=%7e',
     headers: [
       'X-Client-Subject: CN=admin,O=Evil',
       'X_Client_Subject: CN=admin,O=Evil',
@@ -50,7 +60,10 @@ t.test('identity over HTTP/2, forged headers stripped', async (t) => {
   for (const name of ['x-client-subject', 'x-client-uri', 'x-client-cn', 'x-forwarded-client-cert']) {
     t.equal(names.filter((n) => n === name).length, 1, `exactly one ${name} in any spelling`);
   }
-  t.notOk(names.some((n) => n.startsWith(':')), 'no pseudo-header reaches the upstream');
+  t.notOk(
+    names.some((n) => n.startsWith(':')),
+    'no pseudo-header reaches the upstream',
+  );
   const access = proxy.logLines().filter((l) => l.msg === 'access');
   t.equal(access[0]!.decision, 'allow');
   t.equal(access[0]!.path, '/api/v1/items');
@@ -82,7 +95,13 @@ t.test('POST bodies and large responses intact over HTTP/2', async (t) => {
   writeFileSync(file, upload);
   // sha256sum is the independent witness of what curl sent.
   const expected = execFileSync('sha256sum', [file], { encoding: 'utf8' }).split(' ')[0];
-  const res = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/upload', args: ['--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream'] });
+  const res = await curl({
+    port: proxy.port,
+    ca: pki.ca.cert,
+    client: pki.client,
+    path: '/upload',
+    args: ['--data-binary', `@${file}`, '-H', 'Content-Type: application/octet-stream'],
+  });
   t.equal(res.httpVersion, '2');
   t.equal(res.status, 200);
   t.equal(res.body, expected, 'the upstream hashed exactly the bytes curl sent');
@@ -90,7 +109,13 @@ t.test('POST bodies and large responses intact over HTTP/2', async (t) => {
   t.equal(upstream.received[0]!.body.length, upload.length);
 
   const out = join(pki.dir, 'download.bin');
-  const dl = await curl({ port: proxy.port, ca: pki.ca.cert, client: pki.client, path: '/download', args: ['-o', out] });
+  const dl = await curl({
+    port: proxy.port,
+    ca: pki.ca.cert,
+    client: pki.client,
+    path: '/download',
+    args: ['-o', out],
+  });
   t.equal(dl.status, 200);
   writeFileSync(join(pki.dir, 'expected.bin'), download);
   t.equal(

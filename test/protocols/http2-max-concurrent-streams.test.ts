@@ -1,8 +1,26 @@
-// The HTTP/2 listener advertises SETTINGS_MAX_CONCURRENT_STREAMS (--max-concurrent-streams, default 100) and a stream above it never reaches the upstream.
+// The HTTP/2 listener advertises SETTINGS_MAX_CONCURRENT_STREAMS (--max-concurrent-streams, default 100) and a stream
+// above it never reaches the upstream.
 import t from 'tap';
 import type { ServerResponse } from 'node:http';
-import { baseConfig, makeTestPki, startGateStack, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
-import { connectRawH2, ERROR, errorCodeOf, FLAG, FRAME, headersFrame, requestHeaders, SETTING, settingsOf, type RawH2 } from './lib/raw-h2-frames.js';
+import {
+  baseConfig,
+  makeTestPki,
+  startGateStack,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
+import {
+  connectRawH2,
+  ERROR,
+  errorCodeOf,
+  FLAG,
+  FRAME,
+  headersFrame,
+  requestHeaders,
+  SETTING,
+  settingsOf,
+  type RawH2,
+} from './lib/raw-h2-frames.js';
 
 async function serverSettings(h2: RawH2): Promise<Map<number, number>> {
   const first = await h2.waitFor((f) => f.type === FRAME.SETTINGS && (f.flags & FLAG.ACK) === 0);
@@ -11,7 +29,12 @@ async function serverSettings(h2: RawH2): Promise<Map<number, number>> {
 
 t.test('the default is advertised in the server SETTINGS frame: 100', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
-  const h2 = await connectRawH2({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
+  const h2 = await connectRawH2({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+  });
   t.equal((await serverSettings(h2)).get(SETTING.MAX_CONCURRENT_STREAMS), 100);
   h2.socket.destroy();
 });
@@ -21,14 +44,29 @@ t.test('a stream above --max-concurrent-streams never reaches the upstream: GOAW
   const upstream = await startRecordingUpstream();
   const held: ServerResponse[] = [];
   upstream.handler = (_req, res) => held.push(res); // answers nothing: the streams stay open
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { limits: { maxConnections: 512, maxHandshakes: 128, maxConcurrentStreams: 3, upstreamMaxConnections: 512, upstreamStreamsPerConnection: 50 } }));
+  const proxy = await startTestProxy(
+    baseConfig(pki, upstream.url, {
+      limits: {
+        maxConnections: 512,
+        maxHandshakes: 128,
+        maxConcurrentStreams: 3,
+        upstreamMaxConnections: 512,
+        upstreamStreamsPerConnection: 50,
+      },
+    }),
+  );
   t.teardown(async () => {
     for (const res of held) res.destroy();
     await proxy.close(100);
     await upstream.close();
     pki.cleanup();
   });
-  const h2 = await connectRawH2({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
+  const h2 = await connectRawH2({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+  });
   t.equal((await serverSettings(h2)).get(SETTING.MAX_CONCURRENT_STREAMS), 3, 'advertised as configured');
   await h2.waitFor((f) => f.type === FRAME.SETTINGS && (f.flags & FLAG.ACK) !== 0);
   for (const id of [1, 3, 5]) h2.send(headersFrame(id, requestHeaders(`/held/${id}`), true));
@@ -47,6 +85,10 @@ t.test('a stream above --max-concurrent-streams never reaches the upstream: GOAW
   }
   await h2.closed;
   t.pass('and the connection is closed: a client that ignores the advertised limit loses its connection');
-  t.same(upstream.received.map((r) => r.url).sort(), ['/held/1', '/held/3', '/held/5'], 'the upstream never saw the stream over the limit');
+  t.same(
+    upstream.received.map((r) => r.url).sort(),
+    ['/held/1', '/held/3', '/held/5'],
+    'the upstream never saw the stream over the limit',
+  );
   h2.socket.destroy();
 });

@@ -1,4 +1,5 @@
-// An authorized WebSocket upgrade reaches the upstream with the identity headers, without forged ones, and carries messages both ways.
+// An authorized WebSocket upgrade reaches the upstream with the identity headers, without forged ones, and carries
+// messages both ways.
 import t from 'tap';
 import WebSocket from 'ws';
 import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
@@ -20,7 +21,7 @@ t.test('upgrade is authorized, stripped and given the identity', async (t) => {
     key: pki.client.keyPem,
     headers: {
       'X-Client-Subject': 'CN=admin,O=Evil',
-      'X_Client_URI': 'spiffe://example.org/ns/ops/sa/console',
+      X_Client_URI: 'spiffe://example.org/ns/ops/sa/console',
       'x-forwarded-client-cert': 'Hash=00;Subject="CN=admin"',
       'X-Forwarded-For': '10.0.0.1',
       'X-Forwarded-Host': 'evil.example',
@@ -51,7 +52,7 @@ t.test('upgrade is authorized, stripped and given the identity', async (t) => {
 
   t.equal(upstream.upgrades.length, 1);
   const got = upstream.upgrades[0]!;
-  t.equal(got.url, "/chat/room/1?token=a%2Fb+c&x=%7e", 'normalized path, query byte for byte');
+  t.equal(got.url, '/chat/room/1?token=a%2Fb+c&x=%7e', 'normalized path, query byte for byte');
   const h = (name: string): string[] => headerValues(got.rawHeaders, name);
   t.same(h('x-client-subject'), ['CN=orders,OU=payments,O=Acme']);
   t.same(h('x-client-uri'), ['spiffe://example.org/ns/prod/sa/orders']);
@@ -62,7 +63,10 @@ t.test('upgrade is authorized, stripped and given the identity', async (t) => {
   t.same(h('x-request-id'), ['ws-req-1']);
   t.same(h('client-cert'), [], 'no forged Client-Cert');
   t.equal(h('x-forwarded-client-cert').length, 1);
-  t.match(h('x-forwarded-client-cert')[0], /^Hash=[0-9a-f]{64};Subject="CN=orders,OU=payments,O=Acme";URI=spiffe:\/\/example\.org\/ns\/prod\/sa\/orders;DNS=orders\.example\.org$/);
+  t.match(
+    h('x-forwarded-client-cert')[0],
+    /^Hash=[0-9a-f]{64};Subject="CN=orders,OU=payments,O=Acme";URI=spiffe:\/\/example\.org\/ns\/prod\/sa\/orders;DNS=orders\.example\.org$/,
+  );
   t.same(h('x-custom'), ['kept'], 'ordinary headers pass');
   t.equal(h('sec-websocket-key').length, 1, 'the caller handshake reaches the upstream');
   t.same(h('upgrade'), ['websocket']);

@@ -1,4 +1,5 @@
-// A refused WebSocket upgrade gets a plain HTTP 403 (or 400) before any upgrade, and the upstream never sees a connection.
+// A refused WebSocket upgrade gets a plain HTTP 403 (or 400) before any upgrade, and the upstream never sees a
+// connection.
 import t from 'tap';
 import WebSocket from 'ws';
 import { makeLeaf } from '../helpers/pki.js';
@@ -21,7 +22,11 @@ t.test('refused upgrades never reach the upstream', async (t) => {
   const stranger = makeLeaf(pki.dir, 'stranger', pki.ca, { san: ['URI:spiffe://example.org/ns/dev/sa/x'] });
 
   // The ws client: the handshake fails with the HTTP status, no 101.
-  const ws = new WebSocket(`wss://localhost:${proxy.port}/chat`, { ca: pki.ca.certPem, cert: stranger.certPem, key: stranger.keyPem });
+  const ws = new WebSocket(`wss://localhost:${proxy.port}/chat`, {
+    ca: pki.ca.certPem,
+    cert: stranger.certPem,
+    key: stranger.keyPem,
+  });
   const outcome = await new Promise<{ status: number; body: string } | string>((resolve) => {
     ws.once('open', () => resolve('opened'));
     ws.once('unexpected-response', (_req, res) => {
@@ -40,16 +45,26 @@ t.test('refused upgrades never reach the upstream', async (t) => {
 
   // Raw bytes: the exact answer on the wire, and the connection ends after it.
   const raw = await rawTlsExchange({
-    port: proxy.port, ca: pki.ca.certPem, cert: stranger.certPem, key: stranger.keyPem,
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: stranger.certPem,
+    key: stranger.keyPem,
     payload: handshake('/chat', 'X-Request-Id: ws-denied\r\n'),
   });
   t.match(raw.received, /^HTTP\/1\.1 403 Forbidden\r\n/, '403 status line');
   t.notMatch(raw.received, /101 Switching/i);
-  t.match(raw.received, /\r\n\r\n\{"error":"forbidden","requestId":"ws-denied"\}$/, 'fixed body, then the connection closes');
+  t.match(
+    raw.received,
+    /\r\n\r\n\{"error":"forbidden","requestId":"ws-denied"\}$/,
+    'fixed body, then the connection closes',
+  );
 
   // An allowed caller, but an unsafe path: 400 before any upgrade.
   const bad = await rawTlsExchange({
-    port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem,
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
     payload: handshake('/chat/..;/admin'),
   });
   t.match(bad.received, /^HTTP\/1\.1 400 /, 'unsafe path refused');
@@ -57,14 +72,20 @@ t.test('refused upgrades never reach the upstream', async (t) => {
   // Upgrades to anything but WebSocket (h2c smuggling, made-up protocols) are refused too.
   for (const upgrade of ['h2c', 'foo/1']) {
     const other = await rawTlsExchange({
-      port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem,
+      port: proxy.port,
+      ca: pki.ca.certPem,
+      cert: pki.client.certPem,
+      key: pki.client.keyPem,
       payload: `GET /chat HTTP/1.1\r\nHost: localhost\r\nUpgrade: ${upgrade}\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n`,
     });
     t.match(other.received, /^HTTP\/1\.1 400 /, `Upgrade: ${upgrade} refused`);
   }
   // A WebSocket handshake with a body is refused: the upstream would read the body as frames.
   const withBody = await rawTlsExchange({
-    port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem,
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
     payload: `${handshake('/chat', 'Content-Length: 5\r\n')}hello`,
   });
   t.match(withBody.received, /^HTTP\/1\.1 400 /, 'handshake with a body refused');
@@ -72,5 +93,8 @@ t.test('refused upgrades never reach the upstream', async (t) => {
   t.equal(upstream.connections(), 0, 'the upstream never saw a connection');
   t.equal(upstream.upgrades.length, 0);
   const access = proxy.logLines().filter((l) => l.msg === 'access');
-  t.ok(access.some((l) => l.decision === 'deny' && l.status === 403), 'refusal logged');
+  t.ok(
+    access.some((l) => l.decision === 'deny' && l.status === 403),
+    'refusal logged',
+  );
 });

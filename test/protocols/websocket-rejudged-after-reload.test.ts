@@ -1,4 +1,5 @@
-// An open WebSocket tunnel is judged again after a reload: when the new policy no longer admits its caller, the tunnel is closed.
+// An open WebSocket tunnel is judged again after a reload: when the new policy no longer admits its caller, the tunnel
+// is closed.
 import t from 'tap';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +24,11 @@ t.test('tunnels closed when their caller is no longer admitted', async (t) => {
   });
   const open = (path: string): Promise<WebSocket> =>
     new Promise((resolve, reject) => {
-      const ws = new WebSocket(`wss://localhost:${proxy.port}${path}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
+      const ws = new WebSocket(`wss://localhost:${proxy.port}${path}`, {
+        ca: pki.ca.certPem,
+        cert: pki.client.certPem,
+        key: pki.client.keyPem,
+      });
       ws.once('open', () => resolve(ws));
       ws.once('error', reject);
     });
@@ -39,9 +44,15 @@ t.test('tunnels closed when their caller is no longer admitted', async (t) => {
   const swappedAt = Date.now();
   t.equal(proxy.reload('manual'), 'success');
   let guard: NodeJS.Timeout | undefined;
-  const closedAt = await Promise.race([chatClosed, new Promise<number>((r) => (guard = setTimeout(() => r(-1), 5000)))]);
+  const closedAt = await Promise.race([
+    chatClosed,
+    new Promise<number>((r) => (guard = setTimeout(() => r(-1), 5000))),
+  ]);
   clearTimeout(guard);
-  t.ok(closedAt > 0 && closedAt - swappedAt < 3000, `the /chat tunnel closed ${closedAt - swappedAt} ms after the swap`);
+  t.ok(
+    closedAt > 0 && closedAt - swappedAt < 3000,
+    `the /chat tunnel closed ${closedAt - swappedAt} ms after the swap`,
+  );
 
   const echo = await new Promise<string>((resolve) => {
     feed.once('message', (d) => resolve(d.toString()));

@@ -1,4 +1,5 @@
-// WebSocket tunnels to unix-socket and https upstreams; an upstream that is down or refuses the upgrade is answered over plain HTTP.
+// WebSocket tunnels to unix-socket and https upstreams; an upstream that is down or refuses the upgrade is answered
+// over plain HTTP.
 import t from 'tap';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -8,7 +9,11 @@ import { headerValues, startWsUpstream } from './lib/ws-upstream.js';
 
 function openEcho(port: number, pki: TestPki, path: string): Promise<string> {
   return new Promise((resolve) => {
-    const ws = new WebSocket(`wss://localhost:${port}${path}`, { ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem });
+    const ws = new WebSocket(`wss://localhost:${port}${path}`, {
+      ca: pki.ca.certPem,
+      cert: pki.client.certPem,
+      key: pki.client.keyPem,
+    });
     ws.once('open', () => ws.send('ping'));
     ws.once('message', (data) => {
       resolve(data.toString());
@@ -35,11 +40,19 @@ t.test('unix socket upstream, query bytes exactly as sent', async (t) => {
   // Raw bytes, so no client library re-encodes the query on the way.
   const query = "?a='b'&c=%7E%7e&d=e+f&g=%2F&h=;&i=[]";
   const raw = await rawTlsExchange({
-    port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, timeoutMs: 1000,
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    timeoutMs: 1000,
     payload: `GET /%6Cive//feed${query} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
   });
   t.match(raw.received, /^HTTP\/1\.1 101 /, 'switched');
-  t.match(raw.received, /\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/i, 'the upstream answered the caller\'s own key (RFC 6455 example)');
+  t.match(
+    raw.received,
+    /\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/i,
+    "the upstream answered the caller's own key (RFC 6455 example)",
+  );
   t.equal(upstream.upgrades.length, 2);
   t.equal(upstream.upgrades[1]!.url, `/live/feed${query}`, 'normalized path, raw query');
   t.same(headerValues(upstream.upgrades[1]!.rawHeaders, 'x-client-cn'), ['orders']);

@@ -1,4 +1,5 @@
-// Fuzzing: thousands of mutated HTTP/1.1 requests after a valid handshake and random bytes before it; no crash, only 4xx or closed connections for bad input, nothing ambiguous or smuggled upstream.
+// Fuzzing: thousands of mutated HTTP/1.1 requests after a valid handshake and random bytes before it; no crash, only
+// 4xx or closed connections for bad input, nothing ambiguous or smuggled upstream.
 import t from 'tap';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -22,7 +23,12 @@ interface Outcome {
   timedOut: boolean;
 }
 
-function sendCase(port: number, auth: { ca: string; cert: string; key: string }, c: FuzzCase, rng: Rng): Promise<Outcome> {
+function sendCase(
+  port: number,
+  auth: { ca: string; cert: string; key: string },
+  c: FuzzCase,
+  rng: Rng,
+): Promise<Outcome> {
   // Bytes that may hold a second request get time for its answer too.
   const pipelined = c.bytes.toString('latin1').split(' HTTP/1.').length > 2;
   const splits = [...new Set([rng.int(c.bytes.length), rng.int(c.bytes.length)])].sort((a, b) => a - b);
@@ -31,13 +37,19 @@ function sendCase(port: number, auth: { ca: string; cert: string; key: string },
     let timedOut = false;
     let grace: NodeJS.Timeout | undefined;
     const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ...auth });
-    const deadline = setTimeout(() => { timedOut = true; s.destroy(); }, 2500);
-    const parser = parseResponses((r) => {
-      responses.push(r);
-      // Wait briefly for a second response: the proxy must never answer more requests than it framed.
-      clearTimeout(grace);
-      grace = setTimeout(() => s.destroy(), r.close || pipelined ? 1000 : 100);
-    }, () => s.destroy());
+    const deadline = setTimeout(() => {
+      timedOut = true;
+      s.destroy();
+    }, 2500);
+    const parser = parseResponses(
+      (r) => {
+        responses.push(r);
+        // Wait briefly for a second response: the proxy must never answer more requests than it framed.
+        clearTimeout(grace);
+        grace = setTimeout(() => s.destroy(), r.close || pipelined ? 1000 : 100);
+      },
+      () => s.destroy(),
+    );
     s.on('secureConnect', () => {
       let from = 0;
       for (const at of [...splits, c.bytes.length]) {
@@ -59,10 +71,16 @@ function sendPreHandshake(port: number, bytes: Buffer): Promise<'closed' | 'time
   return new Promise((resolve) => {
     let result: 'closed' | 'timeout' = 'closed';
     const s = net.connect({ host: '127.0.0.1', port }, () => s.write(bytes));
-    const deadline = setTimeout(() => { result = 'timeout'; s.destroy(); }, 3000);
+    const deadline = setTimeout(() => {
+      result = 'timeout';
+      s.destroy();
+    }, 3000);
     s.on('data', () => undefined);
     s.on('error', () => undefined);
-    s.on('close', () => { clearTimeout(deadline); resolve(result); });
+    s.on('close', () => {
+      clearTimeout(deadline);
+      resolve(result);
+    });
   });
 }
 
@@ -71,8 +89,21 @@ t.test(`HTTP/1.1 fuzzing (seed ${SEED})`, async (t) => {
   const upstream = await startStrictUpstream();
   const proxy = await startProxyProcess({
     args: proxyArgs({
-      upstream: upstream.url, cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert,
-      extra: [...ALLOW_PROD, '--handshake-timeout', '1s', '--headers-timeout', '1s', '--idle-timeout', '2s', '--upstream-timeout', '3s'],
+      upstream: upstream.url,
+      cert: pki.server.cert,
+      key: pki.server.key,
+      clientCa: pki.ca.cert,
+      extra: [
+        ...ALLOW_PROD,
+        '--handshake-timeout',
+        '1s',
+        '--headers-timeout',
+        '1s',
+        '--idle-timeout',
+        '2s',
+        '--upstream-timeout',
+        '3s',
+      ],
     }),
   });
   t.teardown(async () => {
@@ -86,16 +117,29 @@ t.test(`HTTP/1.1 fuzzing (seed ${SEED})`, async (t) => {
 
   // Authorized traffic through the fuzzed proxy itself, interleaved with the fuzz cases.
   const stop = new AbortController();
-  const controlLoad = runLoad({ port: proxy.port, ...auth, connections: 1, signal: stop.signal, pathOf: (id) => `/control/${id}` });
+  const controlLoad = runLoad({
+    port: proxy.port,
+    ...auth,
+    connections: 1,
+    signal: stop.signal,
+    pathOf: (id) => `/control/${id}`,
+  });
   const isControl = (target: string): boolean => target.startsWith('/control/') || target.startsWith('/after/');
   const started = Date.now();
-  const outcomes = await runBounded(CASES, CONCURRENCY, (i) => sendCase(proxy.port, auth, cases[i]!, createRandom(SEED ^ i)));
+  const outcomes = await runBounded(CASES, CONCURRENCY, (i) =>
+    sendCase(proxy.port, auth, cases[i]!, createRandom(SEED ^ i)),
+  );
   const mutatedMs = Date.now() - started;
   const preRng = createRandom(SEED + 1);
   const pre = await runBounded(PRE_HANDSHAKE, CONCURRENCY, () => {
     const tlsLike = preRng.next() < 0.5;
     const junk = preRng.bytes(1 + preRng.int(2000));
-    return sendPreHandshake(proxy.port, tlsLike ? Buffer.concat([Buffer.from([0x16, 0x03, preRng.int(5), preRng.int(256), preRng.int(256)]), junk]) : junk);
+    return sendPreHandshake(
+      proxy.port,
+      tlsLike
+        ? Buffer.concat([Buffer.from([0x16, 0x03, preRng.int(5), preRng.int(256), preRng.int(256)]), junk])
+        : junk,
+    );
   });
   const fuzzMs = Date.now() - started;
   stop.abort();
@@ -115,9 +159,12 @@ t.test(`HTTP/1.1 fuzzing (seed ${SEED})`, async (t) => {
       const body = r.body.toString('latin1');
       if (body.startsWith('upstream-ok ')) {
         fromUpstream += 1;
-        if (!body.startsWith(`upstream-ok rid=${r.headers['x-request-id'] ?? '?'} `)) ridMismatch.push(`case ${i}: ${body.slice(0, 80)}`);
+        if (!body.startsWith(`upstream-ok rid=${r.headers['x-request-id'] ?? '?'} `))
+          ridMismatch.push(`case ${i}: ${body.slice(0, 80)}`);
       } else if (!BAD_INPUT_STATUSES.has(r.status)) {
-        unexpected.push(`case ${i} [${cases[i]!.labels.join(',')}] -> ${r.status} ${body.slice(0, 80)} bytes=${cases[i]!.bytes.subarray(0, 120).toString('base64')}`);
+        unexpected.push(
+          `case ${i} [${cases[i]!.labels.join(',')}] -> ${r.status} ${body.slice(0, 80)} bytes=${cases[i]!.bytes.subarray(0, 120).toString('base64')}`,
+        );
       }
     }
   }
@@ -129,46 +176,96 @@ t.test(`HTTP/1.1 fuzzing (seed ${SEED})`, async (t) => {
   // Forwarded, but the answer never reached the caller. Acceptable only when the caller's connection simply closed;
   // a 4xx from the proxy in its place tells the caller "not processed" about a request the upstream did process.
   const orphans = fuzzForwarded.filter((r) => !answeredIds.has(r.requestId));
-  const misattributed = orphans.filter((r) => (outcomes[fuzzCaseOf(r)]?.responses ?? []).some((x) => !x.body.toString('latin1').startsWith('upstream-ok ')));
+  const misattributed = orphans.filter((r) =>
+    (outcomes[fuzzCaseOf(r)]?.responses ?? []).some((x) => !x.body.toString('latin1').startsWith('upstream-ok ')),
+  );
   // /smuggled/<case> is embedded in the body of framing-conflict shapes (CL.TE, TE.CL, odd or doubled TE) and after a
   // complete chunked body; it may reach the upstream only as a request the proxy itself framed and answered.
   const smuggled = fuzzForwarded.filter((r) => r.target.startsWith('/smuggled'));
   const smuggledUnanswered = smuggled.filter((r) => !answeredIds.has(r.requestId));
-  const FRAMING = new Set(['transfer-encoding', 'content-length', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'host']);
-  const lookAlikes = fuzzForwarded.flatMap((r) => r.headers.filter(([k]) => k.includes('_') && FRAMING.has(k.replace(/_/g, '-'))).map(([k]) => `${k} (case ${fuzzCaseOf(r)})`));
-  t.comment(`fuzz: ${CASES} mutated requests + ${PRE_HANDSHAKE} pre-handshake junk in ${mutatedMs} + ${fuzzMs - mutatedMs} ms (seed ${SEED}); ` +
-    `answers ${JSON.stringify(statusCounts)}, ${closedWithoutAnswer} closed without answer (${timedOut} left waiting by the proxy); ` +
-    `upstream got ${fuzzForwarded.length} fuzz requests (${smuggled.length} pipelined /smuggled, all answered: ${smuggledUnanswered.length === 0}), ` +
-    `${upstream.problems.length} ambiguous, ${upstream.abortedPartials} partial requests aborted by the proxy; ` +
-    `control caller ${JSON.stringify(controlReport.byStatus)}`);
+  const FRAMING = new Set([
+    'transfer-encoding',
+    'content-length',
+    'connection',
+    'keep-alive',
+    'upgrade',
+    'te',
+    'trailer',
+    'host',
+  ]);
+  const lookAlikes = fuzzForwarded.flatMap((r) =>
+    r.headers
+      .filter(([k]) => k.includes('_') && FRAMING.has(k.replace(/_/g, '-')))
+      .map(([k]) => `${k} (case ${fuzzCaseOf(r)})`),
+  );
+  t.comment(
+    `fuzz: ${CASES} mutated requests + ${PRE_HANDSHAKE} pre-handshake junk in ${mutatedMs} + ${fuzzMs - mutatedMs} ms (seed ${SEED}); ` +
+      `answers ${JSON.stringify(statusCounts)}, ${closedWithoutAnswer} closed without answer (${timedOut} left waiting by the proxy); ` +
+      `upstream got ${fuzzForwarded.length} fuzz requests (${smuggled.length} pipelined /smuggled, all answered: ${smuggledUnanswered.length === 0}), ` +
+      `${upstream.problems.length} ambiguous, ${upstream.abortedPartials} partial requests aborted by the proxy; ` +
+      `control caller ${JSON.stringify(controlReport.byStatus)}`,
+  );
 
   t.ok(proxy.alive(), 'proxy never crashed');
-  t.same(unexpected.slice(0, 10), [], 'bad input only ever got a 4xx from the proxy (or reached the upstream as a clean request)');
+  t.same(
+    unexpected.slice(0, 10),
+    [],
+    'bad input only ever got a 4xx from the proxy (or reached the upstream as a clean request)',
+  );
   t.same(upstream.problems.slice(0, 5), [], 'the upstream never received anything a strict parser finds ambiguous');
   for (const r of smuggledUnanswered.slice(0, 3)) {
     const c = cases[fuzzCaseOf(r)];
-    if (c) t.comment(`  embedded request forwarded, answer lost: case ${c.index} [${c.labels.join(',')}] ${JSON.stringify(c.bytes.toString('latin1').slice(0, 300))} -> caller got ${JSON.stringify(outcomes[c.index]?.responses.map((x) => `${x.status} ${x.body.toString('latin1').slice(0, 60)}`))}`);
+    if (c)
+      t.comment(
+        `  embedded request forwarded, answer lost: case ${c.index} [${c.labels.join(',')}] ${JSON.stringify(c.bytes.toString('latin1').slice(0, 300))} -> caller got ${JSON.stringify(outcomes[c.index]?.responses.map((x) => `${x.status} ${x.body.toString('latin1').slice(0, 60)}`))}`,
+      );
   }
   // Node answers a Host-less HTTP/1.1 request itself (400, Connection: close) yet still dispatches the request
   // pipelined behind it; that one is forwarded and its answer dropped with the connection.
-  const firstHeadHasHost = (c: FuzzCase | undefined): boolean => /\r?\nHost:/i.test((c?.bytes.toString('latin1') ?? '').split(/\r?\n\r?\n/)[0] ?? '');
+  const firstHeadHasHost = (c: FuzzCase | undefined): boolean =>
+    /\r?\nHost:/i.test((c?.bytes.toString('latin1') ?? '').split(/\r?\n\r?\n/)[0] ?? '');
   const behindHostless = smuggledUnanswered.filter((r) => !firstHeadHasHost(cases[fuzzCaseOf(r)]));
   const otherUnanswered = smuggledUnanswered.filter((r) => firstHeadHasHost(cases[fuzzCaseOf(r)]));
-  t.same(otherUnanswered.map((r) => r.target), [], `an embedded request reached the upstream only when the proxy framed and answered it (${smuggled.length} times)`);
-  t.same(behindHostless.map((r) => r.target), [], 'a request pipelined behind a Host-less request is answered, never forwarded with its answer lost');
+  t.same(
+    otherUnanswered.map((r) => r.target),
+    [],
+    `an embedded request reached the upstream only when the proxy framed and answered it (${smuggled.length} times)`,
+  );
+  t.same(
+    behindHostless.map((r) => r.target),
+    [],
+    'a request pipelined behind a Host-less request is answered, never forwarded with its answer lost',
+  );
   for (const r of misattributed.slice(0, 3)) {
     const c = cases[fuzzCaseOf(r)];
-    if (c) t.comment(`  forwarded but answered 4xx: case ${c.index} [${c.labels.join(',')}] ${JSON.stringify(c.bytes.toString('latin1').slice(0, 300))} -> caller got ${JSON.stringify(outcomes[c.index]?.responses.map((x) => x.status))}, upstream got ${r.method} ${r.target.slice(0, 40)} with body ${JSON.stringify(r.body.toString('latin1').slice(0, 40))}`);
+    if (c)
+      t.comment(
+        `  forwarded but answered 4xx: case ${c.index} [${c.labels.join(',')}] ${JSON.stringify(c.bytes.toString('latin1').slice(0, 300))} -> caller got ${JSON.stringify(outcomes[c.index]?.responses.map((x) => x.status))}, upstream got ${r.method} ${r.target.slice(0, 40)} with body ${JSON.stringify(r.body.toString('latin1').slice(0, 40))}`,
+      );
   }
   // Host-less heads are checked above; every other misattributed answer is a hard failure.
   const misattributedWithHost = misattributed.filter((r) => firstHeadHasHost(cases[fuzzCaseOf(r)]));
-  t.same(misattributedWithHost.map((r) => `${r.method} ${r.target.slice(0, 40)}`), [], `no request the upstream processed was answered with a proxy 4xx (${orphans.length} forwarded without their answer reaching the caller, connection closed)`);
+  t.same(
+    misattributedWithHost.map((r) => `${r.method} ${r.target.slice(0, 40)}`),
+    [],
+    `no request the upstream processed was answered with a proxy 4xx (${orphans.length} forwarded without their answer reaching the caller, connection closed)`,
+  );
   t.same(lookAlikes.slice(0, 5), [], 'framing header look-alikes spelled with "_" are not forwarded');
   t.same(ridMismatch.slice(0, 5), [], 'each upstream answer went back to the request it belongs to');
-  t.same(pre.filter((r) => r !== 'closed').length, 0, 'random bytes before the handshake: every connection closed by the proxy');
+  t.same(
+    pre.filter((r) => r !== 'closed').length,
+    0,
+    'random bytes before the handshake: every connection closed by the proxy',
+  );
   t.ok(controlReport.sent > 0, `authorized control traffic ran through the fuzzed proxy (${controlReport.sent})`);
   t.same(controlReport.byStatus, { 200: controlReport.sent }, 'authorized control traffic: all 200');
   t.equal(controlReport.lost + controlReport.truncated, 0);
-  const after = await runLoad({ port: proxy.port, ...auth, connections: 2, requests: 20, pathOf: (id) => `/after/${id}` });
+  const after = await runLoad({
+    port: proxy.port,
+    ...auth,
+    connections: 2,
+    requests: 20,
+    pathOf: (id) => `/after/${id}`,
+  });
   t.same(after.report.byStatus, { 200: 20 }, 'the proxy still serves normally after the fuzzing');
 });

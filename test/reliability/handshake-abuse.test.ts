@@ -1,4 +1,5 @@
-// Handshake abuse: thousands of cert-less, wrong-CA, truncated and abandoned handshakes while an authorized caller keeps working; memory and fds return to baseline.
+// Handshake abuse: thousands of cert-less, wrong-CA, truncated and abandoned handshakes while an authorized caller
+// keeps working; memory and fds return to baseline.
 import t from 'tap';
 import { makeCa, makeLeaf } from '../helpers/pki.js';
 import { runLoad } from '../soak/lib/load-client.mjs';
@@ -21,7 +22,10 @@ const RSS_ROUND_GROWTH_KB = 12 * 1024;
 t.test('handshake abuse does not disturb an authorized caller or leak', async (t) => {
   const pki = makeReliabilityPki();
   const rogueCa = makeCa(pki.dir, 'Rogue CA');
-  const rogue = makeLeaf(pki.dir, 'rogue', rogueCa, { subject: '/CN=orders', san: ['URI:spiffe://example.org/ns/prod/sa/orders'] });
+  const rogue = makeLeaf(pki.dir, 'rogue', rogueCa, {
+    subject: '/CN=orders',
+    san: ['URI:spiffe://example.org/ns/prod/sa/orders'],
+  });
   // The proxy runs with a test-only hook (GC_ON_SIGNAL_ARGS) so each reading follows a full garbage collection.
   const stack = await startStack(pki, [], undefined, GC_ON_SIGNAL_ARGS);
   t.teardown(async () => {
@@ -37,23 +41,61 @@ t.test('handshake abuse does not disturb an authorized caller or leak', async (t
   const beforeGc: number[] = [];
   const settle = async (): Promise<ProcessStats> => {
     // Read once the proxy holds no client connection any more (the kernel's view), not after a fixed pause.
-    t.ok(await waitFor(() => heldConnections(stack.proxy.port) === 0, 30_000, 50), 'every connection closed on the proxy side before the reading');
+    t.ok(
+      await waitFor(() => heldConnections(stack.proxy.port) === 0, 30_000, 50),
+      'every connection closed on the proxy side before the reading',
+    );
     beforeGc.push(processStats(pid).rssKb);
     t.ok(await stack.proxy.collectGarbage(), 'the proxy ran a full garbage collection before the reading');
     return processStats(pid);
   };
   const baseline = await settle();
 
-  const kinds = ['cert-less TLS 1.3', 'cert-less TLS 1.2', 'wrong CA', 'partial ClientHello', 'abandoned after ServerHello', 'connect and close'] as const;
+  const kinds = [
+    'cert-less TLS 1.3',
+    'cert-less TLS 1.2',
+    'wrong CA',
+    'partial ClientHello',
+    'abandoned after ServerHello',
+    'connect and close',
+  ] as const;
   const attempt = async (i: number): Promise<{ kind: string; result: AttemptResult }> => {
     const kind = kinds[i % kinds.length]!;
     switch (kind) {
-      case 'cert-less TLS 1.3': return { kind, result: await handshakeThenRequest({ port: stack.proxy.port, ca: pki.caPem }) };
-      case 'cert-less TLS 1.2': return { kind, result: await handshakeThenRequest({ port: stack.proxy.port, ca: pki.caPem, maxVersion: 'TLSv1.2' }) };
-      case 'wrong CA': return { kind, result: await handshakeThenRequest({ port: stack.proxy.port, ca: pki.caPem, cert: rogue.certPem, key: rogue.keyPem }) };
-      case 'partial ClientHello': return { kind, result: (await rawAttempt({ port: stack.proxy.port, bytes: hello.subarray(0, 1 + (i % 60)), mode: 'close-now' })).result };
-      case 'abandoned after ServerHello': return { kind, result: (await rawAttempt({ port: stack.proxy.port, bytes: hello, mode: 'after-server-flight' })).result };
-      default: return { kind, result: (await rawAttempt({ port: stack.proxy.port, bytes: Buffer.alloc(0), mode: 'close-now' })).result };
+      case 'cert-less TLS 1.3':
+        return { kind, result: await handshakeThenRequest({ port: stack.proxy.port, ca: pki.caPem }) };
+      case 'cert-less TLS 1.2':
+        return {
+          kind,
+          result: await handshakeThenRequest({ port: stack.proxy.port, ca: pki.caPem, maxVersion: 'TLSv1.2' }),
+        };
+      case 'wrong CA':
+        return {
+          kind,
+          result: await handshakeThenRequest({
+            port: stack.proxy.port,
+            ca: pki.caPem,
+            cert: rogue.certPem,
+            key: rogue.keyPem,
+          }),
+        };
+      case 'partial ClientHello':
+        return {
+          kind,
+          result: (
+            await rawAttempt({ port: stack.proxy.port, bytes: hello.subarray(0, 1 + (i % 60)), mode: 'close-now' })
+          ).result,
+        };
+      case 'abandoned after ServerHello':
+        return {
+          kind,
+          result: (await rawAttempt({ port: stack.proxy.port, bytes: hello, mode: 'after-server-flight' })).result,
+        };
+      default:
+        return {
+          kind,
+          result: (await rawAttempt({ port: stack.proxy.port, bytes: Buffer.alloc(0), mode: 'close-now' })).result,
+        };
     }
   };
 
@@ -61,7 +103,13 @@ t.test('handshake abuse does not disturb an authorized caller or leak', async (t
   let authorizedOk = 0;
   for (let round = 0; round < ROUNDS; round += 1) {
     const stop = new AbortController();
-    const authorized = runLoad({ port: stack.proxy.port, ...tlsOpts, connections: 2, signal: stop.signal, firstId: round * 500_000 });
+    const authorized = runLoad({
+      port: stack.proxy.port,
+      ...tlsOpts,
+      connections: 2,
+      signal: stop.signal,
+      firstId: round * 500_000,
+    });
     const started = Date.now();
     const results = await runBounded(ROUND, CONCURRENCY, attempt);
     const ms = Date.now() - started;
@@ -82,12 +130,21 @@ t.test('handshake abuse does not disturb an authorized caller or leak', async (t
 
   const fdsBack = await waitFor(() => processStats(pid).fds <= baseline.fds, 10_000, 100);
   const final = processStats(pid);
-  const [r1, r2, r3] = rounds as [{ stats: ProcessStats; ms: number }, { stats: ProcessStats; ms: number }, { stats: ProcessStats; ms: number }];
-  t.comment(`handshake abuse: ${ROUNDS} x ${ROUND} attempts (concurrency ${CONCURRENCY}) in ${r1.ms} + ${r2.ms} + ${r3.ms} ms; ` +
-    `${authorizedOk} authorized requests all 200; RSS baseline ${formatKb(baseline.rssKb)}, after each round ` +
-    `${formatKb(r1.stats.rssKb)}, ${formatKb(r2.stats.rssKb)}, ${formatKb(r3.stats.rssKb)} after a full GC ` +
-    `(before it: ${beforeGc.map(formatKb).join(', ')}); fds ${baseline.fds} -> ${final.fds}`);
+  const [r1, r2, r3] = rounds as [
+    { stats: ProcessStats; ms: number },
+    { stats: ProcessStats; ms: number },
+    { stats: ProcessStats; ms: number },
+  ];
+  t.comment(
+    `handshake abuse: ${ROUNDS} x ${ROUND} attempts (concurrency ${CONCURRENCY}) in ${r1.ms} + ${r2.ms} + ${r3.ms} ms; ` +
+      `${authorizedOk} authorized requests all 200; RSS baseline ${formatKb(baseline.rssKb)}, after each round ` +
+      `${formatKb(r1.stats.rssKb)}, ${formatKb(r2.stats.rssKb)}, ${formatKb(r3.stats.rssKb)} after a full GC ` +
+      `(before it: ${beforeGc.map(formatKb).join(', ')}); fds ${baseline.fds} -> ${final.fds}`,
+  );
   t.ok(fdsBack, `fd count back to baseline ${baseline.fds} (now ${final.fds})`);
   t.ok(r3.stats.rssKb <= baseline.rssKb + RSS_TOLERANCE_KB, `RSS within ${RSS_TOLERANCE_KB / 1024} MiB of baseline`);
-  t.ok(r3.stats.rssKb <= r2.stats.rssKb + RSS_ROUND_GROWTH_KB, `no growth from round 2 to round 3 beyond ${RSS_ROUND_GROWTH_KB / 1024} MiB`);
+  t.ok(
+    r3.stats.rssKb <= r2.stats.rssKb + RSS_ROUND_GROWTH_KB,
+    `no growth from round 2 to round 3 beyond ${RSS_ROUND_GROWTH_KB / 1024} MiB`,
+  );
 });

@@ -1,4 +1,5 @@
-// Rotation under load: the server certificate is swapped and a CRL revoking a different caller lands while load runs; the callers that stay authorized never fail.
+// Rotation under load: the server certificate is swapped and a CRL revoking a different caller lands while load runs;
+// the callers that stay authorized never fail.
 import t from 'tap';
 import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,20 +31,42 @@ function servedSerial(port: number, ca: string): Promise<string> {
   });
 }
 
-const opensslSerial = (file: string): string => openssl(['x509', '-noout', '-serial', '-in', file]).trim().replace(/^serial=/, '').toUpperCase();
+const opensslSerial = (file: string): string =>
+  openssl(['x509', '-noout', '-serial', '-in', file])
+    .trim()
+    .replace(/^serial=/, '')
+    .toUpperCase();
 
 t.test('certificate swap and CRL update under load: zero failures for callers that stay authorized', async (t) => {
   const pki = makeReliabilityPki();
-  const billing = makeLeaf(pki.dir, 'billing', pki.ca, { subject: '/O=Acme/CN=billing', san: ['URI:spiffe://example.org/ns/prod/sa/billing'] });
-  const serverV2 = makeLeaf(pki.dir, 'server-v2', pki.ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
-  const live = { cert: join(pki.dir, 'live-server.crt'), key: join(pki.dir, 'live-server.key'), crl: join(pki.dir, 'live.crl.pem') };
+  const billing = makeLeaf(pki.dir, 'billing', pki.ca, {
+    subject: '/O=Acme/CN=billing',
+    san: ['URI:spiffe://example.org/ns/prod/sa/billing'],
+  });
+  const serverV2 = makeLeaf(pki.dir, 'server-v2', pki.ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
+  const live = {
+    cert: join(pki.dir, 'live-server.crt'),
+    key: join(pki.dir, 'live-server.key'),
+    crl: join(pki.dir, 'live.crl.pem'),
+  };
   copyFileSync(pki.server.cert, live.cert);
   copyFileSync(pki.server.key, live.key);
   copyFileSync(makeCrl(pki.dir, pki.ca, []), live.crl);
 
   const upstream = await startTokenUpstream();
   const proxy = await startProxyProcess({
-    args: proxyArgs({ upstream: upstream.url, cert: live.cert, key: live.key, clientCa: pki.ca.cert, crl: [live.crl], extra: [...ALLOW_PROD, '--reload-interval', '500ms'] }),
+    args: proxyArgs({
+      upstream: upstream.url,
+      cert: live.cert,
+      key: live.key,
+      clientCa: pki.ca.cert,
+      crl: [live.crl],
+      extra: [...ALLOW_PROD, '--reload-interval', '500ms'],
+    }),
   });
   t.teardown(async () => {
     await proxy.stop('SIGKILL', 2000);
@@ -69,23 +92,60 @@ t.test('certificate swap and CRL update under load: zero failures for callers th
     await waitFor(async () => (await served()) === v2Serial, 15_000, 50);
     replaceFile(live.crl, readCrl(makeCrl(pki.dir, pki.ca, [billing])));
     tRevoked = performance.now();
-    await waitFor(async () => (await handshakeThenRequest({ port: proxy.port, ca: pki.caPem, cert: billing.certPem, key: billing.keyPem })) === 'closed', 15_000, 50);
+    await waitFor(
+      async () =>
+        (await handshakeThenRequest({
+          port: proxy.port,
+          ca: pki.caPem,
+          cert: billing.certPem,
+          key: billing.keyPem,
+        })) === 'closed',
+      15_000,
+      50,
+    );
     proxy.child.kill('SIGHUP');
   })();
-  const keepAlive = runLoad({ port: proxy.port, ...orders, connections: 16, durationMs: LOAD_MS, report: keepAliveProgress });
-  const churn = runLoad({ port: proxy.port, ...orders, connections: 4, durationMs: LOAD_MS, connectionClose: true, firstId: 5_000_000 });
+  const keepAlive = runLoad({
+    port: proxy.port,
+    ...orders,
+    connections: 16,
+    durationMs: LOAD_MS,
+    report: keepAliveProgress,
+  });
+  const churn = runLoad({
+    port: proxy.port,
+    ...orders,
+    connections: 4,
+    durationMs: LOAD_MS,
+    connectionClose: true,
+    firstId: 5_000_000,
+  });
   const billingStatuses: Array<{ start: number; status: number }> = [];
   const billingLoad = runLoad({
-    port: proxy.port, ...billingTls, connections: 2, durationMs: LOAD_MS, firstId: 9_000_000, record: true, recordCapacity: 10_000_000,
+    port: proxy.port,
+    ...billingTls,
+    connections: 2,
+    durationMs: LOAD_MS,
+    firstId: 9_000_000,
+    record: true,
+    recordCapacity: 10_000_000,
   });
   const [a, b, billed] = await Promise.all([keepAlive, churn, billingLoad, events]);
   for (let id = 9_000_000; id < 9_000_000 + billed.report.sent; id += 1) {
-    billingStatuses.push({ start: billed.t0 + (billed.records!.start[id] ?? 0), status: billed.records!.status[id] ?? 0 });
+    billingStatuses.push({
+      start: billed.t0 + (billed.records!.start[id] ?? 0),
+      status: billed.records!.status[id] ?? 0,
+    });
   }
 
-  t.comment(`rotation: keep-alive ${a.report.sent} requests ${JSON.stringify(a.report.byStatus)}, new-connection-per-request ` +
-    `${b.report.sent} (${b.report.connects} handshakes) ${JSON.stringify(b.report.byStatus)}, revoked caller ${JSON.stringify(billed.report.byStatus)}`);
-  for (const [name, r] of [['keep-alive', a.report], ['connection-per-request', b.report]] as const) {
+  t.comment(
+    `rotation: keep-alive ${a.report.sent} requests ${JSON.stringify(a.report.byStatus)}, new-connection-per-request ` +
+      `${b.report.sent} (${b.report.connects} handshakes) ${JSON.stringify(b.report.byStatus)}, revoked caller ${JSON.stringify(billed.report.byStatus)}`,
+  );
+  for (const [name, r] of [
+    ['keep-alive', a.report],
+    ['connection-per-request', b.report],
+  ] as const) {
     t.ok(r.sent > 100, `${name}: load ran (${r.sent})`);
     t.same(r.byStatus, { 200: r.sent }, `${name}: every request of the caller that stays authorized got 200`);
     t.equal(r.lost + r.truncated + r.mismatched + r.connectErrors, 0, `${name}: nothing lost, no failed handshake`);
@@ -94,13 +154,26 @@ t.test('certificate swap and CRL update under load: zero failures for callers th
   t.equal(await servedSerial(proxy.port, pki.caPem), v2Serial, 'new connections get the new certificate');
 
   const late = billingStatuses.filter((s) => s.start > tRevoked + 1500);
-  t.ok(billingStatuses.some((s) => s.status === 200), 'the other caller was admitted before its revocation');
-  t.same(late.filter((s) => s.status === 200), [], 'after the CRL reload the revoked caller gets nothing through');
-  t.equal(await handshakeThenRequest({ port: proxy.port, ca: pki.caPem, cert: billing.certPem, key: billing.keyPem }), 'closed', 'a new connection of the revoked caller is refused');
+  t.ok(
+    billingStatuses.some((s) => s.status === 200),
+    'the other caller was admitted before its revocation',
+  );
+  t.same(
+    late.filter((s) => s.status === 200),
+    [],
+    'after the CRL reload the revoked caller gets nothing through',
+  );
+  t.equal(
+    await handshakeThenRequest({ port: proxy.port, ca: pki.caPem, cert: billing.certPem, key: billing.keyPem }),
+    'closed',
+    'a new connection of the revoked caller is refused',
+  );
   const seen = await upstream.summary();
   t.equal(seen.dup, 0, 'no request forwarded twice');
   t.ok(proxy.alive());
-  const reloads = proxy.logLines().filter((l) => l.msg === 'reload refused; the current certificates and policy keep serving');
+  const reloads = proxy
+    .logLines()
+    .filter((l) => l.msg === 'reload refused; the current certificates and policy keep serving');
   t.comment(`reload refusals logged (half-written pairs): ${reloads.length}`);
 });
 

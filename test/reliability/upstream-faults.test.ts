@@ -1,4 +1,5 @@
-// Upstream faults under load: killed and restarted on the same port, only requests caught in the outage fail (502/504); a slow upstream gets 504 at --upstream-timeout; no crash, no leaked sockets.
+// Upstream faults under load: killed and restarted on the same port, only requests caught in the outage fail
+// (502/504); a slow upstream gets 504 at --upstream-timeout; no crash, no leaked sockets.
 import t from 'tap';
 import { performance } from 'node:perf_hooks';
 import { LOST, TRUNCATED, runLoad } from '../soak/lib/load-client.mjs';
@@ -55,8 +56,14 @@ t.test('upstream killed mid-load and restarted on the same port', async (t) => {
     maybeStop();
   });
   const { report, records, t0 } = await runLoad({
-    port: stack.proxy.port, ...clientTls(pki), connections: CONNECTIONS, durationMs: LOAD_MS + 60_000, signal: stop.signal,
-    record: true, recordCapacity: 2_000_000, report: progress,
+    port: stack.proxy.port,
+    ...clientTls(pki),
+    connections: CONNECTIONS,
+    durationMs: LOAD_MS + 60_000,
+    signal: stop.signal,
+    record: true,
+    recordCapacity: 2_000_000,
+    report: progress,
     onErrorResponse: (id, _status, body) => errorBodies.set(id, body),
   });
   await chaos;
@@ -79,22 +86,37 @@ t.test('upstream killed mid-load and restarted on the same port', async (t) => {
     }
     if (start > up) {
       if (status !== 200) afterRestartFailed += 1;
-      if (start < firstAfterRestartStart) { firstAfterRestartStart = start; firstAfterRestart = id; }
+      if (start < firstAfterRestartStart) {
+        firstAfterRestartStart = start;
+        firstAfterRestart = id;
+      }
     }
   }
   const statuses = Object.keys(report.byStatus).map(Number).sort();
-  t.comment(`faults: ${report.sent} requests in ${(report.elapsedMs / 1000).toFixed(1)} s, upstream down ${(up - kill).toFixed(0)} ms; ` +
-    `outcomes ${JSON.stringify(report.byStatus)}`);
+  t.comment(
+    `faults: ${report.sent} requests in ${(report.elapsedMs / 1000).toFixed(1)} s, upstream down ${(up - kill).toFixed(0)} ms; ` +
+      `outcomes ${JSON.stringify(report.byStatus)}`,
+  );
   t.ok(failed > 0, 'the outage was actually hit by some requests');
-  t.same(statuses.filter((s) => ![200, 502, 504].includes(s)), [], 'only 200, 502 or 504');
+  t.same(
+    statuses.filter((s) => ![200, 502, 504].includes(s)),
+    [],
+    'only 200, 502 or 504',
+  );
   t.equal(report.byStatus[LOST] ?? 0, 0, 'no client connection was dropped');
   t.equal(report.byStatus[TRUNCATED] ?? 0, 0, 'no truncated response');
-  t.equal(failedOutsideOutage, 0, 'every 502/504 belongs to a request in flight at the kill or sent while the upstream was down');
+  t.equal(
+    failedOutsideOutage,
+    0,
+    'every 502/504 belongs to a request in flight at the kill or sent while the upstream was down',
+  );
   t.ok(firstAfterRestart >= 0, 'requests were sent after the restart');
   t.equal(records.status[firstAfterRestart], 200, 'the first request after the restart succeeded');
   t.equal(afterRestartFailed, 0, 'every request after the restart succeeded');
   t.equal(report.mismatched, 0, 'no mixed-up response');
-  const oddBodies = [...errorBodies.values()].filter((b) => !/^\{"error":"(bad_gateway|upstream_timeout)","requestId":"[^"]+"\}$/.test(b));
+  const oddBodies = [...errorBodies.values()].filter(
+    (b) => !/^\{"error":"(bad_gateway|upstream_timeout)","requestId":"[^"]+"\}$/.test(b),
+  );
   t.same(oddBodies.slice(0, 3), [], `all ${errorBodies.size} error replies carry the fixed JSON body`);
   t.ok(stack.proxy.alive(), 'proxy survived');
 
@@ -104,27 +126,40 @@ t.test('upstream killed mid-load and restarted on the same port', async (t) => {
   t.ok(settled, `fd count back to baseline ${baseline.fds} (now ${processStats(stack.proxy.pid).fds})`);
 });
 
-t.test('a slow upstream gets 504 upstream_timeout at --upstream-timeout, and the connection keeps working', async (t) => {
-  const pki = makeReliabilityPki();
-  const stack = await startStack(pki, ['--upstream-timeout', '1s']);
-  t.teardown(async () => {
-    await stopStack(stack);
-    pki.cleanup();
-  });
-  const bodies: string[] = [];
-  const slow = await runLoad({
-    port: stack.proxy.port, ...clientTls(pki), connections: 4, requests: 4, record: true,
-    pathOf: (id) => `/slow/3000/${id}`,
-    onErrorResponse: (_id, status, body) => bodies.push(`${status} ${body}`),
-  });
-  t.same(slow.report.byStatus, { 504: 4 }, 'every slow request got 504');
-  for (const b of bodies) t.match(b, /^504 \{"error":"upstream_timeout","requestId":"[^"]+"\}$/);
-  const records = slow.records!;
-  for (let id = 0; id < 4; id += 1) {
-    const took = (records.end[id] ?? 0) - (records.start[id] ?? 0);
-    t.ok(took >= 950 && took < 2500, `504 after ${took.toFixed(0)} ms (timeout 1000 ms)`);
-  }
-  const fast = await runLoad({ port: stack.proxy.port, ...clientTls(pki), connections: 1, requests: 5, firstId: 100 });
-  t.same(fast.report.byStatus, { 200: 5 }, 'normal requests still succeed afterwards');
-  t.ok(stack.proxy.alive());
-});
+t.test(
+  'a slow upstream gets 504 upstream_timeout at --upstream-timeout, and the connection keeps working',
+  async (t) => {
+    const pki = makeReliabilityPki();
+    const stack = await startStack(pki, ['--upstream-timeout', '1s']);
+    t.teardown(async () => {
+      await stopStack(stack);
+      pki.cleanup();
+    });
+    const bodies: string[] = [];
+    const slow = await runLoad({
+      port: stack.proxy.port,
+      ...clientTls(pki),
+      connections: 4,
+      requests: 4,
+      record: true,
+      pathOf: (id) => `/slow/3000/${id}`,
+      onErrorResponse: (_id, status, body) => bodies.push(`${status} ${body}`),
+    });
+    t.same(slow.report.byStatus, { 504: 4 }, 'every slow request got 504');
+    for (const b of bodies) t.match(b, /^504 \{"error":"upstream_timeout","requestId":"[^"]+"\}$/);
+    const records = slow.records!;
+    for (let id = 0; id < 4; id += 1) {
+      const took = (records.end[id] ?? 0) - (records.start[id] ?? 0);
+      t.ok(took >= 950 && took < 2500, `504 after ${took.toFixed(0)} ms (timeout 1000 ms)`);
+    }
+    const fast = await runLoad({
+      port: stack.proxy.port,
+      ...clientTls(pki),
+      connections: 1,
+      requests: 5,
+      firstId: 100,
+    });
+    t.same(fast.report.byStatus, { 200: 5 }, 'normal requests still succeed afterwards');
+    t.ok(stack.proxy.alive());
+  },
+);

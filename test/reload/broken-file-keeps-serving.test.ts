@@ -1,5 +1,6 @@
 // Garbage written over the certificate (and then a certificate that does not match the key) is refused: the old
-// certificate keeps serving, each broken version counts once in reloads_total{result="failure"}; a good pair then loads.
+// certificate keeps serving, each broken version counts once in reloads_total{result="failure"}; a good pair then
+// loads.
 import { copyFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
@@ -18,7 +19,11 @@ function servedSerial(port: number, ca: string): Promise<string> {
   });
 }
 
-const serialOf = (file: string): string => openssl(['x509', '-noout', '-serial', '-in', file]).trim().replace(/^serial=/, '').toUpperCase();
+const serialOf = (file: string): string =>
+  openssl(['x509', '-noout', '-serial', '-in', file])
+    .trim()
+    .replace(/^serial=/, '')
+    .toUpperCase();
 
 t.test('a broken certificate file is refused and the old one keeps serving', { skip: cliMissing() }, async (t) => {
   const pki = makeTestPki();
@@ -28,8 +33,18 @@ t.test('a broken certificate file is refused and the old one keeps serving', { s
   copyFileSync(pki.server.cert, certPath);
   copyFileSync(pki.server.key, keyPath);
   const cli = await startCli([
-    '--upstream', upstream.url, '--cert', certPath, '--key', keyPath, '--client-ca', pki.ca.cert,
-    '--allow-uri', 'spiffe://example.org/ns/prod/*', '--reload-interval', '200ms',
+    '--upstream',
+    upstream.url,
+    '--cert',
+    certPath,
+    '--key',
+    keyPath,
+    '--client-ca',
+    pki.ca.cert,
+    '--allow-uri',
+    'spiffe://example.org/ns/prod/*',
+    '--reload-interval',
+    '200ms',
   ]);
   t.teardown(async () => {
     await cli.stop();
@@ -38,7 +53,13 @@ t.test('a broken certificate file is refused and the old one keeps serving', { s
   });
   const failures = async (): Promise<number> =>
     sampleValue((await opsGet(cli.metricsPort, '/metrics')).body, 'mtls_sidecar_reloads_total', { result: 'failure' });
-  const caller = { port: cli.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, path: '/orders' };
+  const caller = {
+    port: cli.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    path: '/orders',
+  };
   const original = serialOf(pki.server.cert);
   t.equal(await failures(), 0);
 
@@ -57,7 +78,12 @@ t.test('a broken certificate file is refused and the old one keeps serving', { s
   t.match(JSON.stringify(refused?.problems), /--cert/, 'the log names the flag at fault');
 
   // A valid certificate for a different key: mismatched pair, refused too.
-  const other = makeLeaf(pki.dir, 'other-server', pki.ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth', days: 90 });
+  const other = makeLeaf(pki.dir, 'other-server', pki.ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+    days: 90,
+  });
   copyFileSync(other.cert, `${certPath}.tmp`);
   renameSync(`${certPath}.tmp`, certPath);
   t.ok(await waitFor(async () => (await failures()) === 2, 5000), 'a key mismatch counts as a failed reload');
@@ -66,12 +92,17 @@ t.test('a broken certificate file is refused and the old one keeps serving', { s
   // The matching key arrives: the pair loads.
   copyFileSync(other.key, `${keyPath}.tmp`);
   renameSync(`${keyPath}.tmp`, keyPath);
-  t.ok(await waitFor(async () => (await servedSerial(cli.port, pki.ca.certPem)) === serialOf(other.cert), 5000), 'the new pair is served');
+  t.ok(
+    await waitFor(async () => (await servedSerial(cli.port, pki.ca.certPem)) === serialOf(other.cert), 5000),
+    'the new pair is served',
+  );
   const body = (await opsGet(cli.metricsPort, '/metrics')).body;
   t.equal(sampleValue(body, 'mtls_sidecar_reloads_total', { result: 'success' }), 1);
   t.equal(sampleValue(body, 'mtls_sidecar_reloads_total', { result: 'failure' }), 2);
   t.equal((await httpsRequest(caller)).status, 200);
-  const enddate = openssl(['x509', '-noout', '-enddate', '-in', other.cert]).trim().replace(/^notAfter=/, '');
+  const enddate = openssl(['x509', '-noout', '-enddate', '-in', other.cert])
+    .trim()
+    .replace(/^notAfter=/, '');
   t.equal(
     sampleValue(body, 'mtls_sidecar_certificate_not_after_seconds', { role: 'server', subject: 'CN=localhost' }),
     Date.parse(enddate) / 1000,

@@ -1,11 +1,18 @@
-// Regression: a TCP connection accepted before a client-CA reload, handshaking after it, is judged by the CAs in force now.
+// Regression: a TCP connection accepted before a client-CA reload, handshaking after it, is judged by the CAs in force
+// now.
 import t from 'tap';
 import net from 'node:net';
 import tls from 'node:tls';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeCa, makeLeaf } from '../helpers/pki.js';
-import { baseConfig, makeTestPki, metricValue, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  makeTestPki,
+  metricValue,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 
 t.test('a CA removed by a reload cannot admit a socket opened just before it', async (t) => {
   const pki = makeTestPki();
@@ -33,7 +40,15 @@ t.test('a CA removed by a reload cannot admit a socket opened just before it', a
     const before = await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'unknown_ca' });
     const received = await new Promise<string>((resolve) => {
       const chunks: Buffer[] = [];
-      const socket = tls.connect({ socket: raw, servername: 'localhost', ca: pki.ca.certPem, cert: mallory.certPem, key: mallory.keyPem, maxVersion: version, minVersion: version });
+      const socket = tls.connect({
+        socket: raw,
+        servername: 'localhost',
+        ca: pki.ca.certPem,
+        cert: mallory.certPem,
+        key: mallory.keyPem,
+        maxVersion: version,
+        minVersion: version,
+      });
       socket.on('secureConnect', () => socket.write('GET /one HTTP/1.1\r\nHost: localhost\r\n\r\n'));
       socket.on('data', (c: Buffer) => chunks.push(c));
       socket.on('error', () => undefined);

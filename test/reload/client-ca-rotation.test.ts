@@ -6,14 +6,34 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
 import { makeCa, makeLeaf } from '../helpers/pki.js';
-import { baseConfig, httpsRequest, makeTestPki, metricValue, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  httpsRequest,
+  makeTestPki,
+  metricValue,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 
-function sessionOf(o: { port: number; ca: string; cert: string; key: string }): Promise<{ session?: Buffer; reused: boolean; received: string }> {
+function sessionOf(o: {
+  port: number;
+  ca: string;
+  cert: string;
+  key: string;
+}): Promise<{ session?: Buffer; reused: boolean; received: string }> {
   return new Promise((resolve) => {
     let session: Buffer | undefined;
     let reused = false;
     let received = '';
-    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key, session: undefined });
+    const s = tls.connect({
+      host: '127.0.0.1',
+      port: o.port,
+      servername: 'localhost',
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      session: undefined,
+    });
     s.on('session', (b: Buffer) => (session = b));
     s.on('secureConnect', () => {
       reused = s.isSessionReused();
@@ -28,11 +48,22 @@ function sessionOf(o: { port: number; ca: string; cert: string; key: string }): 
   });
 }
 
-function resume(o: { port: number; ca: string; cert: string; key: string }, session: Buffer): Promise<{ reused: boolean; received: string }> {
+function resume(
+  o: { port: number; ca: string; cert: string; key: string },
+  session: Buffer,
+): Promise<{ reused: boolean; received: string }> {
   return new Promise((resolve) => {
     let reused = false;
     let received = '';
-    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key, session });
+    const s = tls.connect({
+      host: '127.0.0.1',
+      port: o.port,
+      servername: 'localhost',
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      session,
+    });
     const timer = setTimeout(() => s.destroy(), 2000);
     s.on('secureConnect', () => {
       reused = s.isSessionReused();
@@ -80,6 +111,12 @@ t.test('client CA rotation', async (t) => {
   t.equal(resumed.received, '');
   t.equal(upstream.received.length, seen, 'nothing from the old CA reached the upstream');
 
-  const fresh = await httpsRequest({ port: proxy.port, ca: pki.ca.certPem, cert: newClient.certPem, key: newClient.keyPem, path: '/orders' });
+  const fresh = await httpsRequest({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: newClient.certPem,
+    key: newClient.keyPem,
+    path: '/orders',
+  });
   t.equal(fresh.status, 200, 'a caller of the new CA is admitted');
 });

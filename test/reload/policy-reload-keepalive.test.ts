@@ -4,7 +4,13 @@ import { renameSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import t from 'tap';
-import { baseConfig, makeTestPki, metricValue, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  makeTestPki,
+  metricValue,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 
 const NO_FLAGS = { cn: [], ou: [], o: [], dns: [], uri: [], email: [], serial: [], fingerprint: [], subject: [] };
 
@@ -23,7 +29,9 @@ t.test('policy reload reaches open keep-alive connections', async (t) => {
   const upstream = await startRecordingUpstream();
   const policyPath = join(pki.dir, 'policy.yaml');
   writeFileSync(policyPath, ALLOW_ORDERS);
-  const proxy = await startTestProxy(baseConfig(pki, upstream.url, { allow: NO_FLAGS, policy: policyPath, reloadIntervalMs: 60_000 }));
+  const proxy = await startTestProxy(
+    baseConfig(pki, upstream.url, { allow: NO_FLAGS, policy: policyPath, reloadIntervalMs: 60_000 }),
+  );
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(async () => {
     agent.destroy();
@@ -34,7 +42,16 @@ t.test('policy reload reaches open keep-alive connections', async (t) => {
   const get = () =>
     new Promise<{ status: number; reusedSocket: boolean; port: number }>((resolve, reject) => {
       const req = https.request(
-        { host: '127.0.0.1', port: proxy.port, servername: 'localhost', path: '/orders', agent, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem },
+        {
+          host: '127.0.0.1',
+          port: proxy.port,
+          servername: 'localhost',
+          path: '/orders',
+          agent,
+          ca: pki.ca.certPem,
+          cert: pki.client.certPem,
+          key: pki.client.keyPem,
+        },
         (res) => {
           const port = res.socket.localPort ?? 0;
           res.resume();

@@ -6,12 +6,26 @@ import { join } from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
 import { makeCrl } from '../helpers/pki.js';
-import { baseConfig, httpsRequest, makeTestPki, metricValue, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  httpsRequest,
+  makeTestPki,
+  metricValue,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 
 const REQUEST = 'GET /orders HTTP/1.1\r\nHost: localhost\r\n\r\n';
 
 /** One request on a fresh TLS connection, optionally resuming `session`; reports the session state and reply. */
-function tlsRequest(o: { port: number; ca: string; cert: string; key: string; session?: Buffer; version: tls.SecureVersion }): Promise<{
+function tlsRequest(o: {
+  port: number;
+  ca: string;
+  cert: string;
+  key: string;
+  session?: Buffer;
+  version: tls.SecureVersion;
+}): Promise<{
   reused: boolean;
   received: string;
   session?: Buffer;
@@ -20,7 +34,17 @@ function tlsRequest(o: { port: number; ca: string; cert: string; key: string; se
     let received = '';
     let session: Buffer | undefined;
     let reused = false;
-    const socket = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key, session: o.session, minVersion: o.version, maxVersion: o.version });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: o.port,
+      servername: 'localhost',
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      session: o.session,
+      minVersion: o.version,
+      maxVersion: o.version,
+    });
     const timer = setTimeout(() => socket.destroy(), 2000);
     socket.on('session', (s: Buffer) => (session = s));
     socket.on('secureConnect', () => {
@@ -72,18 +96,37 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     copyFileSync(makeCrl(pki.dir, pki.ca, [pki.client]), staged);
     renameSync(staged, crlPath);
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && (await metricValue(proxy, 'mtls_sidecar_reloads_total', { result: 'success' })) === reloadsBefore) {
+    while (
+      Date.now() < deadline &&
+      (await metricValue(proxy, 'mtls_sidecar_reloads_total', { result: 'success' })) === reloadsBefore
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    t.equal(await metricValue(proxy, 'mtls_sidecar_reloads_total', { result: 'success' }), reloadsBefore + 1, 'one successful reload');
+    t.equal(
+      await metricValue(proxy, 'mtls_sidecar_reloads_total', { result: 'success' }),
+      reloadsBefore + 1,
+      'one successful reload',
+    );
     const seenBefore = upstream.received.length;
 
     // The open keep-alive connection: 403 on its next request, on the same socket.
     const reused = await new Promise<{ status: number; reusedSocket: boolean }>((resolve, reject) => {
-      const req = https.request({ host: '127.0.0.1', port: proxy.port, servername: 'localhost', path: '/orders', agent, ca: caller.ca, cert: caller.cert, key: caller.key }, (res) => {
-        res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, reusedSocket: req.reusedSocket }));
-      });
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port: proxy.port,
+          servername: 'localhost',
+          path: '/orders',
+          agent,
+          ca: caller.ca,
+          cert: caller.cert,
+          key: caller.key,
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reusedSocket: req.reusedSocket }));
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -93,7 +136,10 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     // A new connection: refused right after the handshake, counted as revoked.
     const revokedBefore = await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' });
     await t.rejects(httpsRequest({ ...caller, path: '/orders' }), 'a new connection is refused');
-    t.equal(await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' }), revokedBefore + 1);
+    t.equal(
+      await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' }),
+      revokedBefore + 1,
+    );
 
     // The old ticket: either not resumed, or resumed and still refused; never a response, never forwarded.
     const resumedAfter = await tlsRequest({ ...caller, version, session: ticketed.session });

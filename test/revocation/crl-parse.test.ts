@@ -72,7 +72,10 @@ t.test('a CRL signed by no loaded CA is refused, naming the file', async (t) => 
     t.fail('expected a MaterialError');
   } catch (err) {
     t.ok(err instanceof MaterialError);
-    t.match((err as MaterialError).problems.join('\n'), new RegExp(`--crl ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: CRL #1`));
+    t.match(
+      (err as MaterialError).problems.join('\n'),
+      new RegExp(`--crl ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: CRL #1`),
+    );
   }
 });
 
@@ -85,14 +88,22 @@ t.test('tampered, garbled and non-CRL input is refused', async (t) => {
   body[idx] = (body[idx] as number) ^ 0x01;
   const tampered = `-----BEGIN X509 CRL-----\n${body.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END X509 CRL-----\n`;
   t.throws(() => parseCrlPem(tampered, cas), /CRL #1/);
-  t.throws(() => parseCrlPem('-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n', cas), /does not parse as a CRL/);
+  t.throws(
+    () => parseCrlPem('-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n', cas),
+    /does not parse as a CRL/,
+  );
   t.throws(() => parseCrlPem(ecCa.certPem, cas), /no PEM "X509 CRL" block/);
   t.throws(() => parseCrlPem(pem.slice(0, pem.length / 2), cas), /no PEM "X509 CRL" block/, 'half-written file');
 });
 
 t.test('mutated CRLs are refused with a message, never a crash or a wrong issuer', async (t) => {
   const file = makeCrl(dir, ecCa, [makeLeaf(dir, 'm', ecCa)]);
-  const der = Buffer.from(readFileSync(file, 'utf8').replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+  const der = Buffer.from(
+    readFileSync(file, 'utf8')
+      .replace(/-----[^-]+-----/g, '')
+      .replace(/\s+/g, ''),
+    'base64',
+  );
   let refused = 0;
   for (let i = 0; i < 400; i++) {
     const copy = Buffer.from(der);
@@ -105,17 +116,28 @@ t.test('mutated CRLs are refused with a message, never a crash or a wrong issuer
       t.equal(crl?.issuer.fingerprint256, cas[0]?.fingerprint256);
     } catch (err) {
       refused += 1;
-      if (!(err instanceof Error) || !/^CRL #1 /.test(err.message)) t.fail(`unexpected error at byte ${at}: ${String(err)}`);
+      if (!(err instanceof Error) || !/^CRL #1 /.test(err.message))
+        t.fail(`unexpected error at byte ${at}: ${String(err)}`);
     }
   }
   t.ok(refused > 390, `${refused} of 400 mutations refused`);
 });
 
 t.test('delta CRLs and unknown critical extensions are refused rather than half-applied', async (t) => {
-  const delta = makeCustomCrl(dir, ecCa, ['01'], [], 'authorityKeyIdentifier = keyid:always\n2.5.29.27 = critical,DER:02:01:01');
+  const delta = makeCustomCrl(
+    dir,
+    ecCa,
+    ['01'],
+    [],
+    'authorityKeyIdentifier = keyid:always\n2.5.29.27 = critical,DER:02:01:01',
+  );
   t.throws(() => parseCrlPem(readFileSync(delta, 'utf8'), cas), /delta CRL/);
   const unknown = makeCustomCrl(dir, ecCa, ['01'], [], '1.2.3.4 = critical,DER:05:00');
   t.throws(() => parseCrlPem(readFileSync(unknown, 'utf8'), cas), /unknown critical CRL extension \(1\.2\.3\.4\)/);
   const harmless = makeCustomCrl(dir, ecCa, ['01'], [], '1.2.3.4 = DER:05:00');
-  t.equal(parseCrlPem(readFileSync(harmless, 'utf8'), cas)[0]?.revokedSerials.has('01'), true, 'a non-critical unknown extension is fine');
+  t.equal(
+    parseCrlPem(readFileSync(harmless, 'utf8'), cas)[0]?.revokedSerials.has('01'),
+    true,
+    'a non-critical unknown extension is fine',
+  );
 });

@@ -17,7 +17,14 @@ t.test('expiry during an open connection', async (t) => {
     notBefore: asn1(Date.now() - 60_000),
     notAfter: asn1(expiresAt),
   });
-  const caller = { port: proxy.port, ca: pki.ca.certPem, cert: shortLived.certPem, key: shortLived.keyPem, path: '/orders', agent };
+  const caller = {
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: shortLived.certPem,
+    key: shortLived.keyPem,
+    path: '/orders',
+    agent,
+  };
   t.equal((await httpsRequest(caller)).status, 200, 'admitted while valid');
   // The awaited event is the wall clock passing notAfter (plus a margin past its whole second): nothing to poll.
   await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 1500));
@@ -30,10 +37,27 @@ t.test('an intermediate that expires during an open connection: refused on the n
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
   t.teardown(() => agent.destroy());
   const expiresAt = Date.now() + 5000;
-  const intermediate = makeCa(pki.dir, 'Short Intermediate', { issuer: pki.ca, notBefore: asn1(Date.now() - 60_000), notAfter: asn1(expiresAt) });
-  const leaf = makeLeaf(pki.dir, 'under-short', intermediate, { san: ['URI:spiffe://example.org/ns/prod/sa/under-short'] });
-  const caller = { port: proxy.port, ca: pki.ca.certPem, cert: chainPem(leaf, intermediate), key: leaf.keyPem, path: '/orders', agent };
-  t.equal((await httpsRequest(caller)).status, 200, 'admitted while the intermediate is valid (only the root is loaded)');
+  const intermediate = makeCa(pki.dir, 'Short Intermediate', {
+    issuer: pki.ca,
+    notBefore: asn1(Date.now() - 60_000),
+    notAfter: asn1(expiresAt),
+  });
+  const leaf = makeLeaf(pki.dir, 'under-short', intermediate, {
+    san: ['URI:spiffe://example.org/ns/prod/sa/under-short'],
+  });
+  const caller = {
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: chainPem(leaf, intermediate),
+    key: leaf.keyPem,
+    path: '/orders',
+    agent,
+  };
+  t.equal(
+    (await httpsRequest(caller)).status,
+    200,
+    'admitted while the intermediate is valid (only the root is loaded)',
+  );
   // The awaited event is the wall clock passing notAfter (plus a margin past its whole second): nothing to poll.
   await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 1500));
   t.equal((await httpsRequest(caller)).status, 403, 'refused on the same connection once the intermediate expired');

@@ -1,9 +1,17 @@
 // Each CRL judges only what its issuer signed: an intermediate's CRL revokes its leaf even with no CRL for the
-// root, a root's CRL revokes the intermediate, and a CRL of an unrelated CA (even listing the same serial) rejects no one.
+// root, a root's CRL revokes the intermediate, and a CRL of an unrelated CA (even listing the same serial) rejects no
+// one.
 import t from 'tap';
 import { ConfigError } from '../../src/errors.js';
 import { chainPem, makeCa, makeCrl, makeLeaf } from '../helpers/pki.js';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  makeTestPki,
+  metricValue,
+  rawTlsExchange,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 
 const REQUEST = 'GET /orders HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n';
 const spiffe = ['URI:spiffe://example.org/ns/prod/sa/orders'];
@@ -25,11 +33,21 @@ t.test('CRLs per issuer', async (t) => {
 
   t.test('intermediate CRL only, intermediate also loaded as a client CA', async (t) => {
     const proxy = await startTestProxy(
-      baseConfig(pki, upstream.url, { clientCa: [pki.ca.cert, inter.cert, unrelated.cert], crl: [interCrl, unrelatedCrl] }),
+      baseConfig(pki, upstream.url, {
+        clientCa: [pki.ca.cert, inter.cert, unrelated.cert],
+        crl: [interCrl, unrelatedCrl],
+      }),
     );
     t.teardown(() => proxy.close(100));
     const send = (leaf: typeof goodLeaf, withChain: boolean) =>
-      rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: withChain ? chainPem(leaf, inter) : leaf.certPem, key: leaf.keyPem, payload: REQUEST, timeoutMs: 1500 });
+      rawTlsExchange({
+        port: proxy.port,
+        ca: pki.ca.certPem,
+        cert: withChain ? chainPem(leaf, inter) : leaf.certPem,
+        key: leaf.keyPem,
+        payload: REQUEST,
+        timeoutMs: 1500,
+      });
 
     for (const withChain of [true, false]) {
       const label = withChain ? 'leaf + intermediate sent' : 'leaf only sent';
@@ -43,9 +61,23 @@ t.test('CRLs per issuer', async (t) => {
     t.equal(await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' }), 2);
 
     // The unrelated CA's CRL lists serial 7A02 too; it must only judge certificates that CA signed.
-    const twin = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: unrelatedTwin.certPem, key: unrelatedTwin.keyPem, payload: REQUEST, timeoutMs: 1500 });
+    const twin = await rawTlsExchange({
+      port: proxy.port,
+      ca: pki.ca.certPem,
+      cert: unrelatedTwin.certPem,
+      key: unrelatedTwin.keyPem,
+      payload: REQUEST,
+      timeoutMs: 1500,
+    });
     t.equal(twin.received, '', 'the unrelated CA revoked its own 7A02');
-    const rootLeaf = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: REQUEST, timeoutMs: 1500 });
+    const rootLeaf = await rawTlsExchange({
+      port: proxy.port,
+      ca: pki.ca.certPem,
+      cert: pki.client.certPem,
+      key: pki.client.keyPem,
+      payload: REQUEST,
+      timeoutMs: 1500,
+    });
     t.match(rootLeaf.received, /^HTTP\/1\.1 200/, 'a leaf of the root (which has no CRL) is admitted');
   });
 
@@ -53,10 +85,24 @@ t.test('CRLs per issuer', async (t) => {
     const rootCrl = makeCrl(pki.dir, pki.ca, [inter]);
     const proxy = await startTestProxy(baseConfig(pki, upstream.url, { clientCa: [pki.ca.cert], crl: [rootCrl] }));
     t.teardown(() => proxy.close(100));
-    const viaInter = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: chainPem(goodLeaf, inter), key: goodLeaf.keyPem, payload: REQUEST, timeoutMs: 1500 });
+    const viaInter = await rawTlsExchange({
+      port: proxy.port,
+      ca: pki.ca.certPem,
+      cert: chainPem(goodLeaf, inter),
+      key: goodLeaf.keyPem,
+      payload: REQUEST,
+      timeoutMs: 1500,
+    });
     t.equal(viaInter.received, '', 'leaf under a revoked intermediate is refused');
     t.equal(await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' }), 1);
-    const direct = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: REQUEST, timeoutMs: 1500 });
+    const direct = await rawTlsExchange({
+      port: proxy.port,
+      ca: pki.ca.certPem,
+      cert: pki.client.certPem,
+      key: pki.client.keyPem,
+      payload: REQUEST,
+      timeoutMs: 1500,
+    });
     t.match(direct.received, /^HTTP\/1\.1 200/, 'a leaf the root signed directly is admitted');
   });
 
@@ -66,6 +112,11 @@ t.test('CRLs per issuer', async (t) => {
       (e: unknown) => e,
     );
     t.ok(err instanceof ConfigError, 'refused with a ConfigError (exit 78)');
-    t.ok((err as ConfigError).problems.some((p) => p.includes(`--crl ${interCrl}`) && p.includes('signed by no --client-ca')), 'names the file');
+    t.ok(
+      (err as ConfigError).problems.some(
+        (p) => p.includes(`--crl ${interCrl}`) && p.includes('signed by no --client-ca'),
+      ),
+      'names the file',
+    );
   });
 });

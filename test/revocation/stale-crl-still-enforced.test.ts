@@ -2,7 +2,14 @@
 // that goes stale while the proxy runs is warned about too, without any file change.
 import t from 'tap';
 import { makeCrl } from '../helpers/pki.js';
-import { baseConfig, makeTestPki, metricValue, rawTlsExchange, startRecordingUpstream, startTestProxy } from '../helpers/gate-harness.js';
+import {
+  baseConfig,
+  makeTestPki,
+  metricValue,
+  rawTlsExchange,
+  startRecordingUpstream,
+  startTestProxy,
+} from '../helpers/gate-harness.js';
 import { opensslNextUpdate } from './lib/crl-tools.js';
 
 const REQUEST = 'GET /orders HTTP/1.1\r\nHost: localhost\r\n\r\n';
@@ -18,7 +25,13 @@ t.test('stale at start', async (t) => {
     await upstream.close();
     pki.cleanup();
   });
-  const result = await rawTlsExchange({ port: proxy.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, payload: REQUEST });
+  const result = await rawTlsExchange({
+    port: proxy.port,
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    payload: REQUEST,
+  });
   t.equal(result.received, '', 'the revoked caller is still refused');
   t.equal(await metricValue(proxy, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' }), 1);
   t.equal(upstream.received.length, 0);
@@ -46,7 +59,12 @@ t.test('goes stale while running', async (t) => {
   });
   t.equal(proxy.logLines().filter((l) => l.msg === STALE).length, 0, 'fresh at start');
   const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && !proxy.logLines().some((l) => l.msg === STALE)) await new Promise((r) => setTimeout(r, 100));
+  while (Date.now() < deadline && !proxy.logLines().some((l) => l.msg === STALE))
+    await new Promise((r) => setTimeout(r, 100));
   t.equal(proxy.logLines().filter((l) => l.msg === STALE).length, 1, 'warned once it passed nextUpdate');
-  t.equal(await metricValue(proxy, 'mtls_sidecar_reloads_total', { result: 'success' }), 0, 'no reload was needed for that');
+  t.equal(
+    await metricValue(proxy, 'mtls_sidecar_reloads_total', { result: 'success' }),
+    0,
+    'no reload was needed for that',
+  );
 });

@@ -1,6 +1,7 @@
-// `npm run soak`: the built proxy under steady keep-alive load with periodic certificate swaps, CRL updates and SIGHUPs; reports RSS and fd drift.
-// Usage: node test/soak/run.mjs [--minutes 10] [--connections 64] [--load-requests 200000] [--reload-every 20] [--report-every 30]
-// Environment: MTLS_SOAK_MINUTES, MTLS_SOAK_CONNECTIONS, MTLS_SOAK_LOAD_REQUESTS (0 skips the accounted load check).
+// `npm run soak`: the built proxy under steady keep-alive load with periodic certificate swaps, CRL updates and
+// SIGHUPs; reports RSS and fd drift. Usage: node test/soak/run.mjs [--minutes 10] [--connections 64] [--load-requests
+// 200000] [--reload-every 20] [--report-every 30] Environment: MTLS_SOAK_MINUTES, MTLS_SOAK_CONNECTIONS,
+// MTLS_SOAK_LOAD_REQUESTS (0 skips the accounted load check).
 import tls from 'node:tls';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
@@ -57,14 +58,21 @@ const upstream = await startTokenUpstream({ capacity: 1 << 25 });
 const metricsPort = await freePort();
 const proxy = await startProxyProcess({
   args: proxyArgs({
-    upstream: upstream.url, cert: pki.live.cert, key: pki.live.key, clientCa: pki.ca, crl: [pki.live.crl],
-    metricsListen: `127.0.0.1:${metricsPort}`, extra: ['--allow-uri', 'spiffe://example.org/ns/prod/*', '--reload-interval', '1s'],
+    upstream: upstream.url,
+    cert: pki.live.cert,
+    key: pki.live.key,
+    clientCa: pki.ca,
+    crl: [pki.live.crl],
+    metricsListen: `127.0.0.1:${metricsPort}`,
+    extra: ['--allow-uri', 'spiffe://example.org/ns/prod/*', '--reload-interval', '1s'],
   }),
 });
 const client = { ca: pki.caPem, cert: pki.clientPem.cert, key: pki.clientPem.key };
 let exitCode = 0;
 try {
-  log(`proxy pid ${proxy.pid} on 127.0.0.1:${proxy.port}, upstream pid ${upstream.pid}; ${minutes} min soak, ${connections} connections`);
+  log(
+    `proxy pid ${proxy.pid} on 127.0.0.1:${proxy.port}, upstream pid ${upstream.pid}; ${minutes} min soak, ${connections} connections`,
+  );
   const start = processStats(proxy.pid);
   log(`start: RSS ${mb(start.rssKb)}, fds ${start.fds}`);
 
@@ -72,11 +80,18 @@ try {
   if (loadRequests > 0) {
     const { report } = await runLoad({ port: proxy.port, ...client, connections, requests: loadRequests });
     const seen = await upstream.summary();
-    const ok = report.ok === loadRequests && report.mismatched === 0 && seen.once === loadRequests && seen.dup === 0 && report.connects === connections;
-    log(`load check: ${loadRequests} requests over ${connections} keep-alive connections in ${(report.elapsedMs / 1000).toFixed(1)} s ` +
-      `(${Math.round((loadRequests / report.elapsedMs) * 1000)} req/s, mean ${(report.latencySumMs / report.completed).toFixed(1)} ms, max ${report.maxLatencyMs.toFixed(0)} ms); ` +
-      `statuses ${JSON.stringify(report.byStatus)}, mismatched ${report.mismatched}, lost ${report.lost + report.truncated}, ` +
-      `upstream saw ${seen.once} once / ${seen.dup} duplicated, connections opened ${report.connects} -> ${ok ? 'OK' : 'FAILED'}`);
+    const ok =
+      report.ok === loadRequests &&
+      report.mismatched === 0 &&
+      seen.once === loadRequests &&
+      seen.dup === 0 &&
+      report.connects === connections;
+    log(
+      `load check: ${loadRequests} requests over ${connections} keep-alive connections in ${(report.elapsedMs / 1000).toFixed(1)} s ` +
+        `(${Math.round((loadRequests / report.elapsedMs) * 1000)} req/s, mean ${(report.latencySumMs / report.completed).toFixed(1)} ms, max ${report.maxLatencyMs.toFixed(0)} ms); ` +
+        `statuses ${JSON.stringify(report.byStatus)}, mismatched ${report.mismatched}, lost ${report.lost + report.truncated}, ` +
+        `upstream saw ${seen.once} once / ${seen.dup} duplicated, connections opened ${report.connects} -> ${ok ? 'OK' : 'FAILED'}`,
+    );
     if (!ok) failures.push('load check');
     await upstream.reset();
   }
@@ -85,40 +100,74 @@ try {
   const live = {};
   const stop = new AbortController();
   const t0 = performance.now();
-  const load = runLoad({ port: proxy.port, ...client, connections, durationMs: minutes * 60_000, signal: stop.signal, report: live });
+  const load = runLoad({
+    port: proxy.port,
+    ...client,
+    connections,
+    durationMs: minutes * 60_000,
+    signal: stop.signal,
+    report: live,
+  });
   // Alongside: full handshakes from a leaf + intermediate client (each must get 200) and from a hostile client
   // sending an untrusted leaf + 40 junk certificates (each must be refused).
   const sideLoops = new AbortController();
-  const chainedLoop = runHandshakes({ port: proxy.port, ca: pki.caPem, ...pki.chainedPem, count: Infinity, concurrency: 2, request: true, signal: sideLoops.signal });
-  const hostileLoop = runHandshakes({ port: proxy.port, ca: pki.caPem, ...pki.hostilePem, count: Infinity, concurrency: 2, request: true, signal: sideLoops.signal });
+  const chainedLoop = runHandshakes({
+    port: proxy.port,
+    ca: pki.caPem,
+    ...pki.chainedPem,
+    count: Infinity,
+    concurrency: 2,
+    request: true,
+    signal: sideLoops.signal,
+  });
+  const hostileLoop = runHandshakes({
+    port: proxy.port,
+    ca: pki.caPem,
+    ...pki.hostilePem,
+    count: Infinity,
+    concurrency: 2,
+    request: true,
+    signal: sideLoops.signal,
+  });
   const samples = [];
   let reloadStep = 0;
   let current = 0;
-  const reloadTimer = setInterval(() => {
-    const step = reloadStep++ % 3;
-    if (step === 0) {
-      current = 1 - current;
-      pki.installServer(current);
-      setTimeout(async () => {
-        const served = await servedSerial(proxy.port, pki.caPem);
-        if (served !== pki.serverSerials[current]) {
-          failures.push(`certificate swap not served: got ${served}, wanted ${pki.serverSerials[current]}`);
-          log(`certificate swap NOT served (got ${served})`);
-        }
-      }, 3000).unref();
-    } else if (step === 1) pki.issueCrl();
-    else proxy.child.kill('SIGHUP');
-  }, Number(args['reload-every']) * 1000);
+  const reloadTimer = setInterval(
+    () => {
+      const step = reloadStep++ % 3;
+      if (step === 0) {
+        current = 1 - current;
+        pki.installServer(current);
+        setTimeout(async () => {
+          const served = await servedSerial(proxy.port, pki.caPem);
+          if (served !== pki.serverSerials[current]) {
+            failures.push(`certificate swap not served: got ${served}, wanted ${pki.serverSerials[current]}`);
+            log(`certificate swap NOT served (got ${served})`);
+          }
+        }, 3000).unref();
+      } else if (step === 1) pki.issueCrl();
+      else proxy.child.kill('SIGHUP');
+    },
+    Number(args['reload-every']) * 1000,
+  );
   const sample = async () => {
     const s = processStats(proxy.pid);
     const text = await metricsText(metricsPort).catch(() => '');
     const entry = {
-      at: (performance.now() - t0) / 1000, rssKb: s.rssKb, fds: s.fds, sent: live.sent ?? 0, ok: live.ok ?? 0, completed: live.completed ?? 0,
-      reloads: metricSum(text, 'mtls_sidecar_reloads_total', 'result="success"'), refused: metricSum(text, 'mtls_sidecar_reloads_total', 'result="failure"'),
+      at: (performance.now() - t0) / 1000,
+      rssKb: s.rssKb,
+      fds: s.fds,
+      sent: live.sent ?? 0,
+      ok: live.ok ?? 0,
+      completed: live.completed ?? 0,
+      reloads: metricSum(text, 'mtls_sidecar_reloads_total', 'result="success"'),
+      refused: metricSum(text, 'mtls_sidecar_reloads_total', 'result="failure"'),
     };
     samples.push(entry);
-    log(`t+${entry.at.toFixed(0)}s: ${entry.completed} answered (${entry.completed - entry.ok} failed, ${entry.sent - entry.completed} in flight), RSS ${mb(s.rssKb)} (${s.rssKb - start.rssKb >= 0 ? '+' : ''}${mb(s.rssKb - start.rssKb)}), ` +
-      `fds ${s.fds} (${s.fds - start.fds >= 0 ? '+' : ''}${s.fds - start.fds}), reloads ${entry.reloads} ok / ${entry.refused} refused`);
+    log(
+      `t+${entry.at.toFixed(0)}s: ${entry.completed} answered (${entry.completed - entry.ok} failed, ${entry.sent - entry.completed} in flight), RSS ${mb(s.rssKb)} (${s.rssKb - start.rssKb >= 0 ? '+' : ''}${mb(s.rssKb - start.rssKb)}), ` +
+        `fds ${s.fds} (${s.fds - start.fds >= 0 ? '+' : ''}${s.fds - start.fds}), reloads ${entry.reloads} ok / ${entry.refused} refused`,
+    );
   };
   const reportTimer = setInterval(() => void sample(), Number(args['report-every']) * 1000);
   const stopOnSignal = () => stop.abort();
@@ -139,17 +188,30 @@ try {
   const end = processStats(proxy.pid);
   const fdDrift = end.fds - start.fds - Math.min(connections, 128);
   log('summary:');
-  log(`  soak ${minutes} min: ${report.sent} requests in ${(report.elapsedMs / 1000).toFixed(0)} s (${Math.round((report.sent / report.elapsedMs) * 1000)} req/s), ` +
-    `statuses ${JSON.stringify(report.byStatus)}, mismatched ${report.mismatched}, lost ${report.lost}, truncated ${report.truncated}, reconnects ${report.connects - connections}`);
-  log(`  leaf + intermediate client: ${chainedReport.done} full handshakes, statuses ${JSON.stringify(chainedReport.statuses)}, errors ${JSON.stringify(chainedReport.errors)}`);
-  log(`  hostile client (untrusted leaf + 40 junk certificates): ${hostileReport.done} handshakes, answered ${JSON.stringify(hostileReport.statuses)} (must be none)`);
-  if (chainedReport.done === 0 || chainedReport.statuses['200'] !== chainedReport.done) failures.push('leaf + intermediate client not admitted');
-  if (Object.keys(hostileReport.statuses).length > 0 || hostileReport.done === 0) failures.push('hostile client answered (or never ran)');
+  log(
+    `  soak ${minutes} min: ${report.sent} requests in ${(report.elapsedMs / 1000).toFixed(0)} s (${Math.round((report.sent / report.elapsedMs) * 1000)} req/s), ` +
+      `statuses ${JSON.stringify(report.byStatus)}, mismatched ${report.mismatched}, lost ${report.lost}, truncated ${report.truncated}, reconnects ${report.connects - connections}`,
+  );
+  log(
+    `  leaf + intermediate client: ${chainedReport.done} full handshakes, statuses ${JSON.stringify(chainedReport.statuses)}, errors ${JSON.stringify(chainedReport.errors)}`,
+  );
+  log(
+    `  hostile client (untrusted leaf + 40 junk certificates): ${hostileReport.done} handshakes, answered ${JSON.stringify(hostileReport.statuses)} (must be none)`,
+  );
+  if (chainedReport.done === 0 || chainedReport.statuses['200'] !== chainedReport.done)
+    failures.push('leaf + intermediate client not admitted');
+  if (Object.keys(hostileReport.statuses).length > 0 || hostileReport.done === 0)
+    failures.push('hostile client answered (or never ran)');
   log(`  upstream: ${seen.once} ids once, ${seen.dup} duplicated, ${seen.missingIdentity} without identity headers`);
-  log(`  reloads: ${samples[samples.length - 1].reloads} successful, ${samples[samples.length - 1].refused} refused (certificate swaps, CRL re-issues, SIGHUPs every ${args['reload-every']} s)`);
-  log(`  RSS: start ${mb(start.rssKb)}, min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}, end ${mb(end.rssKb)}; growth over the second half ${mb(growth)}`);
+  log(
+    `  reloads: ${samples[samples.length - 1].reloads} successful, ${samples[samples.length - 1].refused} refused (certificate swaps, CRL re-issues, SIGHUPs every ${args['reload-every']} s)`,
+  );
+  log(
+    `  RSS: start ${mb(start.rssKb)}, min ${mb(Math.min(...rss))}, max ${mb(Math.max(...rss))}, end ${mb(end.rssKb)}; growth over the second half ${mb(growth)}`,
+  );
   log(`  fds: start ${start.fds}, end ${end.fds} (upstream pool up to ${Math.min(connections, 128)} allowed)`);
-  if (report.sent === 0 || report.ok !== report.sent || report.mismatched > 0 || seen.dup > 0) failures.push('requests failed during the soak');
+  if (report.sent === 0 || report.ok !== report.sent || report.mismatched > 0 || seen.dup > 0)
+    failures.push('requests failed during the soak');
   if (growth > Number(args['max-rss-growth-mb']) * 1024) failures.push(`RSS grew ${mb(growth)} over the second half`);
   if (fdDrift > Number(args['max-fd-drift'])) failures.push(`fd drift ${fdDrift}`);
   if (!proxy.alive()) failures.push('proxy exited');

@@ -8,11 +8,22 @@ import t from 'tap';
 
 const TEST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const UNIT_ROOT = join(TEST_ROOT, 'unit');
-const IO_MODULES = /^(node:)?(net|tls|http|https|http2|child_process|cluster|dgram|worker_threads)$|^(undici|fastify|ws|@grpc\/grpc-js)(\/|$)/;
+const IO_MODULES =
+  /^(node:)?(net|tls|http|https|http2|child_process|cluster|dgram|worker_threads)$|^(undici|fastify|ws|@grpc\/grpc-js)(\/|$)/;
 /** Named exports of those modules that touch no socket or process: validators and constant tables. */
-const PURE_NAMES = new Set(['isIP', 'isIPv4', 'isIPv6', 'BlockList', 'METHODS', 'STATUS_CODES', 'validateHeaderName', 'validateHeaderValue']);
+const PURE_NAMES = new Set([
+  'isIP',
+  'isIPv4',
+  'isIPv6',
+  'BlockList',
+  'METHODS',
+  'STATUS_CODES',
+  'validateHeaderName',
+  'validateHeaderValue',
+]);
 const TIMER = /(?<![.\w])(setTimeout|setInterval|setImmediate)\s*\(|['"](node:)?timers(\/promises)?['"]/;
-const IMPORT = /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+const IMPORT =
+  /^\s*(import|export)\s+(type\s+)?([^'";]*?)\s*from\s*['"]([^'"]+)['"]|^\s*import\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -24,7 +35,11 @@ function sourceFiles(dir: string): string[] {
 function ioImport(spec: string, typeOnly: boolean, clause: string): string | null {
   if (!IO_MODULES.test(spec) || typeOnly) return null;
   const named = /^\{([^}]*)\}$/.exec(clause.trim());
-  const names = named?.[1]?.split(',').map((n) => n.trim()).filter((n) => n !== '' && !n.startsWith('type ')) ?? null;
+  const names =
+    named?.[1]
+      ?.split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== '' && !n.startsWith('type ')) ?? null;
   if (names !== null && names.every((n) => PURE_NAMES.has(n.split(/\s+as\s+/)[0] ?? n))) return null;
   return `imports ${spec}${names ? ` { ${names.join(', ')} }` : ''}`;
 }
@@ -52,18 +67,24 @@ t.test('no unit test reaches a socket, a process or a timer through its imports'
   const files = sourceFiles(UNIT_ROOT).filter((f) => f !== fileURLToPath(import.meta.url));
   t.ok(files.length > 30, `the unit layer holds its tests (${files.length} files)`);
   const seen = new Set<string>();
-  t.same(files.flatMap((f) => problemsOf(f, seen)), []);
+  t.same(
+    files.flatMap((f) => problemsOf(f, seen)),
+    [],
+  );
 });
 
 t.test('the check itself notices each kind of import', async (t) => {
   t.equal(ioImport('node:net', false, 'net'), 'imports node:net');
   t.equal(ioImport('node:child_process', false, '{ spawnSync }'), 'imports node:child_process { spawnSync }');
   t.equal(ioImport('undici', false, '{ request }'), 'imports undici { request }');
-  t.equal(ioImport('node:http', false, '{ validateHeaderName, createServer }'), 'imports node:http { validateHeaderName, createServer }');
+  t.equal(
+    ioImport('node:http', false, '{ validateHeaderName, createServer }'),
+    'imports node:http { validateHeaderName, createServer }',
+  );
   t.equal(ioImport('node:http', false, '{ validateHeaderName, validateHeaderValue }'), null);
   t.equal(ioImport('node:net', true, '{ Socket }'), null, 'a type-only import opens nothing');
   t.equal(ioImport('node:fs', false, '{ readFileSync }'), null);
-  t.ok(TIMER.test("await new Promise((r) => setTimeout(r, 10));"));
+  t.ok(TIMER.test('await new Promise((r) => setTimeout(r, 10));'));
   t.ok(TIMER.test("import { setTimeout as sleep } from 'node:timers/promises';"));
   t.notOk(TIMER.test('t.setTimeout(1000);'), "tap's own test timeout is not a wait");
 });

@@ -9,8 +9,18 @@ t.test('a killed worker is replaced', { skip: cliMissing() }, async (t) => {
   const pki = makeTestPki();
   const upstream = await startRecordingUpstream();
   const cli = await startCli([
-    '--upstream', upstream.url, '--cert', pki.server.cert, '--key', pki.server.key, '--client-ca', pki.ca.cert,
-    '--allow-uri', 'spiffe://example.org/ns/prod/*', '--workers', '2',
+    '--upstream',
+    upstream.url,
+    '--cert',
+    pki.server.cert,
+    '--key',
+    pki.server.key,
+    '--client-ca',
+    pki.ca.cert,
+    '--allow-uri',
+    'spiffe://example.org/ns/prod/*',
+    '--workers',
+    '2',
   ]);
   t.teardown(async () => {
     await cli.stop();
@@ -37,15 +47,33 @@ t.test('a killed worker is replaced', { skip: cliMissing() }, async (t) => {
   );
   t.ok(after.includes(survivor), 'the other worker kept running');
   const replacement = after.find((pid) => pid !== survivor) as number;
-  t.ok(await waitFor(async () => (await opsGet(cli.metricsPort, '/readyz')).status === 200, 20_000), '/readyz 200 again once the replacement is ready');
+  t.ok(
+    await waitFor(async () => (await opsGet(cli.metricsPort, '/readyz')).status === 200, 20_000),
+    '/readyz 200 again once the replacement is ready',
+  );
 
   const statuses: number[] = [];
   for (let i = 0; i < 20; i++) {
-    statuses.push((await httpsRequest({ port: cli.port, ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, path: `/after/${i}` })).status);
+    statuses.push(
+      (
+        await httpsRequest({
+          port: cli.port,
+          ca: pki.ca.certPem,
+          cert: pki.client.certPem,
+          key: pki.client.keyPem,
+          path: `/after/${i}`,
+        })
+      ).status,
+    );
   }
   t.same(statuses, Array(20).fill(200), 'service continues');
   t.ok(await waitFor(() => cli.lines().filter((l) => l.msg === 'access').length >= 20, 5000));
-  const servedBy = new Set(cli.lines().filter((l) => l.msg === 'access').map((l) => Number(l.pid)));
+  const servedBy = new Set(
+    cli
+      .lines()
+      .filter((l) => l.msg === 'access')
+      .map((l) => Number(l.pid)),
+  );
   t.ok(servedBy.has(replacement), 'the replacement serves connections');
   t.ok(servedBy.has(survivor), 'so does the survivor');
   t.equal(cli.child.exitCode, null, 'the primary keeps running');

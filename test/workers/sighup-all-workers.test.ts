@@ -18,8 +18,20 @@ t.test('SIGHUP reloads every worker', { skip: cliMissing() }, async (t) => {
   copyFileSync(pki.server.cert, certPath);
   copyFileSync(pki.server.key, keyPath);
   const cli = await startCli([
-    '--upstream', upstream.url, '--cert', certPath, '--key', keyPath, '--client-ca', pki.ca.cert,
-    '--allow-uri', 'spiffe://example.org/ns/prod/*', '--reload-interval', '10m', '--workers', '2',
+    '--upstream',
+    upstream.url,
+    '--cert',
+    certPath,
+    '--key',
+    keyPath,
+    '--client-ca',
+    pki.ca.cert,
+    '--allow-uri',
+    'spiffe://example.org/ns/prod/*',
+    '--reload-interval',
+    '10m',
+    '--workers',
+    '2',
   ]);
   t.teardown(async () => {
     await cli.stop();
@@ -30,9 +42,19 @@ t.test('SIGHUP reloads every worker', { skip: cliMissing() }, async (t) => {
   const workers = childPids(cli.child.pid as number);
   t.equal(workers.length, 2, 'two workers');
 
-  const oldSerial = openssl(['x509', '-noout', '-serial', '-in', pki.server.cert]).trim().replace(/^serial=/, '').toUpperCase();
-  const next = makeLeaf(pki.dir, 'server-next', pki.ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
-  const nextSerial = openssl(['x509', '-noout', '-serial', '-in', next.cert]).trim().replace(/^serial=/, '').toUpperCase();
+  const oldSerial = openssl(['x509', '-noout', '-serial', '-in', pki.server.cert])
+    .trim()
+    .replace(/^serial=/, '')
+    .toUpperCase();
+  const next = makeLeaf(pki.dir, 'server-next', pki.ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
+  const nextSerial = openssl(['x509', '-noout', '-serial', '-in', next.cert])
+    .trim()
+    .replace(/^serial=/, '')
+    .toUpperCase();
   copyFileSync(next.key, keyPath);
   copyFileSync(next.cert, certPath);
   // A negative check: a reload nobody asked for (a file watcher, a short interval) would show within half a second.
@@ -43,9 +65,18 @@ t.test('SIGHUP reloads every worker', { skip: cliMissing() }, async (t) => {
 
   cli.child.kill('SIGHUP');
   const reloadedBy = (): Set<number> =>
-    new Set(cli.lines().filter((l) => l.msg === 'reloaded' && l.trigger === 'signal').map((l) => Number(l.pid)));
+    new Set(
+      cli
+        .lines()
+        .filter((l) => l.msg === 'reloaded' && l.trigger === 'signal')
+        .map((l) => Number(l.pid)),
+    );
   t.ok(await waitFor(() => reloadedBy().size === 2, 3000), 'both workers logged a reload triggered by the signal');
-  t.same([...reloadedBy()].sort((a, b) => a - b), workers, 'the reloads happened in the worker processes');
+  t.same(
+    [...reloadedBy()].sort((a, b) => a - b),
+    workers,
+    'the reloads happened in the worker processes',
+  );
   const after: string[] = [];
   for (let i = 0; i < PROBES; i++) after.push(await servedSerial(cli.port, pki.ca.certPem));
   t.same([...new Set(after)], [nextSerial], `all ${PROBES} new connections (both workers) see the new certificate`);

@@ -10,10 +10,17 @@ import t from 'tap';
 import { makeTestPki } from '../helpers/gate-harness.js';
 import { CLI_MAIN, cliMissing } from '../ops/lib/cli-process.js';
 
-function runCli(args: string[], onStdout?: (text: string) => void): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  onStdout?: (text: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MTLS_SIDECAR_')));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_MAIN, 'run', '--metrics-listen', '127.0.0.1:0', '--allow-insecure-posture', ...args], { env });
+    const child = spawn(
+      process.execPath,
+      [CLI_MAIN, 'run', '--metrics-listen', '127.0.0.1:0', '--allow-insecure-posture', ...args],
+      { env },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -39,11 +46,26 @@ t.test('port in use: exit 78 before forking', { skip: cliMissing() }, async (t) 
   });
   const port = (blocker.address() as AddressInfo).port;
   const r = await runCli([
-    '--listen', `127.0.0.1:${port}`, '--upstream', 'http://127.0.0.1:9', '--cert', pki.server.cert, '--key', pki.server.key,
-    '--client-ca', pki.ca.cert, '--allow-any-verified', '--workers', '2',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--upstream',
+    'http://127.0.0.1:9',
+    '--cert',
+    pki.server.cert,
+    '--key',
+    pki.server.key,
+    '--client-ca',
+    pki.ca.cert,
+    '--allow-any-verified',
+    '--workers',
+    '2',
   ]);
   t.equal(r.code, 78, 'exit 78');
-  t.match(r.stderr, new RegExp(`--listen 127\\.0\\.0\\.1:${port}: cannot listen \\(EADDRINUSE\\)`), 'the message names the flag and the cause');
+  t.match(
+    r.stderr,
+    new RegExp(`--listen 127\\.0\\.0\\.1:${port}: cannot listen \\(EADDRINUSE\\)`),
+    'the message names the flag and the cause',
+  );
   t.equal(r.stderr.match(/cannot listen/g)?.length, 1, 'said once');
   t.notMatch(r.stdout, /starting workers/, 'no worker was forked');
 });
@@ -54,8 +76,19 @@ t.test('unreadable certificate: exit 78 before forking', { skip: cliMissing() },
   const broken = join(pki.dir, 'broken.crt');
   writeFileSync(broken, 'not a certificate\n');
   const r = await runCli([
-    '--listen', '127.0.0.1:0', '--upstream', 'http://127.0.0.1:9', '--cert', broken, '--key', pki.server.key,
-    '--client-ca', pki.ca.cert, '--allow-any-verified', '--workers', '2',
+    '--listen',
+    '127.0.0.1:0',
+    '--upstream',
+    'http://127.0.0.1:9',
+    '--cert',
+    broken,
+    '--key',
+    pki.server.key,
+    '--client-ca',
+    pki.ca.cert,
+    '--allow-any-verified',
+    '--workers',
+    '2',
   ]);
   t.equal(r.code, 78, 'exit 78');
   t.match(r.stderr, /--cert/, 'the message names --cert');
@@ -77,8 +110,19 @@ t.test('a worker that cannot listen: the primary stops the others and exits 78',
   // test to load their modules and listen, so the port is taken in between.
   const r = await runCli(
     [
-      '--listen', `127.0.0.1:${port}`, '--upstream', 'http://127.0.0.1:9', '--cert', pki.server.cert, '--key', pki.server.key,
-      '--client-ca', pki.ca.cert, '--allow-any-verified', '--workers', '2',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--upstream',
+      'http://127.0.0.1:9',
+      '--cert',
+      pki.server.cert,
+      '--key',
+      pki.server.key,
+      '--client-ca',
+      pki.ca.cert,
+      '--allow-any-verified',
+      '--workers',
+      '2',
     ],
     (stdout) => {
       if (!blocker && stdout.includes('"starting workers"')) blocker = net.createServer().listen(port, '127.0.0.1');

@@ -61,7 +61,12 @@ function buildBaseRoot(root: string): void {
   place(root, '/usr/bin/env', '/usr/bin/env', 0o755);
   cpSync(npmPackageDir(), join(root, 'usr/local/lib/node_modules/npm'), { recursive: true, dereference: true });
   for (const tool of ['npm', 'npx']) {
-    writeIn(root, `/usr/local/bin/${tool}`, `#!/bin/sh\nexec /usr/local/bin/node /usr/local/lib/node_modules/npm/bin/${tool}-cli.js "$@"\n`, 0o755);
+    writeIn(
+      root,
+      `/usr/local/bin/${tool}`,
+      `#!/bin/sh\nexec /usr/local/bin/node /usr/local/lib/node_modules/npm/bin/${tool}-cli.js "$@"\n`,
+      0o755,
+    );
   }
   commonFiles(root, [NODE_BINARY, '/bin/sh', '/usr/bin/env'], 'root:x:0:0:root:/root:/bin/sh\n', 'root:x:0:\n');
   mkdirSync(join(root, 'root'), { recursive: true });
@@ -79,8 +84,10 @@ function runtimeBaseRoot(root: string): void {
 }
 
 const CONTAINERFILES = {
-  build: 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/root NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n',
-  runtime: 'FROM scratch\nCOPY rootfs/ /\nENV PATH=/nodejs/bin:/usr/bin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt\nUSER 65532:65532\n',
+  build:
+    'FROM scratch\nCOPY rootfs/ /\nENV PATH=/usr/local/bin:/usr/bin:/bin HOME=/root NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt\n',
+  runtime:
+    'FROM scratch\nCOPY rootfs/ /\nENV PATH=/nodejs/bin:/usr/bin:/bin SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt\nUSER 65532:65532\n',
 };
 
 /** What decides the base images' contents: the Node binary, the npm package, the libraries and the CA bundle. */
@@ -101,7 +108,10 @@ export interface BaseImages {
 /** Builds (or reuses, by content digest) the two base images and returns their tags. */
 export async function ensureBaseImages(): Promise<BaseImages> {
   const digest = inputsDigest();
-  const tags = { build: `localhost/mtls-sidecar-base-build:${digest}`, runtime: `localhost/mtls-sidecar-base-runtime:${digest}` };
+  const tags = {
+    build: `localhost/mtls-sidecar-base-build:${digest}`,
+    runtime: `localhost/mtls-sidecar-base-runtime:${digest}`,
+  };
   for (const kind of ['build', 'runtime'] as const) {
     if (await imageExists(tags[kind])) continue;
     const context = join(tmpdir(), `mtls-base-${kind}-${process.pid}`);
@@ -111,7 +121,9 @@ export async function ensureBaseImages(): Promise<BaseImages> {
       mkdirSync(root, { recursive: true });
       (kind === 'build' ? buildBaseRoot : runtimeBaseRoot)(root);
       writeFileSync(join(context, 'Containerfile'), CONTAINERFILES[kind]);
-      await podmanOk(['build', '--network', 'none', '-f', join(context, 'Containerfile'), '-t', tags[kind], context], { timeoutMs: 300_000 });
+      await podmanOk(['build', '--network', 'none', '-f', join(context, 'Containerfile'), '-t', tags[kind], context], {
+        timeoutMs: 300_000,
+      });
     } finally {
       rmSync(context, { recursive: true, force: true });
     }

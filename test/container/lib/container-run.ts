@@ -12,10 +12,21 @@ export function containerName(label: string): string {
 }
 
 /** `podman run` arguments for the image with settings; `network` defaults to none (loopback only). */
-export function runArgs(image: string, flags: string[], args: string[], options: { name?: string; detach?: boolean; network?: boolean } = {}): string[] {
+export function runArgs(
+  image: string,
+  flags: string[],
+  args: string[],
+  options: { name?: string; detach?: boolean; network?: boolean } = {},
+): string[] {
   return [
-    'run', ...(options.detach === true ? ['--detach'] : ['--rm']), ...(options.name !== undefined ? ['--name', options.name] : []),
-    ...RUN_LIMITS, ...(options.network === false ? [] : ['--network', 'none']), ...flags, image, ...args,
+    'run',
+    ...(options.detach === true ? ['--detach'] : ['--rm']),
+    ...(options.name !== undefined ? ['--name', options.name] : []),
+    ...RUN_LIMITS,
+    ...(options.network === false ? [] : ['--network', 'none']),
+    ...flags,
+    image,
+    ...args,
   ];
 }
 
@@ -61,7 +72,9 @@ function inNetns(pid: number, command: string[]): string[] {
 }
 
 async function startUpstream(pid: number, port: number, received: Received[]): Promise<ChildProcess> {
-  const child = spawn('nsenter', inNetns(pid, [process.execPath, '-e', UPSTREAM_SCRIPT, String(port)]), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('nsenter', inNetns(pid, [process.execPath, '-e', UPSTREAM_SCRIPT, String(port)]), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let buffer = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
     buffer += chunk;
@@ -81,7 +94,13 @@ async function startUpstream(pid: number, port: number, received: Received[]): P
  * Starts the proxy detached with `--network none`, an upstream on 127.0.0.1:upstreamPort inside its namespace, and
  * waits (bounded) until a TLS handshake on 127.0.0.1:8443 there gets an answer.
  */
-export async function startProxy(image: string, label: string, flags: string[], args: string[], upstreamPort: number): Promise<RunningProxy> {
+export async function startProxy(
+  image: string,
+  label: string,
+  flags: string[],
+  args: string[],
+  upstreamPort: number,
+): Promise<RunningProxy> {
   const name = containerName(label);
   await podmanOk(runArgs(image, flags, args, { name, detach: true }));
   const received: Received[] = [];
@@ -94,13 +113,24 @@ export async function startProxy(image: string, label: string, flags: string[], 
     const pid = await containerPid(name);
     upstream = await startUpstream(pid, upstreamPort, received);
     const curl = (curlArgs: string[]): { status: number | null; code: string; stderr: string } => {
-      const r = spawnSync('nsenter', inNetns(pid, ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '20', ...curlArgs]), { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(
+        'nsenter',
+        inNetns(pid, ['curl', '-sS', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '20', ...curlArgs]),
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       return { status: r.status, code: r.stdout.trim(), stderr: r.stderr };
     };
     const proxy: RunningProxy = {
-      name, pid, received, curl, stop,
+      name,
+      pid,
+      received,
+      curl,
+      stop,
       exec: (execArgs) => podman(['exec', name, ...execArgs], { timeoutMs: 60_000 }),
-      logs: async () => { const r = await podman(['logs', name]); return r.stdout + r.stderr; },
+      logs: async () => {
+        const r = await podman(['logs', name]);
+        return r.stdout + r.stderr;
+      },
     };
     await waitForListener(proxy);
     return proxy;
@@ -137,7 +167,9 @@ export function hostViewOfStatus(pid: number): Map<string, string> {
 
 /** The mount options of the container's `/`, from the host's view of its mountinfo. */
 export function hostViewOfRootMount(pid: number): string[] {
-  const line = readFileSync(`/proc/${pid}/mountinfo`, 'utf8').split('\n').find((l) => l.split(' ')[4] === '/');
+  const line = readFileSync(`/proc/${pid}/mountinfo`, 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[4] === '/');
   return (line?.split(' ')[5] ?? '').split(',');
 }
 

@@ -9,7 +9,14 @@ import { ensureBaseImages } from './base-images.js';
 import { REPO_ROOT } from './paths.js';
 import { imageExists, podman, podmanOk } from './podman.js';
 
-const CONTEXT_FILES = ['Dockerfile', '.dockerignore', 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'];
+const CONTEXT_FILES = [
+  'Dockerfile',
+  '.dockerignore',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+];
 const LOCK_DIR = join(tmpdir(), 'mtls-sidecar-image-build.lock');
 
 function filesUnder(dir: string): string[] {
@@ -72,7 +79,9 @@ function npmCacheDir(): string | undefined {
 /** Earlier test builds of the image are superseded by this one; their shared layers stay as build cache. */
 async function removeOlderTags(current: string): Promise<void> {
   const repository = current.slice(0, current.lastIndexOf(':'));
-  const tags = (await podmanOk(['images', '--format', '{{.Repository}}:{{.Tag}}', repository])).split('\n').map((l) => l.trim());
+  const tags = (await podmanOk(['images', '--format', '{{.Repository}}:{{.Tag}}', repository]))
+    .split('\n')
+    .map((l) => l.trim());
   const older = tags.filter((tag) => tag.startsWith(`${repository}:test-`) && tag !== current);
   // Best effort: an image still used by a container stays.
   if (older.length > 0) await podman(['rmi', ...older]);
@@ -98,8 +107,21 @@ export async function ensureShippedImage(): Promise<ShippedImage> {
     const cache = npmCacheDir();
     const cacheMount = cache !== undefined ? ['--volume', `${cache}:/root/.npm`] : [];
     await podmanOk(
-      ['build', '--network', 'host', ...cacheMount, '--build-arg', `BUILD_IMAGE=${bases.build}`, '--build-arg', `RUNTIME_IMAGE=${bases.runtime}`,
-        '-t', tag, '-f', join(REPO_ROOT, 'Dockerfile'), REPO_ROOT],
+      [
+        'build',
+        '--network',
+        'host',
+        ...cacheMount,
+        '--build-arg',
+        `BUILD_IMAGE=${bases.build}`,
+        '--build-arg',
+        `RUNTIME_IMAGE=${bases.runtime}`,
+        '-t',
+        tag,
+        '-f',
+        join(REPO_ROOT, 'Dockerfile'),
+        REPO_ROOT,
+      ],
       { timeoutMs: 540_000 },
     );
     await removeOlderTags(tag);

@@ -21,7 +21,9 @@ export interface ContainerSettings {
 }
 
 function fail(where: string, what: string): never {
-  throw new Error(`${where}: ${what} has no podman equivalent in test/container/lib/manifest-settings.ts; add it there`);
+  throw new Error(
+    `${where}: ${what} has no podman equivalent in test/container/lib/manifest-settings.ts; add it there`,
+  );
 }
 
 export interface SecretMount {
@@ -45,7 +47,12 @@ export function k8sSecretLayout(): Omit<SecretMount, 'hostDir'> & { mountPath: s
   const { pod, container } = k8sSidecar();
   for (const mount of container.volumeMounts ?? []) {
     const volume = pod.volumes?.find((v) => v.name === mount.name);
-    if (volume?.secret) return { mountPath: mount.mountPath, mode: volume.secret.defaultMode ?? 0o644, group: pod.securityContext?.fsGroup };
+    if (volume?.secret)
+      return {
+        mountPath: mount.mountPath,
+        mode: volume.secret.defaultMode ?? 0o644,
+        group: pod.securityContext?.fsGroup,
+      };
   }
   throw new Error('deploy/kubernetes: the sidecar mounts no Secret volume');
 }
@@ -53,21 +60,42 @@ export function k8sSecretLayout(): Omit<SecretMount, 'hostDir'> & { mountPath: s
 function k8sVolumeFlags(volume: Volume, mountPath: string, readOnly: boolean, secretDir: string): string[] {
   if (volume.secret) return ['--volume', `${secretDir}:${mountPath}:${readOnly ? 'ro' : 'rw'}`];
   if (volume.emptyDir) {
-    const size = volume.emptyDir.sizeLimit ? `,size=${String(volume.emptyDir.sizeLimit).replace(/i$/, '').toLowerCase()}` : '';
+    const size = volume.emptyDir.sizeLimit
+      ? `,size=${String(volume.emptyDir.sizeLimit).replace(/i$/, '').toLowerCase()}`
+      : '';
     return ['--tmpfs', `${mountPath}:rw,mode=1777${size}`];
   }
-  return fail(`volume ${volume.name}`, Object.keys(volume).filter((k) => k !== 'name').join(','));
+  return fail(
+    `volume ${volume.name}`,
+    Object.keys(volume)
+      .filter((k) => k !== 'name')
+      .join(','),
+  );
 }
 
 /** The Deployment's pod- and container-level security settings, volumes, limits and args. */
 export function kubernetesSettings(secretDir: string): ContainerSettings {
   const { pod, container } = k8sSidecar();
   const flags: string[] = [];
-  for (const key of ['hostPID', 'hostNetwork', 'hostIPC'] as const) if (pod[key] === true) flags.push(`--${key.slice(4).toLowerCase()}`, 'host');
+  for (const key of ['hostPID', 'hostNetwork', 'hostIPC'] as const)
+    if (pod[key] === true) flags.push(`--${key.slice(4).toLowerCase()}`, 'host');
   const podCtx = pod.securityContext ?? {};
   const ctx = { ...podCtx, ...container.securityContext };
   for (const key of Object.keys(ctx)) {
-    if (!['runAsNonRoot', 'runAsUser', 'runAsGroup', 'fsGroup', 'seccompProfile', 'privileged', 'allowPrivilegeEscalation', 'readOnlyRootFilesystem', 'capabilities'].includes(key)) fail('securityContext', key);
+    if (
+      ![
+        'runAsNonRoot',
+        'runAsUser',
+        'runAsGroup',
+        'fsGroup',
+        'seccompProfile',
+        'privileged',
+        'allowPrivilegeEscalation',
+        'readOnlyRootFilesystem',
+        'capabilities',
+      ].includes(key)
+    )
+      fail('securityContext', key);
   }
   if (ctx.runAsUser !== undefined) flags.push('--user', `${ctx.runAsUser}:${ctx.runAsGroup ?? ctx.runAsUser}`);
   if (podCtx.fsGroup !== undefined) flags.push('--group-add', String(podCtx.fsGroup));
@@ -97,25 +125,43 @@ type Dict = Record<string, unknown>;
 /** The compose service's settings, with `${SIDECAR_CERTS}` pointed at `certsDir` as a user would set it. */
 export function composeSettings(certsDir: string): ContainerSettings {
   const file = join(REPO_ROOT, 'deploy/compose/compose.yaml');
-  const doc = interpolateDefaults(parse(readFileSync(file, 'utf8')), { SIDECAR_CERTS: certsDir, MTLS_SIDECAR_CERTS: certsDir }) as Dict;
+  const doc = interpolateDefaults(parse(readFileSync(file, 'utf8')), {
+    SIDECAR_CERTS: certsDir,
+    MTLS_SIDECAR_CERTS: certsDir,
+  }) as Dict;
   const service = (doc['services'] as Dict)[SIDECAR] as Dict;
   const flags: string[] = [];
-  const handled = new Set(['image', 'build', 'ports', 'networks', 'depends_on', 'restart', 'healthcheck', 'environment']);
+  const handled = new Set([
+    'image',
+    'build',
+    'ports',
+    'networks',
+    'depends_on',
+    'restart',
+    'healthcheck',
+    'environment',
+  ]);
   for (const [key, value] of Object.entries(service)) {
     if (handled.has(key)) continue;
     if (key === 'user') flags.push('--user', String(value));
     else if (key === 'read_only' && value === true) flags.push('--read-only', '--read-only-tmpfs=false');
     else if (key === 'privileged' && value === true) flags.push('--privileged');
-    else if (key === 'cap_drop' || key === 'cap_add') for (const cap of value as string[]) flags.push(`--${key.replace('_', '-')}`, cap);
-    else if (key === 'security_opt') for (const opt of value as string[]) flags.push('--security-opt', opt.replace(/^no-new-privileges:true$/, 'no-new-privileges'));
+    else if (key === 'cap_drop' || key === 'cap_add')
+      for (const cap of value as string[]) flags.push(`--${key.replace('_', '-')}`, cap);
+    else if (key === 'security_opt')
+      for (const opt of value as string[])
+        flags.push('--security-opt', opt.replace(/^no-new-privileges:true$/, 'no-new-privileges'));
     else if (key === 'tmpfs') for (const t of value as string[]) flags.push('--tmpfs', t.replace(/:/, ':rw,'));
     else if (key === 'mem_limit') flags.push('--memory', String(value));
     else if (key === 'pids_limit') flags.push('--pids-limit', String(value));
-    else if (key === 'pid' || key === 'ipc' || key === 'network_mode') flags.push(`--${key === 'network_mode' ? 'network' : key}`, String(value));
+    else if (key === 'pid' || key === 'ipc' || key === 'network_mode')
+      flags.push(`--${key === 'network_mode' ? 'network' : key}`, String(value));
     else if (key === 'volumes') flags.push(...composeVolumeFlags(value as Dict[], file));
     else fail(`${file} services.${SIDECAR}`, key);
   }
-  const env = Object.fromEntries(Object.entries((service['environment'] ?? {}) as Dict).map(([k, v]) => [k, String(v)]));
+  const env = Object.fromEntries(
+    Object.entries((service['environment'] ?? {}) as Dict).map(([k, v]) => [k, String(v)]),
+  );
   return { flags, args: [], env };
 }
 
@@ -123,7 +169,10 @@ function composeVolumeFlags(volumes: Dict[], file: string): string[] {
   return volumes.flatMap((v) => {
     if (typeof v !== 'object' || v['type'] !== 'bind') return fail(`${file} volumes`, JSON.stringify(v));
     const source = String(v['source']);
-    return ['--volume', `${source.startsWith('/') ? source : join(REPO_ROOT, 'deploy/compose', source)}:${String(v['target'])}:${v['read_only'] === true ? 'ro' : 'rw'}`];
+    return [
+      '--volume',
+      `${source.startsWith('/') ? source : join(REPO_ROOT, 'deploy/compose', source)}:${String(v['target'])}:${v['read_only'] === true ? 'ro' : 'rw'}`,
+    ];
   });
 }
 

@@ -18,7 +18,8 @@ export function podmanSkipReason(): string | false {
   if (process.geteuid?.() !== 0) return 'container tests need root (rootful podman, chown of bind-mounted files)';
   const version = spawnSync('podman', ['--version'], { encoding: 'utf8' });
   if (version.status !== 0) return 'podman is not installed (apt-get install -y podman runc); container tests skipped';
-  if (spawnSync('runc', ['--version']).status !== 0) return 'runc is not installed (apt-get install -y runc); container tests skipped';
+  if (spawnSync('runc', ['--version']).status !== 0)
+    return 'runc is not installed (apt-get install -y runc); container tests skipped';
   return false;
 }
 
@@ -42,7 +43,10 @@ export function podman(args: string[], options: { timeoutMs?: number; input?: st
 /** Like podman() but rejects with stderr on a non-zero exit. */
 export async function podmanOk(args: string[], options: { timeoutMs?: number; input?: string } = {}): Promise<string> {
   const result = await podman(args, options);
-  if (result.status !== 0) throw new Error(`podman ${args.slice(0, 3).join(' ')} … failed (${result.status}): ${result.stderr.trim().slice(-2000)}`);
+  if (result.status !== 0)
+    throw new Error(
+      `podman ${args.slice(0, 3).join(' ')} … failed (${result.status}): ${result.stderr.trim().slice(-2000)}`,
+    );
   return result.stdout;
 }
 

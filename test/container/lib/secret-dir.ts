@@ -14,7 +14,11 @@ export function makeSecretDir(parent: string, server: CertFiles, ca: CertFiles):
   const layout = k8sSecretLayout();
   const dir = join(parent, 'secret');
   mkdirSync(dir, { mode: 0o755 });
-  for (const [from, to] of [[server.cert, 'tls.crt'], [server.key, 'tls.key'], [ca.cert, 'ca.crt']] as const) {
+  for (const [from, to] of [
+    [server.cert, 'tls.crt'],
+    [server.key, 'tls.key'],
+    [ca.cert, 'ca.crt'],
+  ] as const) {
     copyFileSync(from, join(dir, to));
     chownSync(join(dir, to), 0, layout.group ?? 0);
     chmodSync(join(dir, to), layout.mode);

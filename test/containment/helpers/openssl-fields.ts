@@ -1,4 +1,5 @@
-// Reads certificate and CRL fields with the openssl CLI, the independent source `check` and `inspect` output is compared with.
+// Reads certificate and CRL fields with the openssl CLI, the independent source `check` and `inspect` output is
+// compared with.
 import { openssl } from '../../helpers/pki.js';
 
 export interface OpensslCert {

@@ -1,4 +1,5 @@
-// Runs the built CLI (dist/main.js) as a child process under setpriv or unshare, with an openssl PKI readable by an unprivileged uid.
+// Runs the built CLI (dist/main.js) as a child process under setpriv or unshare, with an openssl PKI readable by an
+// unprivileged uid.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync } from 'node:fs';
 import http from 'node:http';
@@ -13,9 +14,23 @@ export const CLI = resolve(REPO_ROOT, 'dist/main.js');
 export const UNPRIVILEGED_UID = 10001;
 
 /** setpriv arguments for the recommended posture: uid/gid 10001, no capabilities at all, no-new-privs. */
-export const SETPRIV_DROP_ALL = ['--reuid=10001', '--regid=10001', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', '--no-new-privs'];
+export const SETPRIV_DROP_ALL = [
+  '--reuid=10001',
+  '--regid=10001',
+  '--clear-groups',
+  '--inh-caps=-all',
+  '--bounding-set=-all',
+  '--no-new-privs',
+];
 /** Like SETPRIV_DROP_ALL but CAP_NET_ADMIN stays in the bounding set and is raised into the effective set (ambient). */
-export const SETPRIV_NET_ADMIN = ['--reuid=10001', '--regid=10001', '--clear-groups', '--inh-caps=+net_admin', '--ambient-caps=+net_admin', '--bounding-set=-all,+net_admin'];
+export const SETPRIV_NET_ADMIN = [
+  '--reuid=10001',
+  '--regid=10001',
+  '--clear-groups',
+  '--inh-caps=+net_admin',
+  '--ambient-caps=+net_admin',
+  '--bounding-set=-all,+net_admin',
+];
 
 /** A skip reason when the CLI is not built or the test cannot change uid and capabilities, else false. */
 export function containmentSkipReason(): string | false {
@@ -25,11 +40,22 @@ export function containmentSkipReason(): string | false {
   return false;
 }
 
-/** True when uid 10001 can read the built CLI and its dependencies where they are (the repository is world-readable). */
+/**
+ * True when uid 10001 can read the built CLI and its dependencies where they are (the repository is world-readable).
+ */
 export function repoReadableByUnprivileged(): boolean {
-  const probe = spawnSync('setpriv', [...SETPRIV_DROP_ALL, process.execPath, '-e', `import(${JSON.stringify(resolve(REPO_ROOT, 'node_modules/pino/pino.js'))}).then(() => require('fs').accessSync(${JSON.stringify(CLI)}, 4))`], {
-    timeout: 20_000,
-  });
+  const probe = spawnSync(
+    'setpriv',
+    [
+      ...SETPRIV_DROP_ALL,
+      process.execPath,
+      '-e',
+      `import(${JSON.stringify(resolve(REPO_ROOT, 'node_modules/pino/pino.js'))}).then(() => require('fs').accessSync(${JSON.stringify(CLI)}, 4))`,
+    ],
+    {
+      timeout: 20_000,
+    },
+  );
   return probe.status === 0;
 }
 
@@ -48,17 +74,38 @@ export function makeWorld(owner = 0): World {
   const dir = makeTmpDir('mtls-containment-');
   chmodSync(dir, 0o755);
   const ca = makeCa(dir, 'Containment Test CA', { subject: '/O=Acme/CN=Containment Test CA' });
-  const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
-  const client = makeLeaf(dir, 'orders', ca, { subject: '/O=Acme/OU=payments/CN=orders', san: ['URI:spiffe://example.org/ns/prod/sa/orders'] });
+  const server = makeLeaf(dir, 'server', ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
+  const client = makeLeaf(dir, 'orders', ca, {
+    subject: '/O=Acme/OU=payments/CN=orders',
+    san: ['URI:spiffe://example.org/ns/prod/sa/orders'],
+  });
   for (const files of [ca, server, client]) {
     chmodSync(files.cert, 0o644);
     chownSync(files.key, owner, owner);
     chmodSync(files.key, 0o600);
   }
   const runArgs = (upstream: string): string[] => [
-    'run', '--listen', '127.0.0.1:0', '--metrics-listen', 'off', '--upstream', upstream,
-    '--cert', server.cert, '--key', server.key, '--client-ca', ca.cert,
-    '--allow-uri', 'spiffe://example.org/ns/prod/sa/orders', '--shutdown-grace', '2s',
+    'run',
+    '--listen',
+    '127.0.0.1:0',
+    '--metrics-listen',
+    'off',
+    '--upstream',
+    upstream,
+    '--cert',
+    server.cert,
+    '--key',
+    server.key,
+    '--client-ca',
+    ca.cert,
+    '--allow-uri',
+    'spiffe://example.org/ns/prod/sa/orders',
+    '--shutdown-grace',
+    '2s',
   ];
   return { dir, ca, server, client, runArgs, cleanup: () => removeDir(dir) };
 }
@@ -92,16 +139,24 @@ export interface Child {
 
 /** Spawns `command args…` with only PATH in the environment, so no MTLS_SIDECAR_* of the runner leaks in. */
 export function spawnChild(command: string, args: string[], cwd: string): Child {
-  const child = spawn(command, args, { cwd, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout?.on('data', (c: Buffer) => (out += c.toString('utf8')));
   child.stderr?.on('data', (c: Buffer) => (err += c.toString('utf8')));
-  const exited = new Promise<number | string>((ok) => child.once('exit', (code, signal) => ok(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((ok) =>
+    child.once('exit', (code, signal) => ok(code ?? signal ?? 'unknown')),
+  );
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Waits for the proxy's "listening" log line and returns its port; throws if the child exits first or after timeoutMs. */
+/**
+ * Waits for the proxy's "listening" log line and returns its port; throws if the child exits first or after timeoutMs.
+ */
 export async function waitForListening(c: Child, timeoutMs = 20_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let gone = false;
@@ -145,10 +200,24 @@ export async function waitForExit(c: Child, timeoutMs = 20_000): Promise<number 
 }
 
 /** One GET over mutual TLS to 127.0.0.1:port with the world's client certificate. */
-export function requestWithClientCert(world: World, port: number, path = '/'): Promise<{ status: number; body: string }> {
+export function requestWithClientCert(
+  world: World,
+  port: number,
+  path = '/',
+): Promise<{ status: number; body: string }> {
   return new Promise((ok, fail) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path, servername: 'localhost', ca: world.ca.certPem, cert: world.client.certPem, key: world.client.keyPem, agent: false, timeout: 10_000 },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        servername: 'localhost',
+        ca: world.ca.certPem,
+        cert: world.client.certPem,
+        key: world.client.keyPem,
+        agent: false,
+        timeout: 10_000,
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');

@@ -11,8 +11,21 @@ const SCHEMA = require('./compose-subset.schema.json') as object;
 export const TLS_PORT = 8443;
 const RUNTIME_SOCKET = /(^|\/)(docker|containerd|crio|podman)\.sock$/;
 // Mounting one of these directories hands over a runtime socket (or the host) as surely as the socket itself.
-const DANGEROUS_HOST_DIRS = new Set(['/', '/run', '/var/run', '/var/run/docker', '/run/containerd', '/run/crio',
-  '/run/podman', '/var/lib/docker', '/proc', '/sys', '/dev', '/etc', '/root']);
+const DANGEROUS_HOST_DIRS = new Set([
+  '/',
+  '/run',
+  '/var/run',
+  '/var/run/docker',
+  '/run/containerd',
+  '/run/crio',
+  '/run/podman',
+  '/var/lib/docker',
+  '/proc',
+  '/sys',
+  '/dev',
+  '/etc',
+  '/root',
+]);
 const UNCONFINED = /^(seccomp|apparmor)[=:]unconfined$|^label[=:]disable$/;
 
 type Dict = Record<string, unknown>;
@@ -28,18 +41,26 @@ function truthy(v: unknown): boolean {
 /** Compose variable interpolation with no variables set: `${X:-d}`/`${X-d}` give d, `$$` is a literal `$`. */
 export function interpolateDefaults(value: unknown, env: Record<string, string> = {}): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
-      (whole, braced: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
+    return value.replace(
+      /\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+      (
+        whole,
+        braced: string | undefined,
+        op: string | undefined,
+        arg: string | undefined,
+        bare: string | undefined,
+      ) => {
         if (whole === '$$') return '$';
         const name = braced ?? bare ?? '';
         const set = env[name];
         if (op === ':-') return set !== undefined && set !== '' ? set : (arg ?? '');
-        if (op === '-') return set ?? (arg ?? '');
+        if (op === '-') return set ?? arg ?? '';
         if ((op === ':?' && (set === undefined || set === '')) || (op === '?' && set === undefined)) {
           throw new Error(`variable ${name} is required: ${arg ?? ''}`);
         }
         return set ?? '';
-      });
+      },
+    );
   }
   if (Array.isArray(value)) return value.map((v) => interpolateDefaults(v, env));
   if (isDict(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateDefaults(v, env)]));
@@ -61,8 +82,12 @@ export function validateComposeSchema(doc: Dict): string[] {
   const ajv = new Ajv({ allErrors: true, strict: false });
   const validate = ajv.compile(SCHEMA);
   if (validate(doc)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${
-    e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`);
+  return (validate.errors ?? []).map(
+    (e) =>
+      `${e.instancePath || '/'}: ${e.message ?? 'invalid'}${
+        e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''
+      }`,
+  );
 }
 
 interface PortSpec {
@@ -107,7 +132,9 @@ function serviceNetworks(svc: Dict): string[] {
 /** A proxy is a service configured with an upstream: the one place identity headers are made. */
 function isProxy(svc: Dict): boolean {
   const env = svc.environment;
-  const hasEnv = isDict(env) ? 'MTLS_SIDECAR_UPSTREAM' in env : listOf(env).some((e) => e.startsWith('MTLS_SIDECAR_UPSTREAM='));
+  const hasEnv = isDict(env)
+    ? 'MTLS_SIDECAR_UPSTREAM' in env
+    : listOf(env).some((e) => e.startsWith('MTLS_SIDECAR_UPSTREAM='));
   return hasEnv || listOf(svc.command).includes('--upstream');
 }
 
@@ -117,9 +144,12 @@ function checkContainment(svc: Dict, report: (rule: string, message: string) => 
   if (listOf(svc.cap_add).length > 0) report('cap-add', 'add no capabilities back');
   if (!truthy(svc.read_only)) report('read-only', 'set read_only: true and use tmpfs where writes are needed');
   const opts = listOf(svc.security_opt);
-  if (!opts.some((o) => /^no-new-privileges(:true|=true)?$/.test(o))) report('no-new-privileges', 'add security_opt: [no-new-privileges:true]');
-  if (opts.some((o) => UNCONFINED.test(o))) report('unconfined', 'do not turn off seccomp, AppArmor or SELinux labelling');
-  if (!/^[1-9][0-9]*(:[1-9][0-9]*)?$/.test(String(svc.user ?? ''))) report('user', 'set a numeric non-root user, e.g. user: "10001:10001"');
+  if (!opts.some((o) => /^no-new-privileges(:true|=true)?$/.test(o)))
+    report('no-new-privileges', 'add security_opt: [no-new-privileges:true]');
+  if (opts.some((o) => UNCONFINED.test(o)))
+    report('unconfined', 'do not turn off seccomp, AppArmor or SELinux labelling');
+  if (!/^[1-9][0-9]*(:[1-9][0-9]*)?$/.test(String(svc.user ?? '')))
+    report('user', 'set a numeric non-root user, e.g. user: "10001:10001"');
   for (const key of ['network_mode', 'pid', 'ipc', 'uts', 'userns_mode']) {
     if (svc[key] === 'host') report('host-namespaces', `${key}: host shares a namespace with the host`);
   }
@@ -127,7 +157,10 @@ function checkContainment(svc: Dict, report: (rule: string, message: string) => 
   if (svc.use_api_socket === true) report('runtime-socket', 'use_api_socket mounts the container runtime socket');
   for (const m of (Array.isArray(svc.volumes) ? svc.volumes : []).map(parseMount)) {
     if (RUNTIME_SOCKET.test(m.source) || DANGEROUS_HOST_DIRS.has(m.source.replace(/\/+$/, '') || '/')) {
-      report('runtime-socket', `never mount ${m.source}: a runtime socket or host directory is a way out of the container`);
+      report(
+        'runtime-socket',
+        `never mount ${m.source}: a runtime socket or host directory is a way out of the container`,
+      );
     }
     if (m.type === 'bind' && !m.readOnly) report('bind-read-only', `mount ${m.source} read-only`);
   }
@@ -139,16 +172,24 @@ export function checkComposePolicy(doc: Dict): Finding[] {
   const services = isDict(doc.services) ? doc.services : {};
   const networks = isDict(doc.networks) ? doc.networks : {};
   const proxies = Object.keys(services).filter((name) => isDict(services[name]) && isProxy(services[name] as Dict));
-  if (proxies.length === 0) findings.push({ rule: 'proxy-missing', where: 'services', message: 'no service sets MTLS_SIDECAR_UPSTREAM' });
+  if (proxies.length === 0)
+    findings.push({ rule: 'proxy-missing', where: 'services', message: 'no service sets MTLS_SIDECAR_UPSTREAM' });
   for (const [name, value] of Object.entries(services)) {
     const svc = isDict(value) ? value : {};
-    const report = (rule: string, message: string): void => { findings.push({ rule, where: `services.${name}`, message }); };
+    const report = (rule: string, message: string): void => {
+      findings.push({ rule, where: `services.${name}`, message });
+    };
     checkContainment(svc, report);
     const ports = Array.isArray(svc.ports) ? svc.ports.map(parsePort) : [];
     if (proxies.includes(name)) {
       for (const p of ports) {
-        if (p.target !== String(TLS_PORT)) report('proxy-ports', `publish only ${TLS_PORT}; found container port ${String(p.target)}`);
-        if (p.hostIp === undefined) report('proxy-ports', `bind the published port to a chosen address: "\${SIDECAR_BIND:-127.0.0.1}:${TLS_PORT}:${TLS_PORT}"`);
+        if (p.target !== String(TLS_PORT))
+          report('proxy-ports', `publish only ${TLS_PORT}; found container port ${String(p.target)}`);
+        if (p.hostIp === undefined)
+          report(
+            'proxy-ports',
+            `bind the published port to a chosen address: "\${SIDECAR_BIND:-127.0.0.1}:${TLS_PORT}:${TLS_PORT}"`,
+          );
       }
       continue;
     }
@@ -159,7 +200,10 @@ export function checkComposePolicy(doc: Dict): Finding[] {
     for (const net of serviceNetworks(svc)) {
       const def = networks[net];
       if (!isDict(def) || !truthy(def.internal)) {
-        report('upstream-network', `network ${net} is not internal: true, so the upstream is reachable without the sidecar`);
+        report(
+          'upstream-network',
+          `network ${net} is not internal: true, so the upstream is reachable without the sidecar`,
+        );
       }
     }
   }

@@ -4,11 +4,29 @@ import type { ObjectMeta } from 'kubernetes-types/meta/v1.js';
 
 /** cert-manager.io/v1 KeyUsage values. */
 export type KeyUsage =
-  | 'signing' | 'digital signature' | 'content commitment' | 'key encipherment' | 'key agreement'
-  | 'data encipherment' | 'cert sign' | 'crl sign' | 'encipher only' | 'decipher only' | 'any'
-  | 'server auth' | 'client auth' | 'code signing' | 'email protection' | 's/mime'
-  | 'ipsec end system' | 'ipsec tunnel' | 'ipsec user' | 'timestamping' | 'ocsp signing'
-  | 'microsoft sgc' | 'netscape sgc';
+  | 'signing'
+  | 'digital signature'
+  | 'content commitment'
+  | 'key encipherment'
+  | 'key agreement'
+  | 'data encipherment'
+  | 'cert sign'
+  | 'crl sign'
+  | 'encipher only'
+  | 'decipher only'
+  | 'any'
+  | 'server auth'
+  | 'client auth'
+  | 'code signing'
+  | 'email protection'
+  | 's/mime'
+  | 'ipsec end system'
+  | 'ipsec tunnel'
+  | 'ipsec user'
+  | 'timestamping'
+  | 'ocsp signing'
+  | 'microsoft sgc'
+  | 'netscape sgc';
 
 export interface IssuerRef {
   name: string;
@@ -65,7 +83,12 @@ export interface Certificate {
 
 /** Only the CA and self-signed issuer types; ACME, Vault and Venafi are left out on purpose. */
 export interface IssuerSpec {
-  ca?: { secretName: string; crlDistributionPoints?: string[]; ocspServers?: string[]; issuingCertificateURLs?: string[] };
+  ca?: {
+    secretName: string;
+    crlDistributionPoints?: string[];
+    ocspServers?: string[];
+    issuingCertificateURLs?: string[];
+  };
   selfSigned?: { crlDistributionPoints?: string[] };
 }
 

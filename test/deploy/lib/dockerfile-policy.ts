@@ -17,14 +17,17 @@ const VARIABLE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?-([^}]*))?\}|\$([A-Za-z_][A-Z
 /** Substitutes build arguments the way `docker build` does when no --build-arg is given. */
 function expandArgs(text: string, args: Map<string, string | null>): { value: string; unresolved: string[] } {
   const unresolved: string[] = [];
-  const value = text.replace(VARIABLE, (_m, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => {
-    const name = (braced ?? bare) as string;
-    const v = args.get(name);
-    if (v !== undefined && v !== null && v !== '') return v;
-    if (fallback !== undefined) return fallback;
-    unresolved.push(name);
-    return '';
-  });
+  const value = text.replace(
+    VARIABLE,
+    (_m, braced: string | undefined, fallback: string | undefined, bare: string | undefined) => {
+      const name = (braced ?? bare) as string;
+      const v = args.get(name);
+      if (v !== undefined && v !== null && v !== '') return v;
+      if (fallback !== undefined) return fallback;
+      unresolved.push(name);
+      return '';
+    },
+  );
   return { value, unresolved };
 }
 
@@ -59,13 +62,18 @@ export function checkDockerfile(text: string, rules: DockerfileRules): Finding[]
   }
   const froms = df.getFROMs();
   if (froms.length === 0) return [{ rule: 'from-tag', where: 'Dockerfile', message: 'no FROM instruction' }];
-  if (rules.multiStage && froms.length < 2) report('multi-stage', froms[0] ?? null, 'build in one stage and copy only the result into the runtime stage');
+  if (rules.multiStage && froms.length < 2)
+    report('multi-stage', froms[0] ?? null, 'build in one stage and copy only the result into the runtime stage');
   const stages = new Set<string>();
   for (const from of froms) {
     const image = argumentValues(from).filter((a) => !a.startsWith('--'))[0] ?? '';
     const { value, unresolved } = expandArgs(image, args);
     if (unresolved.length > 0) {
-      report('from-tag', from, `ARG ${unresolved.join(', ')} has no default, so the base image is whatever the builder passes`);
+      report(
+        'from-tag',
+        from,
+        `ARG ${unresolved.join(', ')} has no default, so the base image is whatever the builder passes`,
+      );
     } else if (!stages.has(value.toLowerCase()) && value !== 'scratch') {
       const { tag, digest } = describeReference(value);
       if (digest === undefined && (tag === undefined || tag === 'latest')) {
@@ -79,7 +87,10 @@ export function checkDockerfile(text: string, rules: DockerfileRules): Finding[]
   const lastFrom = froms[froms.length - 1] as Instruction;
   const finalStage = all.filter((i) => i.getRange().start.line > lastFrom.getRange().start.line);
   for (const ins of all) {
-    if (ins.getKeyword() === 'ADD' && argumentValues(ins).some((a) => /^(https?|ftp):\/\/|^git@|\.git(#.*)?$/i.test(a))) {
+    if (
+      ins.getKeyword() === 'ADD' &&
+      argumentValues(ins).some((a) => /^(https?|ftp):\/\/|^git@|\.git(#.*)?$/i.test(a))
+    ) {
       report('add-url', ins, 'ADD of a URL fetches unpinned remote content; download and verify it in a build stage');
     }
   }
@@ -94,22 +105,37 @@ export function checkDockerfile(text: string, rules: DockerfileRules): Finding[]
   const entrypoints = finalStage.filter((i) => i.getKeyword() === 'ENTRYPOINT');
   const entrypoint = entrypoints[entrypoints.length - 1];
   if (!entrypoint || !isJsonForm(entrypoint)) {
-    report('entrypoint-exec-form', entrypoint ?? lastFrom, 'use an exec-form ENTRYPOINT ["/path/to/binary", …]: no shell, signals reach the process');
+    report(
+      'entrypoint-exec-form',
+      entrypoint ?? lastFrom,
+      'use an exec-form ENTRYPOINT ["/path/to/binary", …]: no shell, signals reach the process',
+    );
   }
   for (const cmd of finalStage.filter((i) => i.getKeyword() === 'CMD')) {
-    if (!isJsonForm(cmd)) report('entrypoint-exec-form', cmd, 'shell-form CMD needs /bin/sh at run time; use the JSON form');
+    if (!isJsonForm(cmd))
+      report('entrypoint-exec-form', cmd, 'shell-form CMD needs /bin/sh at run time; use the JSON form');
   }
   if (rules.noRunInFinalStage) {
     for (const run of finalStage.filter((i) => i.getKeyword() === 'RUN')) {
-      report('final-run', run, 'RUN in the final stage needs a shell in the runtime base; do the work in a build stage');
+      report(
+        'final-run',
+        run,
+        'RUN in the final stage needs a shell in the runtime base; do the work in a build stage',
+      );
     }
   }
-  const exposed = finalStage.filter((i) => i.getKeyword() === 'EXPOSE')
-    .flatMap(argumentValues).map((p) => Number.parseInt(p.replace(/\/(tcp|udp)$/, ''), 10));
+  const exposed = finalStage
+    .filter((i) => i.getKeyword() === 'EXPOSE')
+    .flatMap(argumentValues)
+    .map((p) => Number.parseInt(p.replace(/\/(tcp|udp)$/, ''), 10));
   const want = [...rules.expose].sort((a, b) => a - b);
   const got = [...new Set(exposed)].sort((a, b) => a - b);
   if (JSON.stringify(want) !== JSON.stringify(got)) {
-    report('expose', finalStage.find((i) => i.getKeyword() === 'EXPOSE') ?? lastFrom, `EXPOSE ${want.join(' ') || '(nothing)'} expected, found ${got.join(' ') || 'nothing'}`);
+    report(
+      'expose',
+      finalStage.find((i) => i.getKeyword() === 'EXPOSE') ?? lastFrom,
+      `EXPOSE ${want.join(' ') || '(nothing)'} expected, found ${got.join(' ') || 'nothing'}`,
+    );
   }
   return findings;
 }

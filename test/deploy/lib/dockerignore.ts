@@ -23,7 +23,10 @@ function toRegex(pattern: string): RegExp {
       out += `\\${pattern[++i] as string}`;
     } else if (c === '[') {
       const end = pattern.indexOf(']', i + 1);
-      if (end < 0) { out += '\\['; continue; }
+      if (end < 0) {
+        out += '\\[';
+        continue;
+      }
       out += `[${pattern.slice(i + 1, end).replace(/^!/, '^')}]`;
       i = end;
     } else {

@@ -26,7 +26,9 @@ export function getJson(port: number, path: string, headers: Record<string, stri
     const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => { text += c; });
+      res.on('data', (c: string) => {
+        text += c;
+      });
       res.on('end', () => {
         try {
           resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> });
@@ -54,18 +56,22 @@ export interface GrapeServer {
  */
 export async function startGrape(port: number, dir = GRAPE_DIR): Promise<GrapeServer> {
   const child = spawn('puma', ['-b', `tcp://127.0.0.1:${port}`, '-t', '0:4', '-e', 'production', 'config.ru'], {
-    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output = captureOutput(child);
   const stop = (): Promise<void> => stopChild(child);
   try {
-    await waitUntil(async () => {
-      try {
-        return (await getJson(port, '/whoami')).status === 401;
-      } catch {
-        return false;
-      }
-    }, { timeoutMs: 30_000, child, describe: output });
+    await waitUntil(
+      async () => {
+        try {
+          return (await getJson(port, '/whoami')).status === 401;
+        } catch {
+          return false;
+        }
+      },
+      { timeoutMs: 30_000, child, describe: output },
+    );
   } catch (err) {
     await stop();
     throw err;

@@ -11,8 +11,12 @@ export const K8S_CHECKERS: Record<string, K8sChecker> = {
   'sidecar-wiring': checkSidecarWiring,
   'service-exposure': checkServiceExposure,
   'network-policies': checkNetworkPolicies,
-  'known-fields': (docs) => checkKnownFields(docs.map((doc) => ({ source: 'fixture', doc })))
-    .map((p) => ({ rule: 'known-fields', where: p.where, message: p.message })),
+  'known-fields': (docs) =>
+    checkKnownFields(docs.map((doc) => ({ source: 'fixture', doc }))).map((p) => ({
+      rule: 'known-fields',
+      where: p.where,
+      message: p.message,
+    })),
 };
 
 /** Runs the named checkers; an unknown name throws so a fixture cannot silently check nothing. */

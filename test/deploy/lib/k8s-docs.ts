@@ -79,7 +79,12 @@ export function findWorkloads(docs: K8sDoc[]): Workload[] {
     const ref = describeDoc(doc);
     const spec = asRecord(doc.spec);
     if (doc.kind === 'Pod' && spec) {
-      out.push({ ref, specPath: 'spec', podSpec: spec as unknown as PodSpec, labels: stringLabels(doc.metadata?.labels) });
+      out.push({
+        ref,
+        specPath: 'spec',
+        podSpec: spec as unknown as PodSpec,
+        labels: stringLabels(doc.metadata?.labels),
+      });
       continue;
     }
     let template: PodTemplateSpec | undefined;
@@ -87,12 +92,21 @@ export function findWorkloads(docs: K8sDoc[]): Workload[] {
     if (doc.kind === 'CronJob') {
       template = asRecord(asRecord(asRecord(spec?.jobTemplate)?.spec)?.template) as PodTemplateSpec | undefined;
       specPath = 'spec.jobTemplate.spec.template.spec';
-    } else if (['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController'].includes(String(doc.kind))) {
+    } else if (
+      ['Deployment', 'StatefulSet', 'DaemonSet', 'ReplicaSet', 'Job', 'ReplicationController'].includes(
+        String(doc.kind),
+      )
+    ) {
       template = asRecord(spec?.template) as PodTemplateSpec | undefined;
     }
     const podSpec = asRecord(template?.spec);
     if (template && podSpec) {
-      out.push({ ref, specPath, podSpec: podSpec as unknown as PodSpec, labels: stringLabels(template.metadata?.labels) });
+      out.push({
+        ref,
+        specPath,
+        podSpec: podSpec as unknown as PodSpec,
+        labels: stringLabels(template.metadata?.labels),
+      });
     }
   }
   return out;

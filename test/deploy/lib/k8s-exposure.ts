@@ -2,7 +2,13 @@
 import type { NetworkPolicy, NetworkPolicyPort } from 'kubernetes-types/networking/v1.js';
 import type { Probe, Service } from 'kubernetes-types/core/v1.js';
 import {
-  describeDoc, findWorkloads, listContainers, selectsLabels, type Finding, type K8sDoc, type Workload,
+  describeDoc,
+  findWorkloads,
+  listContainers,
+  selectsLabels,
+  type Finding,
+  type K8sDoc,
+  type Workload,
 } from './k8s-docs.js';
 
 export const TLS_PORT = 8443;
@@ -12,7 +18,8 @@ export const SIDECAR_CONTAINER = 'mtls-sidecar';
 /** Container port names declared by the pods a selector picks (or by all pods, without a selector). */
 function resolvePortName(workloads: Workload[], selector: Record<string, unknown> | undefined, name: string): number[] {
   const picked = selector ? workloads.filter((w) => selectsLabels(selector, w.labels)) : workloads;
-  return picked.flatMap((w) => listContainers(w))
+  return picked
+    .flatMap((w) => listContainers(w))
     .flatMap(({ container }) => container.ports ?? [])
     .filter((p) => p.name === name)
     .map((p) => p.containerPort);
@@ -37,13 +44,18 @@ export function checkServiceExposure(docs: K8sDoc[]): Finding[] {
     const selector = svc.spec?.selector;
     const names = (n: string): number[] => resolvePortName(workloads, selector, n);
     if (svc.spec?.type === 'NodePort' || svc.spec?.type === 'LoadBalancer') {
-      findings.push({ rule: 'service-type', where, message: 'use a ClusterIP Service; publish it through your ingress or gateway' });
+      findings.push({
+        rule: 'service-type',
+        where,
+        message: 'use a ClusterIP Service; publish it through your ingress or gateway',
+      });
     }
     (svc.spec?.ports ?? []).forEach((p, i) => {
       const target = p.targetPort ?? p.port;
       if (p.port !== TLS_PORT || !resolvesTo(target, names, TLS_PORT)) {
         findings.push({
-          rule: 'service-port', where: `${where} spec.ports[${i}]`,
+          rule: 'service-port',
+          where: `${where} spec.ports[${i}]`,
           message: `only port ${TLS_PORT} (the mTLS listener) may be exposed; found port ${p.port} -> ${String(target)}`,
         });
       }
@@ -63,7 +75,11 @@ export function checkNetworkPolicies(docs: K8sDoc[]): Finding[] {
   const policies = docs.filter((d) => d.kind === 'NetworkPolicy') as Array<K8sDoc & NetworkPolicy>;
   for (const np of policies) {
     if (np.spec?.podSelector?.matchExpressions) {
-      findings.push({ rule: 'network-policy-selector', where: describeDoc(np), message: 'use matchLabels so the selection can be checked' });
+      findings.push({
+        rule: 'network-policy-selector',
+        where: describeDoc(np),
+        message: 'use matchLabels so the selection can be checked',
+      });
     }
   }
   for (const w of workloads) {
@@ -75,7 +91,11 @@ export function checkNetworkPolicies(docs: K8sDoc[]): Finding[] {
     });
     const ingress = selecting.filter((np) => (np.spec?.policyTypes ?? ['Ingress']).includes('Ingress'));
     if (ingress.length === 0) {
-      findings.push({ rule: 'network-policy-missing', where: w.ref, message: 'no NetworkPolicy restricts ingress to this pod' });
+      findings.push({
+        rule: 'network-policy-missing',
+        where: w.ref,
+        message: 'no NetworkPolicy restricts ingress to this pod',
+      });
     }
     const names = (n: string): number[] => resolvePortName([w], undefined, n);
     for (const np of ingress) {
@@ -83,7 +103,8 @@ export function checkNetworkPolicies(docs: K8sDoc[]): Finding[] {
         const ports = rule.ports ?? [];
         if (ports.length === 0 || !ports.every((p) => portAllowed(p, names))) {
           findings.push({
-            rule: 'network-policy-port', where: `${describeDoc(np)} spec.ingress[${i}]`,
+            rule: 'network-policy-port',
+            where: `${describeDoc(np)} spec.ingress[${i}]`,
             message: `ingress must be limited to TCP ${TLS_PORT}; a rule without ports admits every port`,
           });
         }
@@ -95,7 +116,12 @@ export function checkNetworkPolicies(docs: K8sDoc[]): Finding[] {
 
 function probeOnMetrics(probe: Probe | undefined, path: string, names: (n: string) => number[]): boolean {
   const get = probe?.httpGet;
-  return get !== undefined && get.path === path && (get.scheme ?? 'HTTP') === 'HTTP' && resolvesTo(get.port, names, METRICS_PORT);
+  return (
+    get !== undefined &&
+    get.path === path &&
+    (get.scheme ?? 'HTTP') === 'HTTP' &&
+    resolvesTo(get.port, names, METRICS_PORT)
+  );
 }
 
 /** Value following `--flag` (or `--flag=value`) in an argument list. */
@@ -115,13 +141,20 @@ export function checkSidecarWiring(docs: K8sDoc[]): Finding[] {
     }
     const names = (n: string): number[] => resolvePortName([w], undefined, n);
     for (const { container: c, path } of sidecars) {
-      const report = (rule: string, message: string): void => { findings.push({ rule, where: `${w.ref} ${path}`, message }); };
-      if (!probeOnMetrics(c.livenessProbe, '/healthz', names)) report('probes', `livenessProbe: httpGet /healthz on port ${METRICS_PORT}`);
-      if (!probeOnMetrics(c.readinessProbe, '/readyz', names)) report('probes', `readinessProbe: httpGet /readyz on port ${METRICS_PORT}`);
+      const report = (rule: string, message: string): void => {
+        findings.push({ rule, where: `${w.ref} ${path}`, message });
+      };
+      if (!probeOnMetrics(c.livenessProbe, '/healthz', names))
+        report('probes', `livenessProbe: httpGet /healthz on port ${METRICS_PORT}`);
+      if (!probeOnMetrics(c.readinessProbe, '/readyz', names))
+        report('probes', `readinessProbe: httpGet /readyz on port ${METRICS_PORT}`);
       const args = [...(c.command ?? []), ...(c.args ?? [])];
       const metrics = flagValue(args, '--metrics-listen') ?? '127.0.0.1:9090';
       if (!metrics.endsWith(`:${METRICS_PORT}`) || /^(127\.|localhost|\[::1\])/.test(metrics)) {
-        report('metrics-listen', `--metrics-listen must be a pod address on port ${METRICS_PORT} (e.g. 0.0.0.0:9090) so the kubelet can probe it`);
+        report(
+          'metrics-listen',
+          `--metrics-listen must be a pod address on port ${METRICS_PORT} (e.g. 0.0.0.0:9090) so the kubelet can probe it`,
+        );
       }
       const upstream = flagValue(args, '--upstream') ?? '';
       if (!/^(http:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]|https:\/\/|unix:)/.test(upstream)) {

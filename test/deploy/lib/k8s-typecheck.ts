@@ -52,18 +52,30 @@ export function checkKnownFields(docs: TypedDoc[]): TypeProblem[] {
       const key = `${String(entry.doc.apiVersion)}/${String(entry.doc.kind)}`;
       const target = TYPE_FOR[key];
       if (!target) {
-        problems.push({ source: entry.source, where: describeDoc(entry.doc), message: `no type known for ${key}; add it to TYPE_FOR` });
+        problems.push({
+          source: entry.source,
+          where: describeDoc(entry.doc),
+          message: `no type known for ${key}; add it to TYPE_FOR`,
+        });
         return;
       }
       const file = join(dir, `doc-${i}.ts`);
       // JSON is a valid TypeScript expression; `satisfies` keeps it a fresh literal, so excess properties are errors.
-      writeFileSync(file, `import type { ${target[1]} as T } from ${JSON.stringify(target[0])};\n`
-        + `export const doc = ${JSON.stringify(entry.doc, null, 2)} satisfies T;\n`);
+      writeFileSync(
+        file,
+        `import type { ${target[1]} as T } from ${JSON.stringify(target[0])};\n` +
+          `export const doc = ${JSON.stringify(entry.doc, null, 2)} satisfies T;\n`,
+      );
       files.set(file, entry);
     });
     const program = ts.createProgram([...files.keys()], {
-      strict: true, noEmit: true, skipLibCheck: true, types: [],
-      target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      types: [],
+      target: ts.ScriptTarget.ES2022,
+      module: ts.ModuleKind.ESNext,
+      moduleResolution: ts.ModuleResolutionKind.Bundler,
     });
     for (const d of ts.getPreEmitDiagnostics(program)) {
       const entry = d.file ? files.get(d.file.fileName) : undefined;

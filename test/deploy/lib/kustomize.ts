@@ -70,7 +70,12 @@ export function readKustomization(dir: string): KustomizeResult {
   }
   const listedSet = new Set(listed.map((r) => r.replace(/^\.\//, '').replace(/\/$/, '')));
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isFile() && YAML_FILE.test(entry.name) && entry.name !== 'kustomization.yaml' && !listedSet.has(entry.name)) {
+    if (
+      entry.isFile() &&
+      YAML_FILE.test(entry.name) &&
+      entry.name !== 'kustomization.yaml' &&
+      !listedSet.has(entry.name)
+    ) {
       problems.push(`${join(dir, entry.name)} is not listed in ${file} resources`);
     }
     if (entry.isDirectory() && !listedSet.has(entry.name)) {
@@ -88,7 +93,10 @@ export function findKustomizeBuilder(): string[] | null {
   // `kubectl version` without --client would try to reach a cluster.
   const candidates: Array<[string[], string[]]> = [
     [['kustomize', 'build'], ['version']],
-    [['kubectl', 'kustomize'], ['version', '--client']],
+    [
+      ['kubectl', 'kustomize'],
+      ['version', '--client'],
+    ],
   ];
   for (const [build, probe] of candidates) {
     try {
@@ -104,6 +112,10 @@ export function findKustomizeBuilder(): string[] | null {
 /** Runs the real kustomize and returns the documents it emits. */
 export function buildKustomization(builder: string[], dir: string): K8sDoc[] {
   const [cmd, ...args] = builder;
-  const out = execFileSync(cmd as string, [...args, dir], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(cmd as string, [...args, dir], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   return parseYamlDocs(out, `${builder.join(' ')} ${dir}`);
 }

@@ -17,7 +17,10 @@ export async function pickFreePort(): Promise<number> {
 }
 
 /** Polls `probe` until it returns true, the child exits, or the deadline passes (then throws with `describe()`). */
-export async function waitUntil(probe: () => Promise<boolean>, opts: { timeoutMs: number; child?: ChildProcess; describe: () => string }): Promise<void> {
+export async function waitUntil(
+  probe: () => Promise<boolean>,
+  opts: { timeoutMs: number; child?: ChildProcess; describe: () => string },
+): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
     if (opts.child && opts.child.exitCode !== null) {
@@ -32,7 +35,9 @@ export async function waitUntil(probe: () => Promise<boolean>, opts: { timeoutMs
 /** Keeps the last `limit` characters a child wrote, for failure messages. */
 export function captureOutput(child: ChildProcess, limit = 4000): () => string {
   let text = '';
-  const keep = (chunk: Buffer): void => { text = (text + chunk.toString('utf8')).slice(-limit); };
+  const keep = (chunk: Buffer): void => {
+    text = (text + chunk.toString('utf8')).slice(-limit);
+  };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   return () => text;

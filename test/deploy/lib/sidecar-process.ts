@@ -23,9 +23,18 @@ export interface SidecarProcess {
  * Starts `node dist/main.js ARGS` with `env` added to a copy of this process's environment from which
  * every MTLS_SIDECAR_* variable was removed, so the runner's own settings never leak in.
  */
-export async function startSidecar(args: string[], env: Record<string, string>, cwd: string, probeAs: Caller): Promise<SidecarProcess> {
+export async function startSidecar(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  probeAs: Caller,
+): Promise<SidecarProcess> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MTLS_SIDECAR_')));
-  const child = spawn(process.execPath, [SIDECAR_MAIN, ...args], { cwd, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SIDECAR_MAIN, ...args], {
+    cwd,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = captureOutput(child);
   const stop = (): Promise<void> => stopChild(child);
   try {

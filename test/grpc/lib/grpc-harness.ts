@@ -1,4 +1,5 @@
-// gRPC test harness: the shop.v1 proto loaded with @grpc/proto-loader, a recording @grpc/grpc-js upstream, mTLS clients and call helpers.
+// gRPC test harness: the shop.v1 proto loaded with @grpc/proto-loader, a recording @grpc/grpc-js upstream, mTLS
+// clients and call helpers.
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -15,7 +16,11 @@ export interface Order {
   payload: Buffer;
 }
 
-type ClientCtor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => grpc.Client;
+type ClientCtor = new (
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ChannelOptions,
+) => grpc.Client;
 
 interface ShopPackage {
   Orders: ClientCtor & { service: grpc.ServiceDefinition };
@@ -49,10 +54,20 @@ export interface GrpcUpstream {
 type Handlers = Record<string, grpc.UntypedHandleCall>;
 
 /** The part of every grpc-js server call the recorder reads. */
-type AnyServerCall = { metadata: grpc.Metadata; getDeadline(): grpc.Deadline; on(event: 'cancelled', listener: () => void): unknown };
+type AnyServerCall = {
+  metadata: grpc.Metadata;
+  getDeadline(): grpc.Deadline;
+  on(event: 'cancelled', listener: () => void): unknown;
+};
 
 function record(calls: SeenCall[], method: string, call: AnyServerCall): SeenCall {
-  const seen: SeenCall = { method, metadata: call.metadata, deadline: call.getDeadline(), receivedAt: Date.now(), cancelled: false };
+  const seen: SeenCall = {
+    method,
+    metadata: call.metadata,
+    deadline: call.getDeadline(),
+    receivedAt: Date.now(),
+    cancelled: false,
+  };
   call.on('cancelled', () => {
     seen.cancelled = true;
   });
@@ -97,7 +112,10 @@ function defaultOrders(calls: SeenCall[], overrides: Handlers): Handlers {
       };
       setTimeout(next, gap);
     },
-    UploadOrders: (call: grpc.ServerReadableStream<Order, unknown>, cb: grpc.sendUnaryData<{ count: number; bytes: number }>) => {
+    UploadOrders: (
+      call: grpc.ServerReadableStream<Order, unknown>,
+      cb: grpc.sendUnaryData<{ count: number; bytes: number }>,
+    ) => {
       let count = 0;
       let bytes = 0;
       call.on('data', (o: Order) => {
@@ -138,7 +156,11 @@ export async function startGrpcUpstream(
   };
   server.addService(shop.Admin.service, adminHandlers);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(opts.address ?? '127.0.0.1:0', opts.credentials ?? grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(
+      opts.address ?? '127.0.0.1:0',
+      opts.credentials ?? grpc.ServerCredentials.createInsecure(),
+      (err, p) => (err ? reject(err) : resolve(p)),
+    ),
   );
   return {
     port,
@@ -159,10 +181,23 @@ export interface ShopClients {
 export type DynamicClient = grpc.Client & Record<string, (...args: unknown[]) => unknown>;
 
 /** Clients of the proxy's mTLS listener, presenting `client` (default: the allowed "orders" certificate). */
-export function connectShop(port: number, pki: TestPki, client: CertFiles | null = pki.client, extra: grpc.ChannelOptions = {}): ShopClients {
+export function connectShop(
+  port: number,
+  pki: TestPki,
+  client: CertFiles | null = pki.client,
+  extra: grpc.ChannelOptions = {},
+): ShopClients {
   const shop = loadShop();
-  const creds = grpc.credentials.createSsl(Buffer.from(pki.ca.certPem), client ? Buffer.from(client.keyPem) : null, client ? Buffer.from(client.certPem) : null);
-  const options: grpc.ChannelOptions = { 'grpc.ssl_target_name_override': 'localhost', 'grpc.default_authority': 'localhost', ...extra };
+  const creds = grpc.credentials.createSsl(
+    Buffer.from(pki.ca.certPem),
+    client ? Buffer.from(client.keyPem) : null,
+    client ? Buffer.from(client.certPem) : null,
+  );
+  const options: grpc.ChannelOptions = {
+    'grpc.ssl_target_name_override': 'localhost',
+    'grpc.default_authority': 'localhost',
+    ...extra,
+  };
   const orders = new shop.Orders(`127.0.0.1:${port}`, creds, options) as DynamicClient;
   const admin = new shop.Admin(`127.0.0.1:${port}`, creds, options) as DynamicClient;
   return {
@@ -183,7 +218,12 @@ export interface UnaryOutcome<T> {
 }
 
 /** One unary call; resolves on its final status, never rejects. */
-export function callUnary<T>(client: DynamicClient, method: string, request: unknown, o: { metadata?: grpc.Metadata; deadline?: grpc.Deadline } = {}): Promise<UnaryOutcome<T>> {
+export function callUnary<T>(
+  client: DynamicClient,
+  method: string,
+  request: unknown,
+  o: { metadata?: grpc.Metadata; deadline?: grpc.Deadline } = {},
+): Promise<UnaryOutcome<T>> {
   return new Promise((resolve) => {
     const out: Partial<UnaryOutcome<T>> = {};
     let done = 0;
@@ -193,11 +233,17 @@ export function callUnary<T>(client: DynamicClient, method: string, request: unk
     };
     const fn = client[method];
     if (!fn) throw new Error(`no method ${method}`);
-    const call = fn.call(client, request, o.metadata ?? new grpc.Metadata(), { deadline: o.deadline }, (err: grpc.ServiceError | null, value?: T) => {
-      if (err) out.error = err;
-      else out.value = value;
-      finish();
-    }) as grpc.ClientUnaryCall;
+    const call = fn.call(
+      client,
+      request,
+      o.metadata ?? new grpc.Metadata(),
+      { deadline: o.deadline },
+      (err: grpc.ServiceError | null, value?: T) => {
+        if (err) out.error = err;
+        else out.value = value;
+        finish();
+      },
+    ) as grpc.ClientUnaryCall;
     call.on('metadata', (md: grpc.Metadata) => {
       out.headers = md;
     });
@@ -209,7 +255,9 @@ export function callUnary<T>(client: DynamicClient, method: string, request: unk
 }
 
 /** Collects a server stream until its status. */
-export function collectStream<T>(call: grpc.ClientReadableStream<T>): Promise<{ items: T[]; status: grpc.StatusObject; error?: grpc.ServiceError }> {
+export function collectStream<T>(
+  call: grpc.ClientReadableStream<T>,
+): Promise<{ items: T[]; status: grpc.StatusObject; error?: grpc.ServiceError }> {
   return new Promise((resolve) => {
     const items: T[] = [];
     let error: grpc.ServiceError | undefined;

@@ -1,4 +1,5 @@
-// Frame-level view of a gRPC exchange with node:http2 itself, so the tests see what grpc-js hides (one HEADERS frame or two, reset codes).
+// Frame-level view of a gRPC exchange with node:http2 itself, so the tests see what grpc-js hides (one HEADERS frame
+// or two, reset codes).
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { CertFiles } from '../../helpers/pki.js';
@@ -25,13 +26,31 @@ export interface RawOutcome {
 export function rawGrpcCall(
   port: number,
   pki: TestPki,
-  o: { path: string; headers?: http2.OutgoingHttpHeaders; body?: Buffer; client?: CertFiles; keepOpen?: boolean; timeoutMs?: number },
+  o: {
+    path: string;
+    headers?: http2.OutgoingHttpHeaders;
+    body?: Buffer;
+    client?: CertFiles;
+    keepOpen?: boolean;
+    timeoutMs?: number;
+  },
 ): Promise<RawOutcome> {
   const client = o.client ?? pki.client;
-  const session = http2.connect(`https://127.0.0.1:${port}`, { ca: pki.ca.certPem, cert: client.certPem, key: client.keyPem, servername: 'localhost' });
+  const session = http2.connect(`https://127.0.0.1:${port}`, {
+    ca: pki.ca.certPem,
+    cert: client.certPem,
+    key: client.keyPem,
+    servername: 'localhost',
+  });
   return new Promise((resolve, reject) => {
     session.on('error', reject);
-    const req = session.request({ ':method': 'POST', ':path': o.path, 'content-type': 'application/grpc', te: 'trailers', ...o.headers });
+    const req = session.request({
+      ':method': 'POST',
+      ':path': o.path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...o.headers,
+    });
     const out: Partial<RawOutcome> = { endStreamOnHeaders: false };
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => req.close(http2.constants.NGHTTP2_CANCEL), o.timeoutMs ?? 5000);
@@ -59,12 +78,21 @@ export function rawGrpcCall(
 export interface RawUpstream {
   url: string;
   /** Every stream the upstream received, with how it ended (the rstCode it saw). */
-  streams: Array<{ path: string; headers: http2.IncomingHttpHeaders; closedWith?: number; stream: http2.ServerHttp2Stream }>;
+  streams: Array<{
+    path: string;
+    headers: http2.IncomingHttpHeaders;
+    closedWith?: number;
+    stream: http2.ServerHttp2Stream;
+  }>;
   close(): Promise<void>;
 }
 
-/** An h2c upstream driven by `onStream`, for behaviours a real gRPC server will not show (ignoring deadlines, resets). */
-export async function startRawH2cUpstream(onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void): Promise<RawUpstream> {
+/**
+ * An h2c upstream driven by `onStream`, for behaviours a real gRPC server will not show (ignoring deadlines, resets).
+ */
+export async function startRawH2cUpstream(
+  onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void,
+): Promise<RawUpstream> {
   const streams: RawUpstream['streams'] = [];
   const server = http2.createServer();
   const sessions = new Set<http2.ServerHttp2Session>();

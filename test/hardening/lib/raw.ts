@@ -1,4 +1,5 @@
-// Helpers for the hardening tests: bounded waits, a held-open raw TLS connection, and an upstream that records partial requests.
+// Helpers for the hardening tests: bounded waits, a held-open raw TLS connection, and an upstream that records partial
+// requests.
 import http from 'node:http';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -21,14 +22,24 @@ export interface HeldConnection {
 /** A TLS connection with the test client certificate, HTTP/1.1 by ALPN, left open for the test to write on. */
 export async function openHttp1(pki: TestPki, port: number): Promise<HeldConnection> {
   const chunks: Buffer[] = [];
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: pki.ca.certPem, cert: pki.client.certPem, key: pki.client.keyPem, ALPNProtocols: ['http/1.1'] });
+  const socket = tls.connect({
+    host: '127.0.0.1',
+    port,
+    servername: 'localhost',
+    ca: pki.ca.certPem,
+    cert: pki.client.certPem,
+    key: pki.client.keyPem,
+    ALPNProtocols: ['http/1.1'],
+  });
   socket.on('data', (c: Buffer) => chunks.push(c));
   socket.on('error', () => undefined);
   let isClosed = false;
-  const closedPromise = new Promise<void>((resolve) => socket.once('close', () => {
-    isClosed = true;
-    resolve();
-  }));
+  const closedPromise = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      isClosed = true;
+      resolve();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', () => resolve());
     socket.once('error', reject);
@@ -66,13 +77,21 @@ export interface PartialUpstream {
   close(): Promise<void>;
 }
 
-/** An upstream that records each request as soon as its head arrives, then how many body bytes came and how it ended. */
+/**
+ * An upstream that records each request as soon as its head arrives, then how many body bytes came and how it ended.
+ */
 export async function startPartialUpstream(): Promise<PartialUpstream> {
   const seen: SeenRequest[] = [];
   const mode: Record<string, 'early' | 'hold'> = {};
   const held: Array<() => void> = [];
   const server = http.createServer((req, res) => {
-    const rec: SeenRequest = { method: req.method ?? '', url: req.url ?? '', requestId: String(req.headers['x-request-id'] ?? ''), bytes: 0, state: 'open' };
+    const rec: SeenRequest = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      requestId: String(req.headers['x-request-id'] ?? ''),
+      bytes: 0,
+      state: 'open',
+    };
     seen.push(rec);
     const answer = (): void => {
       if (!res.destroyed) res.end(`upstream-ok ${rec.url}`);

@@ -29,7 +29,11 @@ export interface CliProcess {
 }
 
 /** Waits until `check` returns true, polling every `everyMs`, at most `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, everyMs = 50): Promise<boolean> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<boolean> {
   return poll(check, { timeoutMs, everyMs });
 }
 
@@ -37,11 +41,25 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
  * Starts the CLI with `args` (listen and metrics ports default to 0) and waits for both listeners.
  * `wrap` puts a command in front of node (e.g. unshare for the PID 1 test).
  */
-export async function startCli(args: string[], options: { wrap?: string[]; env?: Record<string, string> } = {}): Promise<CliProcess> {
+export async function startCli(
+  args: string[],
+  options: { wrap?: string[]; env?: Record<string, string> } = {},
+): Promise<CliProcess> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MTLS_SIDECAR_')));
-  const full = ['run', '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0', '--allow-insecure-posture', ...args];
+  const full = [
+    'run',
+    '--listen',
+    '127.0.0.1:0',
+    '--metrics-listen',
+    '127.0.0.1:0',
+    '--allow-insecure-posture',
+    ...args,
+  ];
   const argv = [...(options.wrap ?? []), process.execPath, CLI_MAIN, ...full];
-  const child = spawn(argv[0] as string, argv.slice(1), { env: { ...env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    env: { ...env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const parsed: LogLine[] = [];
   let pending = '';
   let errText = '';
@@ -68,13 +86,18 @@ export async function startCli(args: string[], options: { wrap?: string[]; env?:
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => (errText += chunk.toString('utf8')));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
+  );
 
   const waitForLine = (test: (l: LogLine) => boolean, timeoutMs = 15_000): Promise<LogLine> => {
     const found = parsed.find(test);
     if (found) return Promise.resolve(found);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${errText}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching log line within ${timeoutMs}ms; stderr: ${errText}`)),
+        timeoutMs,
+      );
       const w = { test, resolve: (l: LogLine) => (clearTimeout(timer), resolve(l)) };
       waiters.push(w);
       void exited.then((code) => {
@@ -118,7 +141,8 @@ export function sampleValue(text: string, name: string, labels: Record<string, s
     const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
     const found: Record<string, string> = {};
-    for (const pair of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) found[pair[1] as string] = pair[2] as string;
+    for (const pair of (m[3] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      found[pair[1] as string] = pair[2] as string;
     if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[4]);
   }
   return 0;

@@ -49,7 +49,10 @@ export const MOUNTINFO_ROOT_RW = [
 ].join('\n');
 
 /** A fake /proc whose self/status and self/mountinfo are the given texts (null: file absent). */
-export function makeProcRoot(status: string | null, mountinfo: string | null = MOUNTINFO_ROOT_RW): { procRoot: string; cleanup(): void } {
+export function makeProcRoot(
+  status: string | null,
+  mountinfo: string | null = MOUNTINFO_ROOT_RW,
+): { procRoot: string; cleanup(): void } {
   const procRoot = mkdtempSync(join(tmpdir(), 'posture-proc-'));
   mkdirSync(join(procRoot, 'self'));
   if (status !== null) writeFileSync(join(procRoot, 'self/status'), status);

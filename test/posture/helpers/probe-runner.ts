@@ -1,4 +1,5 @@
-// Builds a standalone copy of src/posture (transpiled to plain JS) so tests can run the real probe in a child process as any user.
+// Builds a standalone copy of src/posture (transpiled to plain JS) so tests can run the real probe in a child process
+// as any user.
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,11 @@ export function buildProbeRunner(): ProbeRunner {
 
 /** Runs `command args…` (e.g. setpriv … node runner) and parses the runner's JSON; throws with stderr on failure. */
 export function runProbeCommand(command: string, args: string[]): ProbeOutput & { stderr: string } {
-  const result = spawnSync(command, args, { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' } });
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp' },
+  });
   if (result.status !== 0) {
     throw new Error(`${command} exited ${String(result.status ?? result.signal)}: ${result.stderr}`);
   }

@@ -1,4 +1,5 @@
-// An HTTP/1.1 upstream that counts the TCP connections it accepted and the requests it began (its own view, the oracle of the pool and reset tests), answering after a delay.
+// An HTTP/1.1 upstream that counts the TCP connections it accepted and the requests it began (its own view, the oracle
+// of the pool and reset tests), answering after a delay.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
@@ -26,9 +27,10 @@ export async function startCountingUpstream(delayMs: number) {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     counts,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }

@@ -26,8 +26,19 @@ export async function curl(o: {
   const marker = '\n--curl-write-out--';
   const args = [
     // --path-as-is: curl would otherwise resolve dot-segments itself, and the test means to send them.
-    '-sS', '--path-as-is', o.http1 ? '--http1.1' : '--http2', '--cacert', o.ca, '--cert', o.client.cert, '--key', o.client.key,
-    '--resolve', `localhost:${o.port}:127.0.0.1`, '-w', `${marker}%{http_code} %{http_version}`,
+    '-sS',
+    '--path-as-is',
+    o.http1 ? '--http1.1' : '--http2',
+    '--cacert',
+    o.ca,
+    '--cert',
+    o.client.cert,
+    '--key',
+    o.client.key,
+    '--resolve',
+    `localhost:${o.port}:127.0.0.1`,
+    '-w',
+    `${marker}%{http_code} %{http_version}`,
     ...(o.headers ?? []).flatMap((h) => ['-H', h]),
     ...(o.args ?? []),
     ...(o.stdin === undefined ? [] : ['-T', '-']),

@@ -1,10 +1,25 @@
-// A hand-rolled HTTP/2 client over mTLS: writes frames byte by byte and parses what the server sends, so tests see SETTINGS, RST_STREAM and GOAWAY as they are on the wire.
+// A hand-rolled HTTP/2 client over mTLS: writes frames byte by byte and parses what the server sends, so tests see
+// SETTINGS, RST_STREAM and GOAWAY as they are on the wire.
 import tls from 'node:tls';
 
-export const FRAME = { DATA: 0x0, HEADERS: 0x1, RST_STREAM: 0x3, SETTINGS: 0x4, PING: 0x6, GOAWAY: 0x7, WINDOW_UPDATE: 0x8 } as const;
+export const FRAME = {
+  DATA: 0x0,
+  HEADERS: 0x1,
+  RST_STREAM: 0x3,
+  SETTINGS: 0x4,
+  PING: 0x6,
+  GOAWAY: 0x7,
+  WINDOW_UPDATE: 0x8,
+} as const;
 export const FLAG = { END_STREAM: 0x1, ACK: 0x1, END_HEADERS: 0x4 } as const;
 export const SETTING = { MAX_CONCURRENT_STREAMS: 0x3 } as const;
-export const ERROR = { NO_ERROR: 0x0, PROTOCOL_ERROR: 0x1, REFUSED_STREAM: 0x7, CANCEL: 0x8, ENHANCE_YOUR_CALM: 0xb } as const;
+export const ERROR = {
+  NO_ERROR: 0x0,
+  PROTOCOL_ERROR: 0x1,
+  REFUSED_STREAM: 0x7,
+  CANCEL: 0x8,
+  ENHANCE_YOUR_CALM: 0xb,
+} as const;
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 
@@ -65,14 +80,24 @@ export interface RawH2 {
   frames: Frame[];
   closed: Promise<void>;
   send(bytes: Buffer): boolean;
-  /** Resolves with the first received frame matching `match` (already received or future), or null after `timeoutMs`. */
+  /**
+   * Resolves with the first received frame matching `match` (already received or future), or null after `timeoutMs`.
+   */
   waitFor(match: (f: Frame) => boolean, timeoutMs?: number): Promise<Frame | null>;
 }
 
 /** Opens an mTLS connection with ALPN h2, sends the preface and an empty SETTINGS, and ACKs the server's SETTINGS. */
 export function connectRawH2(o: { port: number; ca: string; cert: string; key: string }): Promise<RawH2> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key, ALPNProtocols: ['h2'] });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: o.port,
+      servername: 'localhost',
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      ALPNProtocols: ['h2'],
+    });
     const frames: Frame[] = [];
     const waiters: Array<{ match: (f: Frame) => boolean; done: (f: Frame | null) => void }> = [];
     let buffered = Buffer.alloc(0);
@@ -83,10 +108,16 @@ export function connectRawH2(o: { port: number; ca: string; cert: string; key: s
       while (buffered.length >= 9) {
         const length = buffered.readUIntBE(0, 3);
         if (buffered.length < 9 + length) break;
-        const f: Frame = { type: buffered[3]!, flags: buffered[4]!, streamId: buffered.readUInt32BE(5) & 0x7fffffff, payload: buffered.subarray(9, 9 + length) };
+        const f: Frame = {
+          type: buffered[3]!,
+          flags: buffered[4]!,
+          streamId: buffered.readUInt32BE(5) & 0x7fffffff,
+          payload: buffered.subarray(9, 9 + length),
+        };
         buffered = buffered.subarray(9 + length);
         frames.push(f);
-        if (f.type === FRAME.SETTINGS && (f.flags & FLAG.ACK) === 0 && socket.writable) socket.write(frame(FRAME.SETTINGS, FLAG.ACK, 0));
+        if (f.type === FRAME.SETTINGS && (f.flags & FLAG.ACK) === 0 && socket.writable)
+          socket.write(frame(FRAME.SETTINGS, FLAG.ACK, 0));
         for (const w of waiters.slice()) {
           if (w.match(f)) {
             waiters.splice(waiters.indexOf(w), 1);
@@ -133,5 +164,10 @@ export function connectRawH2(o: { port: number; ca: string; cert: string; key: s
 }
 
 export function requestHeaders(path: string, method = 'GET'): Array<[string, string]> {
-  return [[':method', method], [':scheme', 'https'], [':path', path], [':authority', 'localhost']];
+  return [
+    [':method', method],
+    [':scheme', 'https'],
+    [':path', path],
+    [':authority', 'localhost'],
+  ];
 }

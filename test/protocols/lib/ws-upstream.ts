@@ -23,7 +23,9 @@ export interface WsUpstream {
 }
 
 /** Plain HTTP on 127.0.0.1 by default; `socketPath` listens on a unix socket, `tls` serves HTTPS (wss). */
-export async function startWsUpstream(listen: { socketPath?: string; tls?: { cert: string; key: string } } = {}): Promise<WsUpstream> {
+export async function startWsUpstream(
+  listen: { socketPath?: string; tls?: { cert: string; key: string } } = {},
+): Promise<WsUpstream> {
   const upgrades: RecordedUpgrade[] = [];
   const plainRequests: RecordedUpgrade[] = [];
   let connections = 0;
@@ -52,7 +54,9 @@ export async function startWsUpstream(listen: { socketPath?: string; tls?: { cer
   server.on('upgrade', (req, socket, head) => {
     upgrades.push({ url: req.url ?? '', rawHeaders: req.rawHeaders });
     if (upstream.refuseWith !== undefined) {
-      socket.end(`HTTP/1.1 ${upstream.refuseWith} Nope\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nx-upstream: yes\r\nconnection: close\r\n\r\nnot here`);
+      socket.end(
+        `HTTP/1.1 ${upstream.refuseWith} Nope\r\ncontent-type: text/plain\r\ncontent-length: 8\r\nx-upstream: yes\r\nconnection: close\r\n\r\nnot here`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {

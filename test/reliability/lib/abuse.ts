@@ -1,4 +1,5 @@
-// Abusive TLS clients for the reliability tests: cert-less, wrong-CA, truncated and abandoned handshakes, with bounded concurrency.
+// Abusive TLS clients for the reliability tests: cert-less, wrong-CA, truncated and abandoned handshakes, with bounded
+// concurrency.
 import net from 'node:net';
 import tls from 'node:tls';
 
@@ -7,15 +8,35 @@ export type AttemptResult = 'closed' | 'answered' | 'abandoned';
 const REQUEST = 'GET /abuse HTTP/1.1\r\nHost: localhost\r\n\r\n';
 
 /** Full TLS handshake with the given (or no) certificate, then a request: a correct proxy never answers it. */
-export function handshakeThenRequest(o: { port: number; ca: string; cert?: string; key?: string; maxVersion?: tls.SecureVersion; timeoutMs?: number }): Promise<AttemptResult> {
+export function handshakeThenRequest(o: {
+  port: number;
+  ca: string;
+  cert?: string;
+  key?: string;
+  maxVersion?: tls.SecureVersion;
+  timeoutMs?: number;
+}): Promise<AttemptResult> {
   return new Promise((resolve) => {
     let got = 0;
-    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key, maxVersion: o.maxVersion });
+    const s = tls.connect({
+      host: '127.0.0.1',
+      port: o.port,
+      servername: 'localhost',
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+      maxVersion: o.maxVersion,
+    });
     const timer = setTimeout(() => s.destroy(), o.timeoutMs ?? 5000);
     s.on('secureConnect', () => s.write(REQUEST));
-    s.on('data', (c: Buffer) => { got += c.length; });
+    s.on('data', (c: Buffer) => {
+      got += c.length;
+    });
     s.on('error', () => undefined);
-    s.on('close', () => { clearTimeout(timer); resolve(got > 0 ? 'answered' : 'closed'); });
+    s.on('close', () => {
+      clearTimeout(timer);
+      resolve(got > 0 ? 'answered' : 'closed');
+    });
   });
 }
 
@@ -31,7 +52,13 @@ export async function captureClientHello(maxVersion: tls.SecureVersion = 'TLSv1.
     });
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as net.AddressInfo;
-      const c = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, maxVersion });
+      const c = tls.connect({
+        host: '127.0.0.1',
+        port,
+        servername: 'localhost',
+        rejectUnauthorized: false,
+        maxVersion,
+      });
       c.on('error', () => undefined);
     });
     server.on('error', reject);
@@ -42,24 +69,42 @@ export async function captureClientHello(maxVersion: tls.SecureVersion = 'TLSv1.
  * Raw TCP: writes `bytes` (maybe a prefix of a ClientHello), then either closes at once, waits for the server's
  * first flight and closes (an abandoned handshake), or waits until the server closes (`waitForClose`).
  */
-export function rawAttempt(o: { port: number; bytes: Buffer; mode: 'close-now' | 'after-server-flight' | 'wait-for-close'; timeoutMs?: number }): Promise<{ result: AttemptResult; closedByServerAfterMs: number | null; received: number }> {
+export function rawAttempt(o: {
+  port: number;
+  bytes: Buffer;
+  mode: 'close-now' | 'after-server-flight' | 'wait-for-close';
+  timeoutMs?: number;
+}): Promise<{ result: AttemptResult; closedByServerAfterMs: number | null; received: number }> {
   return new Promise((resolve) => {
     const started = Date.now();
     let received = 0;
     let byServer: number | null = null;
     let weClosed = false;
     const s = net.connect({ host: '127.0.0.1', port: o.port });
-    const timer = setTimeout(() => { weClosed = true; s.destroy(); }, o.timeoutMs ?? 5000);
+    const timer = setTimeout(() => {
+      weClosed = true;
+      s.destroy();
+    }, o.timeoutMs ?? 5000);
     s.on('connect', () => {
       if (o.bytes.length > 0) s.write(o.bytes);
-      if (o.mode === 'close-now') { weClosed = true; s.destroy(); }
+      if (o.mode === 'close-now') {
+        weClosed = true;
+        s.destroy();
+      }
     });
     s.on('data', (c: Buffer) => {
       received += c.length;
-      if (o.mode === 'after-server-flight') { weClosed = true; s.destroy(); }
+      if (o.mode === 'after-server-flight') {
+        weClosed = true;
+        s.destroy();
+      }
     });
-    s.on('end', () => { if (!weClosed) byServer = Date.now() - started; });
-    s.on('error', () => { if (!weClosed && byServer === null) byServer = Date.now() - started; });
+    s.on('end', () => {
+      if (!weClosed) byServer = Date.now() - started;
+    });
+    s.on('error', () => {
+      if (!weClosed && byServer === null) byServer = Date.now() - started;
+    });
     s.on('close', () => {
       clearTimeout(timer);
       resolve({ result: weClosed ? 'abandoned' : 'closed', closedByServerAfterMs: byServer, received });
@@ -86,22 +131,41 @@ export async function runBounded<T>(count: number, concurrency: number, task: (i
  * (nothing when `drip` is empty) until the server closes or `maxMs` passes. Reports when the server closed.
  */
 export function trickleTls(o: {
-  port: number; ca: string; cert: string; key: string; first: string; drip: string; everyMs: number; maxMs: number;
+  port: number;
+  ca: string;
+  cert: string;
+  key: string;
+  first: string;
+  drip: string;
+  everyMs: number;
+  maxMs: number;
 }): Promise<{ closedByServerAfterMs: number | null; received: string }> {
   return new Promise((resolve) => {
     let startedAt = 0;
     let byServer: number | null = null;
     const chunks: Buffer[] = [];
-    const s = tls.connect({ host: '127.0.0.1', port: o.port, servername: 'localhost', ca: o.ca, cert: o.cert, key: o.key });
+    const s = tls.connect({
+      host: '127.0.0.1',
+      port: o.port,
+      servername: 'localhost',
+      ca: o.ca,
+      cert: o.cert,
+      key: o.key,
+    });
     let dripTimer: NodeJS.Timeout | undefined;
     const giveUp = setTimeout(() => s.destroy(), o.maxMs);
     s.on('secureConnect', () => {
       startedAt = Date.now();
       s.write(o.first);
-      if (o.drip.length > 0) dripTimer = setInterval(() => { if (!s.destroyed) s.write(o.drip); }, o.everyMs);
+      if (o.drip.length > 0)
+        dripTimer = setInterval(() => {
+          if (!s.destroyed) s.write(o.drip);
+        }, o.everyMs);
     });
     s.on('data', (c: Buffer) => chunks.push(c));
-    const serverClosed = (): void => { if (byServer === null && startedAt > 0) byServer = Date.now() - startedAt; };
+    const serverClosed = (): void => {
+      if (byServer === null && startedAt > 0) byServer = Date.now() - startedAt;
+    };
     s.on('end', serverClosed);
     s.on('error', serverClosed);
     s.on('close', () => {

@@ -1,7 +1,14 @@
-// Shared set-up for the reliability tests: an openssl PKI, the built CLI as a child process, a token upstream, the scale knob.
+// Shared set-up for the reliability tests: an openssl PKI, the built CLI as a child process, a token upstream, the
+// scale knob.
 import { readFileSync } from 'node:fs';
 import { makeCa, makeLeaf, makeTmpDir, removeDir, type CertFiles } from '../../helpers/pki.js';
-import { proxyArgs, startProxyProcess, startTokenUpstream, type ProxyProcess, type TokenUpstream } from '../../soak/lib/processes.mjs';
+import {
+  proxyArgs,
+  startProxyProcess,
+  startTokenUpstream,
+  type ProxyProcess,
+  type TokenUpstream,
+} from '../../soak/lib/processes.mjs';
 
 /** MTLS_RELIABILITY_SCALE multiplies every count (default 1: the bounded `npm test` variant). */
 export function reliabilityScale(): number {
@@ -28,7 +35,11 @@ export const ALLOW_PROD = ['--allow-uri', 'spiffe://example.org/ns/prod/*'];
 export function makeReliabilityPki(prefix = 'mtls-rel-'): ReliabilityPki {
   const dir = makeTmpDir(prefix);
   const ca = makeCa(dir, 'Reliability Root CA');
-  const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost', 'IP:127.0.0.1'], eku: 'serverAuth' });
+  const server = makeLeaf(dir, 'server', ca, {
+    subject: '/CN=localhost',
+    san: ['DNS:localhost', 'IP:127.0.0.1'],
+    eku: 'serverAuth',
+  });
   const client = makeLeaf(dir, 'orders', ca, {
     subject: '/O=Acme/OU=payments/CN=orders',
     san: ['URI:spiffe://example.org/ns/prod/sa/orders'],
@@ -47,11 +58,25 @@ export interface Stack {
   proxy: ProxyProcess;
 }
 
-/** Token upstream + proxy child process in front of it; `extra` are more CLI flags, `nodeArgs` Node flags for the proxy. */
-export async function startStack(pki: ReliabilityPki, extra: string[] = [], upstreamCapacity?: number, nodeArgs: string[] = []): Promise<Stack> {
+/**
+ * Token upstream + proxy child process in front of it; `extra` are more CLI flags, `nodeArgs` Node flags for the
+ * proxy.
+ */
+export async function startStack(
+  pki: ReliabilityPki,
+  extra: string[] = [],
+  upstreamCapacity?: number,
+  nodeArgs: string[] = [],
+): Promise<Stack> {
   const upstream = await startTokenUpstream(upstreamCapacity === undefined ? {} : { capacity: upstreamCapacity });
   const proxy = await startProxyProcess({
-    args: proxyArgs({ upstream: upstream.url, cert: pki.server.cert, key: pki.server.key, clientCa: pki.ca.cert, extra: [...ALLOW_PROD, ...extra] }),
+    args: proxyArgs({
+      upstream: upstream.url,
+      cert: pki.server.cert,
+      key: pki.server.key,
+      clientCa: pki.ca.cert,
+      extra: [...ALLOW_PROD, ...extra],
+    }),
     nodeArgs,
   });
   return { pki, upstream, proxy };

@@ -1,4 +1,5 @@
-// Certificates with unusual encodings, made with the openssl CLI (string masks, -multivalue-rdn, -set_serial, raw DER SAN extensions).
+// Certificates with unusual encodings, made with the openssl CLI (string masks, -multivalue-rdn, -set_serial, raw DER
+// SAN extensions).
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openssl, removeDir, type CertFiles } from '../../helpers/pki.js';
@@ -31,7 +32,12 @@ function tlv(tag: number, content: Buffer): Buffer {
 /** GeneralNames DER from [type, raw bytes] pairs, for SAN values openssl's config syntax cannot carry (NUL, CR, LF). */
 export function generalNamesDer(names: Array<['dns' | 'uri' | 'email', Buffer | string]>): Buffer {
   const tags = { email: 0x81, dns: 0x82, uri: 0x86 } as const;
-  return tlv(0x30, Buffer.concat(names.map(([type, value]) => tlv(tags[type], Buffer.isBuffer(value) ? value : Buffer.from(value, 'latin1')))));
+  return tlv(
+    0x30,
+    Buffer.concat(
+      names.map(([type, value]) => tlv(tags[type], Buffer.isBuffer(value) ? value : Buffer.from(value, 'latin1'))),
+    ),
+  );
 }
 
 /** Signs a leaf for `spec` with `openssl x509 -req`, which copies the request's subject bytes untouched. */
@@ -41,10 +47,30 @@ export function makeHostileLeaf(dir: string, spec: HostileSpec, issuer: CertFile
     const key = join(dir, `${spec.name}.key`);
     openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-out', key]);
     const reqConf = join(work, 'req.cnf');
-    writeFileSync(reqConf, `[ req ]\ndistinguished_name = dn\nstring_mask = ${spec.stringMask ?? 'utf8only'}\nutf8 = yes\n[ dn ]\n`);
+    writeFileSync(
+      reqConf,
+      `[ req ]\ndistinguished_name = dn\nstring_mask = ${spec.stringMask ?? 'utf8only'}\nutf8 = yes\n[ dn ]\n`,
+    );
     const csr = join(work, 'req.csr');
-    openssl(['req', '-new', '-config', reqConf, '-key', key, '-utf8', ...(spec.multivalueRdn ? ['-multivalue-rdn'] : []), '-subj', spec.subject, '-out', csr]);
-    const ext = ['basicConstraints = critical,CA:FALSE', 'keyUsage = critical,digitalSignature', 'extendedKeyUsage = clientAuth'];
+    openssl([
+      'req',
+      '-new',
+      '-config',
+      reqConf,
+      '-key',
+      key,
+      '-utf8',
+      ...(spec.multivalueRdn ? ['-multivalue-rdn'] : []),
+      '-subj',
+      spec.subject,
+      '-out',
+      csr,
+    ]);
+    const ext = [
+      'basicConstraints = critical,CA:FALSE',
+      'keyUsage = critical,digitalSignature',
+      'extendedKeyUsage = clientAuth',
+    ];
     // An empty subject obliges a critical SAN (RFC 5280 4.2.1.6).
     const critical = spec.subject === '/' ? 'critical,' : '';
     if (spec.sanDer) ext.push(`subjectAltName = ${critical}DER:${spec.sanDer.toString('hex')}`);
@@ -52,8 +78,27 @@ export function makeHostileLeaf(dir: string, spec: HostileSpec, issuer: CertFile
     const extFile = join(work, 'ext.cnf');
     writeFileSync(extFile, `[ ext ]\n${ext.join('\n')}\n`);
     const cert = join(dir, `${spec.name}.crt`);
-    openssl(['x509', '-req', '-in', csr, '-CA', issuer.cert, '-CAkey', issuer.key, '-days', '30', '-sha256',
-      '-set_serial', spec.serial ?? `0x${openssl(['rand', '-hex', '12']).trim()}`, '-extfile', extFile, '-extensions', 'ext', '-out', cert]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      issuer.cert,
+      '-CAkey',
+      issuer.key,
+      '-days',
+      '30',
+      '-sha256',
+      '-set_serial',
+      spec.serial ?? `0x${openssl(['rand', '-hex', '12']).trim()}`,
+      '-extfile',
+      extFile,
+      '-extensions',
+      'ext',
+      '-out',
+      cert,
+    ]);
     return { cert, key, certPem: readFileSync(cert, 'utf8'), keyPem: readFileSync(key, 'utf8'), name: spec.name };
   } finally {
     removeDir(work);
@@ -78,7 +123,8 @@ export function hostileSpecs(): HostileSpec[] {
     { name: 'long-subject', subject: `/O=Acme${longOus}/CN=long`, sanLines: [`URI.1 = ${PROD}/long`] },
     { name: 'hundreds-of-sans', subject: '/CN=many', sanLines: manySans },
     {
-      name: 'control-byte-sans', subject: '/CN=ctl-sans',
+      name: 'control-byte-sans',
+      subject: '/CN=ctl-sans',
       sanDer: generalNamesDer([
         ['uri', `${PROD}/ctl\r\nX-Injected: 1`],
         ['uri', `${PROD}/nul\x00after`],
@@ -90,7 +136,8 @@ export function hostileSpecs(): HostileSpec[] {
     },
     {
       // The same hostile values next to one clean URI, so the caller is admitted and they all reach the headers.
-      name: 'control-byte-sans-admitted', subject: '/CN=ctl-sans-2',
+      name: 'control-byte-sans-admitted',
+      subject: '/CN=ctl-sans-2',
       sanDer: generalNamesDer([
         ['uri', `${PROD}/clean`],
         ['uri', `${PROD}/ctl\r\nX-Injected: 1`],
@@ -99,8 +146,17 @@ export function hostileSpecs(): HostileSpec[] {
         ['email', 'x\x7f\x1b[31m@y.example'],
       ]),
     },
-    { name: 'control-byte-subject', subject: '/O=a"b;c,d\\=e\\+f/CN=ctl\r\nX-Injected: 1\x07\x1b', sanLines: [`URI.1 = ${PROD}/ctl-subject`] },
-    { name: 'multivalue-rdn', subject: '/O=Acme/CN=mv+OU=payments+UID=42', multivalueRdn: true, sanLines: [`URI.1 = ${PROD}/mv`] },
+    {
+      name: 'control-byte-subject',
+      subject: '/O=a"b;c,d\\=e\\+f/CN=ctl\r\nX-Injected: 1\x07\x1b',
+      sanLines: [`URI.1 = ${PROD}/ctl-subject`],
+    },
+    {
+      name: 'multivalue-rdn',
+      subject: '/O=Acme/CN=mv+OU=payments+UID=42',
+      multivalueRdn: true,
+      sanLines: [`URI.1 = ${PROD}/mv`],
+    },
     { name: 'duplicate-cn', subject: '/CN=first/CN=second/CN=', sanLines: [`URI.1 = ${PROD}/dup-cn`] },
     { name: 'negative-serial', subject: '/CN=negative', serial: '-1234', sanLines: [`URI.1 = ${PROD}/negative`] },
     { name: 'zero-serial', subject: '/CN=zero', serial: '0', sanLines: [`URI.1 = ${PROD}/zero`] },

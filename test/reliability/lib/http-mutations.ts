@@ -1,7 +1,13 @@
-// Seeded generator of mutated HTTP/1.1 requests: request line, header names and values, framing conflicts, chunked bodies, smuggling shapes.
+// Seeded generator of mutated HTTP/1.1 requests: request line, header names and values, framing conflicts, chunked
+// bodies, smuggling shapes.
 
 /** mulberry32: tiny, fast, and the same sequence for the same seed on every machine. */
-export function createRandom(seed: number): { next(): number; int(n: number): number; pick<T>(xs: readonly T[]): T; bytes(n: number): Buffer } {
+export function createRandom(seed: number): {
+  next(): number;
+  int(n: number): number;
+  pick<T>(xs: readonly T[]): T;
+  bytes(n: number): Buffer;
+} {
   let a = seed >>> 0;
   const next = (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -38,15 +44,28 @@ interface Draft {
   eol: string;
 }
 
-
 const smuggled = (d: Draft): string => `GET /smuggled/${d.index} HTTP/1.1\r\nHost: localhost\r\n\r\n`;
 
 function baseDraft(rng: Rng, i: number): Draft {
   const kind = rng.int(3);
   const headers = ['Host: localhost', `X-Fuzz: ${i}`, 'Accept: */*'];
-  if (kind === 0) return { line: `GET /fuzz/${i}?q=${rng.int(1000)} HTTP/1.1`, headers, body: '', eol: '\r\n', index: i };
-  if (kind === 1) return { line: `POST /fuzz/${i} HTTP/1.1`, headers: [...headers, 'Content-Length: 11'], body: 'hello world', eol: '\r\n', index: i };
-  return { line: `POST /fuzz/${i} HTTP/1.1`, headers: [...headers, 'Transfer-Encoding: chunked'], body: '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n', eol: '\r\n', index: i };
+  if (kind === 0)
+    return { line: `GET /fuzz/${i}?q=${rng.int(1000)} HTTP/1.1`, headers, body: '', eol: '\r\n', index: i };
+  if (kind === 1)
+    return {
+      line: `POST /fuzz/${i} HTTP/1.1`,
+      headers: [...headers, 'Content-Length: 11'],
+      body: 'hello world',
+      eol: '\r\n',
+      index: i,
+    };
+  return {
+    line: `POST /fuzz/${i} HTTP/1.1`,
+    headers: [...headers, 'Transfer-Encoding: chunked'],
+    body: '5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
+    eol: '\r\n',
+    index: i,
+  };
 }
 
 type Mutator = (d: Draft, rng: Rng) => string | { smuggle: true; label: string };
@@ -54,31 +73,101 @@ type Mutator = (d: Draft, rng: Rng) => string | { smuggle: true; label: string }
 const CTL = ['\x00', '\x01', '\x07', '\x08', '\x0b', '\x0c', '\x1b', '\x7f', '\r', '\n', '\xff'];
 
 const mutators: Record<string, Mutator> = {
-  'method-garbage': (d, rng) => { d.line = d.line.replace(/^\S+/, rng.pick(['G ET', 'GET\x00', 'get', '', 'PROPFIND', 'G\x7fT', '(GET)', 'GET/'])); return 'method'; },
+  'method-garbage': (d, rng) => {
+    d.line = d.line.replace(/^\S+/, rng.pick(['G ET', 'GET\x00', 'get', '', 'PROPFIND', 'G\x7fT', '(GET)', 'GET/']));
+    return 'method';
+  },
   'target-odd': (d, rng) => {
-    d.line = d.line.replace(/ \S+ /, ` ${rng.pick(['*', 'http://evil.example/x', '//x', '/a b', '/a\tb', '/%00', '/\x00', '/a#frag', '', '/' + 'a'.repeat(20_000), '/..%2f..', '/\xff'])} `);
+    d.line = d.line.replace(
+      / \S+ /,
+      ` ${rng.pick(['*', 'http://evil.example/x', '//x', '/a b', '/a\tb', '/%00', '/\x00', '/a#frag', '', '/' + 'a'.repeat(20_000), '/..%2f..', '/\xff'])} `,
+    );
     return 'target';
   },
-  'version-odd': (d, rng) => { d.line = d.line.replace(/HTTP\/1\.1$/, rng.pick(['HTTP/1.0', 'HTTP/2.0', 'http/1.1', 'HTTP/1.1 ', 'HTTP/1.10', 'HTTP/9', ''])); return 'version'; },
-  'line-spaces': (d, rng) => { d.line = d.line.replace(/ /g, rng.pick(['  ', '\t', ' \t', '\x0b'])); return 'line-ws'; },
-  'name-space-colon': (d, rng) => { d.headers.push(rng.pick(['X-A : b', 'Transfer-Encoding : chunked', 'Content-Length : 3', ' X-A: b', 'X A: b'])); return 'name-ws'; },
-  'name-bad-char': (d, rng) => { d.headers.push(`X-${rng.pick(['(', ')', '/', '[', '"', '\x00', '\x7f', '\xe9', '@', '='])}A: b`); return 'name-char'; },
-  'empty-name': (d) => { d.headers.push(': value'); return 'empty-name'; },
-  'value-ctl': (d, rng) => { d.headers.push(`X-Ctl: a${rng.pick(CTL)}b`); return 'value-ctl'; },
-  'obs-fold': (d, rng) => { d.headers.push('X-Fold: a', rng.pick([' folded', '\tfolded', ' Transfer-Encoding: chunked'])); return 'obs-fold'; },
-  'bare-lf': (d, rng) => { d.eol = rng.pick(['\n', '\r', '\r\r\n', '\n\r']); return 'eol'; },
-  'one-bare-lf': (d, rng) => { const k = rng.int(d.headers.length); d.headers[k] = `${d.headers[k]}\nX-Injected: 1`; return 'one-bare-lf'; },
-  'nul-anywhere': (d, rng) => { const k = rng.int(d.headers.length); const h = d.headers[k]!; const at = rng.int(h.length + 1); d.headers[k] = h.slice(0, at) + '\x00' + h.slice(at); return 'nul'; },
-  'oversize-value': (d, rng) => { d.headers.push(`X-Big: ${'v'.repeat(rng.pick([8_000, 17_000, 70_000, 200_000]))}`); return 'oversize-value'; },
-  'many-headers': (d, rng) => { for (let k = 0; k < rng.pick([120, 1_000, 3_000]); k += 1) d.headers.push(`X-H${k}: ${k}`); return 'many-headers'; },
-  'no-host': (d) => { d.headers = d.headers.filter((h) => !/^host:/i.test(h)); return 'no-host'; },
-  'two-hosts': (d) => { d.headers.push('Host: other.example'); return 'two-hosts'; },
-  'cl-duplicate': (d, rng) => { d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h)); d.body = 'hello world'; d.headers.push('Content-Length: 11', `Content-Length: ${rng.pick(['11', '0', '5', '11 '])}`); return 'cl-dup'; },
-  'cl-list': (d, rng) => { d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h)); d.body = 'hello world'; d.headers.push(`Content-Length: ${rng.pick(['11, 11', '11,5', '+11', '0x0b', '11.0', '-1', '1e1', '99999999999999999999', ' 11', '011'])}`); return 'cl-odd'; },
+  'version-odd': (d, rng) => {
+    d.line = d.line.replace(
+      /HTTP\/1\.1$/,
+      rng.pick(['HTTP/1.0', 'HTTP/2.0', 'http/1.1', 'HTTP/1.1 ', 'HTTP/1.10', 'HTTP/9', '']),
+    );
+    return 'version';
+  },
+  'line-spaces': (d, rng) => {
+    d.line = d.line.replace(/ /g, rng.pick(['  ', '\t', ' \t', '\x0b']));
+    return 'line-ws';
+  },
+  'name-space-colon': (d, rng) => {
+    d.headers.push(rng.pick(['X-A : b', 'Transfer-Encoding : chunked', 'Content-Length : 3', ' X-A: b', 'X A: b']));
+    return 'name-ws';
+  },
+  'name-bad-char': (d, rng) => {
+    d.headers.push(`X-${rng.pick(['(', ')', '/', '[', '"', '\x00', '\x7f', '\xe9', '@', '='])}A: b`);
+    return 'name-char';
+  },
+  'empty-name': (d) => {
+    d.headers.push(': value');
+    return 'empty-name';
+  },
+  'value-ctl': (d, rng) => {
+    d.headers.push(`X-Ctl: a${rng.pick(CTL)}b`);
+    return 'value-ctl';
+  },
+  'obs-fold': (d, rng) => {
+    d.headers.push('X-Fold: a', rng.pick([' folded', '\tfolded', ' Transfer-Encoding: chunked']));
+    return 'obs-fold';
+  },
+  'bare-lf': (d, rng) => {
+    d.eol = rng.pick(['\n', '\r', '\r\r\n', '\n\r']);
+    return 'eol';
+  },
+  'one-bare-lf': (d, rng) => {
+    const k = rng.int(d.headers.length);
+    d.headers[k] = `${d.headers[k]}\nX-Injected: 1`;
+    return 'one-bare-lf';
+  },
+  'nul-anywhere': (d, rng) => {
+    const k = rng.int(d.headers.length);
+    const h = d.headers[k]!;
+    const at = rng.int(h.length + 1);
+    d.headers[k] = h.slice(0, at) + '\x00' + h.slice(at);
+    return 'nul';
+  },
+  'oversize-value': (d, rng) => {
+    d.headers.push(`X-Big: ${'v'.repeat(rng.pick([8_000, 17_000, 70_000, 200_000]))}`);
+    return 'oversize-value';
+  },
+  'many-headers': (d, rng) => {
+    for (let k = 0; k < rng.pick([120, 1_000, 3_000]); k += 1) d.headers.push(`X-H${k}: ${k}`);
+    return 'many-headers';
+  },
+  'no-host': (d) => {
+    d.headers = d.headers.filter((h) => !/^host:/i.test(h));
+    return 'no-host';
+  },
+  'two-hosts': (d) => {
+    d.headers.push('Host: other.example');
+    return 'two-hosts';
+  },
+  'cl-duplicate': (d, rng) => {
+    d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
+    d.body = 'hello world';
+    d.headers.push('Content-Length: 11', `Content-Length: ${rng.pick(['11', '0', '5', '11 '])}`);
+    return 'cl-dup';
+  },
+  'cl-list': (d, rng) => {
+    d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
+    d.body = 'hello world';
+    d.headers.push(
+      `Content-Length: ${rng.pick(['11, 11', '11,5', '+11', '0x0b', '11.0', '-1', '1e1', '99999999999999999999', ' 11', '011'])}`,
+    );
+    return 'cl-odd';
+  },
   'cl-and-te': (d, rng) => {
     d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
     d.body = '0\r\n\r\n' + smuggled(d);
-    d.headers.push(`Content-Length: ${d.body.length}`, `Transfer-Encoding: ${rng.pick(['chunked', ' chunked', 'Chunked', 'chunked, identity'])}`);
+    d.headers.push(
+      `Content-Length: ${d.body.length}`,
+      `Transfer-Encoding: ${rng.pick(['chunked', ' chunked', 'Chunked', 'chunked, identity'])}`,
+    );
     return { smuggle: true, label: 'CL.TE' };
   },
   'te-and-cl': (d, rng) => {
@@ -91,11 +180,21 @@ const mutators: Record<string, Mutator> = {
   'te-obfuscated': (d, rng) => {
     d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
     d.body = '0\r\n\r\n' + smuggled(d);
-    d.headers.push(`Content-Length: ${d.body.length}`, rng.pick([
-      'Transfer-Encoding: xchunked', 'Transfer-Encoding: chunked\x0b', 'Transfer-Encoding:\tchunked', 'Transfer-Encoding: identity, chunked',
-      'Transfer-Encoding: chunked, chunked', 'Transfer-encoding: cow', 'Transfer_Encoding: chunked', 'Transfer-Encoding : chunked',
-      'Transfer-Encoding:\n chunked', 'X: y\nTransfer-Encoding: chunked',
-    ]));
+    d.headers.push(
+      `Content-Length: ${d.body.length}`,
+      rng.pick([
+        'Transfer-Encoding: xchunked',
+        'Transfer-Encoding: chunked\x0b',
+        'Transfer-Encoding:\tchunked',
+        'Transfer-Encoding: identity, chunked',
+        'Transfer-Encoding: chunked, chunked',
+        'Transfer-encoding: cow',
+        'Transfer_Encoding: chunked',
+        'Transfer-Encoding : chunked',
+        'Transfer-Encoding:\n chunked',
+        'X: y\nTransfer-Encoding: chunked',
+      ]),
+    );
     return { smuggle: true, label: 'TE-obfuscated' };
   },
   'te-twice': (d) => {
@@ -108,9 +207,17 @@ const mutators: Record<string, Mutator> = {
     d.headers = d.headers.filter((h) => !/^(content-length|transfer-encoding):/i.test(h));
     d.headers.push('Transfer-Encoding: chunked');
     d.body = rng.pick([
-      'zz\r\nhello\r\n0\r\n\r\n', '5\r\nhelloXX0\r\n\r\n', 'fffffffffffffffffff\r\nx\r\n0\r\n\r\n', '-5\r\nhello\r\n0\r\n\r\n',
-      '5 \r\nhello\r\n0\r\n\r\n', '5;a=\x00\r\nhello\r\n0\r\n\r\n', '5\nhello\n0\n\n', '0x5\r\nhello\r\n0\r\n\r\n',
-      '5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n', '5\r\nhello\r\n0\r\n\r\n' + smuggled(d), '+5\r\nhello\r\n0\r\n\r\n',
+      'zz\r\nhello\r\n0\r\n\r\n',
+      '5\r\nhelloXX0\r\n\r\n',
+      'fffffffffffffffffff\r\nx\r\n0\r\n\r\n',
+      '-5\r\nhello\r\n0\r\n\r\n',
+      '5 \r\nhello\r\n0\r\n\r\n',
+      '5;a=\x00\r\nhello\r\n0\r\n\r\n',
+      '5\nhello\n0\n\n',
+      '0x5\r\nhello\r\n0\r\n\r\n',
+      '5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n',
+      '5\r\nhello\r\n0\r\n\r\n' + smuggled(d),
+      '+5\r\nhello\r\n0\r\n\r\n',
       '5\r\nhello\r\n00000000000000000000000\r\n\r\n',
     ]);
     return 'chunk-bad';

@@ -1,7 +1,18 @@
-// TCP socket states read from /proc/net/tcp and tcp6: an oracle for connections a process holds, independent of the process itself.
+// TCP socket states read from /proc/net/tcp and tcp6: an oracle for connections a process holds, independent of the
+// process itself.
 import { readFileSync } from 'node:fs';
 
-const STATES: Record<string, string> = { '01': 'ESTABLISHED', '06': 'TIME_WAIT', '08': 'CLOSE_WAIT', '09': 'LAST_ACK', '0A': 'LISTEN', '04': 'FIN_WAIT1', '05': 'FIN_WAIT2', '07': 'CLOSE', '0B': 'CLOSING' };
+const STATES: Record<string, string> = {
+  '01': 'ESTABLISHED',
+  '06': 'TIME_WAIT',
+  '08': 'CLOSE_WAIT',
+  '09': 'LAST_ACK',
+  '0A': 'LISTEN',
+  '04': 'FIN_WAIT1',
+  '05': 'FIN_WAIT2',
+  '07': 'CLOSE',
+  '0B': 'CLOSING',
+};
 
 /**
  * Counts of the TCP sockets whose local port (or, with `side` 'remote', remote port) is `port`, by state name (a
@@ -32,5 +43,12 @@ export function socketStatesOnPort(port: number, side: 'local' | 'remote' = 'loc
 /** Connections the process listening on `port` still holds (every state but LISTEN and TIME_WAIT), by /proc/net/tcp. */
 export function heldConnections(port: number): number {
   const s = socketStatesOnPort(port);
-  return (s.ESTABLISHED ?? 0) + (s.CLOSE_WAIT ?? 0) + (s.LAST_ACK ?? 0) + (s.FIN_WAIT1 ?? 0) + (s.FIN_WAIT2 ?? 0) + (s.CLOSING ?? 0);
+  return (
+    (s.ESTABLISHED ?? 0) +
+    (s.CLOSE_WAIT ?? 0) +
+    (s.LAST_ACK ?? 0) +
+    (s.FIN_WAIT1 ?? 0) +
+    (s.FIN_WAIT2 ?? 0) +
+    (s.CLOSING ?? 0)
+  );
 }

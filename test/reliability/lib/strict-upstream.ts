@@ -1,4 +1,5 @@
-// A raw TCP upstream with a deliberately strict HTTP/1.1 parser: it records exact bytes and flags anything ambiguous the proxy forwards.
+// A raw TCP upstream with a deliberately strict HTTP/1.1 parser: it records exact bytes and flags anything ambiguous
+// the proxy forwards.
 import net from 'node:net';
 
 export interface StrictRequest {
@@ -24,7 +25,8 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FIELD_VALUE = /^[\x21-\x7e\x80-\xff]*(?:[ \t]+[\x21-\x7e\x80-\xff]+)*$/;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e]+) HTTP\/1\.1$/;
 
-type Step = { kind: 'need-more' } | { kind: 'bad'; problem: string } | { kind: 'request'; request: StrictRequest; used: number };
+type Step =
+  { kind: 'need-more' } | { kind: 'bad'; problem: string } | { kind: 'request'; request: StrictRequest; used: number };
 
 /** Parses one request from the front of `buf`, refusing every lenient reading RFC 9112 allows a recipient to make. */
 export function parseStrictRequest(buf: Buffer): Step {
@@ -53,9 +55,11 @@ export function parseStrictRequest(buf: Buffer): Step {
   const te = all('transfer-encoding');
   if (all('host').length !== 1) return { kind: 'bad', problem: `host header count ${all('host').length}` };
   if (te.length > 0 && cl.length > 0) return { kind: 'bad', problem: 'both Content-Length and Transfer-Encoding' };
-  if (te.length > 1 || (te.length === 1 && te[0] !== 'chunked')) return { kind: 'bad', problem: `transfer-encoding ${JSON.stringify(te)}` };
+  if (te.length > 1 || (te.length === 1 && te[0] !== 'chunked'))
+    return { kind: 'bad', problem: `transfer-encoding ${JSON.stringify(te)}` };
   if (cl.length > 1) return { kind: 'bad', problem: 'several Content-Length fields' };
-  if (cl.length === 1 && !/^\d{1,15}$/.test(cl[0]!)) return { kind: 'bad', problem: `content-length ${JSON.stringify(cl[0])}` };
+  if (cl.length === 1 && !/^\d{1,15}$/.test(cl[0]!))
+    return { kind: 'bad', problem: `content-length ${JSON.stringify(cl[0])}` };
   let pos = headEnd + 4;
   let body: Buffer;
   if (te.length === 1) {
@@ -64,19 +68,23 @@ export function parseStrictRequest(buf: Buffer): Step {
       const eol = buf.indexOf('\r\n', pos);
       if (eol < 0) return { kind: 'need-more' };
       const sizeLine = buf.subarray(pos, eol).toString('latin1');
-      const m = /^([0-9a-fA-F]{1,15})(?:;[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:=[!#$%&'*+.^_`|~0-9A-Za-z-]+)?)*$/.exec(sizeLine);
+      const m = /^([0-9a-fA-F]{1,15})(?:;[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:=[!#$%&'*+.^_`|~0-9A-Za-z-]+)?)*$/.exec(
+        sizeLine,
+      );
       if (!m) return { kind: 'bad', problem: `chunk size line ${JSON.stringify(sizeLine.slice(0, 40))}` };
       const size = parseInt(m[1]!, 16);
       pos = eol + 2;
       if (size === 0) {
         if (buf.length < pos + 2) return { kind: 'need-more' };
-        if (buf.subarray(pos, pos + 2).toString('latin1') !== '\r\n') return { kind: 'bad', problem: 'trailer section' };
+        if (buf.subarray(pos, pos + 2).toString('latin1') !== '\r\n')
+          return { kind: 'bad', problem: 'trailer section' };
         pos += 2;
         break;
       }
       if (buf.length < pos + size + 2) return { kind: 'need-more' };
       parts.push(buf.subarray(pos, pos + size));
-      if (buf.subarray(pos + size, pos + size + 2).toString('latin1') !== '\r\n') return { kind: 'bad', problem: 'chunk data not followed by CRLF' };
+      if (buf.subarray(pos + size, pos + size + 2).toString('latin1') !== '\r\n')
+        return { kind: 'bad', problem: 'chunk data not followed by CRLF' };
       pos += size + 2;
     }
     body = Buffer.concat(parts);
@@ -86,7 +94,13 @@ export function parseStrictRequest(buf: Buffer): Step {
     body = buf.subarray(pos, pos + length);
     pos += length;
   }
-  const request: StrictRequest = { method: rl[1]!, target: rl[2]!, headers, body: Buffer.from(body), requestId: all('x-request-id')[0] ?? '' };
+  const request: StrictRequest = {
+    method: rl[1]!,
+    target: rl[2]!,
+    headers,
+    body: Buffer.from(body),
+    requestId: all('x-request-id')[0] ?? '',
+  };
   return { kind: 'request', request, used: pos };
 }
 
@@ -112,7 +126,9 @@ export async function startStrictUpstream(): Promise<StrictUpstream> {
         requests.push(step.request);
         buf = buf.subarray(step.used);
         const body = `upstream-ok rid=${step.request.requestId} target=${step.request.target.slice(0, 64)}`;
-        socket.write(`HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+        socket.write(
+          `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        );
       }
     });
     socket.on('error', () => undefined);
@@ -128,10 +144,13 @@ export async function startStrictUpstream(): Promise<StrictUpstream> {
     port,
     requests,
     problems,
-    get abortedPartials() { return state.abortedPartials; },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    get abortedPartials() {
+      return state.abortedPartials;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

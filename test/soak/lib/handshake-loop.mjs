@@ -18,7 +18,9 @@ function oneConnection({ port, secureContext, request, timeoutMs, maxVersion }) 
       const m = /^HTTP\/1\.1 (\d{3})/.exec(head);
       if (m) status = Number(m[1]);
     });
-    socket.on('error', (e) => { error = e.code ?? e.message; });
+    socket.on('error', (e) => {
+      error = e.code ?? e.message;
+    });
     socket.on('close', () => {
       clearTimeout(timer);
       resolve({ secured, status, error });
@@ -28,11 +30,24 @@ function oneConnection({ port, secureContext, request, timeoutMs, maxVersion }) 
 
 /**
  * `count` connections (or until `signal` aborts), `concurrency` at a time, each a full handshake; with `request`,
- * one GET per connection (Connection: close). Resolves with counts: handshakes the client saw complete, HTTP statuses, client-side errors.
+ * one GET per connection (Connection: close). Resolves with counts: handshakes the client saw complete, HTTP statuses,
+ * client-side errors.
  */
-export async function runHandshakes({ port, ca, cert, key, count, concurrency = 8, request = false, timeoutMs = 15_000, maxVersion, signal }) {
+export async function runHandshakes({
+  port,
+  ca,
+  cert,
+  key,
+  count,
+  concurrency = 8,
+  request = false,
+  timeoutMs = 15_000,
+  maxVersion,
+  signal,
+}) {
   const result = { done: 0, secured: 0, statuses: {}, errors: {} };
-  // One context for all connections: parsing a long chain's PEM per connection would cost the client more than the handshake.
+  // One context for all connections: parsing a long chain's PEM per connection would cost the client more than the
+  // handshake.
   const secureContext = tls.createSecureContext({ ca, cert, key });
   let next = 0;
   const loop = async () => {

@@ -27,7 +27,11 @@ export function parseResponses(onResponse, onGarbage) {
     const lines = buf.subarray(0, end).toString('latin1').split('\r\n');
     buf = buf.subarray(end + 4);
     const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-    if (!m) { broken = true; onGarbage(); return false; }
+    if (!m) {
+      broken = true;
+      onGarbage();
+      return false;
+    }
     const headers = {};
     for (const line of lines.slice(1)) {
       const colon = line.indexOf(':');
@@ -35,7 +39,8 @@ export function parseResponses(onResponse, onGarbage) {
     }
     const te = (headers['transfer-encoding'] ?? '').toLowerCase();
     head = {
-      status: Number(m[1]), headers,
+      status: Number(m[1]),
+      headers,
       close: /\bclose\b/i.test(headers.connection ?? '') || lines[0].startsWith('HTTP/1.0'),
       chunked: te.includes('chunked'),
       length: Number(headers['content-length'] ?? 0),
@@ -48,8 +53,15 @@ export function parseResponses(onResponse, onGarbage) {
   const parseBody = () => {
     if (!head.chunked) {
       const take = Math.min(remaining, buf.length);
-      if (take > 0) { bodyParts.push(buf.subarray(0, take)); buf = buf.subarray(take); remaining -= take; }
-      if (remaining === 0) { complete(); return true; }
+      if (take > 0) {
+        bodyParts.push(buf.subarray(0, take));
+        buf = buf.subarray(take);
+        remaining -= take;
+      }
+      if (remaining === 0) {
+        complete();
+        return true;
+      }
       return false;
     }
     for (;;) {
@@ -58,12 +70,23 @@ export function parseResponses(onResponse, onGarbage) {
         if (eol < 0) return false;
         const size = parseInt(buf.subarray(0, eol).toString('latin1').split(';')[0], 16);
         buf = buf.subarray(eol + 2);
-        if (!Number.isFinite(size)) { broken = true; onGarbage(); return false; }
+        if (!Number.isFinite(size)) {
+          broken = true;
+          onGarbage();
+          return false;
+        }
         if (size === 0) chunkState = 'trailers';
-        else { remaining = size; chunkState = 'data'; }
+        else {
+          remaining = size;
+          chunkState = 'data';
+        }
       } else if (chunkState === 'data') {
         const take = Math.min(remaining, buf.length);
-        if (take > 0) { bodyParts.push(buf.subarray(0, take)); buf = buf.subarray(take); remaining -= take; }
+        if (take > 0) {
+          bodyParts.push(buf.subarray(0, take));
+          buf = buf.subarray(take);
+          remaining -= take;
+        }
         if (remaining > 0) return false;
         chunkState = 'crlf';
       } else if (chunkState === 'crlf') {
@@ -74,7 +97,10 @@ export function parseResponses(onResponse, onGarbage) {
         const eol = buf.indexOf('\r\n');
         if (eol < 0) return false;
         buf = buf.subarray(eol + 2);
-        if (eol === 0) { complete(); return true; }
+        if (eol === 0) {
+          complete();
+          return true;
+        }
       }
     }
   };

@@ -1,4 +1,5 @@
-// Types for load-client.mjs, so the TypeScript reliability tests and the plain-ESM soak runner share one load generator.
+// Types for load-client.mjs, so the TypeScript reliability tests and the plain-ESM soak runner share one load
+// generator.
 export declare const NOT_SENT: 0;
 export declare const LOST: 1;
 export declare const TRUNCATED: 2;
@@ -62,4 +63,6 @@ export interface LoadRecords {
   status: Uint16Array;
 }
 
-export declare function runLoad(o: LoadOptions): Promise<{ report: LoadReport; records: LoadRecords | undefined; t0: number }>;
+export declare function runLoad(
+  o: LoadOptions,
+): Promise<{ report: LoadReport; records: LoadRecords | undefined; t0: number }>;

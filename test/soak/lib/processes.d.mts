@@ -11,7 +11,11 @@ export interface ProcessStats {
   threads: number;
 }
 export declare function processStats(pid: number): ProcessStats;
-export declare function waitFor(probe: () => boolean | Promise<boolean>, timeoutMs: number, everyMs?: number): Promise<boolean>;
+export declare function waitFor(
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  everyMs?: number,
+): Promise<boolean>;
 
 export interface ExitInfo {
   code: number | null;
@@ -30,7 +34,13 @@ export interface ProxyProcess {
   collectGarbage(timeoutMs?: number): Promise<boolean>;
 }
 export declare const GC_ON_SIGNAL_ARGS: string[];
-export declare function startProxyProcess(o: { args: string[]; env?: Record<string, string>; readyTimeoutMs?: number; port?: number; nodeArgs?: string[] }): Promise<ProxyProcess>;
+export declare function startProxyProcess(o: {
+  args: string[];
+  env?: Record<string, string>;
+  readyTimeoutMs?: number;
+  port?: number;
+  nodeArgs?: string[];
+}): Promise<ProxyProcess>;
 
 export interface UpstreamSummary {
   received: number;
@@ -55,4 +65,12 @@ export interface TokenUpstream {
 }
 export declare function startTokenUpstream(o?: { port?: number; capacity?: number }): Promise<TokenUpstream>;
 
-export declare function proxyArgs(o: { upstream: string; cert: string; key: string; clientCa: string; crl?: string[]; extra?: string[]; metricsListen?: string }): string[];
+export declare function proxyArgs(o: {
+  upstream: string;
+  cert: string;
+  key: string;
+  clientCa: string;
+  crl?: string[];
+  extra?: string[];
+  metricsListen?: string;
+}): string[];

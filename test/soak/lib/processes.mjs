@@ -1,4 +1,5 @@
-// Real child processes for reliability tests: the built CLI as the proxy, the token upstream, and /proc readings of both.
+// Real child processes for reliability tests: the built CLI as the proxy, the token upstream, and /proc readings of
+// both.
 import { fork, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
@@ -43,7 +44,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function tcpAccepts(port) {
   return new Promise((res) => {
     const s = net.connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); res(true); });
+    s.once('connect', () => {
+      s.destroy();
+      res(true);
+    });
     s.once('error', () => res(false));
   });
 }
@@ -64,27 +68,53 @@ export async function waitFor(probe, timeoutMs, everyMs = 50) {
  */
 export async function startProxyProcess({ args, env = {}, readyTimeoutMs = 15_000, port, nodeArgs = [] } = {}) {
   const listenPort = port ?? (await freePort());
-  // MTLS_RELIABILITY_NODE runs the proxy on another Node binary (e.g. to compare majors); the tests' own Node by default.
-  const child = spawn(process.env.MTLS_RELIABILITY_NODE ?? process.execPath, [...nodeArgs, cliPath(), 'run', '--listen', `127.0.0.1:${listenPort}`, ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // MTLS_RELIABILITY_NODE runs the proxy on another Node binary (e.g. to compare majors); the tests' own Node by
+  // default.
+  const child = spawn(
+    process.env.MTLS_RELIABILITY_NODE ?? process.execPath,
+    [...nodeArgs, cliPath(), 'run', '--listen', `127.0.0.1:${listenPort}`, ...args],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
-  const keep = (c) => { out += c.toString('utf8'); if (out.length > 2_000_000) out = out.slice(-1_000_000); };
+  const keep = (c) => {
+    out += c.toString('utf8');
+    if (out.length > 2_000_000) out = out.slice(-1_000_000);
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   let exitInfo;
-  const exited = new Promise((res) => child.once('exit', (code, signal) => { exitInfo = { code, signal }; res(exitInfo); }));
+  const exited = new Promise((res) =>
+    child.once('exit', (code, signal) => {
+      exitInfo = { code, signal };
+      res(exitInfo);
+    }),
+  );
   const ready = await waitFor(async () => exitInfo !== undefined || (await tcpAccepts(listenPort)), readyTimeoutMs);
   if (!ready || exitInfo !== undefined) {
     child.kill('SIGKILL');
     throw new Error(`proxy did not start (exit ${JSON.stringify(exitInfo)}):\n${out.slice(-4000)}`);
   }
   return {
-    pid: child.pid, port: listenPort, child, exited,
+    pid: child.pid,
+    port: listenPort,
+    child,
+    exited,
     output: () => out,
     /** JSON log lines printed so far. */
-    logLines: () => out.split('\n').filter((l) => l.startsWith('{')).flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } }),
+    logLines: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l)];
+          } catch {
+            return [];
+          }
+        }),
     alive: () => exitInfo === undefined,
     /** Full GC in the proxy (started with GC_ON_SIGNAL_ARGS); resolves once it reports done, false on timeout. */
     async collectGarbage(timeoutMs = 10_000) {
@@ -105,7 +135,9 @@ export async function startProxyProcess({ args, env = {}, readyTimeoutMs = 15_00
 
 /** Forks the token upstream (see token-upstream.mjs) on `port` (0: any) and resolves once it listens. */
 export async function startTokenUpstream({ port = 0, capacity = 1 << 21 } = {}) {
-  const child = fork(join(here, 'token-upstream.mjs'), [String(port), String(capacity)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'token-upstream.mjs'), [String(port), String(capacity)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const exited = new Promise((res) => child.once('exit', (code, signal) => res({ code, signal })));
   const first = await new Promise((res, rej) => {
     child.once('message', res);
@@ -114,15 +146,26 @@ export async function startTokenUpstream({ port = 0, capacity = 1 << 21 } = {}) 
   if (first.type !== 'ready') throw new Error(`token upstream failed: ${JSON.stringify(first)}`);
   const ask = (msg) =>
     new Promise((res) => {
-      const on = (reply) => { if (reply.type === msg.type) { child.off('message', on); res(reply); } };
+      const on = (reply) => {
+        if (reply.type === msg.type) {
+          child.off('message', on);
+          res(reply);
+        }
+      };
       child.on('message', on);
       child.send(msg);
     });
   return {
-    pid: child.pid, port: first.port, url: `http://127.0.0.1:${first.port}`, child, exited,
+    pid: child.pid,
+    port: first.port,
+    url: `http://127.0.0.1:${first.port}`,
+    child,
+    exited,
     summary: async () => (await ask({ type: 'summary' })).summary,
     ids: async (from, to) => (await ask({ type: 'ids', from, to })).ids,
-    reset: async () => { await ask({ type: 'reset' }); },
+    reset: async () => {
+      await ask({ type: 'reset' });
+    },
     async kill(signal = 'SIGKILL') {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill(signal);
@@ -134,9 +177,20 @@ export async function startTokenUpstream({ port = 0, capacity = 1 << 21 } = {}) 
 /** The usual proxy arguments for a PKI from pki.ts / the soak's own PKI. */
 export function proxyArgs({ upstream, cert, key, clientCa, crl = [], extra = [], metricsListen = 'off' }) {
   return [
-    '--upstream', upstream, '--cert', cert, '--key', key, '--client-ca', clientCa,
+    '--upstream',
+    upstream,
+    '--cert',
+    cert,
+    '--key',
+    key,
+    '--client-ca',
+    clientCa,
     ...crl.flatMap((c) => ['--crl', c]),
-    '--metrics-listen', metricsListen, '--log-level', 'warn', '--allow-insecure-posture',
+    '--metrics-listen',
+    metricsListen,
+    '--log-level',
+    'warn',
+    '--allow-insecure-posture',
     ...extra,
   ];
 }

@@ -1,5 +1,5 @@
-// Upstream child process for load tests: echoes each request's token and path, counts every id it receives, and can be slow on request.
-// Run with `node token-upstream.mjs [port] [capacity]` via fork(); talks to its parent over IPC.
+// Upstream child process for load tests: echoes each request's token and path, counts every id it receives, and can be
+// slow on request. Run with `node token-upstream.mjs [port] [capacity]` via fork(); talks to its parent over IPC.
 import http from 'node:http';
 
 const port = Number(process.argv[2] ?? 0);
@@ -17,7 +17,9 @@ const server = http.createServer((req, res) => {
   const m = /^\/(?:load|slow\/\d+)\/(\d+)/.exec(url);
   if (m) {
     const id = Number(m[1]);
-    if (id < capacity) { if (counts[id] < 255) counts[id] += 1; } else outOfRange += 1;
+    if (id < capacity) {
+      if (counts[id] < 255) counts[id] += 1;
+    } else outOfRange += 1;
     if (token !== m[1]) badToken += 1;
   }
   if (typeof req.headers['x-client-subject'] !== 'string') missingIdentity += 1;
@@ -58,7 +60,10 @@ process.on('message', (msg) => {
     process.send({ type: 'ids', ids: got });
   } else if (msg?.type === 'reset') {
     counts.fill(0);
-    received = 0; outOfRange = 0; badToken = 0; missingIdentity = 0;
+    received = 0;
+    outOfRange = 0;
+    badToken = 0;
+    missingIdentity = 0;
     process.send({ type: 'reset' });
   }
 });

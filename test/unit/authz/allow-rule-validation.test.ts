@@ -50,13 +50,25 @@ for (const [rule, problem] of bad) {
 }
 
 t.test('every problem is reported at once, flag-style when compiled from flags', async (t) => {
-  const err = t.throws(() => compileAllowRules([{ uri: 'x' }, { cn: 'ok' }, { fingerprint: 'zz' }], FLAGS_WHERE)) as ConfigError;
+  const err = t.throws(() =>
+    compileAllowRules([{ uri: 'x' }, { cn: 'ok' }, { fingerprint: 'zz' }], FLAGS_WHERE),
+  ) as ConfigError;
   t.same(err.problems.length, 2);
   t.match(err.problems[0], /^--allow-uri "x": /);
   t.match(err.problems[1], /^--allow-fingerprint "zz": /);
 });
 
-const noFlags: AllowFlags = { cn: [], ou: [], o: [], dns: [], uri: [], email: [], serial: [], fingerprint: [], subject: [] };
+const noFlags: AllowFlags = {
+  cn: [],
+  ou: [],
+  o: [],
+  dns: [],
+  uri: [],
+  email: [],
+  serial: [],
+  fingerprint: [],
+  subject: [],
+};
 
 t.test('allowSpecFromFlags', async (t) => {
   t.equal(allowSpecFromFlags(noFlags, false), null, 'no flag → null');

@@ -26,7 +26,11 @@ const admits: [rule: { serial: string } | { fingerprint: string }, admitted: boo
 ];
 
 for (const [rule, admitted] of admits) {
-  t.equal(compileAllowRules([rule], 'test').matcher(id) !== null, admitted, `${JSON.stringify(rule)} ${admitted ? 'admits' : 'refuses'}`);
+  t.equal(
+    compileAllowRules([rule], 'test').matcher(id) !== null,
+    admitted,
+    `${JSON.stringify(rule)} ${admitted ? 'admits' : 'refuses'}`,
+  );
 }
 
 t.test('labels show the normalized value', async (t) => {

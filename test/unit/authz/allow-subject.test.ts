@@ -1,4 +1,5 @@
-// Subject rules compare parsed RFC 4514 names attribute by attribute: spacing, type-name case and escapes do not matter.
+// Subject rules compare parsed RFC 4514 names attribute by attribute: spacing, type-name case and escapes do not
+// matter.
 import t from 'tap';
 import { compileAllowRules } from '../../../src/authz/allow-rules.js';
 import { makeIdentity, rdns } from './identity-fixture.js';
@@ -8,7 +9,18 @@ const orders = makeIdentity({
   subjectRdns: rdns([['CN', 'orders']], [['OU', 'payments']], [['O', 'Acme, Inc.']], [['C', 'DE']]),
 });
 const zoe = makeIdentity({ subjectRdns: rdns([['CN', 'Zoë']], [['O', 'Acme']]) });
-const multi = makeIdentity({ subjectRdns: rdns([['CN', 'a'], ['UID', 'u1']], [['DC', 'example'], ['DC', 'org']]) });
+const multi = makeIdentity({
+  subjectRdns: rdns(
+    [
+      ['CN', 'a'],
+      ['UID', 'u1'],
+    ],
+    [
+      ['DC', 'example'],
+      ['DC', 'org'],
+    ],
+  ),
+});
 const spaced = makeIdentity({ subjectRdns: rdns([['CN', ' padded ']], [['O', '#tag']]) });
 
 const cases: [rule: string, id: typeof orders, admitted: boolean][] = [

@@ -52,7 +52,16 @@ t.test('a configuration that admits no one anywhere is refused', async (t) => {
 
 t.test('bad rules from every source are reported together', async (t) => {
   const err = t.throws(() =>
-    compilePolicy({ routes: [{ path: '/a', allow: [{ fingerprint: 'x' }] }, { path: '/b', allow: [{ dns: 'a*' }] }] }, [{ uri: 'x' }], 'p.yaml'),
+    compilePolicy(
+      {
+        routes: [
+          { path: '/a', allow: [{ fingerprint: 'x' }] },
+          { path: '/b', allow: [{ dns: 'a*' }] },
+        ],
+      },
+      [{ uri: 'x' }],
+      'p.yaml',
+    ),
   ) as ConfigError;
   t.equal(err.problems.length, 3);
   t.match(err.problems[0], /^p\.yaml: routes\[0\]\.allow\[0\]\.fingerprint: /);

@@ -4,7 +4,10 @@ import { compilePolicy } from '../../../src/authz/route-policy.js';
 import { normalizePath } from '../../../src/http/normalize-path.js';
 import { makeIdentity } from './identity-fixture.js';
 
-const policy = compilePolicy({ routes: [{ path: '/admin', allow: [{ cn: 'ops' }] }], default: { allow: 'any-verified' } }, null);
+const policy = compilePolicy(
+  { routes: [{ path: '/admin', allow: [{ cn: 'ops' }] }], default: { allow: 'any-verified' } },
+  null,
+);
 const orders = makeIdentity({ commonNames: ['orders'] });
 
 /** What the proxy would do: 400 for a refused target, else the policy's decision on the forwarded path. */

@@ -1,8 +1,10 @@
-// The readings of a path that upstream routers send to the same handler: format suffixes on the final segment, ASCII case.
+// The readings of a path that upstream routers send to the same handler: format suffixes on the final segment, ASCII
+// case.
 import t from 'tap';
 import { foldAsciiCase, formatSuffixAliases, pathReadings } from '../../../src/authz/route-aliases.js';
 
-// [path, its format-suffix aliases] — what Grape without `format`, Rails `(.:format)` and Spring suffix matching route to.
+// [path, its format-suffix aliases] — what Grape without `format`, Rails `(.:format)` and Spring suffix matching route
+// to.
 const suffixCases: Array<[string, string[]]> = [
   ['/admin', []],
   ['/admin/', []],
@@ -37,7 +39,10 @@ t.test('ASCII case folding only: no Unicode mapping, escapes fold consistently',
 t.test('readings: literal first, suffix aliases, then lower-cased ones only when case can differ', async (t) => {
   const on = { formatSuffix: true, ignoreCase: true, trailingSlash: false };
   t.same(pathReadings('/admin', on, false), [{ path: '/admin', folded: false }]);
-  t.same(pathReadings('/admin', on, true), [{ path: '/admin', folded: false }, { path: '/admin', folded: true }]);
+  t.same(pathReadings('/admin', on, true), [
+    { path: '/admin', folded: false },
+    { path: '/admin', folded: true },
+  ]);
   t.same(pathReadings('/Admin.JSON', on, false), [
     { path: '/Admin.JSON', folded: false },
     { path: '/Admin', folded: false },
@@ -50,17 +55,29 @@ t.test('readings: literal first, suffix aliases, then lower-cased ones only when
     { path: '/Admin.JSON', folded: false },
     { path: '/admin.json', folded: true },
   ]);
-  t.same(pathReadings('/Admin.JSON', { formatSuffix: false, ignoreCase: false, trailingSlash: false }, true), [{ path: '/Admin.JSON', folded: false }]);
-});
-
-t.test('readings: a path without a trailing slash is also read with one (Express, ASP.NET serve /x from /x/)', async (t) => {
-  const on = { formatSuffix: true, ignoreCase: true, trailingSlash: true };
-  t.same(pathReadings('/admin', on, false), [{ path: '/admin', folded: false }, { path: '/admin/', folded: false }]);
-  t.same(pathReadings('/admin/', on, false), [{ path: '/admin/', folded: false }], 'nothing added to a trailing slash');
-  t.same(pathReadings('/ADMIN', on, false), [
-    { path: '/ADMIN', folded: false },
-    { path: '/ADMIN/', folded: false },
-    { path: '/admin', folded: true },
-    { path: '/admin/', folded: true },
+  t.same(pathReadings('/Admin.JSON', { formatSuffix: false, ignoreCase: false, trailingSlash: false }, true), [
+    { path: '/Admin.JSON', folded: false },
   ]);
 });
+
+t.test(
+  'readings: a path without a trailing slash is also read with one (Express, ASP.NET serve /x from /x/)',
+  async (t) => {
+    const on = { formatSuffix: true, ignoreCase: true, trailingSlash: true };
+    t.same(pathReadings('/admin', on, false), [
+      { path: '/admin', folded: false },
+      { path: '/admin/', folded: false },
+    ]);
+    t.same(
+      pathReadings('/admin/', on, false),
+      [{ path: '/admin/', folded: false }],
+      'nothing added to a trailing slash',
+    );
+    t.same(pathReadings('/ADMIN', on, false), [
+      { path: '/ADMIN', folded: false },
+      { path: '/ADMIN/', folded: false },
+      { path: '/admin', folded: true },
+      { path: '/admin/', folded: true },
+    ]);
+  },
+);

@@ -1,4 +1,5 @@
-// Route selection: segment-respecting prefixes, raw "*" prefixes, method filters (HEAD follows GET), first match decides.
+// Route selection: segment-respecting prefixes, raw "*" prefixes, method filters (HEAD follows GET), first match
+// decides.
 import t from 'tap';
 import { parsePolicyFile } from '../../../src/authz/policy-file.js';
 import { compilePolicy } from '../../../src/authz/route-policy.js';
@@ -61,9 +62,19 @@ for (const [method, path, route] of cases) {
 t.test('the first matching route decides even when it refuses', async (t) => {
   const ops = makeIdentity({ commonNames: ['ops'] });
   t.same(policy.decide('GET', '/admin/x', ops), { allowed: true, route: 'routes[0] /admin', rule: 'cn=ops' });
-  t.same(policy.decide('DELETE', '/admin/x', ops), { allowed: false, route: 'routes[1] /admin', rule: null, refusal: 'route_allows_nobody' });
+  t.same(policy.decide('DELETE', '/admin/x', ops), {
+    allowed: false,
+    route: 'routes[1] /admin',
+    rule: null,
+    refusal: 'route_allows_nobody',
+  });
   const orders = makeIdentity({ commonNames: ['orders'] });
-  t.same(policy.decide('GET', '/admin', orders), { allowed: false, route: 'routes[0] /admin', rule: null, refusal: 'no_rule_matched' });
+  t.same(policy.decide('GET', '/admin', orders), {
+    allowed: false,
+    route: 'routes[0] /admin',
+    rule: null,
+    refusal: 'no_rule_matched',
+  });
   t.same(policy.decide('GET', '/orders/1', orders), { allowed: true, route: 'default', rule: 'cn=orders' });
   t.same(policy.decide('GET', '/Public', orders), { allowed: true, route: 'routes[4] /Public', rule: 'any-verified' });
 });

@@ -14,7 +14,19 @@ t.test('refused in-process, with a message listing the flags that fix it', async
   t.equal(err.problems.length, 1);
   const [problem = ''] = err.problems;
   t.match(problem, /never means "everyone"/);
-  for (const flag of ['--allow-cn', '--allow-ou', '--allow-o', '--allow-dns', '--allow-uri', '--allow-email', '--allow-serial', '--allow-fingerprint', '--allow-subject', '--policy', '--allow-any-verified']) {
+  for (const flag of [
+    '--allow-cn',
+    '--allow-ou',
+    '--allow-o',
+    '--allow-dns',
+    '--allow-uri',
+    '--allow-email',
+    '--allow-serial',
+    '--allow-fingerprint',
+    '--allow-subject',
+    '--policy',
+    '--allow-any-verified',
+  ]) {
     t.ok(problem.includes(flag), `names ${flag}`);
   }
 });
@@ -26,7 +38,9 @@ t.test('empty lists and an explicit false still count as empty', async (t) => {
 });
 
 t.test('any one of the fixes is accepted', async (t) => {
-  t.same(loadConfig({ flags: { ...base, 'allow-uri': ['spiffe://example.org/ns/prod/*'] }, env: {} }).allow.uri, ['spiffe://example.org/ns/prod/*']);
+  t.same(loadConfig({ flags: { ...base, 'allow-uri': ['spiffe://example.org/ns/prod/*'] }, env: {} }).allow.uri, [
+    'spiffe://example.org/ns/prod/*',
+  ]);
   t.equal(loadConfig({ flags: base, env: { MTLS_SIDECAR_POLICY: files.policy } }).policy, files.policy);
   t.equal(loadConfig({ flags: { ...base, 'allow-any-verified': true }, env: {} }).allowAnyVerified, true);
   t.equal(loadConfig({ flags: base, env: { MTLS_SIDECAR_ALLOW_ANY_VERIFIED: 'true' } }).allowAnyVerified, true);

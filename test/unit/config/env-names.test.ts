@@ -1,4 +1,5 @@
-// Environment: an unknown MTLS_SIDECAR_* name is refused by name; DEBUG, Kubernetes service links and empty values are not.
+// Environment: an unknown MTLS_SIDECAR_* name is refused by name; DEBUG, Kubernetes service links and empty values are
+// not.
 import t from 'tap';
 import { loadConfig } from '../../../src/config/load-config.js';
 import { ConfigError } from '../../../src/errors.js';
@@ -15,28 +16,33 @@ const env = {
 };
 
 t.test('unknown names are refused, each named', async (t) => {
-  const err = t.throws(() => loadConfig({ flags: {}, env: { ...env, MTLS_SIDECAR_ALOW_CN: 'x', MTLS_SIDECAR_TOTALLY_UNRELATED: '1' } })) as ConfigError;
+  const err = t.throws(() =>
+    loadConfig({ flags: {}, env: { ...env, MTLS_SIDECAR_ALOW_CN: 'x', MTLS_SIDECAR_TOTALLY_UNRELATED: '1' } }),
+  ) as ConfigError;
   t.type(err, ConfigError);
   t.equal(err.problems.length, 2);
   t.match(err.problems[0], /unknown environment variable MTLS_SIDECAR_ALOW_CN.*did you mean MTLS_SIDECAR_ALLOW_CN/);
   t.match(err.problems[1], /unknown environment variable MTLS_SIDECAR_TOTALLY_UNRELATED/);
 });
 
-t.test('debug switch and Kubernetes service links for a Service named mtls-sidecar are not configuration', async (t) => {
-  const links = {
-    MTLS_SIDECAR_DEBUG: '1',
-    MTLS_SIDECAR_SERVICE_HOST: '10.96.0.12',
-    MTLS_SIDECAR_SERVICE_PORT: '8443',
-    MTLS_SIDECAR_SERVICE_PORT_HTTPS: '8443',
-    MTLS_SIDECAR_PORT: 'tcp://10.96.0.12:8443',
-    MTLS_SIDECAR_PORT_8443_TCP: 'tcp://10.96.0.12:8443',
-    MTLS_SIDECAR_PORT_8443_TCP_PROTO: 'tcp',
-    MTLS_SIDECAR_PORT_8443_TCP_PORT: '8443',
-    MTLS_SIDECAR_PORT_8443_TCP_ADDR: '10.96.0.12',
-  };
-  const c = loadConfig({ flags: {}, env: { ...env, ...links } });
-  t.same(c.listen, { host: '0.0.0.0', port: 8443 });
-});
+t.test(
+  'debug switch and Kubernetes service links for a Service named mtls-sidecar are not configuration',
+  async (t) => {
+    const links = {
+      MTLS_SIDECAR_DEBUG: '1',
+      MTLS_SIDECAR_SERVICE_HOST: '10.96.0.12',
+      MTLS_SIDECAR_SERVICE_PORT: '8443',
+      MTLS_SIDECAR_SERVICE_PORT_HTTPS: '8443',
+      MTLS_SIDECAR_PORT: 'tcp://10.96.0.12:8443',
+      MTLS_SIDECAR_PORT_8443_TCP: 'tcp://10.96.0.12:8443',
+      MTLS_SIDECAR_PORT_8443_TCP_PROTO: 'tcp',
+      MTLS_SIDECAR_PORT_8443_TCP_PORT: '8443',
+      MTLS_SIDECAR_PORT_8443_TCP_ADDR: '10.96.0.12',
+    };
+    const c = loadConfig({ flags: {}, env: { ...env, ...links } });
+    t.same(c.listen, { host: '0.0.0.0', port: 8443 });
+  },
+);
 
 t.test('an empty variable counts as unset', async (t) => {
   const c = loadConfig({ flags: {}, env: { ...env, MTLS_SIDECAR_LISTEN: '', MTLS_SIDECAR_CRL: ' ' } });

@@ -17,7 +17,14 @@ t.test('missing files, directories and dangling links are each named with the op
   symlinkSync(join(files.dir, 'gone.pem'), dangling);
   const err = t.throws(() =>
     loadConfig({
-      flags: { upstream: 'https://127.0.0.1:8443', cert: missing, key: dir, 'client-ca': [files.ca, dangling], crl: [missing], 'upstream-ca': dir },
+      flags: {
+        upstream: 'https://127.0.0.1:8443',
+        cert: missing,
+        key: dir,
+        'client-ca': [files.ca, dangling],
+        crl: [missing],
+        'upstream-ca': dir,
+      },
       env: { MTLS_SIDECAR_POLICY: missing },
     }),
   ) as ConfigError;
@@ -30,15 +37,32 @@ t.test('missing files, directories and dangling links are each named with the op
     `MTLS_SIDECAR_POLICY: "${missing}": file does not exist`,
     `--upstream-ca: "${dir}": is a directory`,
   ];
-  for (const e of expected) t.ok(err.problems.some((p) => p.startsWith(e)), e);
+  for (const e of expected)
+    t.ok(
+      err.problems.some((p) => p.startsWith(e)),
+      e,
+    );
   t.equal(err.problems.length, expected.length, 'nothing else (the policy counts as an allow source even if missing)');
 });
 
-t.test('an unreadable file is refused', { skip: process.getuid?.() === 0 ? 'root reads every file' : false }, async (t) => {
-  const secret = files.write('unreadable.key', 'x');
-  chmodSync(secret, 0o000);
-  const err = t.throws(() =>
-    loadConfig({ flags: { upstream: 'http://127.0.0.1:1', cert: files.cert, key: secret, 'client-ca': [files.ca], 'allow-any-verified': true }, env: {} }),
-  ) as ConfigError;
-  t.match(err.problems[0], /^--key: .*cannot be read by this process/);
-});
+t.test(
+  'an unreadable file is refused',
+  { skip: process.getuid?.() === 0 ? 'root reads every file' : false },
+  async (t) => {
+    const secret = files.write('unreadable.key', 'x');
+    chmodSync(secret, 0o000);
+    const err = t.throws(() =>
+      loadConfig({
+        flags: {
+          upstream: 'http://127.0.0.1:1',
+          cert: files.cert,
+          key: secret,
+          'client-ca': [files.ca],
+          'allow-any-verified': true,
+        },
+        env: {},
+      }),
+    ) as ConfigError;
+    t.match(err.problems[0], /^--key: .*cannot be read by this process/);
+  },
+);

@@ -6,7 +6,13 @@ import { makeTempFiles } from '../../helpers/temp-files.js';
 const files = makeTempFiles();
 t.teardown(files.cleanup);
 
-const required = { upstream: 'http://127.0.0.1:8080', cert: files.cert, key: files.key, 'client-ca': [files.ca], 'allow-cn': ['orders'] };
+const required = {
+  upstream: 'http://127.0.0.1:8080',
+  cert: files.cert,
+  key: files.key,
+  'client-ca': [files.ca],
+  'allow-cn': ['orders'],
+};
 
 t.test('built-in defaults apply when no source sets a value', async (t) => {
   const c = loadConfig({ flags: required, env: {} });
@@ -27,7 +33,17 @@ t.test('built-in defaults apply when no source sets a value', async (t) => {
   t.same(c.crl, []);
   t.equal(c.upstreamCa, undefined);
   t.equal(c.policy, undefined);
-  t.same(c.allow, { cn: ['orders'], ou: [], o: [], dns: [], uri: [], email: [], serial: [], fingerprint: [], subject: [] });
+  t.same(c.allow, {
+    cn: ['orders'],
+    ou: [],
+    o: [],
+    dns: [],
+    uri: [],
+    email: [],
+    serial: [],
+    fingerprint: [],
+    subject: [],
+  });
 });
 
 for (const format of ['yaml', 'json'] as const) {
@@ -85,10 +101,13 @@ t.test('env lists are comma-separated and trimmed; a flag list replaces the env 
   t.same(overridden.allow.cn, ['shipping']);
 });
 
-t.test('relative paths in a config file are resolved against the file, flags against the working directory', async (t) => {
-  const config = files.write('relative.yaml', 'cert: server.crt\nkey: ./server.key\nclient-ca: [ca.pem]\n');
-  const c = loadConfig({ flags: { config, upstream: 'http://127.0.0.1:1', 'allow-any-verified': true }, env: {} });
-  t.equal(c.cert, files.cert);
-  t.equal(c.key, files.key);
-  t.same(c.clientCa, [files.ca]);
-});
+t.test(
+  'relative paths in a config file are resolved against the file, flags against the working directory',
+  async (t) => {
+    const config = files.write('relative.yaml', 'cert: server.crt\nkey: ./server.key\nclient-ca: [ca.pem]\n');
+    const c = loadConfig({ flags: { config, upstream: 'http://127.0.0.1:1', 'allow-any-verified': true }, env: {} });
+    t.equal(c.cert, files.cert);
+    t.equal(c.key, files.key);
+    t.same(c.clientCa, [files.ca]);
+  },
+);

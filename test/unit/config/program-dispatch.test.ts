@@ -25,17 +25,47 @@ async function loadMain(behaviour: { throws?: Error; checkCode?: number } = {}) 
   const { main } = await t.mockImport<typeof import('../../../src/cli/program.js')>('../../../src/cli/program.js', {
     '../../../src/cli/run.js': { runCommand: async (c: Config) => ((calls.run = c), fail()) },
     '../../../src/cli/dev.js': { devCommand: async (i: ConfigInput) => ((calls.dev = i), fail()) },
-    '../../../src/cli/check.js': { checkCommand: async (i: ConfigInput, o: { json: boolean }) => ((calls.check = [i, o]), await fail(), behaviour.checkCode ?? 0) },
-    '../../../src/cli/inspect.js': { inspectCommand: async (f: string, i: ConfigInput, o: { json: boolean; withConfig: boolean }) => ((calls.inspect = [f, i, o]), fail()) },
-    '../../../src/cli/certs-init.js': { certsInitCommand: async (d: string, o: CertsInitOptions) => ((calls.certs = [d, o]), fail()) },
+    '../../../src/cli/check.js': {
+      checkCommand: async (i: ConfigInput, o: { json: boolean }) => (
+        (calls.check = [i, o]),
+        await fail(),
+        behaviour.checkCode ?? 0
+      ),
+    },
+    '../../../src/cli/inspect.js': {
+      inspectCommand: async (f: string, i: ConfigInput, o: { json: boolean; withConfig: boolean }) => (
+        (calls.inspect = [f, i, o]),
+        fail()
+      ),
+    },
+    '../../../src/cli/certs-init.js': {
+      certsInitCommand: async (d: string, o: CertsInitOptions) => ((calls.certs = [d, o]), fail()),
+    },
   });
   let out = '';
   let err = '';
   const io = { out: (s: string) => void (out += s), err: (s: string) => void (err += s) };
-  return { calls, run: (argv: string[], env: Record<string, string> = {}) => main(argv, env, io), output: () => ({ out, err }) };
+  return {
+    calls,
+    run: (argv: string[], env: Record<string, string> = {}) => main(argv, env, io),
+    output: () => ({ out, err }),
+  };
 }
 
-const valid = ['--upstream', 'http://127.0.0.1:8080', '--cert', files.cert, '--key', files.key, '--client-ca', files.ca, '--client-ca', files.ca2, '--allow-cn', 'orders'];
+const valid = [
+  '--upstream',
+  'http://127.0.0.1:8080',
+  '--cert',
+  files.cert,
+  '--key',
+  files.key,
+  '--client-ca',
+  files.ca,
+  '--client-ca',
+  files.ca2,
+  '--allow-cn',
+  'orders',
+];
 
 t.test('no command means run, with the loaded config', async (t) => {
   const m = await loadMain();
@@ -72,8 +102,24 @@ t.test('certs init options', async (t) => {
   const m = await loadMain();
   await m.run(['certs', 'init', 'out']);
   t.same(m.calls.certs, ['out', { hosts: ['localhost', '127.0.0.1'], clients: [], uris: [], force: false }]);
-  await m.run(['certs', 'init', 'out', '--hosts', 'a.example, 10.0.0.1', '--client', 'orders', '--client', 'billing', '--uri', 'spiffe://x/a', '--force']);
-  t.same(m.calls.certs, ['out', { hosts: ['a.example', '10.0.0.1'], clients: ['orders', 'billing'], uris: ['spiffe://x/a'], force: true }]);
+  await m.run([
+    'certs',
+    'init',
+    'out',
+    '--hosts',
+    'a.example, 10.0.0.1',
+    '--client',
+    'orders',
+    '--client',
+    'billing',
+    '--uri',
+    'spiffe://x/a',
+    '--force',
+  ]);
+  t.same(m.calls.certs, [
+    'out',
+    { hosts: ['a.example', '10.0.0.1'], clients: ['orders', 'billing'], uris: ['spiffe://x/a'], force: true },
+  ]);
 });
 
 t.test('a UserError prints one line with its exit code and no stack', async (t) => {
@@ -96,5 +142,5 @@ t.test('a configuration error never reaches the command', async (t) => {
   const m = await loadMain();
   t.equal(await m.run(['run', '--upstream', 'nope']), 78);
   t.equal(m.calls.run, undefined);
-  t.match(m.output().err, /^mtls-sidecar: configuration refused:\n  - --upstream: /);
+  t.match(m.output().err, /^mtls-sidecar: configuration refused:\n {2}- --upstream: /);
 });

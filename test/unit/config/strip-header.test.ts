@@ -7,7 +7,13 @@ import { makeTempFiles } from '../../helpers/temp-files.js';
 
 const files = makeTempFiles();
 t.teardown(files.cleanup);
-const base = { upstream: 'http://127.0.0.1:8080', cert: files.cert, key: files.key, 'client-ca': [files.ca], 'allow-any-verified': true };
+const base = {
+  upstream: 'http://127.0.0.1:8080',
+  cert: files.cert,
+  key: files.key,
+  'client-ca': [files.ca],
+  'allow-any-verified': true,
+};
 
 t.test('every source gives the same normalized set', async (t) => {
   const fromFlags = loadConfig({ flags: { ...base, 'strip-header': ['X-Tenant-Id', 'X_Internal_Role'] }, env: {} });

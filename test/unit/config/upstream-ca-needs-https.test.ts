@@ -6,7 +6,13 @@ import { makeTempFiles } from '../../helpers/temp-files.js';
 
 const files = makeTempFiles();
 t.teardown(files.cleanup);
-const base = { cert: files.cert, key: files.key, 'client-ca': [files.ca], 'allow-any-verified': true, 'upstream-ca': files.ca2 };
+const base = {
+  cert: files.cert,
+  key: files.key,
+  'client-ca': [files.ca],
+  'allow-any-verified': true,
+  'upstream-ca': files.ca2,
+};
 
 t.test('accepted with https', async (t) => {
   t.equal(loadConfig({ flags: { ...base, upstream: 'https://127.0.0.1:9443' }, env: {} }).upstreamCa, files.ca2);

@@ -7,7 +7,13 @@ import { makeTempFiles } from '../../helpers/temp-files.js';
 
 const files = makeTempFiles();
 t.teardown(files.cleanup);
-const base = { upstream: 'http://127.0.0.1:8080', cert: files.cert, key: files.key, 'client-ca': [files.ca], 'allow-any-verified': true };
+const base = {
+  upstream: 'http://127.0.0.1:8080',
+  cert: files.cert,
+  key: files.key,
+  'client-ca': [files.ca],
+  'allow-any-verified': true,
+};
 const load = (flags: Record<string, unknown>): Config => loadConfig({ flags: { ...base, ...flags }, env: {} });
 const problemsOf = (flags: Record<string, unknown>): string[] => {
   try {
@@ -27,10 +33,24 @@ t.test('listen and metrics-listen', async (t) => {
   t.equal(load({ 'metrics-listen': 'off' }).metricsListen, null);
   t.equal(load({ 'metrics-listen': 'OFF' }).metricsListen, null);
   t.same(load({ 'metrics-listen': '0.0.0.0:9100' }).metricsListen, { host: '0.0.0.0', port: 9100 });
-  for (const bad of ['8443', '::1:8443', '[::1]', '[nothost]:80', '0.0.0.0:65536', '0.0.0.0:http', ':8443', 'bad_host:80', '[::]:']) {
+  for (const bad of [
+    '8443',
+    '::1:8443',
+    '[::1]',
+    '[nothost]:80',
+    '0.0.0.0:65536',
+    '0.0.0.0:http',
+    ':8443',
+    'bad_host:80',
+    '[::]:',
+  ]) {
     const problems = problemsOf({ listen: bad });
     t.equal(problems.length, 1, `refuses ${bad}`);
-    t.match(problems[0], /^--listen: .*(\[::\]:8443|0\.0\.0\.0:8443)/, `names --listen and shows an example for ${bad}`);
+    t.match(
+      problems[0],
+      /^--listen: .*(\[::\]:8443|0\.0\.0\.0:8443)/,
+      `names --listen and shows an example for ${bad}`,
+    );
   }
 });
 
@@ -45,7 +65,16 @@ t.test('upstream forms become the Upstream union', async (t) => {
   t.match(load({ upstream: 'http://api.internal' }).upstream, { kind: 'http', port: 80 });
   t.match(load({ upstream: 'unix:/run/app/api.sock' }).upstream, { kind: 'unix', socketPath: '/run/app/api.sock' });
   t.match(load({ upstream: 'unix:///run/app/api.sock' }).upstream, { kind: 'unix', socketPath: '/run/app/api.sock' });
-  for (const bad of ['127.0.0.1:8080', 'ftp://host:21', 'http://host:8080/api', 'http://host:8080/?q=1', 'http://u:p@host:1', 'unix:relative.sock', 'http://host:0', 'not a url']) {
+  for (const bad of [
+    '127.0.0.1:8080',
+    'ftp://host:21',
+    'http://host:8080/api',
+    'http://host:8080/?q=1',
+    'http://u:p@host:1',
+    'unix:relative.sock',
+    'http://host:0',
+    'not a url',
+  ]) {
     const problems = problemsOf({ upstream: bad });
     t.equal(problems.length, 1, `refuses ${bad}`);
     t.match(problems[0], /^--upstream: /);
@@ -53,7 +82,14 @@ t.test('upstream forms become the Upstream union', async (t) => {
 });
 
 t.test('durations become milliseconds', async (t) => {
-  const table: [string, number][] = [['500ms', 500], ['30s', 30_000], ['2m', 120_000], ['1h', 3_600_000], ['1m30s', 90_000], ['1.5s', 1500]];
+  const table: [string, number][] = [
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    ['1m30s', 90_000],
+    ['1.5s', 1500],
+  ];
   for (const [text, ms] of table) t.equal(load({ 'upstream-timeout': text }).upstreamTimeoutMs, ms, text);
   t.equal(load({ 'shutdown-grace': '0s' }).shutdownGraceMs, 0, 'no drain is allowed');
   for (const bad of ['30', '30 s', 'thirty', '-5s', '0s', '30d', '1000h', '']) {
@@ -70,7 +106,14 @@ t.test('enums, integers and booleans', async (t) => {
   t.equal(load({ 'log-level': 'debug' }).logLevel, 'debug');
   t.equal(load({ workers: '4' }).workers, 4);
   t.equal(load({ workers: 4 }).workers, 4);
-  for (const [key, bad] of [['min-tls-version', 'TLSv1.0'], ['log-level', 'loud'], ['workers', '0'], ['workers', '1.5'], ['workers', '-1'], ['forward-cert', 'maybe']] as const) {
+  for (const [key, bad] of [
+    ['min-tls-version', 'TLSv1.0'],
+    ['log-level', 'loud'],
+    ['workers', '0'],
+    ['workers', '1.5'],
+    ['workers', '-1'],
+    ['forward-cert', 'maybe'],
+  ] as const) {
     const problems = problemsOf({ [key]: bad });
     t.equal(problems.length, 1, `refuses ${key}=${bad}`);
     t.match(problems[0], new RegExp(`^--${key}: `));
@@ -86,7 +129,10 @@ t.test('serial and fingerprint rules must be hex', async (t) => {
   t.same(load({ 'allow-fingerprint': [`sha256:${fp}`] }).allow.fingerprint, [`sha256:${fp}`]);
   t.same(load({ 'allow-serial': ['0a:1B'] }).allow.serial, ['0a:1B']);
   t.match(problemsOf({ 'allow-serial': ['xyz'] })[0], /^--allow-serial: "xyz" is not a hexadecimal serial/);
-  t.match(problemsOf({ 'allow-fingerprint': ['abcd'] })[0], /^--allow-fingerprint: "abcd" is not a SHA-256 fingerprint/);
+  t.match(
+    problemsOf({ 'allow-fingerprint': ['abcd'] })[0],
+    /^--allow-fingerprint: "abcd" is not a SHA-256 fingerprint/,
+  );
 });
 
 t.test('YAML numbers where text is needed are refused with a hint to quote them', async (t) => {

@@ -7,7 +7,13 @@ import { makeTempFiles } from '../../helpers/temp-files.js';
 
 const files = makeTempFiles();
 t.teardown(files.cleanup);
-const required = { upstream: 'http://127.0.0.1:8080', cert: files.cert, key: files.key, 'client-ca': [files.ca], 'allow-cn': ['orders'] };
+const required = {
+  upstream: 'http://127.0.0.1:8080',
+  cert: files.cert,
+  key: files.key,
+  'client-ca': [files.ca],
+  'allow-cn': ['orders'],
+};
 
 function problemsOf(flags: Record<string, unknown>): string[] {
   try {
@@ -35,6 +41,8 @@ t.test('only a hostile length is cut, saying how long it was', async (t) => {
 
 t.test('--listen 8443 says what to write', async (t) => {
   const problems = problemsOf({ listen: '8443' });
-  t.same(problems, ['--listen: "8443" is a port without a host; write 0.0.0.0:8443 (every interface) or 127.0.0.1:8443 (this machine only)']);
+  t.same(problems, [
+    '--listen: "8443" is a port without a host; write 0.0.0.0:8443 (every interface) or 127.0.0.1:8443 (this machine only)',
+  ]);
   t.match(problemsOf({ listen: 'localhost' })[0], /"localhost" has no port; write host:port/);
 });

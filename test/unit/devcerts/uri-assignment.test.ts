@@ -4,7 +4,8 @@ import { resolveCertsInitSpec, type CertsInitOptions } from '../../../src/cli/ce
 import { ConfigError } from '../../../src/errors.js';
 
 const base: CertsInitOptions = { hosts: [], clients: [], uris: [], force: false };
-const spec = (o: Partial<CertsInitOptions>): ReturnType<typeof resolveCertsInitSpec> => resolveCertsInitSpec({ ...base, ...o });
+const spec = (o: Partial<CertsInitOptions>): ReturnType<typeof resolveCertsInitSpec> =>
+  resolveCertsInitSpec({ ...base, ...o });
 
 t.test('defaults: hosts localhost,127.0.0.1 and one client named "client"', async (t) => {
   t.same(spec({}), { hosts: ['localhost', '127.0.0.1'], clients: [{ name: 'client', uris: [] }] });

@@ -8,10 +8,26 @@ const PRINTABLE = /^[\x20-\x7e]*$/;
 
 function fakeIdentity(over: Partial<Identity>): Identity {
   return {
-    subject: 'CN=orders,O=Acme', subjectRdns: [], issuer: 'CN=ca', issuerRdns: [], commonNames: ['orders'], orgUnits: [], orgs: ['Acme'],
-    cnEscaped: 'orders', dns: [], uris: [], ignoredUris: [], emails: [], ips: [], serial: '0A', fingerprint256: 'ab'.repeat(32),
-    notBefore: new Date('2026-01-01T00:00:00Z'), notAfter: new Date('2027-01-01T00:00:00Z'), extKeyUsage: ['clientAuth'],
-    der: Buffer.from([0x30, 0x00]), ...over,
+    subject: 'CN=orders,O=Acme',
+    subjectRdns: [],
+    issuer: 'CN=ca',
+    issuerRdns: [],
+    commonNames: ['orders'],
+    orgUnits: [],
+    orgs: ['Acme'],
+    cnEscaped: 'orders',
+    dns: [],
+    uris: [],
+    ignoredUris: [],
+    emails: [],
+    ips: [],
+    serial: '0A',
+    fingerprint256: 'ab'.repeat(32),
+    notBefore: new Date('2026-01-01T00:00:00Z'),
+    notAfter: new Date('2027-01-01T00:00:00Z'),
+    extKeyUsage: ['clientAuth'],
+    der: Buffer.from([0x30, 0x00]),
+    ...over,
   };
 }
 
@@ -53,7 +69,10 @@ t.test('hostile CN and SAN values stay printable and decode back exactly', async
       t.equal(new Set(names).size, names.length, `${row.name}: no duplicate names`);
       for (const [name, value] of pairs) {
         t.match(value, PRINTABLE, `${row.name}: ${name} printable`);
-        t.doesNotThrow(() => { validateHeaderName(name); validateHeaderValue(name, value); }, `${row.name}: Node accepts ${name}`);
+        t.doesNotThrow(() => {
+          validateHeaderName(name);
+          validateHeaderValue(name, value);
+        }, `${row.name}: Node accepts ${name}`);
       }
       const get = (n: string) => pairs.find(([name]) => name === n)?.[1];
       t.equal(get('x-client-subject'), `CN=${row.cn},O=Acme`);
@@ -73,20 +92,37 @@ t.test('a subject that breaks its printable contract is still made safe', async 
 });
 
 t.test('absent fields: no CN, URI or DNS header; Not-After in whole seconds', async (t) => {
-  const pairs = Object.fromEntries(buildIdentityHeaders(fakeIdentity({ cnEscaped: '', subject: 'O=Acme' }), { forwardCert: false }));
-  t.same(Object.keys(pairs).sort(), ['x-client-fingerprint-sha256', 'x-client-issuer', 'x-client-not-after', 'x-client-serial',
-    'x-client-subject', 'x-forwarded-client-cert']);
+  const pairs = Object.fromEntries(
+    buildIdentityHeaders(fakeIdentity({ cnEscaped: '', subject: 'O=Acme' }), { forwardCert: false }),
+  );
+  t.same(Object.keys(pairs).sort(), [
+    'x-client-fingerprint-sha256',
+    'x-client-issuer',
+    'x-client-not-after',
+    'x-client-serial',
+    'x-client-subject',
+    'x-forwarded-client-cert',
+  ]);
   t.equal(pairs['x-client-not-after'], '2027-01-01T00:00:00Z');
-  const odd = Object.fromEntries(buildIdentityHeaders(fakeIdentity({ notAfter: new Date('2030-06-15T12:34:56.789Z') }), { forwardCert: false }));
+  const odd = Object.fromEntries(
+    buildIdentityHeaders(fakeIdentity({ notAfter: new Date('2030-06-15T12:34:56.789Z') }), { forwardCert: false }),
+  );
   t.equal(odd['x-client-not-after'], '2030-06-15T12:34:56.789Z', 'sub-second precision is not invented away');
-  const bad = Object.fromEntries(buildIdentityHeaders(fakeIdentity({ notAfter: new Date(NaN) }), { forwardCert: false }));
+  const bad = Object.fromEntries(
+    buildIdentityHeaders(fakeIdentity({ notAfter: new Date(NaN) }), { forwardCert: false }),
+  );
   t.equal(bad['x-client-not-after'], undefined, 'an invalid date is left out rather than thrown');
-  t.ok(Object.isFrozen(buildIdentityHeaders(fakeIdentity({}), { forwardCert: false })), 'per-connection result is frozen');
+  t.ok(
+    Object.isFrozen(buildIdentityHeaders(fakeIdentity({}), { forwardCert: false })),
+    'per-connection result is frozen',
+  );
 });
 
 t.test('connection facts with hostile bytes stay printable', async (t) => {
   const out = composeUpstreamHeaders({}, buildIdentityHeaders(fakeIdentity({}), { forwardCert: true }), {
-    remoteAddress: '::ffff:127.0.0.1\r\n', host: 'a.example, evil.example\u0000ü', requestId: 'r\n1',
+    remoteAddress: '::ffff:127.0.0.1\r\n',
+    host: 'a.example, evil.example\u0000ü',
+    requestId: 'r\n1',
   });
   for (const [name, value] of Object.entries(out)) {
     for (const v of typeof value === 'string' ? [value] : value) {
@@ -95,5 +131,8 @@ t.test('connection facts with hostile bytes stay printable', async (t) => {
     }
   }
   t.equal(out['x-forwarded-host'], 'a.example\\2C\\20evil.example\\00\\C3\\BC', 'a host cannot pose as a list');
-  t.equal(composeUpstreamHeaders({}, [], { remoteAddress: '', host: undefined, requestId: 'r' })['x-forwarded-host'], undefined);
+  t.equal(
+    composeUpstreamHeaders({}, [], { remoteAddress: '', host: undefined, requestId: 'r' })['x-forwarded-host'],
+    undefined,
+  );
 });

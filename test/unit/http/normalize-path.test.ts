@@ -24,7 +24,7 @@ const accepted: [target: string, path: string, query: string][] = [
   ['/a%c3%a9', '/a%C3%A9', ''],
   ['/a%20b', '/a%20b', ''],
   ['/a%2525', '/a%2525', ''], // an encoded "%" followed by something harmless is data
-  ['/a:b@c!$&\'()*+,=', '/a:b@c!$&\'()*+,=', ''],
+  ["/a:b@c!$&'()*+,=", "/a:b@c!$&'()*+,=", ''],
   ['/..foo/x', '/..foo/x', ''],
   ['/admin?x=%2F&y=..%2f;#a\\b', '/admin', '?x=%2F&y=..%2f;#a\\b'],
   ['/a//b?', '/a/b', '?'],

@@ -12,8 +12,21 @@ t.test('well-formed ids are kept', async (t) => {
 
 t.test('missing, malformed, oversized or duplicated ids are replaced', async (t) => {
   const bad: Array<string | string[] | undefined> = [
-    undefined, '', 'x'.repeat(129), 'a b', 'a,b', 'a, b', 'a/b', 'a\r\nX-Admin: 1', 'a\u0000', 'zo\u00eb', '{"$ne":1}',
-    ['a', 'b'], ['a', 'a'], [], ['x'.repeat(129)],
+    undefined,
+    '',
+    'x'.repeat(129),
+    'a b',
+    'a,b',
+    'a, b',
+    'a/b',
+    'a\r\nX-Admin: 1',
+    'a\u0000',
+    'zo\u00eb',
+    '{"$ne":1}',
+    ['a', 'b'],
+    ['a', 'a'],
+    [],
+    ['x'.repeat(129)],
   ];
   const seen = new Set<string>();
   for (const value of bad) {

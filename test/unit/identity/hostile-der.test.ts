@@ -15,7 +15,8 @@ t.test('random bytes are refused with DerError, never another exception', async 
     if (i % 2 === 0 && len > 4) buf.set([0x30, 0x82, (len - 4) >> 8, (len - 4) & 0xff]);
     const r = probe(buf);
     if (r !== 'ok' && r !== 'der-error') failures.push(`#${i}: ${r}`);
-    if ((tryComputeIdentity(buf) === null) !== (r === 'der-error')) failures.push(`#${i}: tryComputeIdentity disagrees`);
+    if ((tryComputeIdentity(buf) === null) !== (r === 'der-error'))
+      failures.push(`#${i}: tryComputeIdentity disagrees`);
   }
   t.same(failures, []);
 });

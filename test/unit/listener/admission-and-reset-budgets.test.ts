@@ -14,7 +14,8 @@ t.test('acceptCeiling: how many connections may be open now', async (t) => {
     [10, 0, 10],
     [12, 4, 10], // above both (a limit lowered under load): nothing new
   ];
-  for (const [open, handshaking, ceiling] of cases) t.equal(acceptCeiling(limits, open, handshaking), ceiling, `open ${open}, handshaking ${handshaking}`);
+  for (const [open, handshaking, ceiling] of cases)
+    t.equal(acceptCeiling(limits, open, handshaking), ceiling, `open ${open}, handshaking ${handshaking}`);
 });
 
 t.test('createResetBudget: a burst, then a steady rate', async (t) => {

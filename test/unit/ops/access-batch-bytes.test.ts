@@ -20,7 +20,15 @@ t.test('byte batches keep every line whole and in order', async (t) => {
     const filler = i % 500 === 499 ? 'ü'.repeat(30_000) + '日'.repeat(10_000) : `é日😀${'x'.repeat(i % 97)}`;
     const path = `/items/${i}/${filler}`;
     paths.push(path);
-    logAccess(log, { requestId: `r${i}`, method: 'GET', path, status: 200, durationMs: i / 8, decision: 'allow', rule: null });
+    logAccess(log, {
+      requestId: `r${i}`,
+      method: 'GET',
+      path,
+      status: 200,
+      durationMs: i / 8,
+      decision: 'allow',
+      rule: null,
+    });
   }
   log.warn({ after: paths.length }, 'a line after the access lines');
   await new Promise<void>((resolve) => log.flush(() => resolve()));
@@ -34,5 +42,8 @@ t.test('byte batches keep every line whole and in order', async (t) => {
   const firstWrong = paths.findIndex((path, i) => parsed[i]?.path !== path || parsed[i]?.requestId !== `r${i}`);
   t.equal(firstWrong, -1, 'access lines in order, byte for byte (index of the first that is not)');
   t.equal(parsed.at(-1)?.msg, 'a line after the access lines', 'the other line comes last');
-  t.notOk(readFileSync(file).includes(Buffer.from([0xef, 0xbf, 0xbd])), 'no replacement character: no character was split');
+  t.notOk(
+    readFileSync(file).includes(Buffer.from([0xef, 0xbf, 0xbd])),
+    'no replacement character: no character was split',
+  );
 });

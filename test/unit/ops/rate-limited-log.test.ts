@@ -8,7 +8,9 @@ t.test('the limiter: limit per window, then a summary, then lines again', async 
   mock.timers.enable({ apis: ['setInterval'] });
   const summaries: Array<{ suppressed: Record<string, number>; total: number }> = [];
   const emitted: string[] = [];
-  const limiter = createRateLimitedLog({ limit: 2, windowMs: 150 }, (suppressed, total) => summaries.push({ suppressed, total }));
+  const limiter = createRateLimitedLog({ limit: 2, windowMs: 150 }, (suppressed, total) =>
+    summaries.push({ suppressed, total }),
+  );
   t.teardown(() => {
     limiter.stop();
     mock.timers.reset();

@@ -4,8 +4,18 @@ import type { Finding } from '../../../src/posture/types.js';
 import { countFindings, formatFindings } from '../../../src/posture/report.js';
 
 const findings: Finding[] = [
-  { id: 'running-as-root', severity: 'critical', message: 'the proxy runs with effective uid 0 (root)', remediation: 'securityContext.runAsNonRoot: true' },
-  { id: 'seccomp-off', severity: 'warn', message: 'no seccomp filter is applied', remediation: 'securityContext.seccompProfile.type: RuntimeDefault' },
+  {
+    id: 'running-as-root',
+    severity: 'critical',
+    message: 'the proxy runs with effective uid 0 (root)',
+    remediation: 'securityContext.runAsNonRoot: true',
+  },
+  {
+    id: 'seccomp-off',
+    severity: 'warn',
+    message: 'no seccomp filter is applied',
+    remediation: 'securityContext.seccompProfile.type: RuntimeDefault',
+  },
   { id: 'running-as-root-group', severity: 'info', message: 'gid 0', remediation: 'runAsGroup' },
 ];
 

@@ -17,7 +17,8 @@ t.test('superblock ro with a rw mount', async (t) => {
 });
 
 t.test('optional fields before the separator (docker overlay root)', async (t) => {
-  const line = '612 540 0:52 / / ro,relatime master:233 shared:7 - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w';
+  const line =
+    '612 540 0:52 / / ro,relatime master:233 shared:7 - overlay overlay rw,lowerdir=/l,upperdir=/u,workdir=/w';
   t.equal(isRootReadOnly(line), true);
 });
 
@@ -30,7 +31,10 @@ t.test('a writable mount stacked on a read-only one wins', async (t) => {
 
 t.test('escaped mount points are decoded, so "/\\040" is not mistaken for /', async (t) => {
   const text = '27 1 254:0 / / ro - ext4 /dev/vda rw\n50 27 0:60 / /my\\040dir rw - tmpfs tmpfs rw\n';
-  t.same(parseMountinfo(text).map((m) => m.mountPoint), ['/', '/my dir']);
+  t.same(
+    parseMountinfo(text).map((m) => m.mountPoint),
+    ['/', '/my dir'],
+  );
   t.equal(isRootReadOnly(text), true);
 });
 

@@ -5,7 +5,14 @@ import { evaluatePosture } from '../../../src/posture/findings.js';
 import { probePosture } from '../../../src/posture/probe.js';
 import { FULL_CAPS, formatStatus, makeFsRoot, makeProcRoot } from '../../posture/helpers/fixtures.js';
 
-const DANGEROUS = ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SYS_MODULE', 'CAP_NET_ADMIN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH'];
+const DANGEROUS = [
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_MODULE',
+  'CAP_NET_ADMIN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+];
 
 function probeFixture(t: { teardown(fn: () => void): void }, status: string) {
   const proc = makeProcRoot(status);
@@ -18,7 +25,10 @@ function probeFixture(t: { teardown(fn: () => void): void }, status: string) {
 }
 
 t.test('NoNewPrivs off: bounding-set capabilities are critical', async (t) => {
-  const facts = probeFixture(t, formatStatus({ uid: 1000, gid: 1000, capEff: '0000000000000000', capBnd: FULL_CAPS, noNewPrivs: 0, seccomp: 2 }));
+  const facts = probeFixture(
+    t,
+    formatStatus({ uid: 1000, gid: 1000, capEff: '0000000000000000', capBnd: FULL_CAPS, noNewPrivs: 0, seccomp: 2 }),
+  );
   t.equal(facts.uid, 1000);
   t.same(facts.capEff, []);
   t.equal(facts.capBnd.length, 41);
@@ -36,7 +46,10 @@ t.test('NoNewPrivs off: bounding-set capabilities are critical', async (t) => {
 });
 
 t.test('NoNewPrivs on: the same bounding set is only a warning', async (t) => {
-  const facts = probeFixture(t, formatStatus({ uid: 1000, gid: 1000, capEff: '0000000000000000', capBnd: FULL_CAPS, noNewPrivs: 1, seccomp: 2 }));
+  const facts = probeFixture(
+    t,
+    formatStatus({ uid: 1000, gid: 1000, capEff: '0000000000000000', capBnd: FULL_CAPS, noNewPrivs: 1, seccomp: 2 }),
+  );
   t.equal(facts.noNewPrivs, true);
   const findings = evaluatePosture(facts);
   t.equal(findings.find((f) => f.id === 'dangerous-capability-bounding')?.severity, 'warn');
@@ -46,7 +59,10 @@ t.test('NoNewPrivs on: the same bounding set is only a warning', async (t) => {
 });
 
 t.test('NoNewPrivs missing from status is treated as off and reported', async (t) => {
-  const facts = probeFixture(t, formatStatus({ uid: 1000, gid: 1000, capBnd: FULL_CAPS, noNewPrivs: null, seccomp: 2 }));
+  const facts = probeFixture(
+    t,
+    formatStatus({ uid: 1000, gid: 1000, capBnd: FULL_CAPS, noNewPrivs: null, seccomp: 2 }),
+  );
   t.equal(facts.noNewPrivs, null);
   t.ok(facts.unreadable.some((u) => u.what.endsWith('NoNewPrivs')));
   const findings = evaluatePosture(facts);

@@ -6,7 +6,9 @@ import { probePosture } from '../../../src/posture/probe.js';
 import { formatStatus, makeFsRoot, makeProcRoot } from '../../posture/helpers/fixtures.js';
 
 t.test('root with CapEff 000001fffeffffff (everything but CAP_SYS_RESOURCE)', async (t) => {
-  const proc = makeProcRoot(formatStatus({ uid: 0, gid: 0, capEff: '000001fffeffffff', capBnd: '000001fffeffffff', noNewPrivs: 0, seccomp: 0 }));
+  const proc = makeProcRoot(
+    formatStatus({ uid: 0, gid: 0, capEff: '000001fffeffffff', capBnd: '000001fffeffffff', noNewPrivs: 0, seccomp: 0 }),
+  );
   const fs = makeFsRoot();
   t.teardown(() => {
     proc.cleanup();
@@ -37,7 +39,11 @@ t.test('root with CapEff 000001fffeffffff (everything but CAP_SYS_RESOURCE)', as
   t.equal(byId.get('running-as-root-group')?.severity, 'info');
   t.match(describePostureRefusal(findings).join('\n'), /^posture running-as-root: /m, 'start is refused');
   const severities = findings.map((f) => f.severity);
-  t.same(severities, [...severities].sort((a, b) => ['critical', 'warn', 'info'].indexOf(a) - ['critical', 'warn', 'info'].indexOf(b)), 'critical first');
+  t.same(
+    severities,
+    [...severities].sort((a, b) => ['critical', 'warn', 'info'].indexOf(a) - ['critical', 'warn', 'info'].indexOf(b)),
+    'critical first',
+  );
 });
 
 t.test('a hardened non-root process has no finding at all', async (t) => {

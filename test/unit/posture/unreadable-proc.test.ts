@@ -16,13 +16,19 @@ t.test('missing status and mountinfo', async (t) => {
   t.equal(facts.noNewPrivs, null);
   t.equal(facts.seccompMode, null);
   t.equal(facts.rootReadOnly, null);
-  t.same(facts.unreadable.map((u) => u.error), ['ENOENT', 'ENOENT']);
+  t.same(
+    facts.unreadable.map((u) => u.error),
+    ['ENOENT', 'ENOENT'],
+  );
   const findings = evaluatePosture(facts);
   const unreadable = findings.find((f) => f.id === 'probe-unreadable');
   t.equal(unreadable?.severity, 'warn');
   t.match(unreadable?.message, 'self/status: ENOENT');
   t.match(unreadable?.message, 'self/mountinfo: ENOENT');
-  t.notOk(findings.some((f) => f.id === 'root-filesystem-writable'), 'unknown is not reported as writable');
+  t.notOk(
+    findings.some((f) => f.id === 'root-filesystem-writable'),
+    'unknown is not reported as writable',
+  );
 });
 
 t.test('status is a directory, mountinfo has garbage', async (t) => {
@@ -35,7 +41,10 @@ t.test('status is a directory, mountinfo has garbage', async (t) => {
   const { mkdirSync } = await import('node:fs');
   mkdirSync(`${proc.procRoot}/self/status`);
   const facts = probePosture({ keyFiles: [] }, { procRoot: proc.procRoot, fsRoot: fs.fsRoot });
-  t.same(facts.unreadable.map((u) => u.error), ['EISDIR', 'no mount at /']);
+  t.same(
+    facts.unreadable.map((u) => u.error),
+    ['EISDIR', 'no mount at /'],
+  );
 });
 
 t.test('malformed capability masks are reported, not guessed', async (t) => {
@@ -47,5 +56,8 @@ t.test('malformed capability masks are reported, not guessed', async (t) => {
   });
   const facts = probePosture({ keyFiles: [] }, { procRoot: proc.procRoot, fsRoot: fs.fsRoot });
   t.equal(facts.uid, 5);
-  t.same(facts.unreadable.map((u) => u.what.split(' ')[1]), ['Gid', 'CapEff', 'CapBnd']);
+  t.same(
+    facts.unreadable.map((u) => u.what.split(' ')[1]),
+    ['Gid', 'CapEff', 'CapBnd'],
+  );
 });
