@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { createMetrics, type Metrics } from '../ops/metrics.js';
 import { assessPosture, describePostureRefusal } from '../posture/enforce.js';
 import type { Finding } from '../posture/types.js';
+import { serveUntilStopped, servingProxy } from '../lifecycle/signals.js';
 import { startProxy, type RunningProxy } from '../lifecycle/start-proxy.js';
 
 export const DEV_DIR = '.mtls-dev';
@@ -114,15 +115,7 @@ export async function devCommand(input: ConfigInput): Promise<void> {
       `\n${posture}` +
       `try it:\n\n  ${curlCommand(material, running.host, running.port)}\n\n`,
   );
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => {
-      process.off('SIGTERM', onSignal);
-      process.off('SIGINT', onSignal);
-      running.close(2000).then(resolve, resolve);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  await serveUntilStopped(servingProxy(running), { graceMs: 2000, repeatedSignal: 'cut' });
   await echo?.close();
   running.log.flush();
 }

@@ -58,7 +58,9 @@ const GAUGES_NAMED_LIKE_COUNTERS = [
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) {
-    collectDefaultMetrics({ register: registry, prefix: PREFIX });
+    // The event-loop-lag histogram samples at 100 ms, not prom-client's 10 ms: at 10 ms it wakes an idle sidecar 100
+    // times a second (~4 ms of CPU per second in every pod).
+    collectDefaultMetrics({ register: registry, prefix: PREFIX, eventLoopMonitoringPrecision: 100 });
     for (const name of GAUGES_NAMED_LIKE_COUNTERS) registry.removeSingleMetric(`${PREFIX}${name}`);
   }
   const registers = [registry];

@@ -48,8 +48,6 @@ export interface TunnelDeps {
 export interface WebSocketSupport {
   /** Route-level preHandler: tunnels authorized upgrade requests, passes every other request on. */
   preHandler(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void;
-  /** Destroys every open tunnel (forced shutdown). */
-  closeAll(): void;
   /** Stops re-judging open tunnels. */
   stop(): void;
 }
@@ -220,10 +218,6 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
         return;
       }
       openTunnel(request, reply, pending);
-    },
-    closeAll() {
-      for (const socket of tunnels.keys()) socket.destroy();
-      tunnels.clear();
     },
     stop() {
       clearInterval(timer);
