@@ -1,8 +1,10 @@
-// `--help` on each config-taking command documents every flag of SPEC §3 with its environment name and default.
+// `--help` on each config-taking command documents every flag of the README flag table with its environment name and
+// default.
 import t from 'tap';
 import { runCli } from './fixtures.js';
 
-// Written out from SPEC §3 by hand, not derived from the flag table, so a dropped or renamed flag is caught.
+// Written out from the README flag table by hand, not derived from the flag table, so a dropped or renamed flag is
+// caught.
 const SPEC_FLAGS: [flag: string, env: string, dflt: string][] = [
   ['--config', 'MTLS_SIDECAR_CONFIG', 'default: none'],
   ['--listen', 'MTLS_SIDECAR_LISTEN', 'default: 0.0.0.0:8443'],

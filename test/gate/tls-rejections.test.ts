@@ -1,4 +1,4 @@
-// Every TLS-level rejection of SPEC §5 closes the connection before a request is read, is counted by reason,
+// Every TLS-level rejection the README lists closes the connection before a request is read, is counted by reason,
 // and the upstream receives nothing.
 import t from 'tap';
 import { makeCa, makeLeaf, type CertFiles } from '../helpers/pki.js';

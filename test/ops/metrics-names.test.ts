@@ -1,4 +1,4 @@
-// /metrics over HTTP lists every metric name of SPEC §6, and the handshake-failure counter grows by reason
+// /metrics over HTTP lists every metric name the README lists, and the handshake-failure counter grows by reason
 // for a cert-less client, an unknown CA, an expired and a revoked certificate (the built CLI, real TLS).
 import t from 'tap';
 import { makeCa, makeCrl, makeLeaf } from '../helpers/pki.js';

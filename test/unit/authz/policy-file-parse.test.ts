@@ -1,4 +1,5 @@
-// parsePolicyFile reads the SPEC §5 example in YAML and JSON, and refuses malformed files naming the key and a fix.
+// parsePolicyFile reads the README policy example in YAML and JSON, and refuses malformed files naming the key and a
+// fix.
 import t from 'tap';
 import { parsePolicyFile } from '../../../src/authz/policy-file.js';
 import { ConfigError } from '../../../src/errors.js';
@@ -25,7 +26,7 @@ const EXPECTED = {
   default: { allow: [{ cn: 'orders', o: 'Acme' }, { uri: 'spiffe://example.org/ns/prod/*' }] },
 };
 
-t.same(parsePolicyFile(EXAMPLE, 'policy.yaml'), EXPECTED, 'YAML example from SPEC §5');
+t.same(parsePolicyFile(EXAMPLE, 'policy.yaml'), EXPECTED, 'YAML example from the README');
 t.same(
   parsePolicyFile(
     JSON.stringify({ ...EXPECTED, routes: [{ ...EXPECTED.routes[0], methods: ['GET', 'post'] }, EXPECTED.routes[1]] }),

@@ -29,7 +29,7 @@ t.test('Connection tokens: any case, `_` variants, arrays, blanks; framing, host
   t.notOk(listsToken(undefined, 'upgrade'));
 });
 
-t.test('the stripped set covers SPEC §4 and is normalized', async (t) => {
+t.test('the stripped set covers the README list and is normalized', async (t) => {
   for (const name of [
     'x-client-subject',
     'x-client-cn',
