@@ -130,6 +130,7 @@ function checkAllowlist(typed: Map<string, unknown>, failed: Set<string>): strin
 
 function buildConfig(typed: Map<string, unknown>): Config {
   const get = <T>(name: string): T => typed.get(name) as T;
+  // Object.fromEntries loses the keys: ALLOW_RULES lists exactly the AllowFlags keys, one entry each.
   const allow = Object.fromEntries(
     ALLOW_RULES.map((r) => [r, get<string[] | undefined>(`allow-${r}`) ?? []]),
   ) as unknown as AllowFlags;

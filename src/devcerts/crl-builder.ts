@@ -35,6 +35,7 @@ export interface CrlInput {
 let engineSet = false;
 function useNodeCrypto(): void {
   if (engineSet) return;
+  // pkijs is typed against the DOM's Crypto; Node's webcrypto implements it under its own type names.
   pkijs.setEngine('node', new pkijs.CryptoEngine({ name: 'node', crypto: webcrypto as unknown as Crypto }));
   engineSet = true;
 }
@@ -127,6 +128,7 @@ export async function buildCrl(input: CrlInput): Promise<Buffer> {
     extnValue: asn1js.Integer.fromBigInt(input.crlNumber).toBER(false),
   });
   crl.crlExtensions = new pkijs.Extensions({ extensions: [...authorityKeyId(ca), crlNumber] });
+  // A key from Node's webcrypto, which pkijs's DOM CryptoKey type does not name (see useNodeCrypto).
   await crl.sign(key as unknown as CryptoKey, algorithm.hash);
   return Buffer.from(crl.toSchema(true).toBER(false));
 }

@@ -74,6 +74,7 @@ class AccessBatch {
 
   private send(bytes: Buffer): void {
     try {
+      // SonicBoom in contentMode 'buffer' writes Buffers; its type declares only strings.
       this.stream.write(bytes as unknown as string);
     } catch {
       // Destroyed (the process is ending): nothing left to write to.
@@ -129,6 +130,7 @@ function isUnsyncable(err: Error | null | undefined): boolean {
 /** What the pino logger writes into: its lines encoded for the byte stream; log.flush(cb) takes the batch along. */
 function loggerInput(stream: Destination, batch: AccessBatch): DestinationStream {
   const input = {
+    // SonicBoom in contentMode 'buffer' writes Buffers; its type declares only strings.
     write: (line: string) => stream.write(Buffer.from(line, 'utf8') as unknown as string),
     flush: (cb: (err?: Error) => void) => {
       batch.flush();
