@@ -87,11 +87,15 @@ function readSubjectAltNames(extnValue: Buffer, into: SanLists): void {
   }
 }
 
+/** The usual name of an extended key usage OID (`clientAuth`), or the OID itself. */
+export function ekuName(oid: string): string {
+  return EKU_NAMES.get(oid) ?? oid;
+}
+
 function readExtKeyUsage(extnValue: Buffer): string[] {
   const seq = expectUniversal(readSingleNode(extnValue), TAG_SEQUENCE, 'ExtKeyUsageSyntax');
   return readChildren(seq).map((n) => {
-    const oid = readOid(n);
-    return EKU_NAMES.get(oid) ?? oid;
+    return ekuName(readOid(n));
   });
 }
 

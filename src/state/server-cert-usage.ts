@@ -13,18 +13,12 @@ import {
   readOid,
   readSingleNode,
 } from '../identity/der.js';
+import { ekuName } from '../identity/identity.js';
 
 const OID_KEY_USAGE = '2.5.29.15';
 const OID_EXT_KEY_USAGE = '2.5.29.37';
 const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 const EKU_ANY = '2.5.29.37.0';
-const EKU_NAMES: ReadonlyMap<string, string> = new Map([
-  ['1.3.6.1.5.5.7.3.2', 'clientAuth'],
-  ['1.3.6.1.5.5.7.3.3', 'codeSigning'],
-  ['1.3.6.1.5.5.7.3.4', 'emailProtection'],
-  ['1.3.6.1.5.5.7.3.8', 'timeStamping'],
-  ['1.3.6.1.5.5.7.3.9', 'OCSPSigning'],
-]);
 /** keyUsage bit 0 (digitalSignature) is the top bit of the first byte after the unused-bits count. */
 const KU_DIGITAL_SIGNATURE = 0x80;
 
@@ -62,7 +56,7 @@ export function serverCertUsageProblems(der: Buffer): string[] {
   if (eku) {
     const oids = readChildren(expectUniversal(readSingleNode(eku), TAG_SEQUENCE, 'ExtKeyUsageSyntax')).map(readOid);
     if (!oids.includes(EKU_SERVER_AUTH) && !oids.includes(EKU_ANY)) {
-      const named = oids.map((o) => EKU_NAMES.get(o) ?? o).join(', ') || 'empty';
+      const named = oids.map(ekuName).join(', ') || 'empty';
       problems.push(
         `its extended key usage is ${named}, without serverAuth: TLS clients (curl, browsers, Go, Node) refuse it as a server certificate; issue it with extendedKeyUsage = serverAuth`,
       );
