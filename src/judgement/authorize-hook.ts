@@ -123,7 +123,7 @@ function boundRefusedBody(
   if (transport !== 'h1' || bodyLimits === undefined || !hasHttp1Body(raw.headers) || raw.complete) return;
   if (reply.getHeader('connection') === 'close') return;
   limitRequestBody(raw, { idleMs: bodyLimits.idleMs, totalMs: bodyLimits.idleMs });
-  markDrainBounded(raw);
+  markDrainBounded(reply.request);
 }
 
 /** What the access log and the forwarders learn of the verdict. */

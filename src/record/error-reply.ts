@@ -7,12 +7,10 @@ import { grpcStatusForHttp, isGrpcContentType, respondTrailersOnly } from '../ht
 import { hasHttp1Body } from '../http/message-body.js';
 import { contextOf, transportOf } from './request-context.js';
 
-/** Refused HTTP/1.1 requests whose remaining body is read and dropped under a deadline (see markDrainBounded). */
-const drainBounded = new WeakSet<FastifyRequest['raw']>();
-
 /** The remaining body of this refused HTTP/1.1 request has a deadline: its connection may stay open after the reply. */
-export function markDrainBounded(raw: FastifyRequest['raw']): void {
-  drainBounded.add(raw);
+export function markDrainBounded(request: FastifyRequest): void {
+  const ctx = contextOf(request);
+  if (ctx !== undefined) ctx.drainBounded = true;
 }
 
 export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: string): void {
@@ -23,7 +21,7 @@ export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: 
   // An HTTP/1.1 body not read yet would have to be drained, for as long as the caller cares to trickle it, before
   // the connection could carry another request. The authorize hook bounds that drain (a body already in flight
   // finishes, and requests pipelined behind it are still answered); any other refusal ends the connection instead.
-  if (!overHttp2 && !raw.complete && hasHttp1Body(raw.headers) && !drainBounded.has(raw))
+  if (!overHttp2 && !raw.complete && hasHttp1Body(raw.headers) && contextOf(reply.request)?.drainBounded !== true)
     reply.header('connection', 'close');
   reply
     .code(err.status)

@@ -32,6 +32,8 @@ interface ContextFields {
   grpcStatus?: number;
   /** Set once the exchange's access line and metrics are written: an exchange is recorded once. */
   recorded?: boolean;
+  /** A refused HTTP/1.1 request whose remaining body is read and dropped under a deadline (see markDrainBounded). */
+  drainBounded?: boolean;
 }
 
 export type RequestContext = ContextFields & TransportFacts;
