@@ -50,11 +50,11 @@ export function createListenerServer(
       // RFC 8441 (WebSocket over HTTP/2) stays off: clients then open WebSockets over HTTP/1.1, the path tested here.
       settings: { enableConnectProtocol: false, maxConcurrentStreams: config.limits.maxConcurrentStreams },
     },
-    handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
+    dispatchUnlessEnding(handler) as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void,
   ) as ListenerServer;
   // `Expect: 100-continue` goes through the same handler: the authorize hook sends 100 Continue once it has admitted
   // the request (Node would otherwise send it before any check, inviting a body it is about to refuse).
-  server.on('checkContinue', handler as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
+  server.on('checkContinue', dispatchUnlessEnding(handler) as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
   const h1 = server as unknown as Http1Timeouts;
   h1.headersTimeout = config.headersTimeoutMs;
   // Bodies may stream for as long as data flows; idle and header timeouts bound slow callers.
@@ -142,6 +142,23 @@ export function createClientErrorHandler(deps: { metrics: Metrics; log: Logger; 
 type SocketWithMessage = Socket & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null };
 
 const ending = new WeakSet<Socket>();
+/** Responses of requests parsed on an ending connection: never answered, so never waited for. */
+const undispatched = new WeakSet<ServerResponse>();
+
+/**
+ * A connection being ended for a client error takes no request parsed after it. A head slower than --headers-timeout
+ * is answered 408 while still incomplete, and its rest (already on the wire when a busy process wakes) may be parsed
+ * before the socket closes: the caller was told the request was not processed, so the upstream must never see it.
+ */
+function dispatchUnlessEnding(handler: ListenerHandler): ListenerHandler {
+  return (req, res) => {
+    if (ending.has(req.socket)) {
+      undispatched.add(res);
+      return;
+    }
+    handler(req, res);
+  };
+}
 
 /**
  * Lets the responses Node still owes on this connection finish (Node hands the next queued one to the socket when
@@ -149,7 +166,7 @@ const ending = new WeakSet<Socket>();
  */
 function endAfterAnswers(socket: Socket, last: string | null): void {
   const current = (socket as SocketWithMessage)._httpMessage ?? null;
-  if (current !== null && !current.writableFinished && !current.destroyed) {
+  if (current !== null && !current.writableFinished && !current.destroyed && !undispatched.has(current)) {
     const next = (): void => {
       current.removeListener('finish', next);
       current.removeListener('close', next);
