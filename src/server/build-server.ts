@@ -14,7 +14,7 @@ import { attachResetBudget, createResetStreamGuard } from './rapid-reset.js';
 import { createAuthorizeHook, createFrameworkErrorHandler, replyOf, sendErrorReply } from './authorize-hook.js';
 import { registerGrpcForwarding } from './grpc-forwarder.js';
 import { grpcAccessFields } from './grpc-status.js';
-import { createClientErrorHandler, createListenerServer, type ListenerServer } from './listener.js';
+import { createClientErrorHandler, createListenerServer, parsedAfterClientError, type ListenerServer } from './listener.js';
 import { contextOf } from './request-context.js';
 import type { SnapshotStore } from './snapshot.js';
 import { createUpstreamPool } from './upstream.js';
@@ -144,7 +144,9 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     clientErrorLog.stop();
     done();
   });
-  dispatchUpgrades(server, (req, res) => app.routing(req, res));
+  dispatchUpgrades(server, (req, res) => {
+    if (!parsedAfterClientError(req, res)) app.routing(req, res);
+  });
   // Set before the not-found handler, whose context keeps the error handler in force when it is created.
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
     // No context: the request skipped the onRequest hooks. fastify answers a method its router does not know

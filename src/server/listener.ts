@@ -149,14 +149,17 @@ const undispatched = new WeakSet<ServerResponse>();
  * A connection being ended for a client error takes no request parsed after it. A head slower than --headers-timeout
  * is answered 408 while still incomplete, and its rest (already on the wire when a busy process wakes) may be parsed
  * before the socket closes: the caller was told the request was not processed, so the upstream must never see it.
+ * True when `req` is such a request; its response is then never written (nor waited for).
  */
+export function parsedAfterClientError(req: IncomingMessage, res: ServerResponse): boolean {
+  if (!ending.has(req.socket)) return false;
+  undispatched.add(res);
+  return true;
+}
+
 function dispatchUnlessEnding(handler: ListenerHandler): ListenerHandler {
   return (req, res) => {
-    if (ending.has(req.socket)) {
-      undispatched.add(res);
-      return;
-    }
-    handler(req, res);
+    if (!parsedAfterClientError(req, res)) handler(req, res);
   };
 }
 
