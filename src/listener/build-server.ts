@@ -14,7 +14,12 @@ import { createAuthorizeHook, createFrameworkErrorHandler, replyOf } from '../ju
 import { sendErrorReply } from '../record/error-reply.js';
 import { registerGrpcForwarding } from '../upstream/grpc-forwarder.js';
 import { fastifyServerFactory } from './fastify-server.js';
-import { createClientErrorHandler, createListenerServer, type ListenerServer } from './listener.js';
+import {
+  createClientErrorHandler,
+  createListenerServer,
+  parsedAfterClientError,
+  type ListenerServer,
+} from './listener.js';
 import { contextOf } from '../record/request-context.js';
 import type { SnapshotStore } from '../state/snapshot.js';
 import { createUpstream } from '../upstream/upstream.js';
@@ -116,7 +121,9 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     clientErrorLog.stop();
     done();
   });
-  dispatchUpgrades(server, (req, res) => app.routing(req, res));
+  dispatchUpgrades(server, (req, res) => {
+    if (!parsedAfterClientError(req, res)) app.routing(req, res);
+  });
   // Set before the not-found handler, whose context keeps the error handler in force when it is created.
   app.setErrorHandler((err: Error & { statusCode?: number }, request, reply) => {
     // No context: the request skipped the onRequest hooks. fastify answers a method its router does not know

@@ -1,6 +1,6 @@
 // The TLS listener: one server speaking HTTP/2 and HTTP/1.1 (ALPN), with the HTTP/1.1 timeouts kept, fixed answers to
 // unparsable HTTP/1.1, and a way to drain both.
-import type { IncomingMessage, ServerOptions as Http1ServerOptions, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type ServerOptions as Http1ServerOptions } from 'node:http';
 import http2, {
   type Http2SecureServer,
   type Http2ServerRequest,
@@ -88,10 +88,11 @@ export function createListenerServer(material: TlsMaterial, config: Config): Lis
 
 /** Hands every request of the listener to `handler`. */
 export function serveRequests(server: ListenerServer, handler: ListenerHandler): void {
-  server.on('request', handler);
+  const dispatch = dispatchUnlessEnding(handler);
+  server.on('request', dispatch);
   // `Expect: 100-continue` goes through the same handler: the authorize hook sends 100 Continue once it has admitted
   // the request (Node would otherwise send it before any check, inviting a body it is about to refuse).
-  server.on('checkContinue', handler);
+  server.on('checkContinue', dispatch);
 }
 
 /**
@@ -146,6 +147,30 @@ export function createClientErrorHandler(deps: { metrics: Metrics; log: Logger; 
 type SocketWithMessage = Socket & { _httpMessage?: (ServerResponse & { req?: IncomingMessage }) | null };
 
 const ending = new WeakSet<Socket>();
+/** Responses of requests parsed on an ending connection: never answered, so never waited for. */
+const undispatched = new WeakSet<ServerResponse>();
+
+/**
+ * A connection being ended for a client error takes no request parsed after it. A head slower than --headers-timeout
+ * is answered 408 while still incomplete, and its rest (already on the wire when a busy process wakes) may be parsed
+ * before the socket closes: the caller was told the request was not processed, so the upstream must never see it.
+ * True when `req` is such a request; its response is then never written (nor waited for).
+ */
+export function parsedAfterClientError(
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+): boolean {
+  // Client errors are HTTP/1.1 parser errors: an HTTP/2 request never comes from an ending connection.
+  if (!(res instanceof ServerResponse) || !ending.has(req.socket as Socket)) return false;
+  undispatched.add(res);
+  return true;
+}
+
+function dispatchUnlessEnding(handler: ListenerHandler): ListenerHandler {
+  return (req, res) => {
+    if (!parsedAfterClientError(req, res)) handler(req, res);
+  };
+}
 
 /**
  * Lets the responses Node still owes on this connection finish (Node hands the next queued one to the socket when
@@ -153,7 +178,7 @@ const ending = new WeakSet<Socket>();
  */
 function endAfterAnswers(socket: Socket, last: string | null): void {
   const current = (socket as SocketWithMessage)._httpMessage ?? null;
-  if (current !== null && !current.writableFinished && !current.destroyed) {
+  if (current !== null && !current.writableFinished && !current.destroyed && !undispatched.has(current)) {
     const next = (): void => {
       current.removeListener('finish', next);
       current.removeListener('close', next);

@@ -52,3 +52,22 @@ export function heldConnections(port: number): number {
     (s.CLOSING ?? 0)
   );
 }
+
+/** Bytes the kernel holds unread on the TCP socket from `localPort` to `remotePort` (undefined: no such socket). */
+export function unreadBytes(localPort: number, remotePort: number): number | undefined {
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const [, local, remote, , queues] = line.trim().split(/\s+/);
+      if (local === undefined || remote === undefined || queues === undefined) continue;
+      const portOf = (address: string): number => parseInt(address.slice(address.lastIndexOf(':') + 1), 16);
+      if (portOf(local) === localPort && portOf(remote) === remotePort) return parseInt(queues.split(':')[1] ?? '', 16);
+    }
+  }
+  return undefined;
+}
