@@ -11,7 +11,7 @@ import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError } from './handshake-reason.js';
 import { judgeChain, type ChainTrust, type PresentedChain } from './judge-chain.js';
-import { chainKeyOf, readPeerChain, type PeerChain } from './peer-chain.js';
+import { chainKeyOf, readPeerChain, readPeerLeaf, type PeerChain } from './peer-chain.js';
 import { createVerdictCache, type ChainVerdict } from './verdict-cache.js';
 import { keepVerdictsInGate } from './verdict-handoff.js';
 import { kConnection, validUntilOf, type VerifiedConnection } from './verified-connection.js';
@@ -111,7 +111,10 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   const onSecureConnection = (socket: GatedSocket): void => {
-    const peer = readPeerChain(socket);
+    const resumed = socket.isSessionReused();
+    // A verified resumed session is judged on its leaf and the chains remembered for it; every refusal reads the
+    // whole chain the peer presented, to name its defect.
+    const peer = resumed && socket.authorized === true ? readPeerLeaf(socket) : readPeerChain(socket);
     const snapshot = store.current;
     if (peer === null || peer.tooLong || socket.authorized !== true) {
       const refusal = judgeChain(presentedOf(socket, peer, false, null), snapshot.material, Date.now());
@@ -120,7 +123,6 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       return;
     }
     syncMemory(snapshot.material.caCerts);
-    const resumed = socket.isSessionReused();
     const leafFingerprint = peer.certs[0]!.fingerprint256;
     const memory = resumed ? chainMemory.recall(leafFingerprint) : null;
     const key = resumed

@@ -4,7 +4,7 @@ import { runCollect } from '../helpers/run-collect.js';
 import { renameSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
-import type { SecureVersion } from 'node:tls';
+import type { SecureVersion, TLSSocket } from 'node:tls';
 import t, { type Test } from 'tap';
 import { makeCa, makeCrl, makeLeaf, makeTmpDir, removeDir, type CertFiles } from '../helpers/pki.js';
 import { makeChain, type Chain } from '../helpers/hostile-pki.js';
@@ -252,6 +252,13 @@ t.test('root removed from --client-ca: resumed session refused', (t) =>
   ),
 );
 
+/** Node's https.Agent session cache (internal), to hand a session made with one process to another. */
+interface AgentSessions {
+  _getSession(key: string): Buffer | undefined;
+  _cacheSession(key: string, s: Buffer): void;
+  getName(o: object): string;
+}
+
 t.test('a resumed session whose chain this process never verified is refused (fail closed)', async (t) => {
   const dir = makeTmpDir('mtls-resume-unknown-');
   const root = makeCa(dir, 'Unknown Root CA');
@@ -277,11 +284,7 @@ t.test('a resumed session whose chain this process never verified is refused (fa
     await upstream.close();
     pki.cleanup();
   });
-  const cached = agent as unknown as {
-    _getSession(key: string): Buffer | undefined;
-    _cacheSession(key: string, s: Buffer): void;
-    getName(o: object): string;
-  };
+  const cached = agent as unknown as AgentSessions;
   const opts = {
     host: '127.0.0.1',
     servername: 'localhost',
@@ -305,4 +308,61 @@ t.test('a resumed session whose chain this process never verified is refused (fa
     { status: 200, resumed: false },
     'the next call handshakes in full and is admitted',
   );
+});
+
+t.test('a resumed session of a leaf issued by a loaded CA is judged on that CA alone', async (t) => {
+  const dir = makeTmpDir('mtls-resume-direct-');
+  const root = makeCa(dir, 'Direct Root CA');
+  const chain = makeChain(dir, 'direct', { root, intermediates: 0 });
+  const pki = pkiOf(dir, root, chain.leaf);
+  const upstream = await startRecordingUpstream();
+  const first = await startTestProxy(baseConfig(pki, upstream.url, { crl: [] }));
+  const second = await startTestProxy(baseConfig(pki, upstream.url, { crl: [] }));
+  const agent = new https.Agent({ keepAlive: false });
+  t.teardown(async () => {
+    agent.destroy();
+    await first.close(100);
+    await second.close(100);
+    await upstream.close();
+    pki.cleanup();
+  });
+  const cached = agent as unknown as AgentSessions;
+  // The second process never saw this leaf: its sessions can only be judged on the loaded root.
+  const keys = first.proxy.server.getTicketKeys();
+  second.proxy.server.setTicketKeys(keys);
+  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+    const opts = { host: '127.0.0.1', servername: 'localhost', ca: root.certPem, cert: chain.sentPem };
+    const name = (port: number) =>
+      cached.getName({ ...opts, port, key: chain.leaf.keyPem, maxVersion: version, minVersion: version });
+    t.same(await agentGet(first, agent, root, chain, version), { status: 200, resumed: false }, `${version}: full`);
+    const session = cached._getSession(name(first.port));
+    t.ok(session, `${version}: the agent holds a session from the first process`);
+    cached._cacheSession(name(second.port), session!);
+    const seen = upstream.received.length;
+    t.same(
+      await agentGet(second, agent, root, chain, version),
+      { status: 200, resumed: true },
+      `${version}: resumed in the second process and admitted`,
+    );
+    t.equal(upstream.received.length, seen + 1, `${version}: forwarded once`);
+    t.match(JSON.stringify(upstream.received.at(-1)?.headers), 'spiffe://example.org/ns/prod/sa/direct');
+  }
+  const reusedAtGate: boolean[] = [];
+  second.proxy.server.prependListener('secureConnection', (s: TLSSocket) => reusedAtGate.push(s.isSessionReused()));
+  second.config.crl.push(makeCrl(dir, root, [chain.leaf]));
+  t.equal(second.reload('signal'), 'success', 'reloaded with the leaf revoked');
+  second.proxy.server.setTicketKeys(keys);
+  const seen = upstream.received.length;
+  const before = await metricValue(second, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' });
+  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+    const r = await agentGet(second, agent, root, chain, version);
+    t.ok('error' in r, `${version}: the resumed session of the revoked leaf is refused (${JSON.stringify(r)})`);
+  }
+  t.equal(upstream.received.length, seen, 'the upstream received nothing');
+  t.equal(
+    (await metricValue(second, 'mtls_sidecar_tls_handshake_failures_total', { reason: 'revoked' })) - before,
+    2,
+    'both counted as revoked',
+  );
+  t.same(reusedAtGate.slice(-2), [true, true], 'the refused handshakes were resumed ones (the server says so)');
 });
