@@ -15,7 +15,7 @@ import type { Config } from '../config/types.js';
 import { hasHttp1Body } from '../http/message-body.js';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
 import { listsToken } from '../http/header-sanitize.js';
-import { badRequest, upstreamFailure } from '../http/error-replies.js';
+import { badRequest, forbidden, upstreamFailure } from '../http/error-replies.js';
 import type { Metrics } from '../ops/metrics.js';
 import { callerStandingOf, type VerifiedConnection } from '../gate/verified-connection.js';
 import { judgeRequest } from '../judgement/judge-request.js';
@@ -92,19 +92,20 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
   const tunnels = new Map<Duplex, Tunnel>();
   const { target } = deps.upstream;
 
-  // A tunnel has no next request to judge, so after a reload (CRL, CA, policy) each open one is judged again, as
-  // its upgrade request would be now: a revoked or no longer admitted caller loses the connection.
-  let judgedVersion = deps.store.current.version;
-  const rejudge = (): void => {
+  // A tunnel has no next request to judge, so it is judged again as its upgrade request would be now: before the
+  // switch (a reload may have landed while the upstream answered the handshake), then every tick, which also catches
+  // a certificate that expired since the handshake. A revoked, expired or no longer admitted caller loses the tunnel.
+  // Chains are verified again only after a reload (callerStandingOf keeps its verdict per snapshot version).
+  const stillAdmitted = (tunnel: Tunnel): boolean => {
     const snapshot = deps.store.current;
-    if (snapshot.version === judgedVersion) return;
-    judgedVersion = snapshot.version;
-    for (const [socket, tunnel] of tunnels) {
-      if (judgeRequest(tunnel.head, callerStandingOf(tunnel.conn, snapshot), snapshot, false).decision !== 'allow') {
-        deps.metrics.authzDecisions.inc({ decision: 'deny' });
-        socket.destroy();
-      }
-    }
+    return judgeRequest(tunnel.head, callerStandingOf(tunnel.conn, snapshot), snapshot, false).decision === 'allow';
+  };
+  const refuse = (socket: Duplex): void => {
+    deps.metrics.authzDecisions.inc({ decision: 'deny' });
+    socket.destroy();
+  };
+  const rejudge = (): void => {
+    for (const [socket, tunnel] of tunnels) if (!stillAdmitted(tunnel)) refuse(socket);
   };
   const timer = setInterval(rejudge, REJUDGE_INTERVAL_MS);
   timer.unref();
@@ -174,9 +175,17 @@ export function createWebSocketSupport(deps: TunnelDeps): WebSocketSupport {
         upSocket.destroy();
         return;
       }
+      const tunnel: Tunnel = { conn, head: requestHeadOf(raw, 'h1') };
+      // Judged again before the switch: a reload may have landed while the upstream answered the handshake.
+      if (!stillAdmitted(tunnel)) {
+        refuse(upSocket);
+        ctx.decision = 'deny';
+        sendErrorReply(reply, forbidden(ctx.requestId), ctx.requestId);
+        return;
+      }
       reply.hijack();
       pending.socket.write(formatSwitchingHead(res));
-      joinTunnel({ conn, head: requestHeadOf(raw, 'h1') }, pending.socket, pending.head, upSocket, upHead);
+      joinTunnel(tunnel, pending.socket, pending.head, upSocket, upHead);
       deps.outcomes.recordExchange(ctx, 101);
     });
     upReq.on('response', (res) => {

@@ -19,6 +19,8 @@ export interface WsUpstream {
   plainRequests: RecordedUpgrade[];
   /** When set, upgrade requests are refused with this status instead of accepted. */
   refuseWith?: number;
+  /** When set, an accepted upgrade is answered (101) only once this settles. */
+  holdUpgrades?: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -59,9 +61,13 @@ export async function startWsUpstream(
       );
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
-      ws.on('message', (data, isBinary) => ws.send(isBinary ? data : `echo:${data.toString()}`, { binary: isBinary }));
-    });
+    void Promise.resolve(upstream.holdUpgrades).then(() =>
+      wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
+        ws.on('message', (data, isBinary) =>
+          ws.send(isBinary ? data : `echo:${data.toString()}`, { binary: isBinary }),
+        );
+      }),
+    );
   });
   if (listen.socketPath) {
     await new Promise<void>((resolve) => server.listen(listen.socketPath, resolve));
