@@ -40,7 +40,9 @@ export function forwardOverH2(
 ): void {
   const ctx = contextOf(request);
   const raw = request.raw;
-  if (ctx === undefined || ctx.conn === undefined) return;
+  // Unreachable while the authorize hook runs first; fail closed if the wiring ever changes.
+  if (ctx === undefined || ctx.conn === undefined || ctx.decision !== 'allow')
+    throw new Error('unverified request reached the proxy stage');
   const requestId = ctx.requestId;
   const composed = composeUpstreamHeaders(raw.headers, ctx.conn.identityHeaders, {
     remoteAddress: ctx.conn.remoteAddress,
