@@ -261,49 +261,14 @@ export function makeCrl(
   revoked: CertFiles[],
   opts: { nextUpdateHours?: number } = {},
 ): string {
-  const work = mkdtempSync(join(dir, '.crl-'));
-  try {
-    const confPath = join(work, 'ca.cnf');
-    writeFileSync(confPath, caConf(work, '[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n'));
-    const revokedAt = formatAsn1Time(Date.now() - 120_000).slice(2);
-    const lines = revoked.map((c) => {
-      const serial = openssl(['x509', '-noout', '-serial', '-in', c.cert])
-        .trim()
-        .replace(/^serial=/, '');
-      // index.txt columns: status, expiry, revocation date, serial, file, subject (only serial matters here)
-      return `R\t491231235959Z\t${revokedAt}\t${serial}\tunknown\t/CN=revoked`;
-    });
-    writeFileSync(join(work, 'index.txt'), lines.map((l) => `${l}\n`).join(''));
-    writeFileSync(join(work, 'index.txt.attr'), 'unique_subject = no\n');
-    writeFileSync(join(work, 'crlnumber'), '1000\n');
-    const hours = opts.nextUpdateHours ?? 24;
-    const nextUpdate = Date.now() + hours * 3_600_000;
+  const nextUpdateMs = Date.now() + (opts.nextUpdateHours ?? 24) * 3_600_000;
+  return makeCrlWithNumber(dir, issuer, revoked, {
+    crlNumber: 0x1000,
     // Explicit dates, because -crlhours refuses the negative values a stale CRL needs.
-    const lastUpdate = Math.min(Date.now() - 60_000, nextUpdate - 86_400_000);
-    const crl = join(dir, `${safeFileName(issuer.name)}-${Date.now()}-${Math.floor(Math.random() * 1e6)}.crl.pem`);
-    openssl([
-      'ca',
-      '-batch',
-      '-gencrl',
-      '-config',
-      confPath,
-      '-cert',
-      issuer.cert,
-      '-keyfile',
-      issuer.key,
-      '-crlexts',
-      'crl_ext',
-      '-crl_lastupdate',
-      formatAsn1Time(lastUpdate),
-      '-crl_nextupdate',
-      formatAsn1Time(nextUpdate),
-      '-out',
-      crl,
-    ]);
-    return crl;
-  } finally {
-    removeDir(work);
-  }
+    lastUpdateMs: Math.min(Date.now() - 60_000, nextUpdateMs - 86_400_000),
+    nextUpdateMs,
+    revokedAtMs: Date.now() - 120_000,
+  });
 }
 
 function formatAsn1Time(ms: number): string {
@@ -428,17 +393,18 @@ export function makeCrlWithNumber(
   dir: string,
   issuer: CertFiles,
   revoked: CertFiles[],
-  opts: { crlNumber: number; lastUpdateMs?: number; nextUpdateMs?: number },
+  opts: { crlNumber: number; lastUpdateMs?: number; nextUpdateMs?: number; revokedAtMs?: number },
 ): string {
   const work = mkdtempSync(join(dir, '.crln-'));
   try {
     const confPath = join(work, 'ca.cnf');
     writeFileSync(confPath, caConf(work, '[ crl_ext ]\nauthorityKeyIdentifier = keyid:always\n'));
-    const revokedAt = formatAsn1Time(Date.now() - 3_600_000).slice(2);
+    const revokedAt = formatAsn1Time(opts.revokedAtMs ?? Date.now() - 3_600_000).slice(2);
     const lines = revoked.map((c) => {
       const serial = openssl(['x509', '-noout', '-serial', '-in', c.cert])
         .trim()
         .replace(/^serial=/, '');
+      // index.txt columns: status, expiry, revocation date, serial, file, subject (only serial matters here)
       return `R\t491231235959Z\t${revokedAt}\t${serial}\tunknown\t/CN=revoked`;
     });
     writeFileSync(join(work, 'index.txt'), lines.map((l) => `${l}\n`).join(''));
