@@ -5,6 +5,7 @@
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { Pool } from 'undici';
+import { identityOf as readIdentity, withIdentity, without } from './node-floor-forward.mjs';
 
 const [port, upstreamPort, cert, key, ca, mode] = process.argv.slice(2);
 const kIdentity = Symbol('identity');
@@ -40,37 +41,16 @@ const DROP_RESPONSE = new Set([
 ]);
 
 function identityOf(session) {
-  if (session[kIdentity] !== undefined) return session[kIdentity];
-  const leaf = session.socket.getPeerCertificate();
-  if (!leaf || !leaf.subject) return null;
-  session[kIdentity] = {
-    subject: Object.entries(leaf.subject)
-      .map(([k, v]) => `${k}=${v}`)
-      .reverse()
-      .join(','),
-    serial: leaf.serialNumber,
-    fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
-    remote: session.socket.remoteAddress ?? '',
-  };
+  session[kIdentity] ??= readIdentity(session.socket);
   return session[kIdentity];
 }
 
 function forwardHeaders(incoming, id) {
-  const out = {};
-  for (const name in incoming) if (!DROP_REQUEST.has(name)) out[name] = incoming[name];
-  out['x-client-subject'] = id.subject;
-  out['x-client-serial'] = id.serial;
-  out['x-client-fingerprint-sha256'] = id.fingerprint;
-  out['x-forwarded-for'] = id.remote;
-  out['x-forwarded-proto'] = 'https';
-  if (incoming[':authority'] !== undefined) out['x-forwarded-host'] = incoming[':authority'];
-  return out;
+  return withIdentity(incoming, DROP_REQUEST, id, incoming[':authority']);
 }
 
 function relayable(up) {
-  const out = {};
-  for (const name in up) if (!DROP_RESPONSE.has(name)) out[name] = up[name];
-  return out;
+  return without(up, DROP_RESPONSE);
 }
 
 const pool =

@@ -7,83 +7,23 @@
 import https from 'node:https';
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
-import { Pool } from 'undici';
+import { createHttpForwarder, identityOf } from './node-floor-forward.mjs';
 
 const [port, upstreamPort, cert, key, ca, listener = 'https'] = process.argv.slice(2);
 const kIdentity = Symbol('identity');
-const DROP_REQUEST = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'upgrade',
-  'trailer',
-  'host',
-  'x-client-subject',
-  'x-client-serial',
-  'x-client-fingerprint-sha256',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-]);
-const DROP_RESPONSE = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'trailer',
-]);
-const upstreamHost = `127.0.0.1:${upstreamPort}`;
-
-const pool = new Pool(`http://${upstreamHost}`, { connections: 128, pipelining: 1, keepAliveTimeout: 30_000 });
-
-function badGateway(res) {
-  if (!res.headersSent) res.writeHead(502, { 'content-type': 'application/json' });
-  res.end('{"error":"bad_gateway"}');
-}
+const forward = createHttpForwarder(upstreamPort);
 
 function handle(req, res) {
   const id = req.socket[kIdentity];
   if (id === undefined) return void req.socket.destroy();
-  const headers = {};
-  for (const name in req.headers) if (!DROP_REQUEST.has(name)) headers[name] = req.headers[name];
-  headers.host = upstreamHost;
-  headers['x-client-subject'] = id.subject;
-  headers['x-client-serial'] = id.serial;
-  headers['x-client-fingerprint-sha256'] = id.fingerprint;
-  headers['x-forwarded-for'] = id.remote;
-  headers['x-forwarded-proto'] = 'https';
-  if (req.headers.host !== undefined) headers['x-forwarded-host'] = req.headers.host;
-  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
-  pool
-    .stream(
-      { method: req.method, path: req.url, headers, body: hasBody ? req : null },
-      ({ statusCode, headers: up }) => {
-        const out = {};
-        for (const name in up) if (!DROP_RESPONSE.has(name)) out[name] = up[name];
-        res.writeHead(statusCode, out);
-        return res;
-      },
-    )
-    .catch(() => badGateway(res));
+  forward(req, res, id);
 }
 
-// Identity once per connection: the handshake already verified the chain. getPeerCertificate() (not the X509Certificate
-// form, which keeps every certificate the client sent alive) and its subject as one string.
+// Identity once per connection: the handshake already verified the chain.
 function readIdentity(socket) {
-  const leaf = socket.getPeerCertificate();
-  if (!leaf || !leaf.subject) return void socket.destroy();
-  socket[kIdentity] = {
-    subject: Object.entries(leaf.subject)
-      .map(([k, v]) => `${k}=${v}`)
-      .reverse()
-      .join(','),
-    serial: leaf.serialNumber,
-    fingerprint: leaf.fingerprint256.replaceAll(':', '').toLowerCase(),
-    remote: socket.remoteAddress ?? '',
-  };
+  const id = identityOf(socket);
+  if (id === null) return void socket.destroy();
+  socket[kIdentity] = id;
 }
 
 const tlsOptions = {
