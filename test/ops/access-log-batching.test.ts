@@ -3,7 +3,7 @@
 import https from 'node:https';
 import t from 'tap';
 import { makeTestPki, startRecordingUpstream, httpsRequest } from '../helpers/gate-harness.js';
-import { cliMissing, startCli, waitFor, type LogLine } from './lib/cli-process.js';
+import { cliMissing, proxyArgs, startCli, waitFor, type LogLine } from './lib/cli-process.js';
 
 const isAccess = (l: LogLine): boolean => l.msg === 'access';
 
@@ -14,14 +14,7 @@ t.test(
     const pki = makeTestPki();
     const upstream = await startRecordingUpstream();
     const cli = await startCli([
-      '--upstream',
-      upstream.url,
-      '--cert',
-      pki.server.cert,
-      '--key',
-      pki.server.key,
-      '--client-ca',
-      pki.ca.cert,
+      ...proxyArgs(pki, upstream.url),
       '--allow-uri',
       'spiffe://example.org/ns/prod/*',
       '--log-level',

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chainPem, makeCa, makeLeaf, openssl } from '../helpers/pki.js';
 import { runCli } from '../config/fixtures.js';
-import { cliMissing, opsGet, sampleValue, startCli } from './lib/cli-process.js';
+import { cliMissing, proxyArgs, opsGet, sampleValue, startCli } from './lib/cli-process.js';
 
 const promtool = spawnSync('promtool', ['--version'], { encoding: 'utf8' }).status === 0;
 const noPromtool = promtool ? false : 'promtool not installed (Debian package prometheus)';
@@ -98,20 +98,7 @@ t.test('single process', async (t) => {
 t.test('--workers 2 (aggregated by the primary)', { skip: cliMissing() || noPromtool }, async (t) => {
   const pki = makeTestPki();
   const upstream = await startRecordingUpstream();
-  const cli = await startCli([
-    '--workers',
-    '2',
-    '--upstream',
-    upstream.url,
-    '--cert',
-    pki.server.cert,
-    '--key',
-    pki.server.key,
-    '--client-ca',
-    pki.ca.cert,
-    '--allow-cn',
-    'orders',
-  ]);
+  const cli = await startCli(['--workers', '2', ...proxyArgs(pki, upstream.url), '--allow-cn', 'orders']);
   t.teardown(async () => {
     await cli.stop();
     await upstream.close();

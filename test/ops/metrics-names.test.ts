@@ -3,7 +3,7 @@
 import t from 'tap';
 import { makeCa, makeCrl, makeLeaf } from '../helpers/pki.js';
 import { makeTestPki, rawTlsExchange, startRecordingUpstream } from '../helpers/gate-harness.js';
-import { cliMissing, opsGet, sampleValue, startCli, waitFor } from './lib/cli-process.js';
+import { cliMissing, proxyArgs, opsGet, sampleValue, startCli, waitFor } from './lib/cli-process.js';
 
 const REQUIRED = [
   'requests_total',
@@ -32,14 +32,7 @@ t.test('metrics listener', { skip: cliMissing() }, async (t) => {
   const revoked = makeLeaf(pki.dir, 'revoked', pki.ca, { san: spiffe });
   const crl = makeCrl(pki.dir, pki.ca, [revoked]);
   const cli = await startCli([
-    '--upstream',
-    upstream.url,
-    '--cert',
-    pki.server.cert,
-    '--key',
-    pki.server.key,
-    '--client-ca',
-    pki.ca.cert,
+    ...proxyArgs(pki, upstream.url),
     '--crl',
     crl,
     '--allow-uri',

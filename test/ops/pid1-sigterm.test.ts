@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { makeTestPki, startRecordingUpstream, httpsRequest } from '../helpers/gate-harness.js';
-import { cliMissing, opsGet, startCli, waitFor } from './lib/cli-process.js';
+import { cliMissing, proxyArgs, opsGet, startCli, waitFor } from './lib/cli-process.js';
 
 function unshareMissing(): string | false {
   try {
@@ -26,20 +26,7 @@ t.test('SIGTERM as PID 1', { skip: cliMissing() || unshareMissing() }, async (t)
   const upstream = await startRecordingUpstream();
   upstream.handler = (_req, res) => setTimeout(() => res.writeHead(200).end('slow done'), 1000);
   const cli = await startCli(
-    [
-      '--upstream',
-      upstream.url,
-      '--cert',
-      pki.server.cert,
-      '--key',
-      pki.server.key,
-      '--client-ca',
-      pki.ca.cert,
-      '--allow-uri',
-      'spiffe://example.org/ns/prod/*',
-      '--shutdown-grace',
-      '5s',
-    ],
+    [...proxyArgs(pki, upstream.url), '--allow-uri', 'spiffe://example.org/ns/prod/*', '--shutdown-grace', '5s'],
     { wrap: ['unshare', '--pid', '--fork', '--mount-proc'] },
   );
   t.teardown(async () => {

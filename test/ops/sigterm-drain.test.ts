@@ -4,7 +4,7 @@ import https from 'node:https';
 import net from 'node:net';
 import t from 'tap';
 import { makeTestPki, startRecordingUpstream, httpsRequest } from '../helpers/gate-harness.js';
-import { cliMissing, opsGet, startCli, waitFor } from './lib/cli-process.js';
+import { cliMissing, proxyArgs, opsGet, startCli, waitFor } from './lib/cli-process.js';
 
 const SLOW_MS = 1500;
 
@@ -25,14 +25,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end(`done ${req.url}`), delay);
     };
     const cli = await startCli([
-      '--upstream',
-      upstream.url,
-      '--cert',
-      pki.server.cert,
-      '--key',
-      pki.server.key,
-      '--client-ca',
-      pki.ca.cert,
+      ...proxyArgs(pki, upstream.url),
       '--allow-uri',
       'spiffe://example.org/ns/prod/*',
       '--shutdown-grace',
@@ -118,14 +111,7 @@ t.test('connections still open at the deadline are cut; the exit is still 0', { 
   const upstream = await startRecordingUpstream();
   upstream.handler = (_req, res) => setTimeout(() => res.writeHead(200).end('late'), 5000);
   const cli = await startCli([
-    '--upstream',
-    upstream.url,
-    '--cert',
-    pki.server.cert,
-    '--key',
-    pki.server.key,
-    '--client-ca',
-    pki.ca.cert,
+    ...proxyArgs(pki, upstream.url),
     '--allow-uri',
     'spiffe://example.org/ns/prod/*',
     '--shutdown-grace',

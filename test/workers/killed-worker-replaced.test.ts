@@ -2,21 +2,14 @@
 // and new connections are served, including by the replacement.
 import t from 'tap';
 import { makeTestPki, startRecordingUpstream, httpsRequest } from '../helpers/gate-harness.js';
-import { cliMissing, opsGet, startCli, waitFor } from '../ops/lib/cli-process.js';
+import { cliMissing, proxyArgs, opsGet, startCli, waitFor } from '../ops/lib/cli-process.js';
 import { childPids } from './lib/processes.js';
 
 t.test('a killed worker is replaced', { skip: cliMissing() }, async (t) => {
   const pki = makeTestPki();
   const upstream = await startRecordingUpstream();
   const cli = await startCli([
-    '--upstream',
-    upstream.url,
-    '--cert',
-    pki.server.cert,
-    '--key',
-    pki.server.key,
-    '--client-ca',
-    pki.ca.cert,
+    ...proxyArgs(pki, upstream.url),
     '--allow-uri',
     'spiffe://example.org/ns/prod/*',
     '--workers',

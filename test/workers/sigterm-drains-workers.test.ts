@@ -3,7 +3,7 @@
 import net from 'node:net';
 import t from 'tap';
 import { makeTestPki, startRecordingUpstream, httpsRequest } from '../helpers/gate-harness.js';
-import { cliMissing, opsGet, startCli, waitFor } from '../ops/lib/cli-process.js';
+import { cliMissing, proxyArgs, opsGet, startCli, waitFor } from '../ops/lib/cli-process.js';
 import { childPids } from './lib/processes.js';
 
 const SLOW_MS = 1500;
@@ -35,14 +35,7 @@ t.test('SIGTERM drains every worker, exit 0', { skip: cliMissing() }, async (t) 
     );
   };
   const cli = await startCli([
-    '--upstream',
-    upstream.url,
-    '--cert',
-    pki.server.cert,
-    '--key',
-    pki.server.key,
-    '--client-ca',
-    pki.ca.cert,
+    ...proxyArgs(pki, upstream.url),
     '--allow-uri',
     'spiffe://example.org/ns/prod/*',
     '--shutdown-grace',

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { makeTestPki, startRecordingUpstream, httpsRequest } from '../helpers/gate-harness.js';
 import { openssl } from '../helpers/pki.js';
-import { cliMissing, opsGet, sampleValue, startCli, waitFor } from '../ops/lib/cli-process.js';
+import { cliMissing, proxyArgs, opsGet, sampleValue, startCli, waitFor } from '../ops/lib/cli-process.js';
 import { childPids } from './lib/processes.js';
 
 const REQUESTS = 50;
@@ -12,14 +12,7 @@ t.test('two workers serve, one aggregated /metrics', { skip: cliMissing() }, asy
   const pki = makeTestPki();
   const upstream = await startRecordingUpstream();
   const cli = await startCli([
-    '--upstream',
-    upstream.url,
-    '--cert',
-    pki.server.cert,
-    '--key',
-    pki.server.key,
-    '--client-ca',
-    pki.ca.cert,
+    ...proxyArgs(pki, upstream.url),
     '--allow-uri',
     'spiffe://example.org/ns/prod/*',
     '--workers',

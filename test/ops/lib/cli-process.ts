@@ -14,6 +14,14 @@ export function cliMissing(): string | false {
   return existsSync(CLI_MAIN) ? false : 'dist/main.js is not built (npx tsc -p tsconfig.build.json)';
 }
 
+/** The flags every spawned proxy of these tests starts with: its upstream, the test PKI's server pair and CA. */
+export function proxyArgs(
+  pki: { server: { cert: string; key: string }; ca: { cert: string } },
+  upstreamUrl: string,
+): string[] {
+  return ['--upstream', upstreamUrl, '--cert', pki.server.cert, '--key', pki.server.key, '--client-ca', pki.ca.cert];
+}
+
 export type LogLine = Record<string, unknown> & { msg?: string };
 
 export interface CliProcess {
