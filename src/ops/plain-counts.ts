@@ -26,45 +26,58 @@ interface PendingSeries<T extends string> {
   n: number;
 }
 
-function seriesKey<T extends string>(labels: LabelValues<T>, labelNames: readonly T[]): string {
-  let key = '';
-  for (const name of labelNames) {
-    const value = labels[name];
-    key += value === undefined ? '\u0001' : `${value}\u0000`;
-  }
-  return key;
-}
+/** One level per label name, keyed by the label's value; the last level holds the series. */
+type SeriesTree<T extends string> = Map<unknown, SeriesTree<T> | PendingSeries<T>>;
 
 /**
- * `counter.inc(labels)` counts in a map keyed by the label values. A label set seen for the first time goes through
- * prom-client at once with 0 (its validation, and the series is created where prom-client would create it); any
- * other form of call (no labels, an explicit value) goes straight to prom-client.
+ * `counter.inc(labels)` counts in a tree of maps keyed by the label values (no key string is built per call). A label
+ * set seen for the first time goes through prom-client at once with 0 (its validation, and the series is created
+ * where prom-client would create it); any other form of call (no labels, an explicit value) goes straight to
+ * prom-client. Two spellings of one series (`200` and `'200'`) are two entries here and one series once handed over.
  */
 export function countInPlainNumbers<T extends string>(counter: Counter<T>, labelNames: readonly T[]): void {
   const direct = counter.inc.bind(counter) as (labels?: LabelValues<T> | number, value?: number) => void;
-  const pending = new Map<string, PendingSeries<T>>();
+  const last = labelNames.length - 1;
+  let tree: SeriesTree<T> = new Map();
+  let all: Array<PendingSeries<T>> = [];
+  const firstSeen = (labels: LabelValues<T>): PendingSeries<T> => {
+    direct(labels, 0);
+    const series = { labels: { ...labels }, n: 0 };
+    all.push(series);
+    return series;
+  };
   const inc = (labels?: LabelValues<T> | number, value?: number): void => {
-    if (typeof labels !== 'object' || labels === null || (value !== undefined && value !== 1)) {
+    if (typeof labels !== 'object' || labels === null || last < 0 || (value !== undefined && value !== 1)) {
       direct(labels, value);
       return;
     }
-    const key = seriesKey(labels, labelNames);
-    let series = pending.get(key);
+    let level = tree;
+    for (let i = 0; i < last; i++) {
+      const key = labels[labelNames[i] as T];
+      let next = level.get(key) as SeriesTree<T> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(key, next);
+      }
+      level = next;
+    }
+    const key = labels[labelNames[last] as T];
+    let series = level.get(key) as PendingSeries<T> | undefined;
     if (series === undefined) {
-      direct(labels, 0);
-      series = { labels: { ...labels }, n: 0 };
-      pending.set(key, series);
+      series = firstSeen(labels);
+      level.set(key, series);
     }
     series.n++;
   };
   counter.inc = inc as Counter<T>['inc'];
   const reset = counter.reset.bind(counter);
   counter.reset = () => {
-    pending.clear();
+    tree = new Map();
+    all = [];
     reset();
   };
   beforeEveryRead(counter, () => {
-    for (const series of pending.values()) {
+    for (const series of all) {
       if (series.n === 0) continue;
       direct(series.labels, series.n);
       series.n = 0;

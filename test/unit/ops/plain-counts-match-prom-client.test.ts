@@ -34,7 +34,10 @@ function makePair(plain: boolean) {
 
 type Pair = ReturnType<typeof makePair>;
 
-/** A deterministic mix: label sets seen in varying order, explicit values, durations across every bucket and +Inf. */
+/**
+ * A deterministic mix: label sets seen in varying key order, explicit values, a number for a string label value,
+ * durations across every bucket and +Inf.
+ */
 function traffic(m: Pair, seed: number, n: number): void {
   const methods = ['GET', 'POST', 'OTHER', 'DELETE'];
   const codes = ['200', '404', '502', '499', '200'];
@@ -46,6 +49,7 @@ function traffic(m: Pair, seed: number, n: number): void {
     if (i % 2 === 0) m.requests.inc({ method, code });
     else m.requests.inc({ code, method });
     if (i % 97 === 0) m.requests.inc({ method, code }, 3);
+    if (i % 31 === 0) m.requests.inc({ method, code: Number(code) });
     m.decisions.inc({ decision: x % 7 === 0 ? 'deny' : x % 11 === 0 ? 'bad_request' : 'allow' });
     m.duration.observe(((x % 100_000) / 100_000) ** 3 * 40 + (i % 13 === 0 ? 0.001 : 0));
   }
