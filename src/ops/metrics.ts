@@ -1,6 +1,7 @@
 // Every metric of README "Probes and metrics" on one injected prom-client registry (no globals, so tests and workers
 // never collide).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { countInPlainNumbers, observeInPlainNumbers } from './plain-counts.js';
 import { REJECT_REASONS } from './reject-reasons.js';
 
 const PREFIX = 'mtls_sidecar_';
@@ -55,6 +56,15 @@ const GAUGES_NAMED_LIKE_COUNTERS = [
   'nodejs_active_resources_total',
 ];
 
+const REQUEST_DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** The metrics every request updates count in plain numbers until a read (see plain-counts.ts). */
+function countPerRequestInPlainNumbers(m: Metrics): void {
+  countInPlainNumbers(m.requests, ['method', 'code']);
+  countInPlainNumbers(m.authzDecisions, ['decision']);
+  observeInPlainNumbers(m.requestDuration, REQUEST_DURATION_BUCKETS);
+}
+
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics !== false) {
@@ -75,7 +85,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     requestDuration: new Histogram({
       name: `${PREFIX}request_duration_seconds`,
       help: 'Time from request start to response end',
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      buckets: REQUEST_DURATION_BUCKETS,
       registers,
     }),
     handshakeFailures: new Counter({
@@ -146,5 +156,6 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     }),
   };
   initializeLabels(metrics);
+  countPerRequestInPlainNumbers(metrics);
   return metrics;
 }

@@ -92,3 +92,27 @@ t.test(
     });
   },
 );
+
+t.test(
+  'a name listed by a Connection header that comes after it is left out too; the rest keep their order',
+  async (t) => {
+    const headers = relayableResponseHeaders(
+      raw(
+        'X-Early',
+        'gone',
+        'Server',
+        'nginx',
+        'x_early',
+        'gone too',
+        'Connection',
+        'X-Early',
+        'Date',
+        'today',
+        'Vary',
+        'a',
+      ),
+    );
+    t.same(headers, { server: 'nginx', date: 'today', vary: 'a' });
+    t.same(Object.keys(headers), ['server', 'date', 'vary'], 'in the order the upstream sent them');
+  },
+);

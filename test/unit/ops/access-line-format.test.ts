@@ -197,3 +197,34 @@ t.test('a lone surrogate still gives valid JSON that names the character', async
   t.match(line, /"path":"\/\\ud800"/);
   t.equal(JSON.parse(line).path, '/\ud800');
 });
+
+t.test('callers alternating line after line: each line carries its own identity', async (t) => {
+  const callers: Array<Partial<AccessEntry>> = [
+    { subject: 'CN=a,O=Example', uri: 'spiffe://x/a', serial: '01', issuer: 'CN=CA' },
+    { subject: 'CN=b,O=Example', uri: 'spiffe://x/b', serial: '01', issuer: 'CN=CA' },
+    { subject: 'CN=a,O=Example', serial: '01', issuer: 'CN=CA' },
+    { subject: 'CN=a,O=Example', uri: 'spiffe://x/a', serial: '02', issuer: 'CN=CA' },
+    { subject: 'CN=a,O=Example', uri: 'spiffe://x/a', serial: '01', issuer: 'CN=Other CA' },
+    {},
+    { subject: '', uri: '', serial: '', issuer: '' },
+    { subject: 'CN=q\\"uoted' },
+  ];
+  for (const order of [
+    [0, 1, 0, 0, 2, 0, 3, 4, 5, 0, 6, 5, 7, 0],
+    [5, 6, 7, 6, 5, 1, 1, 0],
+  ]) {
+    for (const i of order) {
+      // In the entry type's field order, which pino follows.
+      const entry: AccessEntry = {
+        requestId: `r${i}`,
+        method: 'GET',
+        path: '/',
+        status: 200,
+        durationMs: 1,
+        ...callers[i],
+        decision: 'allow',
+      };
+      t.equal(formatAccessLine(entry, time, 7), pinoLine(entry, time, 7), `caller ${i}`);
+    }
+  }
+});
