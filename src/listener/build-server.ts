@@ -1,5 +1,6 @@
-// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, undici forwarding, WebSocket
-// tunnels, fixed error bodies, access log.
+// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, the direct path for plainly allowed requests,
+// fastify with the authorize hook for every other one, undici forwarding, WebSocket tunnels, fixed error bodies,
+// access log.
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
