@@ -37,7 +37,7 @@ t.test('every request the direct path takes, fastify routes to the catch-all', a
   const app = fastify({
     routerOptions: { maxParamLength: 65_536 },
     frameworkErrors: (_err, _req, reply) => {
-      void reply.code(400).send('framework');
+      reply.raw.writeHead(400).end('framework');
     },
   });
   app.setNotFoundHandler((_req, reply) => {
