@@ -157,6 +157,42 @@ t.test('Expect: 100-continue on the direct path: 100 only after admission, then 
   t.equal(upstream.received[0]!.body.toString(), 'hello');
 });
 
+t.test(
+  'Expect: 100-continue over HTTP/2 on the direct path: 100 first, then the body reaches the upstream',
+  async (t) => {
+    const { pki, upstream, proxy } = await startGateStack(t);
+    const seen = watchDispatch(proxy);
+    const session = http2.connect(`https://localhost:${proxy.port}`, {
+      ca: pki.ca.certPem,
+      cert: pki.client.certPem,
+      key: pki.client.keyPem,
+      host: '127.0.0.1',
+      servername: 'localhost',
+    });
+    session.on('error', () => undefined);
+    t.teardown(() => session.destroy());
+    const statuses: number[] = [];
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': '/h2/upload',
+      expect: '100-continue',
+      'content-length': '5',
+    });
+    stream.on('error', () => undefined);
+    stream.on('headers', (h) => statuses.push(Number(h[':status'])));
+    stream.on('continue', () => {
+      t.equal(upstream.received.length, 0, 'nothing forwarded complete before the body');
+      stream.end('hello');
+    });
+    stream.on('response', (h) => statuses.push(Number(h[':status'])));
+    stream.resume();
+    await new Promise<void>((resolve) => stream.on('close', () => resolve()));
+    t.same(statuses, [100, 200], "100 Continue, then the upstream's 200");
+    t.same(seen, [{ url: '/h2/upload', fastify: false }], 'served by the direct path');
+    t.equal(upstream.received[0]?.body.toString(), 'hello');
+  },
+);
+
 async function durationCount(proxy: TestProxy): Promise<number> {
   const metric = proxy.metrics.registry.getSingleMetric('mtls_sidecar_request_duration_seconds');
   const data = await metric!.get();
