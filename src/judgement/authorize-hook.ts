@@ -2,37 +2,23 @@
 // replies, body deadlines.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import type { ChainTrust } from '../gate/judge-chain.js';
-import { callerStandingOf, verifiedConnectionOf } from '../gate/verified-connection.js';
+import { callerStandingOf } from '../gate/verified-connection.js';
 import { badRequest, forbidden, serviceUnavailable } from '../http/error-replies.js';
 import { hasHttp1Body } from '../http/message-body.js';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
 import { markDrainBounded, sendErrorReply } from '../record/error-reply.js';
+import type { ExchangeReply } from '../record/exchange-reply.js';
 import type { Metrics } from '../ops/metrics.js';
 import { contextOf, openRequestContext, type RequestContext, type Transport } from '../record/request-context.js';
-import { judgeRequest, type JudgedSnapshot, type RequestVerdict } from './judge-request.js';
-import { requestHeadOf } from './request-head.js';
-
-function expectsContinue(headers: FastifyRequest['raw']['headers']): boolean {
-  return headers.expect?.toLowerCase() === '100-continue';
-}
+import { admitAllowed, DECISION_LABEL, limitRequestBody, noteVerdict, type BodyLimits } from './admit-allowed.js';
+import { judgeRequest, type JudgedSnapshot } from './judge-request.js';
+import { connectionOf, requestHeadOf } from './request-head.js';
 
 /**
  * The reply of a request the authorize hook has seen (for hooks fastify gives only the request, like onRequestAbort).
  */
-export function replyOf(request: FastifyRequest): FastifyReply | undefined {
+export function replyOf(request: FastifyRequest): ExchangeReply | undefined {
   return contextOf(request)?.reply;
-}
-
-/**
- * The verified state of the connection a request came on. For HTTP/2, `raw.socket` is a proxy that forwards property
- * reads to the session's TLS socket, and throws once the session has let go of it; that reads as "no state".
- */
-function connectionOf(raw: FastifyRequest['raw']): ReturnType<typeof verifiedConnectionOf> {
-  try {
-    return verifiedConnectionOf(raw.socket);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -83,33 +69,6 @@ export function createFrameworkErrorHandler(deps: {
   };
 }
 
-export interface BodyLimits {
-  /** Caller inactivity while the request body is still arriving. */
-  idleMs: number;
-  /** Whole time allowed to receive the request body. */
-  totalMs: number;
-}
-
-/**
- * HTTP/1.1 has no limit of its own while a request body arrives (keep-alive and header timeouts only cover the
- * gaps around a request): a stalled or trickled body would hold a socket and an upstream connection forever.
- * Both limits end when the body is complete; the response side is bounded by the upstream timeouts.
- */
-function limitRequestBody(raw: FastifyRequest['raw'], limits: BodyLimits): void {
-  const socket = raw.socket;
-  socket.setTimeout(limits.idleMs);
-  const deadline = setTimeout(() => socket.destroy(), limits.totalMs);
-  raw.once('end', () => {
-    clearTimeout(deadline);
-    socket.setTimeout(0);
-  });
-  raw.once('close', () => clearTimeout(deadline));
-  socket.once('close', () => clearTimeout(deadline));
-}
-
-/** The metric label of a verdict: a revoked caller is denied like any other. */
-const DECISION_LABEL = { bad_request: 'bad_request', revoked: 'deny', deny: 'deny', allow: 'allow' } as const;
-
 /**
  * A refused HTTP/1.1 request's remaining body is read and dropped for at most --idle-timeout in all (then the
  * connection is cut): a trickled body cannot hold it longer, and one already sent lets pipelined requests through.
@@ -124,17 +83,6 @@ function boundRefusedBody(
   if (reply.getHeader('connection') === 'close') return;
   limitRequestBody(raw, { idleMs: bodyLimits.idleMs, totalMs: bodyLimits.idleMs });
   markDrainBounded(reply.request);
-}
-
-/** What the access log and the forwarders learn of the verdict. */
-function noteVerdict(ctx: RequestContext, verdict: RequestVerdict): void {
-  ctx.decision = verdict.decision;
-  ctx.path = verdict.path;
-  if (verdict.decision === 'deny' || verdict.decision === 'allow') {
-    ctx.route = verdict.route;
-    ctx.rule = verdict.rule;
-  }
-  if (verdict.decision === 'deny') ctx.refusal = verdict.refusal;
 }
 
 export interface AuthorizeDeps {
@@ -183,14 +131,7 @@ export function createAuthorizeHook(deps: AuthorizeDeps) {
       sendErrorReply(reply, serviceUnavailable(requestId), requestId);
       return;
     }
-    // Admitted: only now is the caller invited to send the body it held back (no upstream hop carries Expect).
-    if (expectsContinue(raw.headers)) reply.raw.writeContinue();
-    // WebSocket tunnels manage their own lifetime; a request without a body is already complete.
-    if (http1 && bodyLimits !== undefined && hasHttp1Body(raw.headers) && raw.headers.upgrade === undefined)
-      limitRequestBody(raw, bodyLimits);
-    // The path the policy judged is exactly the path forwarded; the query goes through untouched.
-    raw.url = verdict.forwardTarget;
-    reply.header('x-request-id', requestId);
+    admitAllowed(ctx, verdict.forwardTarget, bodyLimits);
     done();
   };
 }

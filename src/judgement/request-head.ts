@@ -1,6 +1,8 @@
-// The head of a request as judgeRequest reads it, taken from Node's HTTP/1.1 or HTTP/2 request object.
+// The head of a request as judgeRequest reads it, and the verified connection it came on, taken from Node's HTTP/1.1
+// or HTTP/2 request object.
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
+import { verifiedConnectionOf, type VerifiedConnection } from '../gate/verified-connection.js';
 
 /** What a request said about itself, as the listener received it. */
 export interface RequestHead {
@@ -32,4 +34,16 @@ export function requestHeadOf(
     headers: raw.headers,
     rawHeaders: raw.rawHeaders,
   };
+}
+
+/**
+ * The verified state of the connection a request came on. For HTTP/2, `raw.socket` is a proxy that forwards property
+ * reads to the session's TLS socket, and throws once the session has let go of it; that reads as "no state".
+ */
+export function connectionOf(raw: IncomingMessage | Http2ServerRequest): VerifiedConnection | undefined {
+  try {
+    return verifiedConnectionOf(raw.socket);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,6 @@
-// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, authorize hook, undici forwarding, WebSocket
-// tunnels, fixed error bodies, access log.
+// Wires the proxy: TLS listener (HTTP/2 + HTTP/1.1), connection gate, the direct path for plainly allowed requests,
+// fastify with the authorize hook for every other one, undici forwarding, WebSocket tunnels, fixed error bodies,
+// access log.
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -25,6 +26,9 @@ import type { SnapshotStore } from '../state/snapshot.js';
 import { createUpstream } from '../upstream/upstream.js';
 import { createHttpForwarder } from '../upstream/forward-http.js';
 import { keepContentTypeOpaque } from './opaque-content-type.js';
+import { createDirectPath } from './direct-path.js';
+import { FORWARDED_METHODS } from './forwarded-routes.js';
+import { createDirectAdmission } from '../judgement/direct-admission.js';
 import { createWebSocketSupport, dispatchUpgrades } from '../upstream/websocket.js';
 
 export interface ProxyDeps {
@@ -46,9 +50,6 @@ function refuseSchemas(): never {
   throw new Error('route schemas are not used by this proxy');
 }
 
-/** Methods forwarded; any other is answered 400 by the not-found handler. */
-const FORWARDED_METHODS = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'];
-
 export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise<ProxyServer> {
   const outcomes = createOutcomeRecorder(deps);
   const { record } = outcomes;
@@ -62,12 +63,28 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     outcomes,
   });
   const server = createListenerServer(deps.store.current.material, config);
+  const bodyLimits = { idleMs: config.idleTimeoutMs, totalMs: config.requestTimeoutMs };
+  const forwarder = createHttpForwarder(upstream, { outcomes, stripHeaders: config.stripHeaders });
+  // Set by the preClose hook, once fastify's routing starts asking HTTP/1.1 callers to close.
+  let closing = false;
+  // The direct path takes the requests the HTTP/1.1 forwarder would forward; with --upstream-protocol h2 every
+  // request rides the HTTP/2 upstream session through fastify.
+  const direct =
+    config.upstreamProtocol === 'h2'
+      ? undefined
+      : createDirectPath({
+          admission: createDirectAdmission({ ...deps, bodyLimits }),
+          forwarder,
+          outcomes,
+          log: deps.log,
+          isClosing: () => closing,
+        });
   const clientErrorLog = createRateLimitedLog({ limit: 20, windowMs: 10_000 }, (suppressed, total) =>
     deps.log.warn({ suppressed, total }, 'unparsable HTTP/1.1 requests suppressed from the log'),
   );
   const app = fastify({
     logger: false,
-    serverFactory: fastifyServerFactory(server),
+    serverFactory: fastifyServerFactory(server, direct),
     keepAliveTimeout: config.idleTimeoutMs,
     // While draining, the authorize hook answers with the fixed 503 body (request id, access line) instead of fastify.
     return503OnClosing: false,
@@ -87,14 +104,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   const admission = attachAdmissionLimits(server, config.limits, deps);
   const resetBudget = attachResetBudget(server, deps.log);
 
-  app.addHook(
-    'onRequest',
-    createAuthorizeHook({
-      ...deps,
-      isDraining: deps.isDraining,
-      bodyLimits: { idleMs: config.idleTimeoutMs, totalMs: config.requestTimeoutMs },
-    }),
-  );
+  app.addHook('onRequest', createAuthorizeHook({ ...deps, isDraining: deps.isDraining, bodyLimits }));
   app.addHook('onRequest', createResetStreamGuard(record)); // HTTP/2: a stream reset in the same flight starts nothing
   registerGrpcForwarding(app, upstream, config, { outcomes, log: deps.log }); // after authorization: only allowed gRPC calls reach it
   app.addHook('onResponse', (request, reply, done) => {
@@ -113,6 +123,7 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
   // Draining: HTTP/2 sessions get GOAWAY (open streams finish); HTTP/1.1 idle connections are closed by fastify.
   // Open WebSocket tunnels are left to finish within the grace period, like in-flight requests.
   app.addHook('preClose', (done) => {
+    closing = true;
     server.drainSessions();
     done();
   });
@@ -143,7 +154,6 @@ export async function buildProxyServer(config: Config, deps: ProxyDeps): Promise
     sendErrorReply(reply, badRequest(requestId), requestId);
   });
 
-  const forwarder = createHttpForwarder(upstream, { outcomes, stripHeaders: config.stripHeaders });
   // Once every caller connection is gone (finished or cut at the grace deadline): nobody is left to answer.
   app.addHook('onClose', async () => upstream.close());
   // Bodies are streamed to the upstream untouched: a pass-through parser leaves the request stream unread.

@@ -17,6 +17,7 @@ import type { RateLimitedLog } from '../ops/rate-limited-log.js';
 import { verifiedConnectionOf } from '../gate/verified-connection.js';
 import { buildServerTlsOptions } from '../state/secure-context.js';
 import type { TlsMaterial } from '../state/material.js';
+import type { DirectPath } from './direct-path.js';
 import { sessionGraceMs, superviseSession } from './session-supervisor.js';
 
 /** What the listener hands every request to: HTTP/1.1 ones as http messages, HTTP/2 ones as compat messages. */
@@ -86,12 +87,15 @@ export function createListenerServer(material: TlsMaterial, config: Config): Lis
   return server;
 }
 
-/** Hands every request of the listener to `handler`. */
-export function serveRequests(server: ListenerServer, handler: ListenerHandler): void {
-  const dispatch = dispatchUnlessEnding(handler);
+/**
+ * Hands every request of the listener to `handler`, unless `direct` (the direct path) serves it first: `direct`
+ * returns false, having done nothing, for any request it leaves to `handler`.
+ */
+export function serveRequests(server: ListenerServer, handler: ListenerHandler, direct?: DirectPath): void {
+  const dispatch = dispatchUnlessEnding(handler, direct);
   server.on('request', dispatch);
-  // `Expect: 100-continue` goes through the same handler: the authorize hook sends 100 Continue once it has admitted
-  // the request (Node would otherwise send it before any check, inviting a body it is about to refuse).
+  // `Expect: 100-continue` goes through the same dispatch: 100 Continue is sent once the request is admitted (Node
+  // would otherwise send it before any check, inviting a body it is about to refuse).
   server.on('checkContinue', dispatch);
 }
 
@@ -166,9 +170,11 @@ export function parsedAfterClientError(
   return true;
 }
 
-function dispatchUnlessEnding(handler: ListenerHandler): ListenerHandler {
+function dispatchUnlessEnding(handler: ListenerHandler, direct: DirectPath | undefined): ListenerHandler {
   return (req, res) => {
-    if (!parsedAfterClientError(req, res)) handler(req, res);
+    if (parsedAfterClientError(req, res)) return;
+    if (direct !== undefined && direct(req, res)) return;
+    handler(req, res);
   };
 }
 

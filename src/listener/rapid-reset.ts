@@ -38,11 +38,21 @@ function isGone(stream: ServerHttp2Stream): boolean {
 }
 
 /**
- * fastify onRequest hook, after authorization: an HTTP/2 request is passed on one event-loop turn later. Node runs the
- * whole HEADERS handling (hooks and handler) while nghttp2 is still reading the bytes that came with it, so a
- * RST_STREAM right behind the HEADERS is only seen after a handler has already dispatched upstream work (undici
- * opened a connection for each such stream). By the next turn the reset is known: a closed stream is recorded as
- * 499 and goes no further. HTTP/1.1 requests pass at once.
+ * Runs `go` one event-loop turn later, or `gone` when the stream was closed by then. Node runs the whole HEADERS
+ * handling (hooks and handler, or the direct path) while nghttp2 is still reading the bytes that came with it, so a
+ * RST_STREAM right behind the HEADERS is only seen after upstream work was already dispatched (undici opened a
+ * connection for each such stream). By the next turn the reset is known.
+ */
+export function afterResetWindow(stream: ServerHttp2Stream, go: () => void, gone: () => void): void {
+  setImmediate(() => {
+    if (isGone(stream)) gone();
+    else go();
+  });
+}
+
+/**
+ * fastify onRequest hook, after authorization: an HTTP/2 request is passed on one event-loop turn later (see
+ * afterResetWindow); a stream closed by then is recorded as 499 and goes no further. HTTP/1.1 requests pass at once.
  */
 export function createResetStreamGuard(record: (request: FastifyRequest, reply: FastifyReply, status: number) => void) {
   return function guardResetStreams(request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
@@ -51,11 +61,7 @@ export function createResetStreamGuard(record: (request: FastifyRequest, reply: 
       done();
       return;
     }
-    setImmediate(() => {
-      if (!isGone(stream)) {
-        done();
-        return;
-      }
+    afterResetWindow(stream, done, () => {
       reply.hijack();
       record(request, reply, 499);
     });

@@ -1,19 +1,19 @@
 // Sends one of the proxy's fixed error replies in a form the caller can read: a gRPC status to a gRPC call, else the
 // JSON body.
 import http2 from 'node:http2';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorReply } from '../http/error-replies.js';
 import { grpcStatusForHttp, isGrpcContentType, respondTrailersOnly } from '../http/grpc-status.js';
 import { hasHttp1Body } from '../http/message-body.js';
+import type { ExchangeReply, ExchangeRequest } from './exchange-reply.js';
 import { contextOf, transportOf } from './request-context.js';
 
 /** The remaining body of this refused HTTP/1.1 request has a deadline: its connection may stay open after the reply. */
-export function markDrainBounded(request: FastifyRequest): void {
+export function markDrainBounded(request: ExchangeRequest): void {
   const ctx = contextOf(request);
   if (ctx !== undefined) ctx.drainBounded = true;
 }
 
-export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: string): void {
+export function sendErrorReply(reply: ExchangeReply, err: ErrorReply, requestId: string): void {
   const raw = reply.request.raw;
   const overHttp2 = transportOf(reply.request) === 'h2';
   // A gRPC caller cannot read a JSON body: it gets the matching gRPC status in one trailers-only frame.
@@ -32,10 +32,10 @@ export function sendErrorReply(reply: FastifyReply, err: ErrorReply, requestId: 
 
 /**
  * The proxy's own refusal of a gRPC call (authorization, bad path, upstream failure) as a trailers-only response
- * with the gRPC status matching `httpStatus`, instead of a JSON body a gRPC client cannot read. fastify's reply is
- * hijacked; its onResponse hooks still run when the stream closes, with HTTP status 200.
+ * with the gRPC status matching `httpStatus`, instead of a JSON body a gRPC client cannot read. The reply is
+ * hijacked; fastify's onResponse hooks still run when the stream closes, with HTTP status 200.
  */
-export function sendGrpcRefusal(reply: FastifyReply, httpStatus: number, requestId: string): void {
+export function sendGrpcRefusal(reply: ExchangeReply, httpStatus: number, requestId: string): void {
   const code = grpcStatusForHttp(httpStatus);
   const ctx = contextOf(reply.request);
   // Unreachable: callers refuse this way only requests admitted over HTTP/2.

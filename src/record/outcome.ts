@@ -1,10 +1,10 @@
 // The one place an exchange's outcome is recorded (access line, request metrics, gRPC calls, upstream errors), for
 // every forwarding kind and every refusal.
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { methodLabel, type Metrics } from '../ops/metrics.js';
 import { logAccess } from './access-log.js';
+import type { ExchangeReply, ExchangeRequest } from './exchange-reply.js';
 import { contextOf, type RequestContext } from './request-context.js';
 
 /** A caller that went away before its exchange ended (nginx's convention). */
@@ -16,7 +16,7 @@ export interface OutcomeRecorder {
    * caller that aborts after its answer was written; an error answer attempted after the abort was recorded), and
    * the first wins.
    */
-  record(request: FastifyRequest, reply: FastifyReply, status: number): void;
+  record(request: ExchangeRequest, reply: ExchangeReply, status: number): void;
   /** The exchange the context belongs to ended with `status` (forwarded, 502/504, or 499 for a caller gone). */
   recordExchange(ctx: RequestContext, status: number): void;
   /**
@@ -73,7 +73,7 @@ export function createOutcomeRecorder(deps: { metrics: Metrics; log: Logger }): 
   const { metrics, log } = deps;
   const calls = grpcCallsCounter(metrics.registry);
 
-  const record = (request: FastifyRequest, reply: FastifyReply, status: number): void => {
+  const record = (request: ExchangeRequest, reply: ExchangeReply, status: number): void => {
     const ctx = contextOf(request);
     if (ctx !== undefined) {
       if (ctx.recorded === true) return;

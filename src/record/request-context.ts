@@ -1,8 +1,8 @@
 // One request's context, made once at admission: how it came (HTTP/1.x or its HTTP/2 stream), its reply, what was
 // decided and what became of it.
 import type { ServerHttp2Stream } from 'node:http2';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { VerifiedConnection } from '../gate/verified-connection.js';
+import type { ExchangeReply, ExchangeRequest } from './exchange-reply.js';
 
 /** How the request came: an HTTP/2 stream, or an HTTP/1.x connection (whatever version its request line claims). */
 export type Transport = 'h1' | 'h2';
@@ -15,7 +15,7 @@ type TransportFacts = { transport: 'h1'; h2Stream: undefined } | { transport: 'h
 
 interface ContextFields {
   requestId: string;
-  reply: FastifyReply;
+  reply: ExchangeReply;
   /** Normalized path (no query): judged and forwarded. */
   path: string;
   conn: VerifiedConnection | undefined;
@@ -47,14 +47,14 @@ export function contextOf(request: object): RequestContext | undefined {
 }
 
 /** The HTTP/2 stream a request arrived on; undefined over HTTP/1.x. */
-function h2StreamOf(request: FastifyRequest): ServerHttp2Stream | undefined {
+function h2StreamOf(request: ExchangeRequest): ServerHttp2Stream | undefined {
   return (request.raw as { stream?: ServerHttp2Stream }).stream;
 }
 
 /** Makes the request's context (transport decided here, once) and attaches it to the request. */
 export function openRequestContext(
-  request: FastifyRequest,
-  reply: FastifyReply,
+  request: ExchangeRequest,
+  reply: ExchangeReply,
   init: { requestId: string; conn: VerifiedConnection | undefined },
 ): RequestContext {
   const stream = h2StreamOf(request);
@@ -66,6 +66,6 @@ export function openRequestContext(
 }
 
 /** The transport of a request, from its context; a request not admitted yet is judged by the same fact. */
-export function transportOf(request: FastifyRequest): Transport {
+export function transportOf(request: ExchangeRequest): Transport {
   return contextOf(request)?.transport ?? (h2StreamOf(request) === undefined ? 'h1' : 'h2');
 }

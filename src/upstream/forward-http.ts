@@ -1,4 +1,5 @@
 // Forwards an authorized request to the upstream over undici and relays the answer straight into the caller's response.
+import type { IncomingMessage } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { FastifyRequest } from 'fastify';
 import { composeUpstreamHeaders } from '../http/identity-headers.js';
@@ -58,7 +59,7 @@ class Exchange implements Dispatcher.DispatchHandler {
  * Whether the request has a body to stream. HTTP/1.1 frames it with Content-Length or Transfer-Encoding; an HTTP/2
  * request has one unless its stream ended with the headers (a length header is optional there).
  */
-function hasRequestBody(ctx: RequestContext, raw: FastifyRequest['raw']): boolean {
+function hasRequestBody(ctx: RequestContext, raw: IncomingMessage): boolean {
   const stream = ctx.h2Stream;
   if (stream !== undefined) return !stream.endAfterHeaders && raw.headers['content-length'] !== '0';
   return hasHttp1Body(raw.headers);
@@ -67,32 +68,39 @@ function hasRequestBody(ctx: RequestContext, raw: FastifyRequest['raw']): boolea
 export interface HttpForwarder {
   /** fastify route handler: forwards the request the authorize hook allowed (path already normalized in raw.url). */
   handle(request: FastifyRequest): void;
+  /** Forwards the allowed exchange of `ctx`, whichever path admitted it (its raw.url already the judged target). */
+  forward(ctx: RequestContext): void;
 }
 
 export function createHttpForwarder(upstream: Upstream, deps: HttpForwarderDeps): HttpForwarder {
   const { pool, target } = upstream;
+  const forward = (ctx: RequestContext): void => {
+    // Unreachable while only allowed requests are admitted here; fail closed if the wiring ever changes.
+    if (ctx.conn === undefined || ctx.decision !== 'allow')
+      throw new Error('unverified request reached the proxy stage');
+    const raw = ctx.reply.request.raw;
+    const headers = composeUpstreamHeaders(raw.headers, ctx.conn.identityHeaders, {
+      remoteAddress: ctx.conn.remoteAddress,
+      host: forwardedHostOf(raw.headers),
+      requestId: ctx.requestId,
+      strip: deps.stripHeaders,
+    });
+    // undici frames the body itself (Content-Length when given, else chunked) and refuses these as request headers.
+    delete headers['transfer-encoding'];
+    delete headers.upgrade;
+    headers.host = target.authority;
+    const method = raw.method ?? 'GET';
+    pool.dispatch(
+      { method, path: raw.url ?? '/', headers, body: hasRequestBody(ctx, raw) ? raw : null },
+      new Exchange(ctx, deps.outcomes),
+    );
+  };
   return {
     handle(request) {
       const ctx = contextOf(request);
-      // Unreachable while the authorize hook runs first; fail closed if the wiring ever changes.
-      if (ctx === undefined || ctx.conn === undefined || ctx.decision !== 'allow')
-        throw new Error('unverified request reached the proxy stage');
-      const raw = request.raw;
-      const headers = composeUpstreamHeaders(raw.headers, ctx.conn.identityHeaders, {
-        remoteAddress: ctx.conn.remoteAddress,
-        host: forwardedHostOf(raw.headers),
-        requestId: ctx.requestId,
-        strip: deps.stripHeaders,
-      });
-      // undici frames the body itself (Content-Length when given, else chunked) and refuses these as request headers.
-      delete headers['transfer-encoding'];
-      delete headers.upgrade;
-      headers.host = target.authority;
-      const method = raw.method ?? 'GET';
-      pool.dispatch(
-        { method, path: raw.url ?? '/', headers, body: hasRequestBody(ctx, raw) ? raw : null },
-        new Exchange(ctx, deps.outcomes),
-      );
+      if (ctx === undefined) throw new Error('unverified request reached the proxy stage');
+      forward(ctx);
     },
+    forward,
   };
 }

@@ -1,9 +1,9 @@
 // An error thrown inside the proxy's own exchange code is answered (fixed 500, or gRPC INTERNAL), logged and counted,
 // even after the reply was taken over from fastify.
 import http2 from 'node:http2';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { internalError } from '../http/error-replies.js';
+import type { ExchangeReply, ExchangeRequest } from '../record/exchange-reply.js';
 import { contextOf } from '../record/request-context.js';
 import { sendErrorReply } from '../record/error-reply.js';
 import { GrpcStatus, isGrpcContentType, respondTrailersOnly } from '../http/grpc-status.js';
@@ -14,7 +14,7 @@ import { cutResponse } from './response-relay.js';
  * the caller would wait forever. Here the caller gets the fixed 500 (a gRPC caller: INTERNAL, trailers-only), or a
  * cut when an answer had already begun; fastify's onResponse then writes the access line and counts it.
  */
-export function answerPipelineFailure(request: FastifyRequest, reply: FastifyReply, err: unknown, log: Logger): void {
+export function answerPipelineFailure(request: ExchangeRequest, reply: ExchangeReply, err: unknown, log: Logger): void {
   const ctx = contextOf(request);
   const requestId = ctx?.requestId ?? '';
   log.warn(

@@ -1,7 +1,7 @@
 // Profiles one dist/ snapshot (test/perf/snapshot.sh) under keep-alive load or handshakes, like bench/profile.mjs, and
 // prints the summary. Usage: node test/perf/profile-variant.mjs --variant DIR [--mode requests|resumed|new] [--seconds
 // S] [--top N] [--out DIR]
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -86,6 +86,11 @@ async function main() {
   await stopProcess(child, 'SIGTERM', 15_000);
   const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile') && !before.has(f));
   if (!file) throw new Error('no profile written');
+  // For bench/profile-compare.mjs, as bench/profile.mjs writes it: what the profile's samples are divided by.
+  writeFileSync(
+    join(profDir, `${file}.meta.json`),
+    JSON.stringify({ contender: opt.variant, mode: opt.mode, units: n, cpuUsPerUnit: (cpu * 1e6) / n, window }),
+  );
   process.stdout.write(
     `Profile ${join(profDir, file)}: ${opt.mode}, ${n} units, ${((cpu * 1e6) / n).toFixed(1)} µs CPU per unit (profiler on)\n\n`,
   );
