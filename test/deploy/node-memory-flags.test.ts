@@ -1,8 +1,9 @@
 // The image bounds V8's young generation and how far its old generation grows between full collections with Node
-// flags in the ENTRYPOINT (before the script), and limits malloc's arenas in its ENV; the shipped runtime accepts the
-// flags and they take effect (observed from V8's own space sizes under allocation), and npm start/dev use the same.
+// flags in the ENTRYPOINT (before the script), and sets glibc's malloc tunables in its ENV; the shipped runtime accepts
+// the flags and they take effect (observed from V8's own space sizes under allocation), glibc reads the tunables (its
+// dynamic loader lists them), and npm start/dev use the same.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -13,7 +14,11 @@ const entrypoint = JSON.parse(/^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? 
 const flags = entrypoint.slice(1, -1);
 const semiMb = Number(/^--max-semi-space-size=(\d+)$/.exec(flags[0] ?? '')?.[1]);
 const growingPercent = Number(/^--heap-growing-percent=(\d+)$/.exec(flags[1] ?? '')?.[1]);
-const arenas = /^ENV MALLOC_ARENA_MAX=(\d+)$/m.exec(dockerfile)?.[1];
+const tunables = /^ENV GLIBC_TUNABLES=(\S+)$/m.exec(dockerfile)?.[1] ?? '';
+const tunable = (name: string): number | undefined => {
+  const value = new RegExp(`(?:^|:)glibc\\.malloc\\.${name}=(\\d+)(?::|$)`).exec(tunables)?.[1];
+  return value === undefined ? undefined : Number(value);
+};
 
 t.equal(entrypoint[0], '/nodejs/bin/node', "the ENTRYPOINT runs the runtime base's node");
 t.equal(
@@ -28,12 +33,18 @@ t.same(
 );
 t.ok(semiMb >= 1 && semiMb <= 16, `the semi-space bound (${semiMb} MB) is between 1 and 16 MB`);
 t.ok(growingPercent >= 10 && growingPercent <= 100, `the old generation grows by ${growingPercent}% (10-100)`);
-t.ok(arenas !== undefined && Number(arenas) >= 1, `the image sets MALLOC_ARENA_MAX (${arenas})`);
+const arenaMax = tunable('arena_max');
+const mmapThreshold = tunable('mmap_threshold');
+t.ok(arenaMax !== undefined && arenaMax >= 1 && arenaMax <= 8, `the image limits malloc to ${arenaMax} arenas`);
+t.ok(
+  mmapThreshold !== undefined && mmapThreshold >= 16384 && mmapThreshold <= 131072,
+  `and maps blocks of ${mmapThreshold} bytes or more on their own (16-128 KiB)`,
+);
 
 const scripts = (
   JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
 ).scripts;
-const runtime = `MALLOC_ARENA_MAX=${arenas} node ${flags.join(' ')}`;
+const runtime = `GLIBC_TUNABLES=${tunables} node ${flags.join(' ')}`;
 t.equal(scripts['start'], `${runtime} dist/main.js run`, "npm start runs with the image's flags and environment");
 t.match(
   scripts['dev'],
@@ -111,5 +122,21 @@ t.test(
       own.maxOldMb > bound,
       `the probe can tell: with V8's own factor old space grew to ${own.maxOldMb.toFixed(1)} MB`,
     );
+  },
+);
+
+// glibc's dynamic loader prints the tunables it read from the environment (glibc 2.33 and later, as Debian 12's 2.36
+// in the runtime base); a misspelt name is silently ignored by glibc, so the values must show there.
+const LOADER = '/lib64/ld-linux-x86-64.so.2';
+t.test(
+  "glibc reads the image's malloc tunables",
+  { skip: process.arch === 'x64' && existsSync(LOADER) ? false : `no ${LOADER} here` },
+  async (t) => {
+    const r = spawnSync(LOADER, ['--list-tunables'], { encoding: 'utf8', env: { GLIBC_TUNABLES: tunables } });
+    t.equal(r.status, 0, r.stderr);
+    const listed = (name: string): number =>
+      Number(new RegExp(`^glibc\\.malloc\\.${name}: (0x[0-9a-f]+)`, 'm').exec(r.stdout)?.[1]);
+    t.equal(listed('arena_max'), arenaMax, 'arena_max as set');
+    t.equal(listed('mmap_threshold'), mmapThreshold, 'mmap_threshold as set');
   },
 );
