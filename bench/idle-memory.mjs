@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
-import { SHIPPED_NODE_FLAGS, sidecarArgs, startUpstream } from './lib/contenders.mjs';
+import { SHIPPED_NODE_ENV, SHIPPED_NODE_FLAGS, sidecarArgs, startUpstream } from './lib/contenders.mjs';
 import { clientTlsOptions, openIdleConnection } from './lib/extras.mjs';
 import {
   freePort,
@@ -83,6 +83,7 @@ async function one(kind, certs, upstreamPort, shim) {
   };
   const flags = [...SHIPPED_NODE_FLAGS, '--expose-gc', '--import', join(HERE, 'lib', 'mem-probe.mjs')];
   const env = {
+    ...SHIPPED_NODE_ENV,
     MEM_PROBE_FILE: files.v8,
     LD_PRELOAD: shim,
     MALLOC_STATS_FILE: files.malloc,

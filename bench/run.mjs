@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
 import {
+  SHIPPED_NODE_ENV,
   SHIPPED_NODE_FLAGS,
   startCaddyContender,
   startGrpcUpstream,
@@ -334,6 +335,7 @@ async function main() {
     upstream: upstream.kind,
     node: process.version,
     nodeFlags: SHIPPED_NODE_FLAGS,
+    nodeEnv: SHIPPED_NODE_ENV,
     cpu: cpus()[0]?.model,
     cpus: cpus().length,
     loadavgAtEnd: loadavg(),
@@ -350,7 +352,7 @@ async function main() {
   const out = [
     `## mtls-sidecar benchmark (${meta.date}, ${meta.cpu}, ${meta.cpus} CPUs, load average at end ${meta.loadavgAtEnd.map((x) => x.toFixed(1)).join(' ')}; ${(meta.seconds / 60).toFixed(1)} min)`,
     '',
-    `Contender pinned to CPU ${CONTENDER_CPU}; ${generator} (${cfg.connections} keep-alive connections, HTTP/1.1 GET) and ${upstream.kind} upstream on CPU ${LOAD_CPU}. Node contenders: ${process.version} (${process.execPath}), ${SHIPPED_NODE_FLAGS.join(' ')}. ${cfg.keyType === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'} certificates. Medians of ${cfg.rounds} interleaved round(s) of ${cfg.seconds}s; handshakes ${cfg.handshakeSeconds}s each. Every ratio is the median of per-round ratios (each contender against the base measured in the same round), with the range of those per-round ratios.`,
+    `Contender pinned to CPU ${CONTENDER_CPU}; ${generator} (${cfg.connections} keep-alive connections, HTTP/1.1 GET) and ${upstream.kind} upstream on CPU ${LOAD_CPU}. Node contenders: ${process.version} (${process.execPath}), ${[...Object.entries(SHIPPED_NODE_ENV).map(([k, v]) => `${k}=${v}`), ...SHIPPED_NODE_FLAGS].join(' ')}. ${cfg.keyType === 'rsa' ? 'RSA-2048' : 'ECDSA P-256'} certificates. Medians of ${cfg.rounds} interleaved round(s) of ${cfg.seconds}s; handshakes ${cfg.handshakeSeconds}s each. Every ratio is the median of per-round ratios (each contender against the base measured in the same round), with the range of those per-round ratios.`,
     '',
     tables.main,
     '',

@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, hasCommand, startProcess, waitForPort } from './procs.mjs';
+import { readShippedRuntime } from './shipped-runtime.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const REPO = resolve(HERE, '..', '..');
@@ -98,8 +99,13 @@ export function sidecarArgs(certs, port, upstreamPort, extra = []) {
   ];
 }
 
+const shipped = readShippedRuntime();
+
 /** What the image and `npm start` run Node with (the Dockerfile's ENTRYPOINT); the Node contenders all get it. */
-export const SHIPPED_NODE_FLAGS = ['--max-semi-space-size=4'];
+export const SHIPPED_NODE_FLAGS = shipped.flags;
+
+/** The allocator settings the image sets (the Dockerfile's ENV); the Node contenders all get them. */
+export const SHIPPED_NODE_ENV = shipped.env;
 
 /** The sidecar from dist/ (built by `npm run bench`). nodeFlags go before the script (e.g. --cpu-prof). */
 export async function startSidecar(
@@ -113,7 +119,7 @@ export async function startSidecar(
   // A later --log-level wins in commander, so `extra` can switch access logging on.
   const child = startProcess(process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeFlags, ...args], {
     cpu,
-    env,
+    env: { ...SHIPPED_NODE_ENV, ...env },
     stdio: ['ignore', stdout, 'inherit'],
   });
   await waitForPort(port, 20_000, child);
@@ -218,13 +224,14 @@ backend app
  * The plain Node floor (node-floor-proxy.mjs), on the shipped Node flags: what node:https + undici costs for this job.
  * listener 'h2compat' puts the same handler behind http2.createSecureServer({ allowHTTP1 }), the sidecar's listener.
  */
-export async function startNodeFloor(certs, upstreamPort, cpu, { nodeFlags = [], listener = 'https' } = {}) {
+export async function startNodeFloor(certs, upstreamPort, cpu, { nodeFlags = [], listener = 'https', env = {} } = {}) {
   return startNodeScript(
     'node-floor-proxy.mjs',
     [certs.serverCert, certs.serverKey, certs.ca, listener],
     upstreamPort,
     cpu,
     nodeFlags,
+    env,
   );
 }
 
@@ -250,12 +257,12 @@ export async function startNodeH2Floor(certs, upstreamPort, cpu, mode, { nodeFla
   );
 }
 
-async function startNodeScript(script, rest, upstreamPort, cpu, nodeFlags) {
+async function startNodeScript(script, rest, upstreamPort, cpu, nodeFlags, env = {}) {
   const port = await freePort();
   const child = startProcess(
     process.execPath,
     [...SHIPPED_NODE_FLAGS, ...nodeFlags, join(HERE, script), String(port), String(upstreamPort), ...rest],
-    { cpu, stdio: ['ignore', 'ignore', 'inherit'] },
+    { cpu, env: { ...SHIPPED_NODE_ENV, ...env }, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitForPort(port, 15_000, child);
   return { port, child };
