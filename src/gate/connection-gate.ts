@@ -1,5 +1,5 @@
 // Judges every TLS connection once, right after its handshake: verified, non-empty, unrevoked certificate or destroyed.
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { hash, randomBytes, X509Certificate } from 'node:crypto';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Identity } from '../identity/types.js';
@@ -11,7 +11,7 @@ import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError } from './handshake-reason.js';
 import { judgeChain, type ChainJudgement, type ChainTrust, type PresentedChain } from './judge-chain.js';
-import { chainKeyOf, readPeerChain, readResumedLeaf, type PeerChain } from './peer-chain.js';
+import { chainKeyOf, readPeerChain, readResumedLeaf, readSessionLeaf, type PeerChain } from './peer-chain.js';
 import { createVerdictCache, type ChainVerdict } from './verdict-cache.js';
 import { keepVerdictsInGate } from './verdict-handoff.js';
 import { kConnection, validUntilOf, type VerifiedConnection } from './verified-connection.js';
@@ -121,10 +121,48 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     admit(socket, verdict, version);
   };
 
-  /** A full handshake: judged on the chain the peer presented, whose verdict is cached by that chain. */
+  // Leaves (by the SHA-256 of their DER) that no loaded CA issued: their handshakes go straight to the presented chain.
+  const chainNeeded = createVerdictCache<true>();
+
+  /**
+   * A verified full handshake whose leaf a loaded CA issued needs nothing else the peer sent: judgeChain builds its
+   * chain from the leaf and the loaded CAs alone (it tries them before anything the peer sent), so the verdict is a
+   * function of the leaf and the snapshot, cached by the leaf. The leaf comes from the session (readSessionLeaf), far
+   * cheaper than getPeerCertificate(true)'s objects. False, judging nothing, for a leaf under an intermediate: that
+   * handshake is judged on the chain the peer presented.
+   */
+  const judgedOnLeaf = (socket: GatedSocket, snapshot: GateDeps['store']['current']): boolean => {
+    const der = readSessionLeaf(socket);
+    if (der === null) return false;
+    const key = `leaf:${hash('sha256', der)}`;
+    const cached = verdicts.get(key, snapshot.version);
+    if (cached !== undefined) {
+      const chain = cached.chains[0]!;
+      chainMemory.remember(chain[0]!.fingerprint256, chain);
+      admit(socket, cached, snapshot.version);
+      return true;
+    }
+    if (chainNeeded.get(key, snapshot.version) === true) return false;
+    const leaf = new X509Certificate(der);
+    const presented = { certs: [leaf], tooLong: false, verifyError: null, resumed: false, remembered: null };
+    const judgement = judgeChain(presented, snapshot.material, Date.now());
+    if (judgement.built === undefined || judgement.built.length < 2) {
+      chainNeeded.set(key, snapshot.version, true);
+      return false;
+    }
+    chainMemory.remember(leaf.fingerprint256, judgement.built);
+    admitJudged(socket, judgement, key, snapshot.version);
+    return true;
+  };
+
+  /** A full handshake: judged on its leaf when a loaded CA issued it, else on the chain the peer presented. */
   const onFullHandshake = (socket: GatedSocket): void => {
-    const peer = readPeerChain(socket);
     const snapshot = store.current;
+    if (socket.authorized === true) {
+      syncMemory(snapshot.material.caCerts);
+      if (judgedOnLeaf(socket, snapshot)) return;
+    }
+    const peer = readPeerChain(socket);
     if (peer === null || peer.tooLong || socket.authorized !== true) {
       const refusal = judgeChain(presentedOf(socket, peer), snapshot.material, Date.now());
       if (!refusal.admitted) reject(socket, refusal.reason, refusal.detail);

@@ -2,6 +2,7 @@
 // could have sent more than its leaf.
 import type { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import { peerCertificateOfSession } from './session-leaf.js';
 
 /**
  * Longest chain admitted, leaf and root included (leaf + up to 8 intermediates + root). Real chains have 2–4; a longer
@@ -53,6 +54,20 @@ export function readPeerChain(socket: TLSSocket): PeerChain | null {
  */
 export function readResumedLeaf(socket: TLSSocket): X509Certificate | null {
   return socket.getPeerX509Certificate() ?? null;
+}
+
+/**
+ * The DER of the leaf of a full handshake, from the session OpenSSL made for it (getSession() serializes it; the
+ * session keeps the peer's leaf and never its chain): a fraction of the cost of getPeerCertificate()'s object, and it
+ * leaks nothing. The serialized session holds the master key too: it is wiped before this returns. Null when there is
+ * no session or no leaf in it.
+ */
+export function readSessionLeaf(socket: TLSSocket): Buffer | null {
+  const session = socket.getSession();
+  if (session === undefined) return null;
+  const leaf = peerCertificateOfSession(session);
+  session.fill(0);
+  return leaf;
 }
 
 /** SHA-256 fingerprints of the chain joined: the key of a cached verdict. */
