@@ -61,7 +61,6 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     socket[kConnection] = {
       ...verdict,
       remoteAddress: socket.remoteAddress ?? '',
-      validUntilMs: validUntilOf(verdict.chains),
       judgedVersion: version,
       revoked: false,
     };
@@ -116,6 +115,7 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       identity,
       identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }),
       chains,
+      validUntilMs: validUntilOf(chains),
     };
     verdicts.set(key, version, verdict);
     admit(socket, verdict, version);

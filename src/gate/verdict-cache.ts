@@ -9,6 +9,8 @@ export interface ChainVerdict {
   identityHeaders: ReadonlyArray<readonly [string, string]>;
   /** Every chain the connection stands on (one for a full handshake; all remembered ones for a resumed session). */
   chains: X509Certificate[][];
+  /** When the first certificate of those chains expires (validUntilOf), in ms since the epoch. */
+  validUntilMs: number;
 }
 
 const MAX_CACHED_VERDICTS = 1024;
