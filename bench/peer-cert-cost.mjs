@@ -1,7 +1,8 @@
 // What reading the client's certificate costs per handshake, by Node API: getPeerCertificate() (leaf as an object),
 // getPeerCertificate(true) (the whole chain as objects), getPeerX509Certificate() (lazy X509Certificate, which keeps
 // the extra certificates a client sent alive) and its .raw; each timed in-process around the call, median over N
-// handshakes, for a leaf-only and a leaf + intermediate client.
+// handshakes, for a leaf-only and a leaf + intermediate client; and the gate's own leaf read, the peer certificate
+// taken from getSession()'s serialized session (dist/gate/peer-chain.js readSessionLeaf; needs `npm run build`).
 // Usage: node bench/peer-cert-cost.mjs [--count N]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,9 @@ import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
 import { median } from './lib/report.mjs';
 
+// The built gate (npm run build), loaded at run time so the script also lints before a build.
+const { readSessionLeaf } = await import('../dist/gate/peer-chain.js');
+
 const { values: opt } = parseArgs({ options: { count: { type: 'string', default: '300' } } });
 const count = Number(opt.count);
 const READS = {
@@ -18,6 +22,7 @@ const READS = {
   'getPeerCertificate(true)': (s) => s.getPeerCertificate(true),
   'getPeerX509Certificate()': (s) => s.getPeerX509Certificate(),
   'getPeerX509Certificate().raw': (s) => s.getPeerX509Certificate()?.raw,
+  'readSessionLeaf() (getSession() + DER walk)': (s) => readSessionLeaf(s),
 };
 
 async function measure(certs, read, client, resume) {

@@ -1,5 +1,5 @@
 // Judges every TLS connection once, right after its handshake: verified, non-empty, unrevoked certificate or destroyed.
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { hash, randomBytes, X509Certificate } from 'node:crypto';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Identity } from '../identity/types.js';
@@ -10,8 +10,8 @@ import type { RejectReason } from '../ops/reject-reasons.js';
 import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError } from './handshake-reason.js';
-import { judgeChain, type ChainTrust, type PresentedChain } from './judge-chain.js';
-import { chainKeyOf, readPeerChain, readPeerLeaf, type PeerChain } from './peer-chain.js';
+import { judgeChain, type ChainJudgement, type ChainTrust, type PresentedChain } from './judge-chain.js';
+import { chainKeyOf, readPeerChain, readResumedLeaf, readSessionLeaf, type PeerChain } from './peer-chain.js';
 import { createVerdictCache, type ChainVerdict } from './verdict-cache.js';
 import { keepVerdictsInGate } from './verdict-handoff.js';
 import { kConnection, validUntilOf, type VerifiedConnection } from './verified-connection.js';
@@ -61,7 +61,6 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     socket[kConnection] = {
       ...verdict,
       remoteAddress: socket.remoteAddress ?? '',
-      validUntilMs: validUntilOf(verdict.chains),
       judgedVersion: version,
       revoked: false,
     };
@@ -98,48 +97,14 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   /** The peer's chain as judgeChain reads it; a chain that is too long is refused before any of it is parsed. */
-  const presentedOf = (
-    socket: TLSSocket,
-    peer: PeerChain | null,
-    resumed: boolean,
-    remembered: X509Certificate[][] | null,
-  ): PresentedChain | null => {
+  const presentedOf = (socket: TLSSocket, peer: PeerChain | null): PresentedChain | null => {
     if (peer === null) return null;
     const verifyError = socket.authorized === true ? null : String(socket.authorizationError ?? '');
     const certs = peer.tooLong ? [] : peer.certs.map((c) => new X509Certificate(c.raw));
-    return { certs, tooLong: peer.tooLong, verifyError, resumed, remembered };
+    return { certs, tooLong: peer.tooLong, verifyError, resumed: false, remembered: null };
   };
 
-  const onSecureConnection = (socket: GatedSocket): void => {
-    const resumed = socket.isSessionReused();
-    // A verified resumed session is judged on its leaf and the chains remembered for it; every refusal reads the
-    // whole chain the peer presented, to name its defect.
-    const peer = resumed && socket.authorized === true ? readPeerLeaf(socket) : readPeerChain(socket);
-    const snapshot = store.current;
-    if (peer === null || peer.tooLong || socket.authorized !== true) {
-      const refusal = judgeChain(presentedOf(socket, peer, false, null), snapshot.material, Date.now());
-      if (!refusal.admitted) reject(socket, refusal.reason, refusal.detail);
-      else socket.destroy(); // never admitted without a verified chain: fail closed
-      return;
-    }
-    syncMemory(snapshot.material.caCerts);
-    const leafFingerprint = peer.certs[0]!.fingerprint256;
-    const memory = resumed ? chainMemory.recall(leafFingerprint) : null;
-    const key = resumed
-      ? `resumed:${leafFingerprint}:${memory?.tag ?? chainKeyOf(peer.certs)}`
-      : chainKeyOf(peer.certs);
-    const cached = verdicts.get(key, snapshot.version);
-    if (cached !== undefined) {
-      if (!resumed) chainMemory.remember(leafFingerprint, cached.chains[0]!);
-      admit(socket, cached, snapshot.version);
-      return;
-    }
-    const judgement = judgeChain(
-      presentedOf(socket, peer, resumed, memory?.chains ?? null),
-      snapshot.material,
-      Date.now(),
-    );
-    if (!resumed && judgement.built !== undefined) chainMemory.remember(leafFingerprint, judgement.built);
+  const admitJudged = (socket: GatedSocket, judgement: ChainJudgement, key: string, version: number): void => {
     if (!judgement.admitted) {
       if (judgement.fullHandshakeNeeded === true) forceFullHandshakes();
       reject(socket, judgement.reason, judgement.detail);
@@ -150,9 +115,110 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
       identity,
       identityHeaders: buildIdentityHeaders(identity, { forwardCert: deps.forwardCert }),
       chains,
+      validUntilMs: validUntilOf(chains),
     };
-    verdicts.set(key, snapshot.version, verdict);
-    admit(socket, verdict, snapshot.version);
+    verdicts.set(key, version, verdict);
+    admit(socket, verdict, version);
+  };
+
+  // Leaves (by the SHA-256 of their DER) that no loaded CA issued: their handshakes go straight to the presented chain.
+  const chainNeeded = createVerdictCache<true>();
+
+  /**
+   * A verified full handshake whose leaf a loaded CA issued needs nothing else the peer sent: judgeChain builds its
+   * chain from the leaf and the loaded CAs alone (it tries them before anything the peer sent), so the verdict is a
+   * function of the leaf and the snapshot, cached by the leaf. The leaf comes from the session (readSessionLeaf), far
+   * cheaper than getPeerCertificate(true)'s objects. False, judging nothing, for a leaf under an intermediate: that
+   * handshake is judged on the chain the peer presented.
+   */
+  const judgedOnLeaf = (socket: GatedSocket, snapshot: GateDeps['store']['current']): boolean => {
+    const der = readSessionLeaf(socket);
+    if (der === null) return false;
+    const key = `leaf:${hash('sha256', der)}`;
+    const cached = verdicts.get(key, snapshot.version);
+    if (cached !== undefined) {
+      const chain = cached.chains[0]!;
+      chainMemory.remember(chain[0]!.fingerprint256, chain);
+      admit(socket, cached, snapshot.version);
+      return true;
+    }
+    if (chainNeeded.get(key, snapshot.version) === true) return false;
+    const leaf = new X509Certificate(der);
+    const presented = { certs: [leaf], tooLong: false, verifyError: null, resumed: false, remembered: null };
+    const judgement = judgeChain(presented, snapshot.material, Date.now());
+    if (judgement.built === undefined || judgement.built.length < 2) {
+      chainNeeded.set(key, snapshot.version, true);
+      return false;
+    }
+    chainMemory.remember(leaf.fingerprint256, judgement.built);
+    admitJudged(socket, judgement, key, snapshot.version);
+    return true;
+  };
+
+  /** A full handshake: judged on its leaf when a loaded CA issued it, else on the chain the peer presented. */
+  const onFullHandshake = (socket: GatedSocket): void => {
+    const snapshot = store.current;
+    if (socket.authorized === true) {
+      syncMemory(snapshot.material.caCerts);
+      if (judgedOnLeaf(socket, snapshot)) return;
+    }
+    const peer = readPeerChain(socket);
+    if (peer === null || peer.tooLong || socket.authorized !== true) {
+      const refusal = judgeChain(presentedOf(socket, peer), snapshot.material, Date.now());
+      if (!refusal.admitted) reject(socket, refusal.reason, refusal.detail);
+      else socket.destroy(); // never admitted without a verified chain: fail closed
+      return;
+    }
+    syncMemory(snapshot.material.caCerts);
+    const leafFingerprint = peer.certs[0]!.fingerprint256;
+    const key = chainKeyOf(peer.certs);
+    const cached = verdicts.get(key, snapshot.version);
+    if (cached !== undefined) {
+      chainMemory.remember(leafFingerprint, cached.chains[0]!);
+      admit(socket, cached, snapshot.version);
+      return;
+    }
+    const judgement = judgeChain(presentedOf(socket, peer), snapshot.material, Date.now());
+    if (judgement.built !== undefined) chainMemory.remember(leafFingerprint, judgement.built);
+    admitJudged(socket, judgement, key, snapshot.version);
+  };
+
+  /**
+   * A verified resumed session: the ticket kept only the leaf, so it is judged on the chains full handshakes verified
+   * for that leaf (or, for a leaf issued by a loaded CA, on that CA), under the CAs and CRLs in force now.
+   */
+  const onResumedSession = (socket: GatedSocket): void => {
+    const leaf = readResumedLeaf(socket);
+    const snapshot = store.current;
+    if (leaf === null) {
+      const refusal = judgeChain(null, snapshot.material, Date.now());
+      if (!refusal.admitted) reject(socket, refusal.reason, refusal.detail);
+      else socket.destroy();
+      return;
+    }
+    syncMemory(snapshot.material.caCerts);
+    const leafFingerprint = leaf.fingerprint256;
+    const memory = chainMemory.recall(leafFingerprint);
+    const key = `resumed:${leafFingerprint}:${memory?.tag ?? 'none'}`;
+    const cached = verdicts.get(key, snapshot.version);
+    if (cached !== undefined) {
+      admit(socket, cached, snapshot.version);
+      return;
+    }
+    const presented = {
+      certs: [leaf],
+      tooLong: false,
+      verifyError: null,
+      resumed: true,
+      remembered: memory?.chains ?? null,
+    };
+    admitJudged(socket, judgeChain(presented, snapshot.material, Date.now()), key, snapshot.version);
+  };
+
+  const onSecureConnection = (socket: GatedSocket): void => {
+    // Every refusal reads the whole chain the peer presented, to name its defect.
+    if (socket.authorized === true && socket.isSessionReused()) onResumedSession(socket);
+    else onFullHandshake(socket);
   };
 
   const observeRemainingLifetime = (identity: Identity): void => {

@@ -1,5 +1,8 @@
-// Reads the certificates a TLS client presented, without Node's leaking getPeerX509Certificate().
+// Reads the certificates a TLS client presented, without Node's leaking getPeerX509Certificate() wherever the client
+// could have sent more than its leaf.
+import type { X509Certificate } from 'node:crypto';
 import type { DetailedPeerCertificate, PeerCertificate, TLSSocket } from 'node:tls';
+import { peerCertificateOfSession } from './session-leaf.js';
 
 /**
  * Longest chain admitted, leaf and root included (leaf + up to 8 intermediates + root). Real chains have 2–4; a longer
@@ -41,15 +44,30 @@ export function readPeerChain(socket: TLSSocket): PeerChain | null {
 }
 
 /**
- * The leaf alone, from getPeerCertificate(): all a resumed session has from the peer (the ticket keeps no chain), read
- * without the walk through the loaded CAs that getPeerCertificate(true) does (about a third of the cost of the read).
- * Null when the peer sent no certificate.
+ * The leaf of a resumed session, all the peer has there: a session ticket (TLS 1.2 and 1.3) keeps the peer's leaf and
+ * no chain, and a resumed handshake carries no Certificate message, so OpenSSL holds no peer chain for Node's
+ * getPeerX509Certificate() to leak (it leaks only the certificates beyond the leaf, which it takes out of that chain
+ * and never frees). It is ~5–10x cheaper than building getPeerCertificate()'s object. The server keeps no session-id
+ * cache (Node disables OpenSSL's internal one and no 'resumeSession' handler is set), so tickets are the only way a
+ * session resumes. test/gate/no-memory-growth-from-resumptions.test.ts holds RSS flat over thousands of resumptions.
+ * Null when the peer has no certificate.
  */
-export function readPeerLeaf(socket: TLSSocket): PeerChain | null {
-  // An empty object when the peer sent none.
-  const leaf = socket.getPeerCertificate() as PeerCertificate | null | undefined;
-  if (leaf === null || leaf === undefined || leaf.raw === undefined) return null;
-  return { certs: [leaf], tooLong: false };
+export function readResumedLeaf(socket: TLSSocket): X509Certificate | null {
+  return socket.getPeerX509Certificate() ?? null;
+}
+
+/**
+ * The DER of the leaf of a full handshake, from the session OpenSSL made for it (getSession() serializes it; the
+ * session keeps the peer's leaf and never its chain): a fraction of the cost of getPeerCertificate()'s object, and it
+ * leaks nothing. The serialized session holds the master key too: it is wiped before this returns. Null when there is
+ * no session or no leaf in it.
+ */
+export function readSessionLeaf(socket: TLSSocket): Buffer | null {
+  const session = socket.getSession();
+  if (session === undefined) return null;
+  const leaf = peerCertificateOfSession(session);
+  session.fill(0);
+  return leaf;
 }
 
 /** SHA-256 fingerprints of the chain joined: the key of a cached verdict. */

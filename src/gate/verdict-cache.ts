@@ -9,6 +9,8 @@ export interface ChainVerdict {
   identityHeaders: ReadonlyArray<readonly [string, string]>;
   /** Every chain the connection stands on (one for a full handshake; all remembered ones for a resumed session). */
   chains: X509Certificate[][];
+  /** When the first certificate of those chains expires (validUntilOf), in ms since the epoch. */
+  validUntilMs: number;
 }
 
 const MAX_CACHED_VERDICTS = 1024;
@@ -18,8 +20,8 @@ const MAX_CACHED_VERDICTS = 1024;
  * same leaf is judged afresh), or for a resumed session by the leaf and the set of chains remembered for it. OpenSSL
  * still verifies every full handshake. Any snapshot swap (CAs, CRLs, policy) empties it.
  */
-export function createVerdictCache() {
-  const entries = new Map<string, ChainVerdict>();
+export function createVerdictCache<T = ChainVerdict>() {
+  const entries = new Map<string, T>();
   let version = -1;
   const sync = (current: number): void => {
     if (current === version) return;
@@ -27,11 +29,11 @@ export function createVerdictCache() {
     version = current;
   };
   return {
-    get(key: string, current: number): ChainVerdict | undefined {
+    get(key: string, current: number): T | undefined {
       sync(current);
       return entries.get(key);
     },
-    set(key: string, current: number, verdict: ChainVerdict): void {
+    set(key: string, current: number, verdict: T): void {
       sync(current);
       if (entries.size >= MAX_CACHED_VERDICTS) {
         const oldest = entries.keys().next().value;

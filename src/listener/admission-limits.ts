@@ -41,20 +41,23 @@ export function attachAdmissionLimits(
     deps.log.warn({ suppressed, total }, 'refused connections suppressed from the log'),
   );
 
+  // One shared listener per event rather than a closure per socket: 'close' is emitted once.
+  const onConnectionClose = (): void => {
+    open -= 1;
+    apply();
+  };
+  const onSecureClose = (): void => {
+    secured -= 1;
+    apply();
+  };
   const onConnection = (socket: Socket): void => {
     open += 1;
-    socket.once('close', () => {
-      open -= 1;
-      apply();
-    });
+    socket.on('close', onConnectionClose);
     apply();
   };
   const onSecure = (socket: Socket): void => {
     secured += 1;
-    socket.once('close', () => {
-      secured -= 1;
-      apply();
-    });
+    socket.on('close', onSecureClose);
     apply();
   };
   const onDrop = (): void => {
