@@ -1,25 +1,15 @@
 // `check` and `inspect` read material and policy with the loaders `run` uses, without loading the server: no fastify
 // and no undici in their process. The oracle is Node's own module resolution, traced by a hook the test registers.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { CLI } from '../config/fixtures.js';
+import { createModuleTrace } from '../helpers/module-trace.js';
 import { makeCa, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
 
 const SERVER_PACKAGES = /\/node_modules\/(fastify|undici)\//;
-
-const HOOK = `import { appendFileSync } from 'node:fs';
-import { registerHooks } from 'node:module';
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    const resolved = nextResolve(specifier, context);
-    appendFileSync(process.env.MODULE_TRACE, resolved.url + '\\n');
-    return resolved;
-  },
-});
-`;
 
 t.test(
   'check and inspect load no server code',
@@ -27,8 +17,7 @@ t.test(
   async (t) => {
     const dir = makeTmpDir('mtls-check-graph-');
     t.teardown(() => removeDir(dir));
-    const hook = join(dir, 'trace-hook.mjs');
-    writeFileSync(hook, HOOK);
+    const moduleTrace = createModuleTrace(dir);
     const ca = makeCa(dir, 'ca');
     const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost'], eku: 'serverAuth' });
     const client = makeLeaf(dir, 'client', ca, { subject: '/CN=orders' });
@@ -48,9 +37,8 @@ t.test(
 
     /** Runs node with the tracing hook; returns the exit status and every module URL resolved in the process. */
     const traced = (name: string, args: string[]): { status: number | null; stderr: string; modules: string[] } => {
-      const trace = join(dir, `${name}.trace`);
-      writeFileSync(trace, '');
-      const result = spawnSync(process.execPath, ['--import', pathToFileURL(hook).href, ...args], {
+      const trace = moduleTrace.newTrace(name);
+      const result = spawnSync(process.execPath, [moduleTrace.importFlag, ...args], {
         cwd: dir,
         env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', MODULE_TRACE: trace },
         encoding: 'utf8',
@@ -59,7 +47,7 @@ t.test(
       return {
         status: result.status,
         stderr: result.stderr,
-        modules: readFileSync(trace, 'utf8').split('\n').filter(Boolean),
+        modules: moduleTrace.modules(trace),
       };
     };
 

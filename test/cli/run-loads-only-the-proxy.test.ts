@@ -2,24 +2,11 @@
 // (node-forge, pkijs), no check/inspect reports, not undici's index. The oracle is Node's own module resolution,
 // traced by a hook the test registers through NODE_OPTIONS.
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { makeCa, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
+import { createModuleTrace } from '../helpers/module-trace.js';
 import { waitFor } from '../helpers/wait-for.js';
 import { CLI_MAIN, cliMissing, proxyArgs, startCli } from '../ops/lib/cli-process.js';
-
-const HOOK = `import { appendFileSync } from 'node:fs';
-import { registerHooks } from 'node:module';
-registerHooks({
-  resolve(specifier, context, nextResolve) {
-    const resolved = nextResolve(specifier, context);
-    appendFileSync(process.env.MODULE_TRACE, resolved.url + '\\n');
-    return resolved;
-  },
-});
-`;
 
 /** What `run` in one process must not load: each pattern with what it stands for. */
 const NOT_FOR_SERVING: [RegExp, string][] = [
@@ -34,18 +21,14 @@ const NOT_FOR_SERVING: [RegExp, string][] = [
 t.test('run, in one process, loads only what serving needs', { skip: cliMissing() }, async (t) => {
   const dir = makeTmpDir('mtls-run-graph-');
   t.teardown(() => removeDir(dir));
-  const hook = join(dir, 'trace-hook.mjs');
-  writeFileSync(hook, HOOK);
+  const moduleTrace = createModuleTrace(dir);
   const ca = makeCa(dir, 'ca');
   const server = makeLeaf(dir, 'server', ca, { subject: '/CN=localhost', san: ['DNS:localhost'], eku: 'serverAuth' });
   const pki = { server, ca };
   const traceEnv = (name: string): { NODE_OPTIONS: string; MODULE_TRACE: string } => {
-    const trace = join(dir, `${name}.trace`);
-    writeFileSync(trace, '');
-    return { NODE_OPTIONS: `--import=${pathToFileURL(hook).href}`, MODULE_TRACE: trace };
+    return { NODE_OPTIONS: moduleTrace.importFlag, MODULE_TRACE: moduleTrace.newTrace(name) };
   };
-  const traced = (env: { MODULE_TRACE: string }): string[] =>
-    readFileSync(env.MODULE_TRACE, 'utf8').split('\n').filter(Boolean);
+  const traced = (env: { MODULE_TRACE: string }): string[] => moduleTrace.modules(env.MODULE_TRACE);
 
   t.test('the trace sees cluster and the workers code with --workers 2 (the oracle can fail)', async (t) => {
     const env = traceEnv('workers');
