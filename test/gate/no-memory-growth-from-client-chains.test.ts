@@ -7,28 +7,13 @@ import type { AddressInfo } from 'node:net';
 import { makeCa, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
 import { makeCert, makeChain, makeJunkCertificate, makeJunkCertificates, pemOf } from '../helpers/hostile-pki.js';
 import { runHandshakes } from '../soak/lib/handshake-loop.mjs';
-import {
-  freePort,
-  GC_ON_SIGNAL_ARGS,
-  processStats,
-  proxyArgs,
-  startProxyProcess,
-  waitFor,
-  type ProxyProcess,
-} from '../soak/lib/processes.mjs';
+import { freePort, GC_ON_SIGNAL_ARGS, proxyArgs, rssMbAfterGc, startProxyProcess } from '../soak/lib/processes.mjs';
 
 const HANDSHAKES = Number(process.env.MTLS_LEAK_HANDSHAKES ?? 5000);
 // 18,000 full handshakes (three shapes, each with its warm-up) take one to several minutes on a busy 2-core machine.
 t.setTimeout(900_000);
 const MAX_GROWTH_MB = 30;
 const LEAK_GUARD_MB = 100;
-
-async function rssAfterGc(proxy: ProxyProcess): Promise<number> {
-  for (let i = 0; i < 2; i += 1) {
-    if (!(await proxy.collectGarbage(30_000))) throw new Error('the proxy did not report its forced GC');
-  }
-  return processStats(proxy.pid).rssKb / 1024;
-}
 
 /** User + system CPU seconds of a process, from /proc. */
 function cpuSeconds(pid: number): number {
@@ -111,7 +96,7 @@ t.test('RSS stays flat across handshakes with hostile and chained client certifi
     const client = { port: proxy.port, ca: root.certPem, cert: shape.cert, key: shape.key, request: shape.admitted };
     // Until the heap and the allocator settle (an admitted connection also runs a request through the HTTP stack).
     await runHandshakes({ ...client, count: 1000 });
-    const before = await rssAfterGc(proxy);
+    const before = await rssMbAfterGc(proxy);
     const failuresBefore = await failures(metricsPort);
     const upstreamBefore = upstreamRequests;
     const started = Date.now();
@@ -119,7 +104,7 @@ t.test('RSS stays flat across handshakes with hostile and chained client certifi
     const result = await runHandshakes({ ...client, count: HANDSHAKES });
     const cpuMs = ((cpuSeconds(proxy.pid) - cpuBefore) * 1000) / HANDSHAKES;
     const seconds = (Date.now() - started) / 1000;
-    const after = await rssAfterGc(proxy);
+    const after = await rssMbAfterGc(proxy);
     const refused = (await failures(metricsPort)) - failuresBefore;
     figures.push(
       `${shape.name}: RSS ${before.toFixed(1)} → ${after.toFixed(1)} MB after ${HANDSHAKES} handshakes in ${seconds.toFixed(1)} s, proxy CPU ${cpuMs.toFixed(2)} ms each`,

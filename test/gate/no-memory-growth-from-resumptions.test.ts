@@ -8,25 +8,12 @@ import type { AddressInfo } from 'node:net';
 import tls, { type SecureContext, type SecureVersion } from 'node:tls';
 import { makeCa, makeLeaf, makeTmpDir, removeDir } from '../helpers/pki.js';
 import { makeChain, makeJunkCertificate, pemOf } from '../helpers/hostile-pki.js';
-import {
-  GC_ON_SIGNAL_ARGS,
-  processStats,
-  proxyArgs,
-  startProxyProcess,
-  type ProxyProcess,
-} from '../soak/lib/processes.mjs';
+import { GC_ON_SIGNAL_ARGS, proxyArgs, rssMbAfterGc, startProxyProcess } from '../soak/lib/processes.mjs';
 
 const RESUMPTIONS = Number(process.env.MTLS_LEAK_RESUMPTIONS ?? 5000);
 t.setTimeout(900_000);
 const MAX_GROWTH_MB = 30;
 const CONCURRENCY = 8;
-
-async function rssAfterGc(proxy: ProxyProcess): Promise<number> {
-  for (let i = 0; i < 2; i += 1) {
-    if (!(await proxy.collectGarbage(30_000))) throw new Error('the proxy did not report its forced GC');
-  }
-  return processStats(proxy.pid).rssKb / 1024;
-}
 
 interface Outcome {
   resumed: boolean;
@@ -130,10 +117,10 @@ t.test('RSS stays flat across resumed sessions of a client that sent extra certi
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
     // Until the heap and the allocator settle.
     await runResumptions(proxy.port, secureContext, version, 1000);
-    const before = await rssAfterGc(proxy);
+    const before = await rssMbAfterGc(proxy);
     const upstreamBefore = upstreamRequests;
     const r = await runResumptions(proxy.port, secureContext, version, RESUMPTIONS);
-    const after = await rssAfterGc(proxy);
+    const after = await rssMbAfterGc(proxy);
     figures.push(`${version}: RSS ${before.toFixed(1)} → ${after.toFixed(1)} MB over ${r.resumed} resumptions`);
     t.ok(proxy.alive(), `${version}: proxy still running`);
     t.equal(r.ok, RESUMPTIONS, `${version}: every call got its 200`);

@@ -34,6 +34,7 @@ export interface ProxyProcess {
   collectGarbage(timeoutMs?: number): Promise<boolean>;
 }
 export declare const GC_ON_SIGNAL_ARGS: string[];
+export declare function rssMbAfterGc(proxy: ProxyProcess): Promise<number>;
 export declare function startProxyProcess(o: {
   args: string[];
   env?: Record<string, string>;

@@ -39,6 +39,17 @@ export function processStats(pid) {
   return { rssKb: field('VmRSS'), fds: readdirSync(`/proc/${pid}/fd`).length, threads: field('Threads') };
 }
 
+/**
+ * RSS (MiB) of a proxy started with GC_ON_SIGNAL_ARGS after two forced full collections (the second lets V8 return
+ * what the first freed); throws when the proxy does not report a collection.
+ */
+export async function rssMbAfterGc(proxy) {
+  for (let i = 0; i < 2; i += 1) {
+    if (!(await proxy.collectGarbage(30_000))) throw new Error('the proxy did not report its forced GC');
+  }
+  return processStats(proxy.pid).rssKb / 1024;
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function tcpAccepts(port) {
