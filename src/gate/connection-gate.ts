@@ -2,11 +2,11 @@
 import { hash, randomBytes, X509Certificate } from 'node:crypto';
 import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
-import type { Identity } from '../identity/types.js';
 import { buildIdentityHeaders } from '../http/identity-headers.js';
 import type { Metrics } from '../ops/metrics.js';
 import { createRateLimitedLog } from '../ops/rate-limited-log.js';
 import type { RejectReason } from '../ops/reject-reasons.js';
+import { createCallerExpiryWatch } from './caller-expiry.js';
 import { MAX_CERTIFICATE_BYTES } from './chain-defects.js';
 import { createChainMemory } from './chain-memory.js';
 import { classifyClientError, classifyVerifyError } from './handshake-reason.js';
@@ -26,9 +26,6 @@ export interface GateDeps {
   forwardCert: boolean;
 }
 
-const EXPIRY_WARNING_MS = 7 * 86_400_000;
-const MAX_REMEMBERED_EXPIRY_WARNINGS = 10_000;
-
 /** DER size of the peer's leaf as far as the handshake got, 0 when unknown. */
 function peerCertificateSize(socket: TLSSocket): number {
   try {
@@ -43,7 +40,7 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   const rejectionLog = createRateLimitedLog({ limit: 20, windowMs: 10_000 }, (suppressed, total) =>
     log.warn({ suppressed, total }, 'tls rejections suppressed from the log'),
   );
-  const warnedExpiry = new Set<string>();
+  const observeRemainingLifetime = createCallerExpiryWatch({ metrics, log });
 
   const reject = (socket: TLSSocket, reason: RejectReason, detail?: string): void => {
     metrics.handshakeFailures.inc({ reason });
@@ -219,19 +216,6 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
     // Every refusal reads the whole chain the peer presented, to name its defect.
     if (socket.authorized === true && socket.isSessionReused()) onResumedSession(socket);
     else onFullHandshake(socket);
-  };
-
-  const observeRemainingLifetime = (identity: Identity): void => {
-    const remainingMs = identity.notAfter.getTime() - Date.now();
-    metrics.clientCertRemaining.observe(Math.max(0, remainingMs / 1000));
-    if (remainingMs < EXPIRY_WARNING_MS && !warnedExpiry.has(identity.fingerprint256)) {
-      if (warnedExpiry.size >= MAX_REMEMBERED_EXPIRY_WARNINGS) warnedExpiry.clear();
-      warnedExpiry.add(identity.fingerprint256);
-      log.warn(
-        { subject: identity.subject, serial: identity.serial, notAfter: identity.notAfter.toISOString() },
-        'caller certificate expires within 7 days',
-      );
-    }
   };
 
   const onClientError = (err: Error & { code?: string }, socket: TLSSocket): void => {
