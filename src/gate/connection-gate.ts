@@ -213,9 +213,14 @@ export function attachConnectionGate(server: TlsServer, deps: GateDeps): { stop(
   };
 
   const onSecureConnection = (socket: GatedSocket): void => {
-    // Every refusal reads the whole chain the peer presented, to name its defect.
-    if (socket.authorized === true && socket.isSessionReused()) onResumedSession(socket);
-    else onFullHandshake(socket);
+    try {
+      // Every refusal reads the whole chain the peer presented, to name its defect.
+      if (socket.authorized === true && socket.isSessionReused()) onResumedSession(socket);
+      else onFullHandshake(socket);
+    } catch (err) {
+      // Fail closed, and keep the process up: a certificate that cannot be read or judged is never admitted.
+      reject(socket, 'other', `the gate could not judge the connection: ${(err as Error).message}`);
+    }
   };
 
   const onClientError = (err: Error & { code?: string }, socket: TLSSocket): void => {
