@@ -1,8 +1,6 @@
 // The onRequest hook, a fastify adapter around judgeRequest: request id and context, connection check, 400/403/503
 // replies, body deadlines.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
-import type { ChainTrust } from '../gate/judge-chain.js';
-import { callerStandingOf } from '../gate/verified-connection.js';
 import { badRequest, forbidden, serviceUnavailable } from '../http/error-replies.js';
 import { hasHttp1Body } from '../http/message-body.js';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
@@ -11,8 +9,8 @@ import type { ExchangeReply } from '../record/exchange-reply.js';
 import type { Metrics } from '../ops/metrics.js';
 import { contextOf, openRequestContext, type RequestContext, type Transport } from '../record/request-context.js';
 import { admitAllowed, DECISION_LABEL, limitRequestBody, noteVerdict, type BodyLimits } from './admit-allowed.js';
-import { judgeRequest, type JudgedSnapshot } from './judge-request.js';
-import { connectionOf, requestHeadOf } from './request-head.js';
+import { judgeArrived, type JudgingStore } from './judge-arrived.js';
+import { connectionOf } from './request-head.js';
 
 /**
  * The reply of a request the authorize hook has seen (for hooks fastify gives only the request, like onRequestAbort).
@@ -86,8 +84,7 @@ function boundRefusedBody(
 }
 
 export interface AuthorizeDeps {
-  /** The snapshot store: policy, CAs and CRLs in force now, and a version that changes with them. */
-  store: { readonly current: JudgedSnapshot & { version: number; material: ChainTrust } };
+  store: JudgingStore;
   metrics: Metrics;
   isDraining?: () => boolean;
   bodyLimits?: BodyLimits;
@@ -103,13 +100,7 @@ export function createAuthorizeHook(deps: AuthorizeDeps) {
     if (ctx === null) return;
     const { requestId, conn, transport } = ctx;
     if (conn === undefined) return;
-    const snapshot = store.current;
-    const verdict = judgeRequest(
-      requestHeadOf(raw, transport),
-      callerStandingOf(conn, snapshot),
-      snapshot,
-      isDraining(),
-    );
+    const verdict = judgeArrived(raw, transport, conn, store, isDraining());
     noteVerdict(ctx, verdict);
     metrics.authzDecisions.inc({ decision: DECISION_LABEL[verdict.decision] });
     const http1 = transport === 'h1';

@@ -2,15 +2,15 @@
 // judging leaves no trace until it is taken, so a request handed on to fastify is judged there as if first seen.
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
-import type { ChainTrust } from '../gate/judge-chain.js';
-import { callerStandingOf, type VerifiedConnection } from '../gate/verified-connection.js';
+import type { VerifiedConnection } from '../gate/verified-connection.js';
 import { acceptOrGenerateRequestId } from '../http/request-id.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { ExchangeReply } from '../record/exchange-reply.js';
 import { openRequestContext, type RequestContext, type Transport } from '../record/request-context.js';
 import { admitAllowed, noteVerdict, type BodyLimits } from './admit-allowed.js';
-import { judgeRequest, type JudgedSnapshot, type RequestVerdict } from './judge-request.js';
-import { connectionOf, requestHeadOf } from './request-head.js';
+import { judgeArrived, type JudgingStore } from './judge-arrived.js';
+import type { RequestVerdict } from './judge-request.js';
+import { connectionOf } from './request-head.js';
 
 export type AllowVerdict = Extract<RequestVerdict, { decision: 'allow' }>;
 
@@ -20,7 +20,7 @@ export interface DirectVerdict {
 }
 
 export interface DirectAdmissionDeps {
-  store: { readonly current: JudgedSnapshot & { version: number; material: ChainTrust } };
+  store: JudgingStore;
   metrics: Metrics;
   isDraining(): boolean;
   bodyLimits: BodyLimits;
@@ -43,13 +43,7 @@ export function createDirectAdmission(deps: DirectAdmissionDeps): DirectAdmissio
     judge(raw, transport) {
       const conn = connectionOf(raw);
       if (conn === undefined) return null;
-      const snapshot = store.current;
-      const verdict = judgeRequest(
-        requestHeadOf(raw, transport),
-        callerStandingOf(conn, snapshot),
-        snapshot,
-        deps.isDraining(),
-      );
+      const verdict = judgeArrived(raw, transport, conn, store, deps.isDraining());
       return verdict.decision === 'allow' && !verdict.draining ? { verdict, conn } : null;
     },
     admit(reply, { verdict, conn }) {
