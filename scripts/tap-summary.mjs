@@ -1,7 +1,47 @@
-// Prints the plain "N passed, N failed" line CI ends with, from tap's final summary in a log file.
+// Prints, from a tap log, each failed assertion with the subtests it sits in, then the plain "N passed, N failed" line
+// CI ends with: the end of a CI log is what is kept, so a failure must be named there.
 import { readFileSync } from 'node:fs';
 
 const text = readFileSync(process.argv[2] ?? '/dev/stdin', 'utf8');
+
+function yamlBlock(lines, from) {
+  if (!/^\s*---$/.test(lines[from] ?? '')) return [];
+  const end = lines.findIndex((l, j) => j > from && /^\s*\.\.\.$/.test(l));
+  return lines.slice(from + 1, end === -1 ? from + 40 : end);
+}
+
+function failures(lines) {
+  const found = [];
+  const stack = [];
+  lines.forEach((line, i) => {
+    const indent = line.length - line.trimStart().length;
+    const subtest = /^\s*# Subtest: (.*)$/.exec(line);
+    if (subtest) {
+      while (stack.length > 0 && stack.at(-1).indent >= indent) stack.pop();
+      stack.push({ indent, name: subtest[1] });
+      return;
+    }
+    const notOk = /^\s*not ok \d+ - (.*)$/.exec(line);
+    if (!notOk) return;
+    const within = stack.filter((s) => s.indent < indent).map((s) => s.name);
+    const detail = yamlBlock(lines, i + 1)
+      .filter(
+        (l) =>
+          /^\s+(fileName|lineNumber|found|wanted|pattern|exitCode|signal|timeout|message):/.test(l) ||
+          /^\s+[-+][^-+]/.test(l),
+      )
+      .slice(0, 10);
+    found.push({ path: [...within, notOk[1]].join(' > '), detail });
+  });
+  // An enclosing subtest is reported failed too; the deepest failure says the most.
+  return found.filter((f) => !found.some((g) => g !== f && g.path.startsWith(`${f.path.replace(/ # .*$/, '')} > `)));
+}
+
+for (const f of failures(text.split('\n'))) {
+  console.log(`FAILED: ${f.path}`);
+  for (const d of f.detail) console.log(`    ${d.trim()}`);
+}
+
 const summaries = [...text.matchAll(/^# \{ (total: \d+[^}]*)\}$/gm)];
 const last = summaries.at(-1);
 if (!last) {
