@@ -6,7 +6,9 @@
 //   generation's next limit is (1 + N/100) × what survived the last full GC, instead of V8's choice of up to 4×), st
 //   (--single-threaded-gc), single (--single-threaded), saver (--memory-saver-mode), ncr
 //   (--no-concurrent-recompilation: optimizing compiles on the main thread, one at a time), poolN
-//   (--v8-pool-size=N), ofs (--optimize-for-size), liteN (--lite-mode when N is 1), arenaN (MALLOC_ARENA_MAX=N), uvN
+//   (--v8-pool-size=N), ofs (--optimize-for-size), liteN (--lite-mode when N is 1), maxoptN (--max-opt=N: 2 stops
+//   at Maglev, no TurboFan), nomaglev (--no-maglev: TurboFan alone), nopret
+//   (--no-allocation-site-pretenuring), arenaN (MALLOC_ARENA_MAX=N), uvN
 //   (UV_THREADPOOL_SIZE=N), trimK / mmapK / topK (glibc.malloc.trim_threshold / mmap_threshold / top_pad = K KiB in
 //   GLIBC_TUNABLES), cg256 (inside a 256 MiB memory cgroup, v1 or v2, created under the current one when writable),
 //   floor (the plain Node floor instead of the sidecar; it always starts with the shipped flags, which later parts
@@ -103,6 +105,9 @@ function variantSetup(variant) {
     else if (name === 'pool') flags.push(`--v8-pool-size=${n}`);
     else if (part === 'ofs') flags.push('--optimize-for-size');
     else if (part === 'lite1') flags.push('--lite-mode');
+    else if (name === 'maxopt') flags.push(`--max-opt=${n}`);
+    else if (part === 'nomaglev') flags.push('--no-maglev');
+    else if (part === 'nopret') flags.push('--no-allocation-site-pretenuring');
     else if (name === 'arena') env.MALLOC_ARENA_MAX = n;
     else if (name === 'uv') env.UV_THREADPOOL_SIZE = n;
     else if (name in TUNABLES) tunables.push(`glibc.malloc.${TUNABLES[name]}=${Number(n) * 1024}`);

@@ -1,7 +1,8 @@
-// The image bounds V8's young generation and how far its old generation grows between full collections with Node
-// flags in the ENTRYPOINT (before the script), and sets glibc's malloc tunables in its ENV; the shipped runtime accepts
-// the flags and they take effect (observed from V8's own space sizes under allocation), glibc reads the tunables (its
-// dynamic loader lists them), and npm start/dev use the same.
+// The image bounds V8's young generation and how far its old generation grows between full collections, and turns off
+// allocation-site pretenuring, with Node flags in the ENTRYPOINT (before the script), and sets glibc's malloc tunables
+// in its ENV; the shipped runtime accepts the flags and they take effect (observed from V8's own space sizes under
+// allocation and its own pretenuring trace), glibc reads the tunables (its dynamic loader lists them), and npm
+// start/dev use the same.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
@@ -28,8 +29,9 @@ t.equal(
 );
 t.same(
   flags,
-  [`--max-semi-space-size=${semiMb}`, `--heap-growing-percent=${growingPercent}`],
-  'the only Node flags bound the young generation and the growth of the old one (no --expose-gc, --inspect or --import)',
+  [`--max-semi-space-size=${semiMb}`, `--heap-growing-percent=${growingPercent}`, '--no-allocation-site-pretenuring'],
+  'the only Node flags bound the young generation and the growth of the old one and turn off pretenuring ' +
+    '(no --expose-gc, --inspect or --import)',
 );
 t.ok(semiMb >= 1 && semiMb <= 16, `the semi-space bound (${semiMb} MB) is between 1 and 16 MB`);
 t.ok(growingPercent >= 10 && growingPercent <= 100, `the old generation grows by ${growingPercent}% (10-100)`);
@@ -124,6 +126,26 @@ t.test(
     );
   },
 );
+
+// Objects from one allocation site that all outlive young collections: V8 decides to allocate that site's objects in
+// the old generation from then on, and says so in its pretenuring trace ("=> tenure").
+const tenureProbe =
+  'const keep = []; for (let i = 0; i < 1e6; i++) keep.push({ i, s: "x" + i }); console.log(keep.length);';
+
+function tenureDecisions(nodeFlags: string[]): number {
+  const r = spawnSync(process.execPath, [...nodeFlags, '--trace-pretenuring-statistics', '-e', tenureProbe], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (r.status !== 0) throw new Error(`node ${nodeFlags.join(' ')} failed (${r.status}): ${r.stderr.slice(0, 500)}`);
+  return r.stdout.split('\n').filter((l) => l.includes('=> tenure')).length;
+}
+
+t.test('the shipped runtime makes no pretenuring decision', async (t) => {
+  t.equal(tenureDecisions(flags), 0, `no site pretenured with ${flags.join(' ')}`);
+  const without = flags.filter((f) => f !== '--no-allocation-site-pretenuring');
+  t.ok(tenureDecisions(without) > 0, 'the probe can tell: without the flag V8 pretenures the probe site');
+});
 
 // glibc's dynamic loader prints the tunables it read from the environment (glibc 2.33 and later, as Debian 12's 2.36
 // in the runtime base); a misspelt name is silently ignored by glibc, so the values must show there.
