@@ -8,13 +8,13 @@
 //   (--no-concurrent-recompilation: optimizing compiles on the main thread, one at a time), poolN
 //   (--v8-pool-size=N), ofs (--optimize-for-size), liteN (--lite-mode when N is 1), maxoptN (--max-opt=N: 2 stops
 //   at Maglev, no TurboFan), nomaglev (--no-maglev: TurboFan alone), nopret
-//   (--no-allocation-site-pretenuring), arenaN (MALLOC_ARENA_MAX=N), uvN
-//   (UV_THREADPOOL_SIZE=N), trimK / mmapK / topK (glibc.malloc.trim_threshold / mmap_threshold / top_pad = K KiB in
-//   GLIBC_TUNABLES), cg256 (inside a 256 MiB memory cgroup, v1 or v2, created under the current one when writable),
-//   floor (the plain Node floor instead of the sidecar; it always starts with the shipped flags, which later parts
-//   override), combinations joined by '+'. --handshakes S adds S seconds of new handshakes (openssl s_time, 4 at once)
-//   and S of resumed TLS 1.3 ones (16 at once) after the request load, as `npm run bench` does before it reads the
-//   peak; peak32 is then read after them.
+// (--no-allocation-site-pretenuring), pret (--allocation-site-pretenuring: after the shipped flags, turns it back on),
+// arenaN (MALLOC_ARENA_MAX=N), uvN (UV_THREADPOOL_SIZE=N), trimK / mmapK / topK (glibc.malloc.trim_threshold /
+// mmap_threshold / top_pad = K KiB in GLIBC_TUNABLES), cg256 (inside a 256 MiB memory cgroup, v1 or v2, created under
+// the current one when writable), floor (the plain Node floor instead of the sidecar; it always starts with the shipped
+// flags, which later parts override), combinations joined by '+'. --handshakes S adds S seconds of new handshakes
+// (openssl s_time, 4 at once) and S of resumed TLS 1.3 ones (16 at once) after the request load, as `npm run bench`
+// does before it reads the peak; peak32 is then read after them.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -108,6 +108,7 @@ function variantSetup(variant) {
     else if (name === 'maxopt') flags.push(`--max-opt=${n}`);
     else if (part === 'nomaglev') flags.push('--no-maglev');
     else if (part === 'nopret') flags.push('--no-allocation-site-pretenuring');
+    else if (part === 'pret') flags.push('--allocation-site-pretenuring');
     else if (name === 'arena') env.MALLOC_ARENA_MAX = n;
     else if (name === 'uv') env.UV_THREADPOOL_SIZE = n;
     else if (name in TUNABLES) tunables.push(`glibc.malloc.${TUNABLES[name]}=${Number(n) * 1024}`);

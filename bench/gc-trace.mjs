@@ -1,9 +1,10 @@
 // Garbage collection per request, from V8's own --trace-gc lines: the sidecar and the plain Node floor under the same
 // keep-alive load (32 connections, wrk with the client-certificate shim), each with the shipped runtime plus any extra
-// Node flags, one after the other.
+// Node flags, one after the other. Pauses are the stop-the-world part V8 reports for each collection; the incremental
+// marking steps a full collection also runs on the main thread (its "+ X ms in N steps") are not added.
 // Usage: node bench/gc-trace.mjs [--seconds S] [--flags="--allocation-site-pretenuring ..."] [--who sidecar,floor]
 // (a later V8 flag wins: --allocation-site-pretenuring turns back on what the shipped runtime turns off)
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,17 +38,23 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
+// V8 prints --trace-gc through C stdio, which buffers a file in blocks: coreutils' stdbuf library makes it
+// line-buffered, so the lines read at the start and end of the measured window are all the collections made before each
+// point.
+const STDBUF = '/usr/libexec/coreutils/libstdbuf.so';
+const LINE_BUFFERED = existsSync(STDBUF) ? { LD_PRELOAD: STDBUF, _STDBUF_O: 'L' } : {};
+
 /** Starts one contender with --trace-gc writing to `log`. */
 async function start(who, certs, upstreamPort, log, extraFlags) {
   const out = openSync(log, 'w');
   const nodeFlags = ['--trace-gc', ...extraFlags];
-  if (who === 'sidecar') return startSidecar(certs, upstreamPort, 0, { nodeFlags, stdout: out });
+  if (who === 'sidecar') return startSidecar(certs, upstreamPort, 0, { nodeFlags, stdout: out, env: LINE_BUFFERED });
   const port = await freePort();
   const script = join(HERE, 'lib', 'node-floor-proxy.mjs');
   const args = [String(port), String(upstreamPort), certs.serverCert, certs.serverKey, certs.ca, 'https'];
   const child = startProcess(process.execPath, [...SHIPPED_NODE_FLAGS, ...nodeFlags, script, ...args], {
     cpu: 0,
-    env: SHIPPED_NODE_ENV,
+    env: { ...SHIPPED_NODE_ENV, ...LINE_BUFFERED },
     stdio: ['ignore', out, 'inherit'],
   });
   await waitForPort(port, 15_000, child);
