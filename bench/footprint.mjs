@@ -15,20 +15,18 @@
 // flags, which later parts override), combinations joined by '+'. --handshakes S adds S seconds of new handshakes
 // (openssl s_time, 4 at once) and S of resumed TLS 1.3 ones (16 at once) after the request load, as `npm run bench`
 // does before it reads the peak; peak32 is then read after them.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
 import { SHIPPED_NODE_ENV, SHIPPED_NODE_FLAGS, sidecarArgs, startNodeFloor, startUpstream } from './lib/contenders.mjs';
 import { measureIdleConnections } from './lib/extras.mjs';
-import { runNodeResume, runSTime, runWrk } from './lib/load.mjs';
+import { buildClientCertShim, runNodeResume, runSTime, runWrk } from './lib/load.mjs';
 import {
   freePort,
-  killAllSync,
   pinSelf,
-  runCommand,
+  scratchDir,
   sleep,
   startProcess,
   stopProcess,
@@ -53,19 +51,17 @@ const seconds = Number(opt.seconds);
 const variants = opt.variants.split(',');
 const say = (m) => process.stderr.write(`[footprint] ${m}\n`);
 
-const work = mkdtempSync(join(tmpdir(), 'mtls-footprint-'));
 let cgroupDir = null;
-process.on('exit', () => {
-  killAllSync();
-  rmSync(work, { recursive: true, force: true });
-  if (cgroupDir)
-    try {
-      rmdirSync(cgroupDir);
-    } catch {
-      /* still has a member; the kernel frees it when empty */
-    }
+const work = scratchDir('mtls-footprint-', {
+  onExit() {
+    if (cgroupDir)
+      try {
+        rmdirSync(cgroupDir);
+      } catch {
+        /* still has a member; the kernel frees it when empty */
+      }
+  },
 });
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 /** A 256 MiB memory cgroup below our own (cgroup v1 memory controller or v2), or null when not writable. */
 function memoryCgroup() {
@@ -136,13 +132,6 @@ async function startVariant(variant, certs, upstreamPort) {
   return { port, child };
 }
 
-async function buildShim() {
-  const out = join(work, 'client-cert-shim.so');
-  const r = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', out, join(HERE, 'client-cert-shim.c'), '-ldl']);
-  if (r.status !== 0) throw new Error(`shim build failed: ${r.stderr.slice(0, 300)}`);
-  return out;
-}
-
 async function oneRound(variant, ctx) {
   const { port, child } = await startVariant(variant, ctx.certs, ctx.upstream.port);
   try {
@@ -194,7 +183,7 @@ async function main() {
   if (variants.some((v) => v.includes('cg256'))) cgroupDir = memoryCgroup();
   const ctx = {
     certs: await makeCertificates(work, 'ec'),
-    shim: await buildShim(),
+    shim: await buildClientCertShim(work),
     upstream: await startUpstream(work, 1),
   };
   say(

@@ -4,24 +4,14 @@
 // marking steps a full collection also runs on the main thread (its "+ X ms in N steps") are not added.
 // Usage: node bench/gc-trace.mjs [--seconds S] [--flags="--allocation-site-pretenuring ..."] [--who sidecar,floor]
 // (a later V8 flag wins: --allocation-site-pretenuring turns back on what the shipped runtime turns off)
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
 import { SHIPPED_NODE_ENV, SHIPPED_NODE_FLAGS, startSidecar, startUpstream } from './lib/contenders.mjs';
-import { runWrk } from './lib/load.mjs';
-import {
-  freePort,
-  killAllSync,
-  pinSelf,
-  runCommand,
-  startProcess,
-  stopProcess,
-  treeCpuSeconds,
-  waitForPort,
-} from './lib/procs.mjs';
+import { buildClientCertShim, runWrk } from './lib/load.mjs';
+import { freePort, pinSelf, scratchDir, startProcess, stopProcess, treeCpuSeconds, waitForPort } from './lib/procs.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const { values: opt } = parseArgs({
@@ -31,12 +21,7 @@ const { values: opt } = parseArgs({
     who: { type: 'string', default: 'sidecar,floor' },
   },
 });
-const work = mkdtempSync(join(tmpdir(), 'mtls-gctrace-'));
-process.on('exit', () => {
-  killAllSync();
-  rmSync(work, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+const work = scratchDir('mtls-gctrace-');
 
 // V8 prints --trace-gc through C stdio, which buffers a file in blocks: coreutils' stdbuf library makes it
 // line-buffered, so the lines read at the start and end of the measured window are all the collections made before each
@@ -79,9 +64,7 @@ function collections(lines) {
 async function main() {
   pinSelf(1);
   const certs = await makeCertificates(work);
-  const shim = join(work, 'shim.so');
-  const cc = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(HERE, 'client-cert-shim.c'), '-ldl']);
-  if (cc.status !== 0) throw new Error(`shim build failed: ${cc.stderr}`);
+  const shim = await buildClientCertShim(work);
   const upstream = await startUpstream(work, 1);
   const extraFlags = opt.flags.split(' ').filter(Boolean);
   console.log(`| contender | flags | requests | CPU µs/req | collections in ${opt.seconds} s | GC pause µs/req |`);

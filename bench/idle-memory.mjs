@@ -2,8 +2,7 @@
 // ({ allowHTTP1 }), the plain Node floor and the sidecar, each holding N idle connections (one request served on each).
 // Figures from inside the process (process.memoryUsage() after a full GC, via bench/lib/mem-probe.mjs) and RSS from
 // /proc. Usage: node bench/idle-memory.mjs [--count N] [--kinds tls,https,h2compat,floor,sidecar]
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -12,9 +11,9 @@ import { SHIPPED_NODE_ENV, SHIPPED_NODE_FLAGS, sidecarArgs, startUpstream } from
 import { clientTlsOptions, openIdleConnection } from './lib/extras.mjs';
 import {
   freePort,
-  killAllSync,
   pinSelf,
   runCommand,
+  scratchDir,
   sleep,
   startProcess,
   stopProcess,
@@ -31,9 +30,7 @@ const { values: opt } = parseArgs({
   },
 });
 const count = Number(opt.count);
-const work = mkdtempSync(join(tmpdir(), 'mtls-idle-'));
-process.on('exit', () => (killAllSync(), rmSync(work, { recursive: true, force: true })));
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+const work = scratchDir('mtls-idle-');
 const say = (m) => process.stderr.write(`[idle-memory] ${m}\n`);
 
 function scriptArgs(kind, port, certs, upstreamPort) {

@@ -5,16 +5,15 @@
 // GETs (wrk); resumed: TLS 1.2 session resumptions (openssl s_time -reuse); new: full mTLS handshakes (s_time -new) h2
 // / grpc: HTTP/2 GETs / gRPC unary calls with h2load (reference: the plain Node http2 floor; grpc: an h2c gRPC
 // upstream)
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from './lib/certs.mjs';
 import { startGrpcUpstream, startNodeFloor, startNodeH2Floor, startSidecar, startUpstream } from './lib/contenders.mjs';
 import { GRPC_HEADERS, GRPC_PATH, grpcRequestFile } from './lib/h2-rows.mjs';
-import { runH2load, runSTime, runWrk } from './lib/load.mjs';
-import { killAllSync, pinSelf, runCommand, stopProcess, treeCpuSeconds } from './lib/procs.mjs';
+import { buildClientCertShim, runH2load, runSTime, runWrk } from './lib/load.mjs';
+import { pinSelf, scratchDir, stopProcess, treeCpuSeconds } from './lib/procs.mjs';
 import { formatSummary, summarizeProfile } from './cpuprofile-summary.mjs';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -30,20 +29,13 @@ const { values: opt } = parseArgs({
   },
 });
 
-const work = mkdtempSync(join(tmpdir(), 'mtls-prof-'));
-process.on('exit', () => {
-  killAllSync();
-  rmSync(work, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+const work = scratchDir('mtls-prof-');
 
 async function main() {
   if (!existsSync(resolve(HERE, '..', 'dist', 'main.js'))) throw new Error('dist/main.js missing: npm run build');
   pinSelf(1);
   const certs = await makeCertificates(work);
-  const shim = join(work, 'shim.so');
-  const cc = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', shim, join(HERE, 'client-cert-shim.c'), '-ldl']);
-  if (cc.status !== 0) throw new Error(`shim build failed: ${cc.stderr}`);
+  const shim = await buildClientCertShim(work);
   const h2 = opt.mode === 'h2' || opt.mode === 'grpc';
   const upstream = opt.mode === 'grpc' ? await startGrpcUpstream(1) : await startUpstream(work, 1);
   const profDir = resolve(opt.dir);

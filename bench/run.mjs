@@ -3,8 +3,8 @@
 // [--seconds S] [--handshake-seconds S] [--h2-seconds S] [--connections N] [--idle N] [--upload-mib N] [--only
 // sidecar,nginx,haproxy,caddy,node,node-h2compat,node-fastify] [--no-extras] [--no-h2] (node-fastify, the floor with
 // fastify in front, runs only when named in --only) [--no-access-log] [--key-type ec|rsa] [--out FILE]
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir, cpus, loadavg } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -22,13 +22,13 @@ import {
   startUpstream,
 } from './lib/contenders.mjs';
 import { measureIdleConnections, measureUpload } from './lib/extras.mjs';
-import { runAb, runNodeResume, runSTime, runWrk } from './lib/load.mjs';
+import { buildClientCertShim, runAb, runNodeResume, runSTime, runWrk } from './lib/load.mjs';
 import {
   hasCommand,
-  killAllSync,
   pinSelf,
   processTree,
   runCommand,
+  scratchDir,
   stopProcess,
   treeCpuSeconds,
   treeMemoryMb,
@@ -80,12 +80,7 @@ const elapsed = () => Date.now() - startedAt;
 const say = (msg) => process.stderr.write(`[bench ${(elapsed() / 1000).toFixed(0).padStart(3)}s] ${msg}\n`);
 
 // Everything we start dies with us: on normal exit, on error, on Ctrl-C, and at the hard time limit.
-const work = mkdtempSync(join(tmpdir(), 'mtls-bench-'));
-process.on('exit', () => {
-  killAllSync();
-  rmSync(work, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => process.exit(130));
+const work = scratchDir('mtls-bench-', { signals: ['SIGHUP'] });
 setTimeout(() => {
   say(`hard time limit of ${HARD_LIMIT_MS / 1000}s reached; stopping`);
   process.exit(1);
@@ -93,13 +88,12 @@ setTimeout(() => {
 
 async function buildShim() {
   if (!hasCommand('wrk') || !hasCommand('cc') || !existsSync('/usr/include/openssl/ssl.h')) return null;
-  const out = join(work, 'client-cert-shim.so');
-  const r = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', out, join(HERE, 'client-cert-shim.c'), '-ldl']);
-  if (r.status !== 0) {
-    say(`shim build failed, falling back to ab: ${r.stderr.trim().slice(0, 200)}`);
+  try {
+    return await buildClientCertShim(work);
+  } catch (err) {
+    say(`${err.message}; falling back to ab`);
     return null;
   }
-  return out;
 }
 
 /** CPU seconds of the contender, and of the upstream processes, around one measurement. */

@@ -2,7 +2,20 @@
 // client for handshakes.
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCommand } from './procs.mjs';
+
+const SHIM_SOURCE = join(import.meta.dirname, '..', 'client-cert-shim.c');
+
+/**
+ * Compiles the client-certificate LD_PRELOAD shim into `dir`; returns its path, or throws with the compiler's words.
+ */
+export async function buildClientCertShim(dir) {
+  const out = join(dir, 'client-cert-shim.so');
+  const r = await runCommand('cc', ['-shared', '-fPIC', '-O2', '-o', out, SHIM_SOURCE, '-ldl']);
+  if (r.status !== 0) throw new Error(`client-certificate shim build failed: ${r.stderr.trim().slice(0, 300)}`);
+  return out;
+}
 
 const CLK_TCK = 100;
 

@@ -1,8 +1,10 @@
 // Child processes for the benchmark: spawn pinned to a CPU, read CPU time and RSS of a process tree from /proc, kill
 // everything at exit.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const children = new Set();
@@ -100,6 +102,21 @@ export async function stopProcess(child, signal = 'SIGTERM', waitMs = 5000) {
   }, waitMs);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * A temporary directory for one bench run, removed on exit together with every process still running (also on SIGINT,
+ * SIGTERM and the extra signals given); `onExit` runs first, for whatever else the run set up.
+ */
+export function scratchDir(prefix, { onExit = () => {}, signals = [] } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => {
+    killAllSync();
+    onExit();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', ...signals]) process.on(sig, () => process.exit(130));
+  return dir;
 }
 
 /** Synchronous last resort on exit, crash or signal: SIGKILL every process group still running. */

@@ -4,26 +4,23 @@
 // "--log-level info"] DIR holds dist/main.js (built by test/perf/snapshot.sh); the first variant is the one the others
 // are compared with.
 import { existsSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { makeCertificates } from '../../bench/lib/certs.mjs';
 import { sidecarArgs, startNginxContender, startUpstream } from '../../bench/lib/contenders.mjs';
 import { measureIdleConnections } from '../../bench/lib/extras.mjs';
-import { runSTime, runWrk } from '../../bench/lib/load.mjs';
+import { buildClientCertShim, runSTime, runWrk } from '../../bench/lib/load.mjs';
 import {
   freePort,
-  killAllSync,
   pinSelf,
-  runCommand,
+  scratchDir,
+  sleep,
   startProcess,
   stopProcess,
   treeCpuSeconds,
   treeMemoryMb,
   waitForPort,
-  sleep,
 } from '../../bench/lib/procs.mjs';
 import { median } from '../../bench/lib/report.mjs';
 
@@ -41,12 +38,7 @@ const { values: opt } = parseArgs({
   },
 });
 
-const work = mkdtempSync(join(tmpdir(), 'mtls-ab-'));
-process.on('exit', () => {
-  killAllSync();
-  rmSync(work, { recursive: true, force: true });
-});
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+const work = scratchDir('mtls-ab-');
 const say = (m) => process.stderr.write(`[ab] ${m}\n`);
 
 function parseVariant(spec) {
@@ -81,17 +73,7 @@ async function startVariant(v, certs, upstreamPort) {
 async function main() {
   pinSelf(1);
   const certs = await makeCertificates(work, 'ec');
-  const shim = join(work, 'shim.so');
-  const cc = await runCommand('cc', [
-    '-shared',
-    '-fPIC',
-    '-O2',
-    '-o',
-    shim,
-    resolve('bench/client-cert-shim.c'),
-    '-ldl',
-  ]);
-  if (cc.status !== 0) throw new Error(`shim build failed: ${cc.stderr}`);
+  const shim = await buildClientCertShim(work);
   const upstream = await startUpstream(work, 1);
   const contenders = [];
   if (!opt['no-nginx']) {

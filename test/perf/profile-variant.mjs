@@ -1,18 +1,16 @@
 // Profiles one dist/ snapshot (test/perf/snapshot.sh) under keep-alive load or handshakes, like bench/profile.mjs, and
 // prints the summary. Usage: node test/perf/profile-variant.mjs --variant DIR [--mode requests|resumed|new] [--seconds
 // S] [--top N] [--out DIR]
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeCertificates } from '../../bench/lib/certs.mjs';
 import { sidecarArgs, startUpstream } from '../../bench/lib/contenders.mjs';
-import { runSTime, runWrk } from '../../bench/lib/load.mjs';
+import { buildClientCertShim, runSTime, runWrk } from '../../bench/lib/load.mjs';
 import {
   freePort,
-  killAllSync,
   pinSelf,
-  runCommand,
+  scratchDir,
   startProcess,
   stopProcess,
   treeCpuSeconds,
@@ -30,26 +28,12 @@ const { values: opt } = parseArgs({
     extra: { type: 'string', default: '' },
   },
 });
-const work = mkdtempSync(join(tmpdir(), 'mtls-profv-'));
-process.on('exit', () => {
-  killAllSync();
-  rmSync(work, { recursive: true, force: true });
-});
+const work = scratchDir('mtls-profv-');
 
 async function main() {
   pinSelf(1);
   const certs = await makeCertificates(work, 'ec');
-  const shim = join(work, 'shim.so');
-  const cc = await runCommand('cc', [
-    '-shared',
-    '-fPIC',
-    '-O2',
-    '-o',
-    shim,
-    resolve('bench/client-cert-shim.c'),
-    '-ldl',
-  ]);
-  if (cc.status !== 0) throw new Error(`shim build failed: ${cc.stderr}`);
+  const shim = await buildClientCertShim(work);
   const upstream = await startUpstream(work, 1);
   const profDir = resolve(opt.out);
   mkdirSync(profDir, { recursive: true });
