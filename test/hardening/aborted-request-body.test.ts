@@ -4,6 +4,7 @@ import t from 'tap';
 import http2 from 'node:http2';
 import { baseConfig, makeTestPki, metricValue, startTestProxy } from '../helpers/gate-harness.js';
 import { accessLines, openHttp1, startPartialUpstream, waitFor } from './lib/raw.js';
+import { connectH2 } from '../helpers/h2-client.js';
 
 t.test('requests aborted mid-body are recorded once, as 499', async (t) => {
   const pki = makeTestPki();
@@ -43,14 +44,7 @@ t.test('requests aborted mid-body are recorded once, as 499', async (t) => {
   );
 
   // HTTP/2: the caller resets its stream after part of the body.
-  const session = http2.connect(`https://localhost:${proxy.port}`, {
-    ca: pki.ca.certPem,
-    cert: pki.client.certPem,
-    key: pki.client.keyPem,
-    host: '127.0.0.1',
-    servername: 'localhost',
-  });
-  session.on('error', () => undefined);
+  const session = connectH2(proxy.port, pki.ca.certPem, pki.client);
   t.teardown(() => session.destroy());
   const stream = session.request({
     ':method': 'PUT',

@@ -1,7 +1,6 @@
 // `Expect: 100-continue` is answered 100 only once the request is admitted (a refusal comes first, without inviting
 // the body); a Transfer-Encoding whose last coding is not chunked gets the fixed 400 the caller can read.
 import t from 'tap';
-import http2 from 'node:http2';
 import {
   baseConfig,
   makeTestPki,
@@ -11,6 +10,7 @@ import {
 } from '../helpers/gate-harness.js';
 import { makeLeaf } from '../helpers/pki.js';
 import { openHttp1, waitFor } from './lib/raw.js';
+import { connectH2 } from '../helpers/h2-client.js';
 
 t.test('Expect: 100-continue is decided first; invalid Transfer-Encoding is answered', async (t) => {
   const pki = makeTestPki();
@@ -54,14 +54,7 @@ t.test('Expect: 100-continue is decided first; invalid Transfer-Encoding is answ
   conn.socket.destroy();
 
   // HTTP/2 refusal: the compat layer would also have sent 100 first.
-  const session = http2.connect(`https://localhost:${proxy.port}`, {
-    ca: pki.ca.certPem,
-    cert: outsider.certPem,
-    key: outsider.keyPem,
-    host: '127.0.0.1',
-    servername: 'localhost',
-  });
-  session.on('error', () => undefined);
+  const session = connectH2(proxy.port, pki.ca.certPem, outsider);
   t.teardown(() => session.destroy());
   const statuses: number[] = [];
   const stream = session.request({

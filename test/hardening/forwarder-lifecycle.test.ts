@@ -15,18 +15,12 @@ import {
 } from '../helpers/gate-harness.js';
 import { accessLines, openHttp1, waitFor } from './lib/raw.js';
 import { curl } from '../protocols/lib/curl.js';
+import { connectH2 } from '../helpers/h2-client.js';
 
 type Outcome = { status: number; body: string; error: string | null; rstCode?: number };
 
 function h2Connect(pki: TestPki, port: number): http2.ClientHttp2Session {
-  const session = http2.connect(`https://localhost:${port}`, {
-    ca: pki.ca.certPem,
-    cert: pki.client.certPem,
-    key: pki.client.keyPem,
-    host: '127.0.0.1',
-    servername: 'localhost',
-  });
-  session.on('error', () => undefined);
+  const session = connectH2(port, pki.ca.certPem, pki.client);
   return session;
 }
 

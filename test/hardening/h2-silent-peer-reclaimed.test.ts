@@ -2,10 +2,10 @@
 // socket soon after --idle-timeout, its upstream request is stopped and logged once as 499; a live peer that answers
 // PINGs keeps a quiet stream.
 import t from 'tap';
-import http2 from 'node:http2';
 import { baseConfig, makeTestPki, startTestProxy } from '../helpers/gate-harness.js';
 import { Flag, FrameType, clientOpening, frame, rawH2Exchange, requestHeaders } from '../helpers/h2-frames.js';
 import { accessLines, startPartialUpstream, waitFor } from './lib/raw.js';
+import { connectH2 } from '../helpers/h2-client.js';
 
 t.test('a silent HTTP/2 peer with an open stream is cut; a live one is kept', async (t) => {
   const pki = makeTestPki();
@@ -57,14 +57,7 @@ t.test('a silent HTTP/2 peer with an open stream is cut; a live one is kept', as
 
   // A real client answers PINGs: its stream stays open through several idle periods, then completes.
   upstream.mode['/quiet'] = 'hold';
-  const session = http2.connect(`https://localhost:${proxy.port}`, {
-    ca: pki.ca.certPem,
-    cert: pki.client.certPem,
-    key: pki.client.keyPem,
-    host: '127.0.0.1',
-    servername: 'localhost',
-  });
-  session.on('error', () => undefined);
+  const session = connectH2(proxy.port, pki.ca.certPem, pki.client);
   t.teardown(() => session.destroy());
   const stream = session.request({ ':method': 'POST', ':path': '/quiet', 'x-request-id': 'quiet-live' });
   let status = 0;

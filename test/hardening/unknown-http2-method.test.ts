@@ -4,6 +4,7 @@ import t from 'tap';
 import http2 from 'node:http2';
 import { metricValue, rawTlsExchange, startGateStack, type TestPki } from '../helpers/gate-harness.js';
 import { accessLines } from './lib/raw.js';
+import { connectH2 } from '../helpers/h2-client.js';
 
 interface H2Answer {
   status: number;
@@ -14,14 +15,7 @@ interface H2Answer {
 /** One HTTP/2 request on a fresh session; `null` when the session died without an answer. */
 function h2Request(pki: TestPki, port: number, headers: http2.OutgoingHttpHeaders): Promise<H2Answer | null> {
   return new Promise((resolve) => {
-    const session = http2.connect(`https://localhost:${port}`, {
-      ca: pki.ca.certPem,
-      cert: pki.client.certPem,
-      key: pki.client.keyPem,
-      host: '127.0.0.1',
-      servername: 'localhost',
-    });
-    session.on('error', () => undefined);
+    const session = connectH2(port, pki.ca.certPem, pki.client);
     const timer = setTimeout(() => finish(null), 3000);
     let done = false;
     const finish = (answer: H2Answer | null): void => {

@@ -9,6 +9,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { metricValue, rawHeaderValues, startGateStack, type TestProxy } from '../helpers/gate-harness.js';
 import { accessLines, openHttp1, waitFor } from '../hardening/lib/raw.js';
 import { curl } from './lib/curl.js';
+import { connectH2 } from '../helpers/h2-client.js';
 
 interface Dispatched {
   url: string;
@@ -94,14 +95,7 @@ t.test('one keep-alive connection: direct and fastify answers in order, refusals
 t.test('HTTP/2: odd methods and targets still go to fastify; allowed requests are served directly', async (t) => {
   const { pki, upstream, proxy } = await startGateStack(t);
   const seen = watchDispatch(proxy);
-  const session = http2.connect(`https://localhost:${proxy.port}`, {
-    ca: pki.ca.certPem,
-    cert: pki.client.certPem,
-    key: pki.client.keyPem,
-    host: '127.0.0.1',
-    servername: 'localhost',
-  });
-  session.on('error', () => undefined);
+  const session = connectH2(proxy.port, pki.ca.certPem, pki.client);
   t.teardown(() => session.destroy());
   const ask = (headers: http2.OutgoingHttpHeaders): Promise<{ status: number; requestId: unknown }> =>
     new Promise((resolve, reject) => {
@@ -162,14 +156,7 @@ t.test(
   async (t) => {
     const { pki, upstream, proxy } = await startGateStack(t);
     const seen = watchDispatch(proxy);
-    const session = http2.connect(`https://localhost:${proxy.port}`, {
-      ca: pki.ca.certPem,
-      cert: pki.client.certPem,
-      key: pki.client.keyPem,
-      host: '127.0.0.1',
-      servername: 'localhost',
-    });
-    session.on('error', () => undefined);
+    const session = connectH2(proxy.port, pki.ca.certPem, pki.client);
     t.teardown(() => session.destroy());
     const statuses: number[] = [];
     const stream = session.request({
